@@ -1,0 +1,110 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "latchkey",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "latchkey", targets: ["latchkey"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Every rule of the service: users, sessions, reset tokens, passwords. No web, no database.
+        .target(
+            name: "LatchkeyCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The SQLite store (GRDB).
+        .target(
+            name: "LatchkeySQLite",
+            dependencies: [
+                "LatchkeyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP layer: talks to `Auth` only, never to a store.
+        .target(
+            name: "LatchkeyHTTP",
+            dependencies: [
+                "LatchkeyCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The composition root and the command line: configuration, stores, lifecycle.
+        .target(
+            name: "LatchkeyApp",
+            dependencies: [
+                "LatchkeyCore",
+                "LatchkeySQLite",
+                "LatchkeyHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "latchkey",
+            dependencies: ["LatchkeyApp"],
+            swiftSettings: swiftSettings
+        ),
+        // An in-memory store, a fast hasher and the storage contract suite every store must pass.
+        .target(
+            name: "LatchkeyTestSupport",
+            dependencies: ["LatchkeyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatchkeyCoreTests",
+            dependencies: ["LatchkeyCore", "LatchkeyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatchkeyStoreTests",
+            dependencies: ["LatchkeyCore", "LatchkeySQLite", "LatchkeyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatchkeyHTTPTests",
+            dependencies: [
+                "LatchkeyCore",
+                "LatchkeyHTTP",
+                "LatchkeyTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatchkeyAppTests",
+            dependencies: ["LatchkeyApp", "LatchkeyCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

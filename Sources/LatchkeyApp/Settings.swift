@@ -1,0 +1,191 @@
+import Configuration
+import Foundation
+import LatchkeyCore
+import LatchkeySQLite
+import Logging
+import SystemPackage
+
+/// A value in the configuration that cannot be used; start-up stops with its one-line reason.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    /// The one-line reason.
+    public var description: String
+
+    /// Creates an error.
+    /// - Parameter description: The one-line reason.
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Which database the service uses, from `DATABASE_URL`.
+public enum DatabaseLocation: Sendable, Equatable {
+    /// An SQLite database (a file, or memory).
+    case sqlite(SQLiteStore.Location)
+
+    /// Parses a `DATABASE_URL`.
+    /// - Parameter url: `sqlite://PATH` (relative to the working folder; `sqlite:///abs` is
+    ///   absolute) or `sqlite::memory:`.
+    /// - Throws: `ConfigurationError` for anything else.
+    public init(url: String) throws(ConfigurationError) {
+        if url == "sqlite::memory:" {
+            self = .sqlite(.memory)
+            return
+        }
+        if url.hasPrefix("sqlite://") {
+            let path = String(url.dropFirst("sqlite://".count))
+            guard !path.isEmpty else {
+                throw ConfigurationError("DATABASE_URL: sqlite:// needs a file path, as in sqlite://latchkey.sqlite")
+            }
+            self = .sqlite(.file(path: path))
+            return
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            throw ConfigurationError("DATABASE_URL: PostgreSQL is not available in this version; use sqlite://PATH")
+        }
+        throw ConfigurationError(
+            "DATABASE_URL: '\(url)' is not a supported database URL (use sqlite://PATH or sqlite::memory:)"
+        )
+    }
+}
+
+/// Everything the executable reads from its configuration, once, at start-up.
+public struct Settings: Sendable, Equatable {
+    /// The address to listen on.
+    public var host = "0.0.0.0"
+    /// The port to listen on.
+    public var port = 5000
+    /// The database.
+    public var database = DatabaseLocation.sqlite(.file(path: "latchkey.sqlite"))
+    /// The bcrypt cost.
+    public var bcryptCost = 12
+    /// The rules' tunable values.
+    public var policy = AuthPolicy()
+    /// Whether the session cookie carries `Secure`.
+    public var secureCookies = false
+    /// Seconds between two purges of expired sessions and reset tokens.
+    public var purgeInterval = 3600
+    /// The least severe log level written.
+    public var logLevel = Logger.Level.info
+
+    /// The defaults.
+    public init() {}
+
+    /// The configuration keys, named as their environment variables.
+    public enum Key: String, CaseIterable, Sendable {
+        case host = "HOST"
+        case port = "PORT"
+        case databaseURL = "DATABASE_URL"
+        case bcryptCost = "BCRYPT_COST"
+        case passwordMinLength = "PASSWORD_MIN_LENGTH"
+        case sessionLifetime = "SESSION_LIFETIME"
+        case sessionIdleTimeout = "SESSION_IDLE_TIMEOUT"
+        case sessionCookieSecure = "SESSION_COOKIE_SECURE"
+        case resetTokenTTL = "RESET_TOKEN_TTL"
+        case purgeInterval = "PURGE_INTERVAL"
+        case logLevel = "LOG_LEVEL"
+
+        /// The hierarchical key swift-configuration maps to this environment variable.
+        public var configKey: ConfigKey {
+            ConfigKey(rawValue.lowercased().split(separator: "_").map(String.init))
+        }
+    }
+
+    /// Builds the reader with the documented precedence: flags, then environment variables,
+    /// then a `.env` file, then the defaults.
+    /// - Parameters:
+    ///   - flags: Values given on the command line, by key.
+    ///   - environment: The process environment.
+    ///   - dotEnvPath: The `.env` file to read when it exists.
+    /// - Returns: The reader.
+    /// - Throws: `ConfigurationError` when the `.env` file cannot be parsed.
+    public static func reader(
+        flags: [Key: String],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        dotEnvPath: String = ".env"
+    ) async throws -> ConfigReader {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags {
+            values[AbsoluteConfigKey(key.configKey)] = ConfigValue(.string(value), isSecret: false)
+        }
+        let dotEnv: EnvironmentVariablesProvider
+        do {
+            dotEnv = try await EnvironmentVariablesProvider(environmentFilePath: FilePath(dotEnvPath), allowMissing: true)
+        } catch {
+            throw ConfigurationError("\(dotEnvPath): cannot be read: \(error)")
+        }
+        return ConfigReader(providers: [
+            InMemoryProvider(name: "flags", values: values),
+            EnvironmentVariablesProvider(environmentVariables: environment),
+            dotEnv,
+        ])
+    }
+
+    /// Reads and checks every setting.
+    /// - Parameter reader: The configuration.
+    /// - Returns: The settings.
+    /// - Throws: `ConfigurationError` naming the first invalid value.
+    public static func load(from reader: ConfigReader) throws(ConfigurationError) -> Settings {
+        func text(_ key: Key) -> String? {
+            reader.string(forKey: key.configKey)?.trimmingCharacters(in: .whitespaces)
+        }
+        func integer(_ key: Key, _ range: ClosedRange<Int>, default value: Int) throws(ConfigurationError) -> Int {
+            guard let raw = text(key) else { return value }
+            guard let number = Int(raw), range.contains(number) else {
+                throw ConfigurationError(
+                    "\(key.rawValue): '\(raw)' must be an integer from \(range.lowerBound) to \(range.upperBound)"
+                )
+            }
+            return number
+        }
+        func boolean(_ key: Key, default value: Bool) throws(ConfigurationError) -> Bool {
+            guard let raw = text(key) else { return value }
+            switch raw {
+            case "true": return true
+            case "false": return false
+            default: throw ConfigurationError("\(key.rawValue): '\(raw)' must be true or false")
+            }
+        }
+
+        var settings = Settings()
+        let day = 24 * 3600
+        if let host = text(.host) {
+            guard !host.isEmpty else { throw ConfigurationError("HOST: must not be empty") }
+            settings.host = host
+        }
+        settings.port = try integer(.port, 0...65535, default: settings.port)
+        if let url = text(.databaseURL) {
+            settings.database = try DatabaseLocation(url: url)
+        }
+        settings.bcryptCost = try integer(
+            .bcryptCost,
+            BcryptPasswordHasher.validCosts,
+            default: settings.bcryptCost
+        )
+        settings.policy.passwordMinLength = try integer(
+            .passwordMinLength,
+            1...bcryptMaximumPasswordBytes,
+            default: settings.policy.passwordMinLength
+        )
+        settings.policy.sessionLifetime = try integer(
+            .sessionLifetime,
+            60...(3650 * day),
+            default: settings.policy.sessionLifetime
+        )
+        settings.policy.sessionIdleTimeout = try integer(
+            .sessionIdleTimeout,
+            60...(3650 * day),
+            default: settings.policy.sessionIdleTimeout
+        )
+        settings.secureCookies = try boolean(.sessionCookieSecure, default: settings.secureCookies)
+        settings.policy.resetTokenTTL = try integer(.resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
+        settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)
+        if let raw = text(.logLevel) {
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError("LOG_LEVEL: '\(raw)' must be one of \(names)")
+            }
+            settings.logLevel = level
+        }
+        return settings
+    }
+}

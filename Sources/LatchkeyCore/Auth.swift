@@ -1,0 +1,246 @@
+import Foundation
+import Logging
+
+/// A reset token just issued, with the normalised email it is bound to.
+public struct IssuedResetToken: Sendable, Equatable {
+    /// The normalised email the token is bound to.
+    public var email: String
+    /// The token to hand to the owner of the email; the store keeps only its digest.
+    public var token: String
+    /// When the token stops being accepted.
+    public var expiresAt: Date
+}
+
+/// Every rule of the service: registration, login, sessions, password resets and the
+/// password policy. The HTTP layer talks to this type only; it talks to the store.
+///
+/// Every method throws only `AuthError`.
+public struct Auth: Sendable {
+    /// The rules' tunable values.
+    public let policy: AuthPolicy
+    private let store: any AuthStore
+    private let hasher: any PasswordHasher
+    private let clock: @Sendable () -> Date
+    private let logger: Logger
+    /// A hash of a random password, verified against when an email is unknown so that a
+    /// login for an unknown email costs the same bcrypt work as a wrong password.
+    private let dummyHash: String
+
+    /// Creates the rules over a store and a hasher.
+    /// - Parameters:
+    ///   - store: Where users, sessions and reset tokens live.
+    ///   - hasher: The password hasher.
+    ///   - policy: The rules' tunable values.
+    ///   - logger: Where storage failures are reported (never secrets).
+    ///   - clock: The source of the current time; tests substitute their own.
+    /// - Throws: When the hasher cannot make the dummy hash.
+    public init(
+        store: any AuthStore,
+        hasher: any PasswordHasher,
+        policy: AuthPolicy = AuthPolicy(),
+        logger: Logger = Logger(label: "latchkey.auth"),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws {
+        self.store = store
+        self.hasher = hasher
+        self.policy = policy
+        self.logger = logger
+        self.clock = clock
+        self.dummyHash = try await hasher.hash(SecretToken.generate())
+    }
+
+    /// Registers a new user.
+    /// - Parameters:
+    ///   - email: The email as sent; it is trimmed and lower-cased.
+    ///   - password: The password as sent; it must pass the policy.
+    /// - Returns: The new user, with the normalised email.
+    /// - Throws: `invalidEmail`, `invalidPassword`, `emailAlreadyRegistered`, `storageUnavailable`.
+    public func registerUser(email: String, password: String) async throws -> User {
+        let email = try Validation.normalizedEmail(email)
+        try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
+        // Checked before hashing so that a taken address costs no bcrypt work; the unique
+        // index still decides a race between two registrations.
+        if try await storage({ try await store.findUser(by: .email(email)) }) != nil {
+            throw AuthError.emailAlreadyRegistered
+        }
+        let hash = try await hashing { try await hasher.hash(password) }
+        return try await storage {
+            try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
+        }
+    }
+
+    /// Checks an email and password pair.
+    /// - Parameters:
+    ///   - email: The email as sent.
+    ///   - password: The password as sent.
+    /// - Returns: The user when the pair is right.
+    /// - Throws: `invalidEmail` for a malformed email; `invalidCredentials` for an unknown email
+    ///   or a wrong password, after the same bcrypt work in both cases.
+    public func validLogin(email: String, password: String) async throws -> User {
+        let email = try Validation.normalizedEmail(email)
+        let user = try await storage { try await store.findUser(by: .email(email)) }
+        // A password bcrypt cannot hash faithfully never matches: verifying it would compare
+        // only its first 72 bytes (or the bytes before a NUL).
+        let hashable =
+            !password.isEmpty && !password.utf8.contains(0) && password.utf8.count <= bcryptMaximumPasswordBytes
+        let target = (user != nil && hashable) ? user!.passwordHash : dummyHash
+        let matches = try await hashing { try await hasher.verify(password, against: target) }
+        guard let user, hashable, matches else {
+            throw AuthError.invalidCredentials
+        }
+        return user
+    }
+
+    /// Starts a session for a user.
+    /// - Parameter user: The user who just logged in.
+    /// - Returns: The session token for the cookie; the store keeps only its digest.
+    /// - Throws: `storageUnavailable`.
+    public func createSession(for user: User) async throws -> String {
+        let token = SecretToken.generate()
+        let now = clock()
+        let session = Session(
+            tokenDigest: TokenDigest(of: token),
+            userID: user.id,
+            createdAt: now,
+            lastSeenAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(policy.sessionLifetime))
+        )
+        try await storage { try await store.addSession(session) }
+        return token
+    }
+
+    /// Finds the user behind a live session, refreshing its last-seen time at most once
+    /// per `sessionTouchInterval`.
+    /// - Parameter token: The session token from the cookie.
+    /// - Returns: The session's user.
+    /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
+    public func user(forSessionToken token: String) async throws -> User {
+        let digest = try liveSessionDigest(token)
+        guard let (session, user) = try await storage({ try await store.findSession(digest: digest) }) else {
+            throw AuthError.invalidSession
+        }
+        let now = clock()
+        let idleDeadline = session.lastSeenAt.addingTimeInterval(TimeInterval(policy.sessionIdleTimeout))
+        if session.expiresAt <= now || idleDeadline <= now {
+            try? await store.deleteSession(digest: digest)
+            throw AuthError.invalidSession
+        }
+        if now.timeIntervalSince(session.lastSeenAt) >= TimeInterval(policy.sessionTouchInterval) {
+            do {
+                try await store.touchSession(digest: digest, lastSeenAt: now)
+            } catch {
+                // A failed refresh only shortens the idle window; the read itself succeeded.
+                logger.warning("could not refresh a session's last-seen time", metadata: ["error": "\(error)"])
+            }
+        }
+        return user
+    }
+
+    /// Ends the session a token names, and only that one.
+    /// - Parameter token: The session token from the cookie.
+    /// - Throws: `invalidSession` when it names no live session.
+    public func destroySession(token: String) async throws {
+        _ = try await user(forSessionToken: token)
+        let digest = TokenDigest(of: token)
+        guard try await storage({ try await store.deleteSession(digest: digest) }) else {
+            throw AuthError.invalidSession
+        }
+    }
+
+    /// Issues a reset token for an email, replacing any earlier one.
+    /// - Parameter email: The email as sent.
+    /// - Returns: The token and the normalised email.
+    /// - Throws: `invalidEmail`, `emailNotRegistered`, `storageUnavailable`.
+    public func resetPasswordToken(for email: String) async throws -> IssuedResetToken {
+        let email = try Validation.normalizedEmail(email)
+        guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else {
+            throw AuthError.emailNotRegistered
+        }
+        let token = SecretToken.generate()
+        let now = clock()
+        let expiresAt = now.addingTimeInterval(TimeInterval(policy.resetTokenTTL))
+        let record = ResetToken(userID: user.id, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
+        try await storage { try await store.setResetToken(record) }
+        return IssuedResetToken(email: user.email, token: token, expiresAt: expiresAt)
+    }
+
+    /// Sets a new password with a reset token. The token is single use; every session of the
+    /// user ends.
+    /// - Parameters:
+    ///   - resetToken: The token the user received.
+    ///   - email: The email the token was issued for, as sent.
+    ///   - newPassword: The new password; it must pass the policy.
+    /// - Returns: The user, with the normalised email.
+    /// - Throws: `invalidEmail`, `invalidPassword`, `invalidResetToken`, `storageUnavailable`.
+    public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> User {
+        let email = try Validation.normalizedEmail(email)
+        try Validation.checkPassword(newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
+        guard SecretToken.isWellFormed(resetToken),
+            let user = try await storage({ try await store.findUser(by: .email(email)) }),
+            let record = try await storage({ try await store.findResetToken(userID: user.id) })
+        else {
+            throw AuthError.invalidResetToken
+        }
+        let digest = TokenDigest(of: resetToken)
+        // Checked before hashing so that a wrong token costs no bcrypt work; the store checks
+        // again atomically when it consumes the token.
+        guard record.tokenDigest.constantTimeEquals(digest), record.expiresAt > clock() else {
+            throw AuthError.invalidResetToken
+        }
+        let hash = try await hashing { try await hasher.hash(newPassword) }
+        let changed = try await storage {
+            try await store.resetPassword(userID: user.id, digest: digest, passwordHash: hash, now: clock())
+        }
+        guard changed else { throw AuthError.invalidResetToken }
+        var updated = user
+        updated.passwordHash = hash
+        return updated
+    }
+
+    /// Removes expired sessions and reset tokens so that the tables stay bounded.
+    /// - Returns: What was removed.
+    /// - Throws: `storageUnavailable`.
+    @discardableResult
+    public func purgeExpired() async throws -> PurgeResult {
+        let now = clock()
+        let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
+        return try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
+    }
+
+    private func liveSessionDigest(_ token: String) throws -> TokenDigest {
+        guard SecretToken.isWellFormed(token) else { throw AuthError.invalidSession }
+        return TokenDigest(of: token)
+    }
+
+    /// Runs a store call and turns its failures into `AuthError`s.
+    private func storage<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            switch error {
+            case .duplicateEmail:
+                throw AuthError.emailAlreadyRegistered
+            case .invalidValue(let reason):
+                throw AuthError.invalidInput(reason)
+            case .notFound, .unavailable:
+                logger.error("storage failure", metadata: ["error": "\(error)"])
+                throw AuthError.storageUnavailable
+            }
+        } catch let error as AuthError {
+            throw error
+        } catch {
+            logger.error("storage failure", metadata: ["error": "\(error)"])
+            throw AuthError.storageUnavailable
+        }
+    }
+
+    /// Runs a hasher call; a hasher that is shutting down makes the request retryable.
+    private func hashing<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            logger.error("password hashing failed", metadata: ["error": "\(error)"])
+            throw AuthError.storageUnavailable
+        }
+    }
+}

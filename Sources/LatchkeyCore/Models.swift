@@ -1,0 +1,80 @@
+import Foundation
+
+/// A registered person: the seed's `User` model.
+public struct User: Sendable, Equatable {
+    /// The store's identifier for the user.
+    public var id: Int64
+    /// The normalised (trimmed, lower-cased) email address.
+    public var email: String
+    /// The bcrypt hash of the user's password.
+    public var passwordHash: String
+    /// When the user registered.
+    public var createdAt: Date
+
+    /// Creates a user value.
+    /// - Parameters:
+    ///   - id: The store's identifier.
+    ///   - email: The normalised email address.
+    ///   - passwordHash: The bcrypt hash of the password.
+    ///   - createdAt: When the user registered.
+    public init(id: Int64, email: String, passwordHash: String, createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+    }
+}
+
+/// A logged-in session. The store knows it only by the SHA-256 of its token.
+public struct Session: Sendable, Equatable {
+    /// The SHA-256 of the token the client holds in its cookie.
+    public var tokenDigest: TokenDigest
+    /// The user the session belongs to.
+    public var userID: Int64
+    /// When the session was created.
+    public var createdAt: Date
+    /// When the session was last used (refreshed at most once a minute).
+    public var lastSeenAt: Date
+    /// The absolute end of the session, whatever its use.
+    public var expiresAt: Date
+
+    /// Creates a session value.
+    /// - Parameters:
+    ///   - tokenDigest: The SHA-256 of the session token.
+    ///   - userID: The owner of the session.
+    ///   - createdAt: When the session was created.
+    ///   - lastSeenAt: When the session was last used.
+    ///   - expiresAt: The absolute end of the session.
+    public init(tokenDigest: TokenDigest, userID: Int64, createdAt: Date, lastSeenAt: Date, expiresAt: Date) {
+        self.tokenDigest = tokenDigest
+        self.userID = userID
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A pending password reset for one user. The store keeps only the token's SHA-256.
+public struct ResetToken: Sendable, Equatable {
+    /// The user the token was issued to (and so the email it is bound to).
+    public var userID: Int64
+    /// The SHA-256 of the token that was handed out.
+    public var tokenDigest: TokenDigest
+    /// When the token was issued.
+    public var createdAt: Date
+    /// When the token stops being accepted.
+    public var expiresAt: Date
+
+    /// Creates a reset token value.
+    /// - Parameters:
+    ///   - userID: The owner of the token.
+    ///   - tokenDigest: The SHA-256 of the token.
+    ///   - createdAt: When the token was issued.
+    ///   - expiresAt: When the token stops being accepted.
+    public init(userID: Int64, tokenDigest: TokenDigest, createdAt: Date, expiresAt: Date) {
+        self.userID = userID
+        self.tokenDigest = tokenDigest
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}

@@ -1,0 +1,94 @@
+/// The tunable rules of `Auth`. Read from configuration by the executable and passed in.
+public struct AuthPolicy: Sendable, Equatable {
+    /// The shortest password accepted, in characters.
+    public var passwordMinLength: Int
+    /// How long a session lives at most, in seconds, whatever its use.
+    public var sessionLifetime: Int
+    /// How long a session may go unused, in seconds, before it ends.
+    public var sessionIdleTimeout: Int
+    /// How long a reset token is accepted, in seconds.
+    public var resetTokenTTL: Int
+    /// The least time between two last-seen refreshes of a session, in seconds, so that
+    /// most session reads stay reads.
+    public var sessionTouchInterval: Int
+
+    /// Creates a policy; the defaults are the service's defaults.
+    /// - Parameters:
+    ///   - passwordMinLength: The shortest password accepted (default 1).
+    ///   - sessionLifetime: The absolute session lifetime in seconds (default 30 days).
+    ///   - sessionIdleTimeout: The idle timeout in seconds (default 7 days).
+    ///   - resetTokenTTL: The reset token lifetime in seconds (default 1 hour).
+    ///   - sessionTouchInterval: The least time between last-seen refreshes (default 60 s).
+    public init(
+        passwordMinLength: Int = 1,
+        sessionLifetime: Int = 30 * 24 * 3600,
+        sessionIdleTimeout: Int = 7 * 24 * 3600,
+        resetTokenTTL: Int = 3600,
+        sessionTouchInterval: Int = 60
+    ) {
+        self.passwordMinLength = passwordMinLength
+        self.sessionLifetime = sessionLifetime
+        self.sessionIdleTimeout = sessionIdleTimeout
+        self.resetTokenTTL = resetTokenTTL
+        self.sessionTouchInterval = sessionTouchInterval
+    }
+}
+
+/// The longest password bcrypt reads, in bytes; it silently ignores the rest.
+public let bcryptMaximumPasswordBytes = 72
+/// The longest email address accepted, in characters (RFC 5321's path limit less the brackets).
+public let maximumEmailLength = 254
+
+/// Validation of the inputs `Auth` accepts.
+public enum Validation {
+    /// Trims and lower-cases an email, then checks its shape.
+    /// - Parameter raw: The email as the client sent it.
+    /// - Returns: The normalised email.
+    /// - Throws: `AuthError.invalidEmail` with the reason.
+    public static func normalizedEmail(_ raw: String) throws(AuthError) -> String {
+        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if email.isEmpty {
+            throw .invalidEmail("email must not be empty")
+        }
+        if email.count > maximumEmailLength {
+            throw .invalidEmail("email must be at most \(maximumEmailLength) characters")
+        }
+        if email.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+            throw .invalidEmail("email must not contain whitespace or control characters")
+        }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            throw .invalidEmail("email must contain exactly one @")
+        }
+        if parts[0].isEmpty {
+            throw .invalidEmail("email must have a local part before the @")
+        }
+        if parts[1].isEmpty {
+            throw .invalidEmail("email must have a domain after the @")
+        }
+        return email
+    }
+
+    /// Checks a password against the policy and against what bcrypt can hash faithfully.
+    /// - Parameters:
+    ///   - password: The password as the client sent it.
+    ///   - minimumLength: The policy's minimum length in characters.
+    ///   - field: The field name to use in messages.
+    /// - Throws: `AuthError.invalidPassword` with the reason.
+    public static func checkPassword(_ password: String, minimumLength: Int, field: String = "password") throws(AuthError) {
+        if password.isEmpty {
+            throw .invalidPassword("\(field) must not be empty")
+        }
+        if password.utf8.contains(0) {
+            throw .invalidPassword("\(field) must not contain a NUL character: bcrypt would ignore everything after it")
+        }
+        if password.utf8.count > bcryptMaximumPasswordBytes {
+            throw .invalidPassword(
+                "\(field) must be at most \(bcryptMaximumPasswordBytes) bytes in UTF-8: bcrypt would ignore the rest"
+            )
+        }
+        if password.count < minimumLength {
+            throw .invalidPassword("\(field) must be at least \(minimumLength) characters")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// The typed key for finding one user: the seed's `find_user_by(**kwargs)`,
+/// without the run-time error for an unknown column.
+public enum UserLookup: Sendable, Equatable {
+    /// By the store's identifier.
+    case id(Int64)
+    /// By the normalised email address.
+    case email(String)
+}
+
+/// The changes `updateUser` can make to a user.
+public struct UserUpdate: Sendable, Equatable {
+    /// A new bcrypt hash for the password, when it changes.
+    public var passwordHash: String?
+
+    /// Creates an update.
+    /// - Parameter passwordHash: A new password hash, or `nil` to keep the current one.
+    public init(passwordHash: String? = nil) {
+        self.passwordHash = passwordHash
+    }
+}
+
+/// What the stores purged.
+public struct PurgeResult: Sendable, Equatable {
+    /// Sessions removed because they passed their absolute or idle expiry.
+    public var sessions: Int
+    /// Reset tokens removed because they expired.
+    public var resetTokens: Int
+
+    /// Creates a result.
+    /// - Parameters:
+    ///   - sessions: The number of sessions removed.
+    ///   - resetTokens: The number of reset tokens removed.
+    public init(sessions: Int, resetTokens: Int) {
+        self.sessions = sessions
+        self.resetTokens = resetTokens
+    }
+}
+
+/// The storage interface: the seed's DB class (add a user, find a user by one typed field,
+/// update a user) plus what sessions and reset tokens need. It holds no rules; `Auth` does.
+///
+/// Every method throws only `StoreError`. Implementations keep emails as given (already
+/// normalised by `Auth`) behind a unique index.
+public protocol AuthStore: Sendable {
+    /// Adds a user.
+    /// - Parameters:
+    ///   - email: The normalised email.
+    ///   - passwordHash: The bcrypt hash of the password.
+    ///   - createdAt: The registration time.
+    /// - Returns: The stored user with its identifier.
+    /// - Throws: `StoreError.duplicateEmail` when the email exists.
+    func addUser(email: String, passwordHash: String, createdAt: Date) async throws -> User
+
+    /// Finds one user.
+    /// - Parameter lookup: The field and value to search by.
+    /// - Returns: The user, or `nil` when there is none.
+    func findUser(by lookup: UserLookup) async throws -> User?
+
+    /// Changes a user.
+    /// - Parameters:
+    ///   - id: The user to change.
+    ///   - update: The fields to change.
+    /// - Throws: `StoreError.notFound` when there is no such user.
+    func updateUser(id: Int64, _ update: UserUpdate) async throws
+
+    /// Stores a new session.
+    /// - Parameter session: The session, keyed by its token digest.
+    func addSession(_ session: Session) async throws
+
+    /// Finds a session and its user in one lookup.
+    /// - Parameter digest: The SHA-256 of the session token.
+    /// - Returns: The session and its owner, or `nil` when there is no such session.
+    func findSession(digest: TokenDigest) async throws -> (session: Session, user: User)?
+
+    /// Records that a session was used.
+    /// - Parameters:
+    ///   - digest: The session's token digest.
+    ///   - lastSeenAt: The time of use.
+    func touchSession(digest: TokenDigest, lastSeenAt: Date) async throws
+
+    /// Removes one session.
+    /// - Parameter digest: The session's token digest.
+    /// - Returns: Whether a session was removed.
+    @discardableResult
+    func deleteSession(digest: TokenDigest) async throws -> Bool
+
+    /// Removes every session of a user.
+    /// - Parameter userID: The user whose sessions end.
+    /// - Returns: The number of sessions removed.
+    @discardableResult
+    func deleteSessions(userID: Int64) async throws -> Int
+
+    /// Stores a reset token for a user, replacing any earlier one.
+    /// - Parameter token: The token, keyed by its user.
+    func setResetToken(_ token: ResetToken) async throws
+
+    /// Finds the pending reset token of a user.
+    /// - Parameter userID: The user.
+    /// - Returns: The token, or `nil` when there is none.
+    func findResetToken(userID: Int64) async throws -> ResetToken?
+
+    /// Completes a password reset atomically: consumes the token if it is still the user's
+    /// current, unexpired one, stores the new hash and ends every session of the user.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - digest: The digest of the presented token.
+    ///   - passwordHash: The new password hash.
+    ///   - now: The current time, to reject a token that expired meanwhile.
+    /// - Returns: Whether the token was valid and the password changed.
+    func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
+
+    /// Removes expired sessions and reset tokens.
+    /// - Parameters:
+    ///   - now: The current time.
+    ///   - idleCutoff: Sessions last seen before this time are idle-expired.
+    /// - Returns: What was removed.
+    func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult
+}

@@ -1,0 +1,52 @@
+import Hummingbird
+import LatchkeyCore
+
+/// An error answered as `{"message": ...}` with a status: the one error shape of the API.
+public struct APIError: Error, Sendable, Equatable {
+    /// The response status.
+    public var status: HTTPResponse.Status
+    /// The text for the `message` field.
+    public var message: String
+    /// Extra headers, such as `Allow`.
+    public var headers: HTTPFields
+
+    /// Creates an error response.
+    /// - Parameters:
+    ///   - status: The response status.
+    ///   - message: The text for the `message` field.
+    ///   - headers: Extra headers.
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+
+    /// Maps a rule's outcome to its status and message: the one place where core errors
+    /// meet HTTP.
+    /// - Parameter error: The rule's outcome.
+    public init(_ error: AuthError) {
+        switch error {
+        case .invalidEmail(let reason), .invalidPassword(let reason), .invalidInput(let reason):
+            self.init(.badRequest, reason)
+        case .emailAlreadyRegistered:
+            self.init(.badRequest, "email already registered")
+        case .invalidCredentials:
+            self.init(.unauthorized, "wrong email or password")
+        case .invalidSession:
+            self.init(.forbidden, "no live session: log in first")
+        case .emailNotRegistered:
+            self.init(.forbidden, "email not registered")
+        case .invalidResetToken:
+            self.init(.forbidden, "reset token is not valid for this email")
+        case .storageUnavailable:
+            self.init(.serviceUnavailable, "service temporarily unavailable, try again")
+        }
+    }
+
+    /// The JSON response for this error.
+    public var response: Response {
+        var response = JSONResponse.make(status, ["message": message])
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+}

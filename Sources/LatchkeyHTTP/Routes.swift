@@ -1,0 +1,116 @@
+import Hummingbird
+import LatchkeyCore
+
+/// The HTTP settings that are not rules of `Auth`.
+public struct HTTPOptions: Sendable, Equatable {
+    /// Whether the session cookie carries `Secure` (set it behind TLS).
+    public var secureCookies: Bool
+
+    /// Creates the options.
+    /// - Parameter secureCookies: Whether the session cookie carries `Secure`.
+    public init(secureCookies: Bool = false) {
+        self.secureCookies = secureCookies
+    }
+}
+
+/// The name of the session cookie, as the original service set it.
+public let sessionCookieName = "session_id"
+
+/// Builds the router that serves the whole contract.
+/// - Parameters:
+///   - auth: The rules; the only thing the HTTP layer talks to.
+///   - options: Cookie settings.
+/// - Returns: A router ready for an `Application`.
+public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    let allowed: [String: [HTTPRequest.Method]] = [
+        "/": [.get],
+        "/users": [.post],
+        "/sessions": [.post, .delete],
+        "/profile": [.get],
+        "/reset_password": [.post, .put],
+    ]
+    // Added first so that it wraps every route and the not-found responder.
+    router.add(middleware: JSONErrorMiddleware(allowedMethods: allowed))
+    let routes = AuthRoutes(auth: auth, options: options)
+
+    router.get("/") { _, _ in
+        JSONResponse.make(.ok, ["message": "Bienvenue"])
+    }
+    router.post("/users") { request, _ in try await routes.register(request) }
+    router.post("/sessions") { request, _ in try await routes.login(request) }
+    router.delete("/sessions") { request, _ in try await routes.logout(request) }
+    router.get("/profile") { request, _ in try await routes.profile(request) }
+    router.post("/reset_password") { request, _ in try await routes.resetToken(request) }
+    router.put("/reset_password") { request, _ in try await routes.updatePassword(request) }
+    return router
+}
+
+/// The handlers: read fields and cookies, call `Auth`, shape the response.
+struct AuthRoutes: Sendable {
+    let auth: Auth
+    let options: HTTPOptions
+
+    func register(_ request: Request) async throws -> Response {
+        let fields = try await Fields.read(from: request)
+        let user = try await auth.registerUser(email: fields.required("email"), password: fields.required("password"))
+        return JSONResponse.make(.ok, ["email": user.email, "message": "user created"])
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        let fields = try await Fields.read(from: request)
+        let user = try await auth.validLogin(email: fields.required("email"), password: fields.required("password"))
+        let token = try await auth.createSession(for: user)
+        var response = JSONResponse.make(.ok, ["email": user.email, "message": "logged in"])
+        response.setCookie(sessionCookie(value: token, maxAge: auth.policy.sessionLifetime))
+        return response
+    }
+
+    func logout(_ request: Request) async throws -> Response {
+        try await auth.destroySession(token: sessionToken(request))
+        var response = Response(status: .found, headers: [.location: "/"])
+        response.setCookie(sessionCookie(value: "", maxAge: 0))
+        return response
+    }
+
+    func profile(_ request: Request) async throws -> Response {
+        let user = try await auth.user(forSessionToken: sessionToken(request))
+        return JSONResponse.make(.ok, ["email": user.email])
+    }
+
+    func resetToken(_ request: Request) async throws -> Response {
+        let fields = try await Fields.read(from: request)
+        let issued = try await auth.resetPasswordToken(for: fields.required("email"))
+        return JSONResponse.make(.ok, ["email": issued.email, "reset_token": issued.token])
+    }
+
+    func updatePassword(_ request: Request) async throws -> Response {
+        let fields = try await Fields.read(from: request)
+        let user = try await auth.updatePassword(
+            resetToken: fields.required("reset_token"),
+            email: fields.required("email"),
+            newPassword: fields.required("new_password")
+        )
+        return JSONResponse.make(.ok, ["email": user.email, "message": "Password updated"])
+    }
+
+    /// The session token from the cookie; a missing cookie is a 403 like an unknown one.
+    private func sessionToken(_ request: Request) throws -> String {
+        guard let value = request.cookies[sessionCookieName]?.value, !value.isEmpty else {
+            throw AuthError.invalidSession
+        }
+        return value
+    }
+
+    private func sessionCookie(value: String, maxAge: Int) -> Cookie {
+        Cookie(
+            name: sessionCookieName,
+            value: value,
+            maxAge: maxAge,
+            path: "/",
+            secure: options.secureCookies,
+            httpOnly: true,
+            sameSite: .lax
+        )
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import GRDB
+import LatchkeyCore
+
+/// The SQLite implementation of `AuthStore`, on GRDB: a `DatabasePool` (WAL, concurrent
+/// readers, `synchronous=FULL` so that an acknowledged write is on disk) for a file, or a
+/// `DatabaseQueue` for a throwaway in-memory database.
+public final class SQLiteStore: AuthStore {
+    /// Where the database lives.
+    public enum Location: Sendable, Equatable {
+        /// A file, created when missing.
+        case file(path: String)
+        /// A private in-memory database, gone when the process ends.
+        case memory
+    }
+
+    private let writer: any DatabaseWriter
+
+    /// Opens (creating when missing) the database and brings its schema up to date.
+    /// Migrations only add; nothing is ever dropped.
+    /// - Parameter location: The file or memory.
+    /// - Throws: `StoreError.unavailable` when the file cannot be opened or migrated.
+    public init(location: Location) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        do {
+            switch location {
+            case .file(let path):
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                // GRDB sets synchronous=NORMAL when it enables WAL, after `prepareDatabase`;
+                // FULL on the one writer connection makes every acknowledged commit durable.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                writer = pool
+            case .memory:
+                writer = try DatabaseQueue(configuration: configuration)
+            }
+            try Self.migrator.migrate(writer)
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// The names of the migrations that have run, oldest first.
+    /// - Returns: The applied migration identifiers.
+    /// - Throws: `StoreError.unavailable` when the database cannot be read.
+    public func appliedMigrations() throws -> [String] {
+        do {
+            return try writer.read { db in try Self.migrator.appliedMigrations(db) }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-users-sessions-reset-tokens") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        email TEXT NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        created_at DOUBLE NOT NULL
+                    );
+                    CREATE UNIQUE INDEX users_email ON users(email);
+                    CREATE TABLE sessions (
+                        token_hash BLOB PRIMARY KEY NOT NULL,
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        created_at DOUBLE NOT NULL,
+                        last_seen_at DOUBLE NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX sessions_user_id ON sessions(user_id);
+                    CREATE INDEX sessions_expires_at ON sessions(expires_at);
+                    CREATE INDEX sessions_last_seen_at ON sessions(last_seen_at);
+                    CREATE TABLE reset_tokens (
+                        user_id INTEGER PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        token_hash BLOB NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX reset_tokens_expires_at ON reset_tokens(expires_at);
+                    """
+            )
+        }
+        return migrator
+    }
+
+    // MARK: Users
+
+    public func addUser(email: String, passwordHash: String, createdAt: Date) async throws -> User {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)",
+                arguments: [email, passwordHash, createdAt.timeIntervalSince1970]
+            )
+            return User(id: db.lastInsertedRowID, email: email, passwordHash: passwordHash, createdAt: createdAt)
+        }
+    }
+
+    public func findUser(by lookup: UserLookup) async throws -> User? {
+        try await read { db in
+            let row: Row?
+            switch lookup {
+            case .id(let id):
+                row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT id, email, password_hash, created_at FROM users WHERE id = ?"),
+                    arguments: [id]
+                )
+            case .email(let email):
+                row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT id, email, password_hash, created_at FROM users WHERE email = ?"),
+                    arguments: [email]
+                )
+            }
+            return row.map(Self.user(from:))
+        }
+    }
+
+    public func updateUser(id: Int64, _ update: UserUpdate) async throws {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) == true else {
+                throw StoreError.notFound
+            }
+            if let hash = update.passwordHash {
+                try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, id])
+            }
+        }
+    }
+
+    // MARK: Sessions
+
+    public func addSession(_ session: Session) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    session.tokenDigest.bytes, session.userID, session.createdAt.timeIntervalSince1970,
+                    session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
+                ]
+            )
+        }
+    }
+
+    public func findSession(digest: TokenDigest) async throws -> (session: Session, user: User)? {
+        try await read { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT s.user_id, s.created_at, s.last_seen_at, s.expires_at,
+                           u.email, u.password_hash, u.created_at
+                    FROM sessions s JOIN users u ON u.id = s.user_id
+                    WHERE s.token_hash = ?
+                    """
+            )
+            guard let row = try Row.fetchOne(statement, arguments: [digest.bytes]) else { return nil }
+            let userID: Int64 = row[0]
+            let session = Session(
+                tokenDigest: digest,
+                userID: userID,
+                createdAt: Date(timeIntervalSince1970: row[1]),
+                lastSeenAt: Date(timeIntervalSince1970: row[2]),
+                expiresAt: Date(timeIntervalSince1970: row[3])
+            )
+            let user = User(id: userID, email: row[4], passwordHash: row[5], createdAt: Date(timeIntervalSince1970: row[6]))
+            return (session, user)
+        }
+    }
+
+    public func touchSession(digest: TokenDigest, lastSeenAt: Date) async throws {
+        try await write { db in
+            try db.cachedStatement(sql: "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+                .execute(arguments: [lastSeenAt.timeIntervalSince1970, digest.bytes])
+        }
+    }
+
+    public func deleteSession(digest: TokenDigest) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [digest.bytes])
+            return db.changesCount > 0
+        }
+    }
+
+    public func deleteSessions(userID: Int64) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Reset tokens
+
+    public func setResetToken(_ token: ResetToken) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO reset_tokens (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(user_id) DO UPDATE SET
+                        token_hash = excluded.token_hash,
+                        created_at = excluded.created_at,
+                        expires_at = excluded.expires_at
+                    """,
+                arguments: [
+                    token.userID, token.tokenDigest.bytes, token.createdAt.timeIntervalSince1970,
+                    token.expiresAt.timeIntervalSince1970,
+                ]
+            )
+        }
+    }
+
+    public func findResetToken(userID: Int64) async throws -> ResetToken? {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT token_hash, created_at, expires_at FROM reset_tokens WHERE user_id = ?",
+                    arguments: [userID]
+                )
+            else { return nil }
+            return ResetToken(
+                userID: userID,
+                tokenDigest: TokenDigest(bytes: row[0]),
+                createdAt: Date(timeIntervalSince1970: row[1]),
+                expiresAt: Date(timeIntervalSince1970: row[2])
+            )
+        }
+    }
+
+    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool {
+        try await write { db in
+            // The delete is the claim: of two concurrent resets with one token, one deletes the row.
+            try db.execute(
+                sql: "DELETE FROM reset_tokens WHERE user_id = ? AND token_hash = ? AND expires_at > ?",
+                arguments: [userID, digest.bytes, now.timeIntervalSince1970]
+            )
+            guard db.changesCount == 1 else { return false }
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
+            try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
+            return true
+        }
+    }
+
+    public func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?",
+                arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970]
+            )
+            let sessions = db.changesCount
+            try db.execute(sql: "DELETE FROM reset_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            return PurgeResult(sessions: sessions, resetTokens: db.changesCount)
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func user(from row: Row) -> User {
+        User(id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]))
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.read(body)
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Turns GRDB's errors into the store errors every store shares.
+    static func translate(_ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        guard let error = error as? DatabaseError else {
+            return .unavailable(String(describing: error))
+        }
+        switch error.extendedResultCode {
+        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+            // Only the email index can collide: token digests are 256 random bits.
+            return .duplicateEmail
+        case .SQLITE_CONSTRAINT_FOREIGNKEY:
+            return .notFound
+        default:
+            return .unavailable("SQLite error \(error.resultCode.rawValue): \(error.message ?? "no message")")
+        }
+    }
+}
+
+extension SQLiteStore {
+    /// The durability settings of a writer connection, for operators and tests.
+    /// - Returns: The journal mode and the `synchronous` level (2 is FULL).
+    /// - Throws: `StoreError.unavailable` when the database cannot be read.
+    public func pragmas() throws -> (journalMode: String, synchronous: Int) {
+        do {
+            return try writer.write { db in
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+                let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+                return (mode, synchronous)
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import LatchkeyCore
+
+/// A store in memory, for fast tests of the rules. It behaves as the contract suite
+/// requires of every store, unique email included.
+public actor InMemoryStore: AuthStore {
+    private var users: [Int64: User] = [:]
+    private var userIDsByEmail: [String: Int64] = [:]
+    private var sessions: [TokenDigest: Session] = [:]
+    private var resetTokens: [Int64: ResetToken] = [:]
+    private var nextID: Int64 = 1
+    /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
+    public var failing = false
+
+    /// Creates an empty store.
+    public init() {}
+
+    /// Makes every later call fail, or succeed again.
+    /// - Parameter failing: Whether calls fail.
+    public func setFailing(_ failing: Bool) {
+        self.failing = failing
+    }
+
+    /// The number of sessions stored, live or not.
+    public var sessionCount: Int { sessions.count }
+
+    /// The number of reset tokens stored.
+    public var resetTokenCount: Int { resetTokens.count }
+
+    private func check() throws {
+        if failing { throw StoreError.unavailable("in-memory store set to fail") }
+    }
+
+    public func addUser(email: String, passwordHash: String, createdAt: Date) throws -> User {
+        try check()
+        guard userIDsByEmail[email] == nil else { throw StoreError.duplicateEmail }
+        let user = User(id: nextID, email: email, passwordHash: passwordHash, createdAt: createdAt)
+        nextID += 1
+        users[user.id] = user
+        userIDsByEmail[email] = user.id
+        return user
+    }
+
+    public func findUser(by lookup: UserLookup) throws -> User? {
+        try check()
+        switch lookup {
+        case .id(let id):
+            return users[id]
+        case .email(let email):
+            return userIDsByEmail[email].flatMap { users[$0] }
+        }
+    }
+
+    public func updateUser(id: Int64, _ update: UserUpdate) throws {
+        try check()
+        guard var user = users[id] else { throw StoreError.notFound }
+        if let hash = update.passwordHash { user.passwordHash = hash }
+        users[id] = user
+    }
+
+    public func addSession(_ session: Session) throws {
+        try check()
+        guard users[session.userID] != nil else { throw StoreError.notFound }
+        sessions[session.tokenDigest] = session
+    }
+
+    public func findSession(digest: TokenDigest) throws -> (session: Session, user: User)? {
+        try check()
+        guard let session = sessions[digest], let user = users[session.userID] else { return nil }
+        return (session, user)
+    }
+
+    public func touchSession(digest: TokenDigest, lastSeenAt: Date) throws {
+        try check()
+        sessions[digest]?.lastSeenAt = lastSeenAt
+    }
+
+    public func deleteSession(digest: TokenDigest) throws -> Bool {
+        try check()
+        return sessions.removeValue(forKey: digest) != nil
+    }
+
+    public func deleteSessions(userID: Int64) throws -> Int {
+        try check()
+        let doomed = sessions.filter { $0.value.userID == userID }.map(\.key)
+        for key in doomed { sessions.removeValue(forKey: key) }
+        return doomed.count
+    }
+
+    public func setResetToken(_ token: ResetToken) throws {
+        try check()
+        guard users[token.userID] != nil else { throw StoreError.notFound }
+        resetTokens[token.userID] = token
+    }
+
+    public func findResetToken(userID: Int64) throws -> ResetToken? {
+        try check()
+        return resetTokens[userID]
+    }
+
+    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) throws -> Bool {
+        try check()
+        guard let token = resetTokens[userID], token.tokenDigest == digest, token.expiresAt > now,
+            users[userID] != nil
+        else { return false }
+        resetTokens.removeValue(forKey: userID)
+        users[userID]?.passwordHash = passwordHash
+        _ = try deleteSessions(userID: userID)
+        return true
+    }
+
+    public func purgeExpired(now: Date, idleCutoff: Date) throws -> PurgeResult {
+        try check()
+        let doomedSessions = sessions.filter { $0.value.expiresAt <= now || $0.value.lastSeenAt <= idleCutoff }.map(\.key)
+        for key in doomedSessions { sessions.removeValue(forKey: key) }
+        let doomedTokens = resetTokens.filter { $0.value.expiresAt <= now }.map(\.key)
+        for key in doomedTokens { resetTokens.removeValue(forKey: key) }
+        return PurgeResult(sessions: doomedSessions.count, resetTokens: doomedTokens.count)
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import LatchkeyCore
+import Testing
+
+/// The storage contract: what every `AuthStore` must do, run against each store by the
+/// store tests. Each case is a separate check so that a failure names the rule it broke.
+public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case addAndFindUser
+    case duplicateEmailIsTyped
+    case concurrentDuplicatesHaveOneWinner
+    case unknownUserIsNil
+    case updateUserChangesHash
+    case sessionsRoundTrip
+    case deleteSessionEndsOnlyThatSession
+    case deleteSessionsEndsAllOfOneUser
+    case newerResetTokenReplacesOlder
+    case resetPasswordIsSingleUseAndEndsSessions
+    case resetPasswordRefusesWrongOrExpiredToken
+    case purgeRemovesOnlyExpired
+
+    /// The case's name in test output.
+    public var testDescription: String { rawValue }
+
+    /// A fixed, whole-second instant, so that every store round-trips it exactly.
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func digest(_ seed: String) -> TokenDigest { TokenDigest(of: seed) }
+
+    /// Runs this check against a fresh, empty store.
+    /// - Parameter store: The store under test; it must be empty.
+    /// - Throws: When the store throws where the contract says it must not.
+    public func run(on store: any AuthStore) async throws {
+        switch self {
+        case .addAndFindUser:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "h1", createdAt: Self.t0)
+            #expect(user.email == "ada@example.com")
+            #expect(user.passwordHash == "h1")
+            #expect(user.createdAt == Self.t0)
+            #expect(try await store.findUser(by: .email("ada@example.com")) == user)
+            #expect(try await store.findUser(by: .id(user.id)) == user)
+            let other = try await store.addUser(email: "bob@example.com", passwordHash: "h2", createdAt: Self.t0)
+            #expect(other.id != user.id)
+
+        case .duplicateEmailIsTyped:
+            _ = try await store.addUser(email: "ada@example.com", passwordHash: "h1", createdAt: Self.t0)
+            await #expect(throws: StoreError.duplicateEmail) {
+                _ = try await store.addUser(email: "ada@example.com", passwordHash: "h2", createdAt: Self.t0)
+            }
+            #expect(try await store.findUser(by: .email("ada@example.com"))?.passwordHash == "h1")
+
+        case .concurrentDuplicatesHaveOneWinner:
+            let outcomes = await withTaskGroup(of: Result<User, any Error>.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        do {
+                            return .success(
+                                try await store.addUser(email: "race@example.com", passwordHash: "h\(index)", createdAt: Self.t0)
+                            )
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                var all: [Result<User, any Error>] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            let winners = outcomes.filter { if case .success = $0 { true } else { false } }
+            let duplicates = outcomes.filter {
+                if case .failure(let error) = $0, error as? StoreError == .duplicateEmail { true } else { false }
+            }
+            #expect(winners.count == 1)
+            #expect(duplicates.count == 15)
+
+        case .unknownUserIsNil:
+            #expect(try await store.findUser(by: .email("nobody@example.com")) == nil)
+            #expect(try await store.findUser(by: .id(424_242)) == nil)
+
+        case .updateUserChangesHash:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
+            try await store.updateUser(id: user.id, UserUpdate(passwordHash: "new"))
+            #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
+            await #expect(throws: StoreError.notFound) {
+                try await store.updateUser(id: user.id + 1000, UserUpdate(passwordHash: "x"))
+            }
+
+        case .sessionsRoundTrip:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            let session = Session(
+                tokenDigest: Self.digest("s1"),
+                userID: user.id,
+                createdAt: Self.t0,
+                lastSeenAt: Self.t0,
+                expiresAt: Self.t0.addingTimeInterval(3600)
+            )
+            try await store.addSession(session)
+            let found = try await store.findSession(digest: Self.digest("s1"))
+            #expect(found?.session == session)
+            #expect(found?.user == user)
+            #expect(try await store.findSession(digest: Self.digest("other")) == nil)
+            let later = Self.t0.addingTimeInterval(120)
+            try await store.touchSession(digest: Self.digest("s1"), lastSeenAt: later)
+            #expect(try await store.findSession(digest: Self.digest("s1"))?.session.lastSeenAt == later)
+
+        case .deleteSessionEndsOnlyThatSession:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            for seed in ["phone", "laptop"] {
+                try await store.addSession(
+                    Session(
+                        tokenDigest: Self.digest(seed),
+                        userID: user.id,
+                        createdAt: Self.t0,
+                        lastSeenAt: Self.t0,
+                        expiresAt: Self.t0.addingTimeInterval(3600)
+                    )
+                )
+            }
+            #expect(try await store.deleteSession(digest: Self.digest("phone")))
+            #expect(try await store.findSession(digest: Self.digest("phone")) == nil)
+            #expect(try await store.findSession(digest: Self.digest("laptop")) != nil)
+            #expect(try await store.deleteSession(digest: Self.digest("phone")) == false)
+
+        case .deleteSessionsEndsAllOfOneUser:
+            let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            let bob = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
+            for (seed, owner) in [("a1", ada), ("a2", ada), ("b1", bob)] {
+                try await store.addSession(
+                    Session(
+                        tokenDigest: Self.digest(seed),
+                        userID: owner.id,
+                        createdAt: Self.t0,
+                        lastSeenAt: Self.t0,
+                        expiresAt: Self.t0.addingTimeInterval(3600)
+                    )
+                )
+            }
+            #expect(try await store.deleteSessions(userID: ada.id) == 2)
+            #expect(try await store.findSession(digest: Self.digest("a1")) == nil)
+            #expect(try await store.findSession(digest: Self.digest("a2")) == nil)
+            #expect(try await store.findSession(digest: Self.digest("b1"))?.user == bob)
+
+        case .newerResetTokenReplacesOlder:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            let first = ResetToken(
+                userID: user.id,
+                tokenDigest: Self.digest("r1"),
+                createdAt: Self.t0,
+                expiresAt: Self.t0.addingTimeInterval(3600)
+            )
+            try await store.setResetToken(first)
+            #expect(try await store.findResetToken(userID: user.id) == first)
+            let second = ResetToken(
+                userID: user.id,
+                tokenDigest: Self.digest("r2"),
+                createdAt: Self.t0.addingTimeInterval(10),
+                expiresAt: Self.t0.addingTimeInterval(3610)
+            )
+            try await store.setResetToken(second)
+            #expect(try await store.findResetToken(userID: user.id) == second)
+            let now = Self.t0.addingTimeInterval(20)
+            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r1"), passwordHash: "x", now: now) == false)
+
+        case .resetPasswordIsSingleUseAndEndsSessions:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
+            try await store.addSession(
+                Session(
+                    tokenDigest: Self.digest("s"),
+                    userID: user.id,
+                    createdAt: Self.t0,
+                    lastSeenAt: Self.t0,
+                    expiresAt: Self.t0.addingTimeInterval(3600)
+                )
+            )
+            try await store.setResetToken(
+                ResetToken(
+                    userID: user.id,
+                    tokenDigest: Self.digest("r"),
+                    createdAt: Self.t0,
+                    expiresAt: Self.t0.addingTimeInterval(3600)
+                )
+            )
+            let now = Self.t0.addingTimeInterval(60)
+            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "new", now: now))
+            #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
+            #expect(try await store.findSession(digest: Self.digest("s")) == nil)
+            #expect(try await store.findResetToken(userID: user.id) == nil)
+            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "again", now: now) == false)
+            #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
+
+        case .resetPasswordRefusesWrongOrExpiredToken:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
+            try await store.setResetToken(
+                ResetToken(
+                    userID: user.id,
+                    tokenDigest: Self.digest("r"),
+                    createdAt: Self.t0,
+                    expiresAt: Self.t0.addingTimeInterval(3600)
+                )
+            )
+            let inTime = Self.t0.addingTimeInterval(60)
+            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("wrong"), passwordHash: "x", now: inTime) == false)
+            let tooLate = Self.t0.addingTimeInterval(3600)
+            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "x", now: tooLate) == false)
+            #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "old")
+
+        case .purgeRemovesOnlyExpired:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            let other = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
+            let now = Self.t0.addingTimeInterval(10_000)
+            let idleCutoff = now.addingTimeInterval(-1000)
+            let sessions: [(String, Date, Date)] = [
+                ("live", now.addingTimeInterval(-10), now.addingTimeInterval(100)),
+                ("absolute", now.addingTimeInterval(-10), now.addingTimeInterval(-1)),
+                ("idle", now.addingTimeInterval(-2000), now.addingTimeInterval(100)),
+            ]
+            for (seed, lastSeen, expires) in sessions {
+                try await store.addSession(
+                    Session(tokenDigest: Self.digest(seed), userID: user.id, createdAt: Self.t0, lastSeenAt: lastSeen, expiresAt: expires)
+                )
+            }
+            try await store.setResetToken(
+                ResetToken(userID: user.id, tokenDigest: Self.digest("r-old"), createdAt: Self.t0, expiresAt: now.addingTimeInterval(-1))
+            )
+            try await store.setResetToken(
+                ResetToken(userID: other.id, tokenDigest: Self.digest("r-new"), createdAt: Self.t0, expiresAt: now.addingTimeInterval(60))
+            )
+            let result = try await store.purgeExpired(now: now, idleCutoff: idleCutoff)
+            #expect(result == PurgeResult(sessions: 2, resetTokens: 1))
+            #expect(try await store.findSession(digest: Self.digest("live")) != nil)
+            #expect(try await store.findSession(digest: Self.digest("absolute")) == nil)
+            #expect(try await store.findSession(digest: Self.digest("idle")) == nil)
+            #expect(try await store.findResetToken(userID: user.id) == nil)
+            #expect(try await store.findResetToken(userID: other.id) != nil)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import LatchkeyApp
+
+await LatchkeyCommand.main()
