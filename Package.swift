@@ -71,7 +71,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "latchkey",
-            dependencies: ["LatchkeyApp"],
+            dependencies: [
+                "LatchkeyApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         // An in-memory store, a fast hasher and the storage contract suite every store must pass.

@@ -1,3 +1,0 @@
-import LatchkeyApp
-
-await LatchkeyCommand.main()
