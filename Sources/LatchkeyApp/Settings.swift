@@ -109,7 +109,8 @@ public struct Settings: Sendable, Equatable {
         }
         let dotEnv: EnvironmentVariablesProvider
         do {
-            dotEnv = try await EnvironmentVariablesProvider(environmentFilePath: FilePath(dotEnvPath), allowMissing: true)
+            dotEnv = try await EnvironmentVariablesProvider(
+                environmentFilePath: FilePath(dotEnvPath), allowMissing: true)
         } catch {
             throw ConfigurationError("\(dotEnvPath): cannot be read: \(error)")
         }
@@ -177,7 +178,8 @@ public struct Settings: Sendable, Equatable {
             default: settings.policy.sessionIdleTimeout
         )
         settings.secureCookies = try boolean(.sessionCookieSecure, default: settings.secureCookies)
-        settings.policy.resetTokenTTL = try integer(.resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
+        settings.policy.resetTokenTTL = try integer(
+            .resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
         settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)
         if let raw = text(.logLevel) {
             guard let level = Logger.Level(rawValue: raw.lowercased()) else {

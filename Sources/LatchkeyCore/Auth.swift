@@ -122,7 +122,7 @@ public struct Auth: Sendable {
         let now = clock()
         let idleDeadline = session.lastSeenAt.addingTimeInterval(TimeInterval(policy.sessionIdleTimeout))
         if session.expiresAt <= now || idleDeadline <= now {
-            try? await store.deleteSession(digest: digest)
+            _ = try? await store.deleteSession(digest: digest)
             throw AuthError.invalidSession
         }
         if now.timeIntervalSince(session.lastSeenAt) >= TimeInterval(policy.sessionTouchInterval) {
@@ -159,7 +159,8 @@ public struct Auth: Sendable {
         let token = SecretToken.generate()
         let now = clock()
         let expiresAt = now.addingTimeInterval(TimeInterval(policy.resetTokenTTL))
-        let record = ResetToken(userID: user.id, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
+        let record = ResetToken(
+            userID: user.id, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
         try await storage { try await store.setResetToken(record) }
         return IssuedResetToken(email: user.email, token: token, expiresAt: expiresAt)
     }

@@ -1,6 +1,6 @@
 /// What a store can report, whatever database sits behind it. Each store translates
 /// its driver's errors into these, so the layers above never see a driver type.
-public enum StoreError: Error, Sendable, Equatable {
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A user with that (normalised) email already exists: the unique index said no.
     case duplicateEmail
     /// The referenced row does not exist.
@@ -9,6 +9,16 @@ public enum StoreError: Error, Sendable, Equatable {
     case invalidValue(String)
     /// The database could not be reached or could not complete the operation.
     case unavailable(String)
+
+    /// A one-line reason for logs and start-up errors.
+    public var description: String {
+        switch self {
+        case .duplicateEmail: "email already registered"
+        case .notFound: "no such row"
+        case .invalidValue(let reason): "invalid value: \(reason)"
+        case .unavailable(let reason): reason
+        }
+    }
 }
 
 /// The outcomes of `Auth`'s rules that a caller must handle. The HTTP layer maps each

@@ -53,7 +53,9 @@ public enum Validation {
         if email.count > maximumEmailLength {
             throw .invalidEmail("email must be at most \(maximumEmailLength) characters")
         }
-        if email.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+        if email.unicodeScalars.contains(where: {
+            $0.properties.isWhitespace || $0.properties.generalCategory == .control
+        }) {
             throw .invalidEmail("email must not contain whitespace or control characters")
         }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
@@ -75,7 +77,9 @@ public enum Validation {
     ///   - minimumLength: The policy's minimum length in characters.
     ///   - field: The field name to use in messages.
     /// - Throws: `AuthError.invalidPassword` with the reason.
-    public static func checkPassword(_ password: String, minimumLength: Int, field: String = "password") throws(AuthError) {
+    public static func checkPassword(_ password: String, minimumLength: Int, field: String = "password")
+        throws(AuthError)
+    {
         if password.isEmpty {
             throw .invalidPassword("\(field) must not be empty")
         }

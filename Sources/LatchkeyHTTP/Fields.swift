@@ -59,7 +59,8 @@ struct Fields: Sendable {
     private static func parseJSON(_ buffer: ByteBuffer) throws -> Fields {
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
+            object = try JSONSerialization.jsonObject(
+                with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
         } catch {
             throw APIError(.badRequest, "request body is not valid JSON")
         }

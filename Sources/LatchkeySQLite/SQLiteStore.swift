@@ -165,7 +165,8 @@ public final class SQLiteStore: AuthStore {
                 lastSeenAt: Date(timeIntervalSince1970: row[2]),
                 expiresAt: Date(timeIntervalSince1970: row[3])
             )
-            let user = User(id: userID, email: row[4], passwordHash: row[5], createdAt: Date(timeIntervalSince1970: row[6]))
+            let user = User(
+                id: userID, email: row[4], passwordHash: row[5], createdAt: Date(timeIntervalSince1970: row[6]))
             return (session, user)
         }
     }
@@ -229,7 +230,8 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
-    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool {
+    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
+    {
         try await write { db in
             // The delete is the claim: of two concurrent resets with one token, one deletes the row.
             try db.execute(
@@ -250,7 +252,8 @@ public final class SQLiteStore: AuthStore {
                 arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970]
             )
             let sessions = db.changesCount
-            try db.execute(sql: "DELETE FROM reset_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            try db.execute(
+                sql: "DELETE FROM reset_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             return PurgeResult(sessions: sessions, resetTokens: db.changesCount)
         }
     }

@@ -111,7 +111,8 @@ public actor InMemoryStore: AuthStore {
 
     public func purgeExpired(now: Date, idleCutoff: Date) throws -> PurgeResult {
         try check()
-        let doomedSessions = sessions.filter { $0.value.expiresAt <= now || $0.value.lastSeenAt <= idleCutoff }.map(\.key)
+        let doomedSessions = sessions.filter { $0.value.expiresAt <= now || $0.value.lastSeenAt <= idleCutoff }.map(
+            \.key)
         for key in doomedSessions { sessions.removeValue(forKey: key) }
         let doomedTokens = resetTokens.filter { $0.value.expiresAt <= now }.map(\.key)
         for key in doomedTokens { resetTokens.removeValue(forKey: key) }

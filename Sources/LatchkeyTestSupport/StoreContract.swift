@@ -54,7 +54,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                     group.addTask {
                         do {
                             return .success(
-                                try await store.addUser(email: "race@example.com", passwordHash: "h\(index)", createdAt: Self.t0)
+                                try await store.addUser(
+                                    email: "race@example.com", passwordHash: "h\(index)", createdAt: Self.t0)
                             )
                         } catch {
                             return .failure(error)
@@ -158,7 +159,9 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             try await store.setResetToken(second)
             #expect(try await store.findResetToken(userID: user.id) == second)
             let now = Self.t0.addingTimeInterval(20)
-            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r1"), passwordHash: "x", now: now) == false)
+            #expect(
+                try await store.resetPassword(userID: user.id, digest: Self.digest("r1"), passwordHash: "x", now: now)
+                    == false)
 
         case .resetPasswordIsSingleUseAndEndsSessions:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
@@ -180,11 +183,14 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                 )
             )
             let now = Self.t0.addingTimeInterval(60)
-            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "new", now: now))
+            #expect(
+                try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "new", now: now))
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
             #expect(try await store.findSession(digest: Self.digest("s")) == nil)
             #expect(try await store.findResetToken(userID: user.id) == nil)
-            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "again", now: now) == false)
+            #expect(
+                try await store.resetPassword(
+                    userID: user.id, digest: Self.digest("r"), passwordHash: "again", now: now) == false)
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
 
         case .resetPasswordRefusesWrongOrExpiredToken:
@@ -198,9 +204,13 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                 )
             )
             let inTime = Self.t0.addingTimeInterval(60)
-            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("wrong"), passwordHash: "x", now: inTime) == false)
+            #expect(
+                try await store.resetPassword(
+                    userID: user.id, digest: Self.digest("wrong"), passwordHash: "x", now: inTime) == false)
             let tooLate = Self.t0.addingTimeInterval(3600)
-            #expect(try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "x", now: tooLate) == false)
+            #expect(
+                try await store.resetPassword(
+                    userID: user.id, digest: Self.digest("r"), passwordHash: "x", now: tooLate) == false)
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "old")
 
         case .purgeRemovesOnlyExpired:
@@ -215,14 +225,20 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             ]
             for (seed, lastSeen, expires) in sessions {
                 try await store.addSession(
-                    Session(tokenDigest: Self.digest(seed), userID: user.id, createdAt: Self.t0, lastSeenAt: lastSeen, expiresAt: expires)
+                    Session(
+                        tokenDigest: Self.digest(seed), userID: user.id, createdAt: Self.t0, lastSeenAt: lastSeen,
+                        expiresAt: expires)
                 )
             }
             try await store.setResetToken(
-                ResetToken(userID: user.id, tokenDigest: Self.digest("r-old"), createdAt: Self.t0, expiresAt: now.addingTimeInterval(-1))
+                ResetToken(
+                    userID: user.id, tokenDigest: Self.digest("r-old"), createdAt: Self.t0,
+                    expiresAt: now.addingTimeInterval(-1))
             )
             try await store.setResetToken(
-                ResetToken(userID: other.id, tokenDigest: Self.digest("r-new"), createdAt: Self.t0, expiresAt: now.addingTimeInterval(60))
+                ResetToken(
+                    userID: other.id, tokenDigest: Self.digest("r-new"), createdAt: Self.t0,
+                    expiresAt: now.addingTimeInterval(60))
             )
             let result = try await store.purgeExpired(now: now, idleCutoff: idleCutoff)
             #expect(result == PurgeResult(sessions: 2, resetTokens: 1))

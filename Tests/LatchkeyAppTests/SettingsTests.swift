@@ -1,1 +1,106 @@
+import Foundation
+import LatchkeyApp
+import LatchkeyCore
 import Testing
+
+@Suite("Configuration")
+struct SettingsTests {
+    /// Loads settings from the given sources, with a `.env` file holding `dotEnv`.
+    func load(
+        flags: [Settings.Key: String] = [:],
+        environment: [String: String] = [:],
+        dotEnv: String? = nil
+    ) async throws -> Settings {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "latchkey-env-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent(".env").path
+        if let dotEnv {
+            try dotEnv.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        return try Settings.load(from: await Settings.reader(flags: flags, environment: environment, dotEnvPath: path))
+    }
+
+    @Test("the defaults are the documented ones")
+    func defaults() async throws {
+        let settings = try await load()
+        #expect(settings.host == "0.0.0.0")
+        #expect(settings.port == 5000)
+        #expect(settings.database == .sqlite(.file(path: "latchkey.sqlite")))
+        #expect(settings.bcryptCost == 12)
+        #expect(
+            settings.policy
+                == AuthPolicy(
+                    passwordMinLength: 1, sessionLifetime: 2_592_000, sessionIdleTimeout: 604_800, resetTokenTTL: 3600))
+        #expect(settings.secureCookies == false)
+    }
+
+    @Test("every variable is read from the environment")
+    func environment() async throws {
+        let settings = try await load(environment: [
+            "HOST": "127.0.0.1", "PORT": "8080", "DATABASE_URL": "sqlite:///tmp/x.sqlite", "BCRYPT_COST": "10",
+            "PASSWORD_MIN_LENGTH": "8", "SESSION_LIFETIME": "3600", "SESSION_IDLE_TIMEOUT": "600",
+            "SESSION_COOKIE_SECURE": "true", "RESET_TOKEN_TTL": "900", "PURGE_INTERVAL": "60", "LOG_LEVEL": "debug",
+        ])
+        #expect(settings.host == "127.0.0.1")
+        #expect(settings.port == 8080)
+        #expect(settings.database == .sqlite(.file(path: "/tmp/x.sqlite")))
+        #expect(settings.bcryptCost == 10)
+        #expect(
+            settings.policy
+                == AuthPolicy(passwordMinLength: 8, sessionLifetime: 3600, sessionIdleTimeout: 600, resetTokenTTL: 900))
+        #expect(settings.secureCookies == true)
+        #expect(settings.purgeInterval == 60)
+        #expect(settings.logLevel == .debug)
+    }
+
+    @Test("flags override the environment, which overrides .env, which overrides the defaults")
+    func precedence() async throws {
+        let dotEnv = "PORT=1111\nBCRYPT_COST=5\nHOST=10.0.0.1\n"
+        let all = try await load(
+            flags: [.port: "3333"], environment: ["PORT": "2222", "BCRYPT_COST": "6"], dotEnv: dotEnv)
+        #expect(all.port == 3333)
+        #expect(all.bcryptCost == 6)
+        #expect(all.host == "10.0.0.1")
+        let noFlag = try await load(environment: ["PORT": "2222"], dotEnv: dotEnv)
+        #expect(noFlag.port == 2222)
+        #expect(noFlag.bcryptCost == 5)
+        let fileOnly = try await load(dotEnv: dotEnv)
+        #expect(fileOnly.port == 1111)
+    }
+
+    @Test(
+        "invalid values stop start-up with a reason naming the variable",
+        arguments: [
+            ("BCRYPT_COST", "3"), ("BCRYPT_COST", "32"), ("BCRYPT_COST", "twelve"), ("PORT", "70000"),
+            ("PORT", "-1"), ("SESSION_COOKIE_SECURE", "yes"), ("SESSION_LIFETIME", "1.5"),
+            ("SESSION_IDLE_TIMEOUT", "0"),
+            ("RESET_TOKEN_TTL", ""), ("PASSWORD_MIN_LENGTH", "0"), ("PASSWORD_MIN_LENGTH", "73"),
+            ("DATABASE_URL", "mysql://db"), ("DATABASE_URL", "sqlite://"), ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("LOG_LEVEL", "loud"),
+        ]
+    )
+    func invalid(name: String, value: String) async throws {
+        do {
+            _ = try await load(environment: [name: value])
+            Issue.record("\(name)=\(value) was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.description.hasPrefix(name))
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test(
+        "database URLs",
+        arguments: [
+            ("sqlite://latchkey.sqlite", DatabaseLocation.sqlite(.file(path: "latchkey.sqlite"))),
+            ("sqlite:///tmp/x.sqlite", .sqlite(.file(path: "/tmp/x.sqlite"))),
+            ("sqlite://data/users.db", .sqlite(.file(path: "data/users.db"))),
+            ("sqlite::memory:", .sqlite(.memory)),
+        ]
+    )
+    func databaseURL(url: String, expected: DatabaseLocation) throws {
+        #expect(try DatabaseLocation(url: url) == expected)
+    }
+}

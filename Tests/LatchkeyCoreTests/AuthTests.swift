@@ -232,7 +232,9 @@ struct SessionTests {
         await #expect(throws: AuthError.invalidSession) { try await fixture.auth.destroySession(token: phone) }
     }
 
-    @Test("unknown and malformed tokens are refused", arguments: ["", "short", String(repeating: "A", count: 43), "ä" + String(repeating: "A", count: 42)])
+    @Test(
+        "unknown and malformed tokens are refused",
+        arguments: ["", "short", String(repeating: "A", count: 43), "ä" + String(repeating: "A", count: 42)])
     func unknown(token: String) async throws {
         let fixture = try await Fixture()
         _ = try await loggedIn(fixture)
@@ -275,12 +277,15 @@ struct SessionTests {
         #expect(try await fixture.store.findSession(digest: TokenDigest(of: token))?.session.lastSeenAt == created)
         fixture.clock.advance(by: 31)
         _ = try await fixture.auth.user(forSessionToken: token)
-        #expect(try await fixture.store.findSession(digest: TokenDigest(of: token))?.session.lastSeenAt == fixture.clock.now)
+        #expect(
+            try await fixture.store.findSession(digest: TokenDigest(of: token))?.session.lastSeenAt == fixture.clock.now
+        )
     }
 
     @Test("purging removes expired sessions and reset tokens only")
     func purge() async throws {
-        let fixture = try await Fixture(policy: AuthPolicy(sessionLifetime: 3600, sessionIdleTimeout: 600, resetTokenTTL: 900))
+        let fixture = try await Fixture(
+            policy: AuthPolicy(sessionLifetime: 3600, sessionIdleTimeout: 600, resetTokenTTL: 900))
         let (user, old) = try await loggedIn(fixture)
         _ = try await fixture.auth.resetPasswordToken(for: user.email)
         fixture.clock.advance(by: 1000)
@@ -312,7 +317,8 @@ struct ResetTests {
         #expect(issued.email == "ada@example.com")
         #expect(issued.token.count == 43)
         #expect(issued.expiresAt == fixture.clock.now.addingTimeInterval(3600))
-        let updated = try await fixture.auth.updatePassword(resetToken: issued.token, email: "ada@example.com", newPassword: "t4rt1fl3tt3")
+        let updated = try await fixture.auth.updatePassword(
+            resetToken: issued.token, email: "ada@example.com", newPassword: "t4rt1fl3tt3")
         #expect(updated.email == "ada@example.com")
         #expect(try await fixture.auth.validLogin(email: "ada@example.com", password: "t4rt1fl3tt3").id == user.id)
         await #expect(throws: AuthError.invalidCredentials) {
@@ -320,7 +326,8 @@ struct ResetTests {
         }
         await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: session) }
         await #expect(throws: AuthError.invalidResetToken) {
-            _ = try await fixture.auth.updatePassword(resetToken: issued.token, email: "ada@example.com", newPassword: "again")
+            _ = try await fixture.auth.updatePassword(
+                resetToken: issued.token, email: "ada@example.com", newPassword: "again")
         }
     }
 
@@ -331,9 +338,11 @@ struct ResetTests {
         let first = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
         let second = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
         await #expect(throws: AuthError.invalidResetToken) {
-            _ = try await fixture.auth.updatePassword(resetToken: first.token, email: "ada@example.com", newPassword: "new")
+            _ = try await fixture.auth.updatePassword(
+                resetToken: first.token, email: "ada@example.com", newPassword: "new")
         }
-        _ = try await fixture.auth.updatePassword(resetToken: second.token, email: "ada@example.com", newPassword: "new")
+        _ = try await fixture.auth.updatePassword(
+            resetToken: second.token, email: "ada@example.com", newPassword: "new")
     }
 
     @Test("a token is bound to the email it was issued for")
@@ -344,10 +353,12 @@ struct ResetTests {
         let issued = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
         _ = try await fixture.auth.resetPasswordToken(for: "bob@example.com")
         await #expect(throws: AuthError.invalidResetToken) {
-            _ = try await fixture.auth.updatePassword(resetToken: issued.token, email: "bob@example.com", newPassword: "new")
+            _ = try await fixture.auth.updatePassword(
+                resetToken: issued.token, email: "bob@example.com", newPassword: "new")
         }
         await #expect(throws: AuthError.invalidResetToken) {
-            _ = try await fixture.auth.updatePassword(resetToken: issued.token, email: "nobody@example.com", newPassword: "new")
+            _ = try await fixture.auth.updatePassword(
+                resetToken: issued.token, email: "nobody@example.com", newPassword: "new")
         }
         _ = try await fixture.auth.validLogin(email: "bob@example.com", password: "b4l0u")
     }
@@ -359,7 +370,8 @@ struct ResetTests {
         let issued = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
         fixture.clock.advance(by: 600)
         await #expect(throws: AuthError.invalidResetToken) {
-            _ = try await fixture.auth.updatePassword(resetToken: issued.token, email: "ada@example.com", newPassword: "new")
+            _ = try await fixture.auth.updatePassword(
+                resetToken: issued.token, email: "ada@example.com", newPassword: "new")
         }
     }
 
@@ -385,7 +397,8 @@ struct ResetTests {
         _ = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
         let before = await fixture.hasher.counter.hashes
         await #expect(throws: AuthError.invalidResetToken) {
-            _ = try await fixture.auth.updatePassword(resetToken: SecretToken.generate(), email: "ada@example.com", newPassword: "new")
+            _ = try await fixture.auth.updatePassword(
+                resetToken: SecretToken.generate(), email: "ada@example.com", newPassword: "new")
         }
         #expect(await fixture.hasher.counter.hashes == before)
     }

@@ -44,7 +44,10 @@ struct ContractTests {
     func login(encoding: String) async throws {
         try await TestService().test { client in
             _ = try await client.send(.post, "/users", form(["email": "bob@me.com", "password": "b4l0u"]))
-            let body = encoding == "form" ? form(["email": "bob@me.com", "password": "b4l0u"]) : json(["email": "bob@me.com", "password": "b4l0u"])
+            let body =
+                encoding == "form"
+                ? form(["email": "bob@me.com", "password": "b4l0u"])
+                : json(["email": "bob@me.com", "password": "b4l0u"])
             let response = try await client.send(.post, "/sessions", body)
             #expect(response.status == .ok)
             #expect(response.json == ["email": "bob@me.com", "message": "logged in"])
@@ -60,9 +63,11 @@ struct ContractTests {
 
     @Test("the cookie is Secure when configured, and Max-Age follows the session lifetime")
     func secureCookie() async throws {
-        try await TestService(policy: AuthPolicy(sessionLifetime: 7200)).test(options: HTTPOptions(secureCookies: true)) { client in
+        try await TestService(policy: AuthPolicy(sessionLifetime: 7200)).test(options: HTTPOptions(secureCookies: true))
+        { client in
             _ = try await client.send(.post, "/users", form(["email": "bob@me.com", "password": "b4l0u"]))
-            let response = try await client.send(.post, "/sessions", form(["email": "bob@me.com", "password": "b4l0u"]))
+            let response = try await client.send(
+                .post, "/sessions", form(["email": "bob@me.com", "password": "b4l0u"]))
             let cookie = try #require(response.sessionCookie)
             #expect(cookie.attributes["secure"] != nil)
             #expect(cookie.attributes["max-age"] == "7200")
@@ -139,15 +144,19 @@ struct ContractTests {
     func updatePassword(encoding: String) async throws {
         try await TestService().test { client in
             let session = try await client.logIn("bob@me.com", "b4l0u")
-            let token = try #require(try await client.send(.post, "/reset_password", form(["email": "bob@me.com"])).json?["reset_token"])
+            let token = try #require(
+                try await client.send(.post, "/reset_password", form(["email": "bob@me.com"])).json?["reset_token"])
             let fields = ["email": "bob@me.com", "reset_token": token, "new_password": "t4rt1fl3tt3"]
-            let body = encoding == "form" ? form(["email": "bob@me.com", "reset_token": token, "new_password": "t4rt1fl3tt3"]) : json(fields)
+            let body =
+                encoding == "form"
+                ? form(["email": "bob@me.com", "reset_token": token, "new_password": "t4rt1fl3tt3"]) : json(fields)
             let response = try await client.send(.put, "/reset_password", body)
             #expect(response.status == .ok)
             #expect(response.json == ["email": "bob@me.com", "message": "Password updated"])
             try await client.send(.put, "/reset_password", body).expectError(.forbidden)
             try await client.send(.get, "/profile", cookie: session).expectError(.forbidden)
-            try await client.send(.post, "/sessions", form(["email": "bob@me.com", "password": "b4l0u"])).expectError(.unauthorized)
+            try await client.send(.post, "/sessions", form(["email": "bob@me.com", "password": "b4l0u"])).expectError(
+                .unauthorized)
             _ = try await client.logIn("bob@me.com", "t4rt1fl3tt3", register: false)
         }
     }
@@ -157,13 +166,20 @@ struct ContractTests {
         try await TestService().test { client in
             _ = try await client.send(.post, "/users", form(["email": "bob@me.com", "password": "b4l0u"]))
             _ = try await client.send(.post, "/users", form(["email": "eve@me.com", "password": "b4l0u"]))
-            let token = try #require(try await client.send(.post, "/reset_password", form(["email": "bob@me.com"])).json?["reset_token"])
-            try await client.send(.put, "/reset_password", form(["email": "bob@me.com", "reset_token": "wrong", "new_password": "x"]))
-                .expectError(.forbidden)
-            try await client.send(.put, "/reset_password", form(["email": "eve@me.com", "reset_token": token, "new_password": "x"]))
-                .expectError(.forbidden)
-            try await client.send(.put, "/reset_password", form(["email": "zed@me.com", "reset_token": token, "new_password": "x"]))
-                .expectError(.forbidden)
+            let token = try #require(
+                try await client.send(.post, "/reset_password", form(["email": "bob@me.com"])).json?["reset_token"])
+            try await client.send(
+                .put, "/reset_password", form(["email": "bob@me.com", "reset_token": "wrong", "new_password": "x"])
+            )
+            .expectError(.forbidden)
+            try await client.send(
+                .put, "/reset_password", form(["email": "eve@me.com", "reset_token": token, "new_password": "x"])
+            )
+            .expectError(.forbidden)
+            try await client.send(
+                .put, "/reset_password", form(["email": "zed@me.com", "reset_token": token, "new_password": "x"])
+            )
+            .expectError(.forbidden)
             _ = try await client.logIn("bob@me.com", "b4l0u", register: false)
         }
     }
@@ -184,7 +200,8 @@ struct BadInputTests {
             (.put, "/reset_password", ["reset_token": "x", "new_password": "x"], "email"),
         ]
     )
-    func missingField(method: HTTPRequest.Method, path: String, fields: [String: String], missing: String) async throws {
+    func missingField(method: HTTPRequest.Method, path: String, fields: [String: String], missing: String) async throws
+    {
         try await TestService().test { client in
             try await client.send(method, path, json(fields)).expectError(.badRequest, "missing field: \(missing)")
         }
@@ -200,7 +217,9 @@ struct BadInputTests {
     @Test("another content type is a 415")
     func unsupportedMediaType() async throws {
         try await TestService().test { client in
-            let body: (HTTPFields, ByteBuffer) = ([.contentType: "text/plain"], ByteBuffer(string: "email=a@b.c&password=x"))
+            let body: (HTTPFields, ByteBuffer) = (
+                [.contentType: "text/plain"], ByteBuffer(string: "email=a@b.c&password=x")
+            )
             try await client.send(.post, "/users", body).expectError(.unsupportedMediaType)
             let noType: (HTTPFields, ByteBuffer) = ([:], ByteBuffer(string: "email=a@b.c&password=x"))
             try await client.send(.post, "/users", noType).expectError(.unsupportedMediaType)
@@ -211,7 +230,8 @@ struct BadInputTests {
     func charset() async throws {
         try await TestService().test { client in
             let body: (HTTPFields, ByteBuffer) = (
-                [.contentType: "application/x-www-form-urlencoded; charset=UTF-8"], ByteBuffer(string: "email=a%40b.c&password=x")
+                [.contentType: "application/x-www-form-urlencoded; charset=UTF-8"],
+                ByteBuffer(string: "email=a%40b.c&password=x")
             )
             let response = try await client.send(.post, "/users", body)
             #expect(response.json == ["email": "a@b.c", "message": "user created"])
@@ -223,7 +243,8 @@ struct BadInputTests {
         let service = try await TestService()
         try await service.test { client in
             let big = String(repeating: "x", count: 64 * 1024)
-            try await client.send(.post, "/users", form(["email": "a@b.c", "password": big])).expectError(.contentTooLarge)
+            try await client.send(.post, "/users", form(["email": "a@b.c", "password": big])).expectError(
+                .contentTooLarge)
         }
         #expect(try await service.store.findUser(by: .email("a@b.c")) == nil)
     }
@@ -250,7 +271,9 @@ struct BadInputTests {
     @Test("a body that is not UTF-8 is a 400")
     func notUTF8() async throws {
         try await TestService().test { client in
-            let request: (HTTPFields, ByteBuffer) = ([.contentType: "application/x-www-form-urlencoded"], ByteBuffer(bytes: [0x65, 0xFF, 0xFE, 0x3D]))
+            let request: (HTTPFields, ByteBuffer) = (
+                [.contentType: "application/x-www-form-urlencoded"], ByteBuffer(bytes: [0x65, 0xFF, 0xFE, 0x3D])
+            )
             try await client.send(.post, "/users", request).expectError(.badRequest)
         }
     }
@@ -285,7 +308,8 @@ struct BadInputTests {
     func nulInForm() async throws {
         try await TestService().test { client in
             let request: (HTTPFields, ByteBuffer) = (
-                [.contentType: "application/x-www-form-urlencoded"], ByteBuffer(string: "email=a%40b.c&password=ab%00cd")
+                [.contentType: "application/x-www-form-urlencoded"],
+                ByteBuffer(string: "email=a%40b.c&password=ab%00cd")
             )
             try await client.send(.post, "/users", request).expectError(.badRequest)
         }
@@ -308,8 +332,10 @@ struct BadInputTests {
         try await service.test { client in
             let token = try await client.logIn()
             await service.store.setFailing(true)
-            try await client.send(.post, "/users", form(["email": "new@b.c", "password": "x"])).expectError(.serviceUnavailable)
-            try await client.send(.post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u"])).expectError(.serviceUnavailable)
+            try await client.send(.post, "/users", form(["email": "new@b.c", "password": "x"])).expectError(
+                .serviceUnavailable)
+            try await client.send(.post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u"]))
+                .expectError(.serviceUnavailable)
             try await client.send(.get, "/profile", cookie: token).expectError(.serviceUnavailable)
             #expect(try await client.send(.get, "/").status == .ok)
         }

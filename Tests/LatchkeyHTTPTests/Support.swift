@@ -55,7 +55,9 @@ extension TestClientProtocol {
     }
 
     /// Registers and logs in, returning the session token.
-    func logIn(_ email: String = "bob@example.com", _ password: String = "b4l0u", register: Bool = true) async throws -> String {
+    func logIn(_ email: String = "bob@example.com", _ password: String = "b4l0u", register: Bool = true) async throws
+        -> String
+    {
         if register {
             let created = try await send(.post, "/users", form(["email": email, "password": password]))
             #expect(created.status == .ok)
@@ -95,7 +97,9 @@ extension TestResponse {
     }
 
     /// Checks the API's error shape: a JSON content type and `{"message": ...}` only.
-    func expectError(_ status: HTTPResponse.Status, _ message: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectError(
+        _ status: HTTPResponse.Status, _ message: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(self.status == status, sourceLocation: sourceLocation)
         #expect(headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
         let body = json

@@ -41,7 +41,8 @@ struct StoreContractTests {
 @Suite("SQLite store")
 struct SQLiteStoreTests {
     func temporaryPath() throws -> (String, URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-sqlite-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "latchkey-sqlite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return (directory.appendingPathComponent("db.sqlite").path, directory)
     }
@@ -51,7 +52,8 @@ struct SQLiteStoreTests {
         let (path, directory) = try temporaryPath()
         defer { try? FileManager.default.removeItem(at: directory) }
         let first = try SQLiteStore(location: .file(path: path))
-        let user = try await first.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date(timeIntervalSince1970: 1_800_000_000))
+        let user = try await first.addUser(
+            email: "ada@example.com", passwordHash: "h", createdAt: Date(timeIntervalSince1970: 1_800_000_000))
         let migrations = try first.appliedMigrations()
         #expect(!migrations.isEmpty)
         let second = try SQLiteStore(location: .file(path: path))
