@@ -17,31 +17,59 @@ public protocol PasswordHasher: Sendable {
     func verify(_ password: String, against hash: String) async throws -> Bool
 }
 
-/// bcrypt on a dedicated thread pool with one thread per core, so that hashing never runs
-/// on an event loop or a task executor thread, at most one hash per core runs at a time, and
-/// waiting work is served first come, first served.
+/// A dedicated pool of threads for CPU-heavy work (bcrypt), so that it never runs on an
+/// event loop or a task executor thread. At most `threads` jobs run at once; waiting jobs
+/// start first come, first served.
+public final class HashingPool: Sendable {
+    /// The number of jobs that can run at once.
+    public let threads: Int
+    private let pool: NIOThreadPool
+
+    /// Starts the pool.
+    /// - Parameter threads: The number of threads (default: one per core).
+    public init(threads: Int = System.coreCount) {
+        self.threads = max(1, threads)
+        self.pool = NIOThreadPool(numberOfThreads: self.threads)
+        self.pool.start()
+    }
+
+    /// Runs a job on one of the pool's threads and waits for its result.
+    /// - Parameter work: The job.
+    /// - Returns: The job's result.
+    /// - Throws: When the pool has been shut down.
+    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+        try await pool.runIfActive(work)
+    }
+
+    /// Stops the pool once queued jobs are done.
+    public func shutdown() async throws {
+        try await pool.shutdownGracefully()
+    }
+}
+
+/// bcrypt on a `HashingPool`: one thread per core by default, so that hashing uses every
+/// core and never more, and never blocks request handling.
 public final class BcryptPasswordHasher: PasswordHasher {
     /// The bcrypt cost (log2 of the rounds).
     public let cost: Int
-    private let pool: NIOThreadPool
+    private let pool: HashingPool
 
     /// The costs the bcrypt library accepts; it traps outside them.
     public static let validCosts = 4...31
 
-    /// Starts the hasher's thread pool.
+    /// Creates the hasher with its own pool.
     /// - Parameters:
     ///   - cost: The bcrypt cost, 4 to 31.
     ///   - threads: The number of hashing threads (default: one per core).
     public init(cost: Int, threads: Int = System.coreCount) {
         precondition(Self.validCosts.contains(cost), "bcrypt cost must be within 4...31")
         self.cost = cost
-        self.pool = NIOThreadPool(numberOfThreads: max(1, threads))
-        self.pool.start()
+        self.pool = HashingPool(threads: threads)
     }
 
-    /// Stops the thread pool once queued work is done.
+    /// Stops the hashing pool once queued work is done.
     public func shutdown() async throws {
-        try await pool.shutdownGracefully()
+        try await pool.shutdown()
     }
 
     /// Hashes a password on the hashing pool.
@@ -49,7 +77,7 @@ public final class BcryptPasswordHasher: PasswordHasher {
     /// - Returns: A `$2b$` hash.
     public func hash(_ password: String) async throws -> String {
         let cost = UInt8(self.cost)
-        return try await pool.runIfActive { Bcrypt.hash(password, cost: cost) }
+        return try await pool.run { Bcrypt.hash(password, cost: cost) }
     }
 
     /// Verifies a password on the hashing pool.
@@ -58,6 +86,6 @@ public final class BcryptPasswordHasher: PasswordHasher {
     ///   - hash: The stored hash; a malformed hash never matches.
     /// - Returns: Whether they match.
     public func verify(_ password: String, against hash: String) async throws -> Bool {
-        try await pool.runIfActive { Bcrypt.verify(password, hash: hash) }
+        try await pool.run { Bcrypt.verify(password, hash: hash) }
     }
 }

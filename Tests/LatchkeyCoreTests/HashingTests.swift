@@ -1,0 +1,91 @@
+import Foundation
+import LatchkeyCore
+import Synchronization
+import Testing
+
+/// Records how many jobs run at once, and in which order they started.
+final class JobRecorder: Sendable {
+    private let state = Mutex((running: 0, peak: 0, order: [Int](), threads: Set<String>()))
+
+    func start(_ index: Int) {
+        let name = Thread.current.name ?? ""
+        state.withLock {
+            $0.running += 1
+            $0.peak = max($0.peak, $0.running)
+            $0.order.append(index)
+            $0.threads.insert(name)
+        }
+    }
+
+    func finish() {
+        state.withLock { $0.running -= 1 }
+    }
+
+    var peak: Int { state.withLock { $0.peak } }
+    var order: [Int] { state.withLock { $0.order } }
+    var threads: Set<String> { state.withLock { $0.threads } }
+}
+
+@Suite("Hashing pool")
+struct HashingTests {
+    @Test("jobs run on the pool's own threads, no more at once than it has, first come first served")
+    func bounded() async throws {
+        let pool = HashingPool(threads: 1)
+        let recorder = JobRecorder()
+        // Hold the only thread so that the jobs below queue up in submission order.
+        let gate = DispatchSemaphore(value: 0)
+        let held = Task { try await pool.run { gate.wait() } }
+        var tasks: [Task<Void, any Error>] = []
+        for index in 0..<8 {
+            tasks.append(
+                Task {
+                    try await pool.run {
+                        recorder.start(index)
+                        Thread.sleep(forTimeInterval: 0.005)
+                        recorder.finish()
+                    }
+                }
+            )
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(recorder.order.isEmpty)
+        gate.signal()
+        try await held.value
+        for task in tasks { try await task.value }
+        #expect(recorder.peak == 1)
+        #expect(recorder.order == Array(0..<8))
+        #expect(recorder.threads.allSatisfy { $0.hasPrefix("TP-") })
+        try await pool.shutdown()
+    }
+
+    @Test("a pool of two runs two jobs at once and never three")
+    func twoThreads() async throws {
+        let pool = HashingPool(threads: 2)
+        let recorder = JobRecorder()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    try await pool.run {
+                        recorder.start(index)
+                        Thread.sleep(forTimeInterval: 0.02)
+                        recorder.finish()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(recorder.peak == 2)
+        try await pool.shutdown()
+    }
+
+    @Test("bcrypt hashes verify their own password only, and use the configured cost")
+    func bcrypt() async throws {
+        let hasher = BcryptPasswordHasher(cost: 5, threads: 1)
+        let hash = try await hasher.hash("b4l0u")
+        #expect(hash.hasPrefix("$2b$05$"))
+        #expect(try await hasher.verify("b4l0u", against: hash))
+        #expect(try await hasher.verify("b4l0U", against: hash) == false)
+        #expect(try await hasher.verify("b4l0u", against: "not a hash") == false)
+        try await hasher.shutdown()
+    }
+}
