@@ -106,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LatchkeyAppTests",
-            dependencies: ["LatchkeyApp", "LatchkeyCore"],
+            dependencies: ["LatchkeyApp", "LatchkeyCore", "LatchkeyTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

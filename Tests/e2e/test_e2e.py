@@ -283,3 +283,76 @@ def test_migrate_command_is_idempotent():
         assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
         assert first.stdout == second.stdout
         assert "applied\t" in first.stdout
+
+
+@pytest.fixture(scope="module")
+def fast_server():
+    with tempfile.TemporaryDirectory() as folder:
+        running = Server(folder, {"BCRYPT_COST": "4"})
+        yield running
+        assert running.stop() == 0, running.output()
+
+
+def test_concurrent_registrations_of_one_address_have_one_winner(fast_server):
+    import concurrent.futures
+
+    def register(index):
+        email = "Race@Example.com" if index % 2 else " race@example.com"
+        return requests.post(fast_server.url + "/users", data={"email": email, "password": "pw"}, timeout=30)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+        responses = list(pool.map(register, range(10)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [400] * 9
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json() == {"message": "email already registered"}
+
+
+def test_a_body_over_64_kib_is_413_over_the_wire(fast_server):
+    response = requests.post(
+        fast_server.url + "/users", data={"email": "big@example.com", "password": "x" * (70 * 1024)}
+    )
+    assert response.status_code == 413
+    assert "message" in response.json()
+    response = requests.post(fast_server.url + "/sessions", data={"email": "big@example.com", "password": "x"})
+    assert response.status_code == 401
+
+
+NASTY = [
+    ("POST", "/users", {"data": b"\xff\xfe\x00"}),
+    ("POST", "/users", {"data": "email=a%40b.c&password=%00", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
+    ("POST", "/users", {"json": {"email": None, "password": "x"}}),
+    ("POST", "/users", {"json": {"email": {"$ne": 1}, "password": "x"}}),
+    ("POST", "/users", {"json": [1, 2, 3]}),
+    ("POST", "/users", {"data": "{", "headers": {"Content-Type": "application/json"}}),
+    ("POST", "/users", {"data": "a[b][c]=1", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
+    ("POST", "/users", {"data": {"email": "x" * 300 + "@b.c", "password": "x"}}),
+    ("POST", "/users", {"data": {"email": "a@b.c", "password": "é" * 40}}),
+    ("POST", "/sessions", {"data": {"email": "\u0000@b.c", "password": "x"}}),
+    ("POST", "/sessions", {"data": {"email": "a@b.c", "password": "x" * 1000}}),
+    ("GET", "/profile", {"headers": {"Cookie": "session_id=" + "\u00e9" * 43}}),
+    ("GET", "/profile", {"headers": {"Cookie": "session_id"}}),
+    ("GET", "/profile", {"headers": {"Cookie": ";;;=;"}}),
+    ("DELETE", "/sessions", {"headers": {"Cookie": "session_id=" + "A" * 5000}}),
+    ("PUT", "/reset_password", {"data": {"email": "a@b.c", "reset_token": "\u0000" * 43, "new_password": "x"}}),
+    ("PUT", "/reset_password", {"data": "", "headers": {"Content-Type": "multipart/form-data; boundary=x"}}),
+    ("POST", "/reset_password", {"data": {"email": ""}}),
+    ("PATCH", "/profile", {}),
+    ("GET", "/../../etc/passwd", {}),
+]
+
+
+@pytest.mark.parametrize("method, path, options", NASTY)
+def test_nothing_a_client_sends_causes_a_5xx(fast_server, method, path, options):
+    response = requests.request(method, fast_server.url + path, timeout=30, **options)
+    assert response.status_code < 500, response.text
+    assert 400 <= response.status_code < 500
+    assert set(response.json()) == {"message"}
+    assert "Traceback" not in response.text and "Fatal" not in response.text
+
+
+def test_sigint_also_shuts_down_cleanly():
+    with tempfile.TemporaryDirectory() as folder:
+        running = Server(folder, {"BCRYPT_COST": "4"})
+        assert running.stop(signal.SIGINT) == 0
