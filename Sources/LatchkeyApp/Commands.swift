@@ -36,25 +36,59 @@ struct DatabaseOptions: ParsableArguments {
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the HTTP service (migrating the database first)."
+        abstract: "Run the HTTP service (migrating the database first).",
+        discussion: "Each option overrides its environment variable, which overrides a .env file."
     )
 
-    @Option(name: .long, help: "The address to listen on (overrides HOST; default 0.0.0.0).")
+    @Option(name: .long, help: "The address to listen on (HOST; default 0.0.0.0).")
     var hostname: String?
 
-    @Option(name: .long, help: "The port to listen on (overrides PORT; default 5000).")
-    var port: Int?
+    @Option(name: .long, help: "The port to listen on (PORT; default 5000).")
+    var port: String?
 
-    @Option(name: .customLong("bcrypt-cost"), help: "The bcrypt cost, 4 to 31 (overrides BCRYPT_COST; default 12).")
-    var bcryptCost: Int?
+    @Option(name: .customLong("bcrypt-cost"), help: "The bcrypt cost, 4 to 31 (BCRYPT_COST; default 12).")
+    var bcryptCost: String?
+
+    @Option(name: .customLong("password-min-length"), help: "The shortest password (PASSWORD_MIN_LENGTH; default 1).")
+    var passwordMinLength: String?
+
+    @Option(name: .customLong("session-lifetime"), help: "Absolute session lifetime, seconds (SESSION_LIFETIME).")
+    var sessionLifetime: String?
+
+    @Option(name: .customLong("session-idle-timeout"), help: "Session idle timeout, seconds (SESSION_IDLE_TIMEOUT).")
+    var sessionIdleTimeout: String?
+
+    @Option(name: .customLong("session-cookie-secure"), help: "true or false (SESSION_COOKIE_SECURE; default false).")
+    var sessionCookieSecure: String?
+
+    @Option(name: .customLong("reset-token-ttl"), help: "Reset token lifetime, seconds (RESET_TOKEN_TTL).")
+    var resetTokenTTL: String?
+
+    @Option(name: .customLong("purge-interval"), help: "Seconds between purges (PURGE_INTERVAL; default 3600).")
+    var purgeInterval: String?
+
+    @Option(name: .customLong("log-level"), help: "The log level (LOG_LEVEL; default info).")
+    var logLevel: String?
 
     @OptionGroup var database: DatabaseOptions
 
-    func run() async throws {
+    /// The options given, by setting; values are checked by `Settings.load` like any other source.
+    var flags: [Settings.Key: String] {
         var flags = database.flags
         flags[.host] = hostname
-        flags[.port] = port.map(String.init)
-        flags[.bcryptCost] = bcryptCost.map(String.init)
+        flags[.port] = port
+        flags[.bcryptCost] = bcryptCost
+        flags[.passwordMinLength] = passwordMinLength
+        flags[.sessionLifetime] = sessionLifetime
+        flags[.sessionIdleTimeout] = sessionIdleTimeout
+        flags[.sessionCookieSecure] = sessionCookieSecure
+        flags[.resetTokenTTL] = resetTokenTTL
+        flags[.purgeInterval] = purgeInterval
+        flags[.logLevel] = logLevel
+        return flags
+    }
+
+    func run() async throws {
         let settings = try Settings.load(from: await Settings.reader(flags: flags))
         try await Server(settings: settings).run()
     }

@@ -92,9 +92,10 @@ public struct Auth: Sendable {
     }
 
     /// Starts a session for a user.
-    /// - Parameter user: The user who just logged in.
+    /// - Parameter user: The user who just logged in, as `validLogin` returned it.
     /// - Returns: The session token for the cookie; the store keeps only its digest.
-    /// - Throws: `storageUnavailable`.
+    /// - Throws: `invalidCredentials` when the password changed since the login was checked;
+    ///   `storageUnavailable`.
     public func createSession(for user: User) async throws -> String {
         let token = SecretToken.generate()
         let now = clock()
@@ -105,7 +106,9 @@ public struct Auth: Sendable {
             lastSeenAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(policy.sessionLifetime))
         )
-        try await storage { try await store.addSession(session) }
+        guard try await storage({ try await store.addSession(session, ifPasswordHash: user.passwordHash) }) else {
+            throw AuthError.invalidCredentials
+        }
         return token
     }
 
@@ -125,7 +128,7 @@ public struct Auth: Sendable {
             _ = try? await store.deleteSession(digest: digest)
             throw AuthError.invalidSession
         }
-        if now.timeIntervalSince(session.lastSeenAt) >= TimeInterval(policy.sessionTouchInterval) {
+        if now.timeIntervalSince(session.lastSeenAt) >= touchInterval {
             do {
                 try await store.touchSession(digest: digest, lastSeenAt: now)
             } catch {
@@ -206,6 +209,12 @@ public struct Auth: Sendable {
         let now = clock()
         let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
         return try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
+    }
+
+    /// The least time between two last-seen refreshes: the policy's interval, but never more
+    /// than half the idle timeout, so that a session in use cannot idle out between refreshes.
+    private var touchInterval: TimeInterval {
+        TimeInterval(min(policy.sessionTouchInterval, policy.sessionIdleTimeout / 2))
     }
 
     private func liveSessionDigest(_ token: String) throws -> TokenDigest {

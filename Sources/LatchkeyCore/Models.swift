@@ -1,6 +1,6 @@
 import Foundation
 
-/// A registered person: the seed's `User` model.
+/// A registered person: the original service's `User` model.
 public struct User: Sendable, Equatable {
     /// The store's identifier for the user.
     public var id: Int64

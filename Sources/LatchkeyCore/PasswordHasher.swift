@@ -67,6 +67,9 @@ public final class BcryptPasswordHasher: PasswordHasher {
         self.pool = HashingPool(threads: threads)
     }
 
+    /// The number of hashes that can run at once.
+    public var threads: Int { pool.threads }
+
     /// Stops the hashing pool once queued work is done.
     public func shutdown() async throws {
         try await pool.shutdown()

@@ -50,7 +50,8 @@ public enum Validation {
         if email.isEmpty {
             throw .invalidEmail("email must not be empty")
         }
-        if email.count > maximumEmailLength {
+        // Unicode scalars, not grapheme clusters: combining marks must count toward the limit.
+        if email.unicodeScalars.count > maximumEmailLength {
             throw .invalidEmail("email must be at most \(maximumEmailLength) characters")
         }
         if email.unicodeScalars.contains(where: {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The typed key for finding one user: the seed's `find_user_by(**kwargs)`,
+/// The typed key for finding one user: the original service's `find_user_by(**kwargs)`,
 /// without the run-time error for an unknown column.
 public enum UserLookup: Sendable, Equatable {
     /// By the store's identifier.
@@ -38,7 +38,7 @@ public struct PurgeResult: Sendable, Equatable {
     }
 }
 
-/// The storage interface: the seed's DB class (add a user, find a user by one typed field,
+/// The storage interface: the original service's DB class (add a user, find a user by one typed field,
 /// update a user) plus what sessions and reset tokens need. It holds no rules; `Auth` does.
 ///
 /// Every method throws only `StoreError`. Implementations keep emails as given (already
@@ -65,9 +65,15 @@ public protocol AuthStore: Sendable {
     /// - Throws: `StoreError.notFound` when there is no such user.
     func updateUser(id: Int64, _ update: UserUpdate) async throws
 
-    /// Stores a new session.
-    /// - Parameter session: The session, keyed by its token digest.
-    func addSession(_ session: Session) async throws
+    /// Stores a new session, but only while the user's password hash is still the one the
+    /// login was checked against: a password reset that commits between the check and this
+    /// call ends every session, and must end this one too.
+    /// - Parameters:
+    ///   - session: The session, keyed by its token digest.
+    ///   - passwordHash: The hash the password was verified against.
+    /// - Returns: Whether the session was stored (`false`: the password changed meanwhile, or
+    ///   the user is gone).
+    func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool
 
     /// Finds a session and its user in one lookup.
     /// - Parameter digest: The SHA-256 of the session token.

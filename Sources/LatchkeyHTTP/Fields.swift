@@ -31,11 +31,11 @@ struct Fields: Sendable {
         if buffer.readableBytes == 0 && (mediaType == nil || mediaType == "") {
             return Fields(values: [:])
         }
-        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
-            throw APIError(.badRequest, "request body must be UTF-8")
-        }
         switch mediaType {
         case "application/x-www-form-urlencoded":
+            guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+                throw APIError(.badRequest, "request body must be UTF-8")
+            }
             return try parseForm(text)
         case "application/json":
             return try parseJSON(buffer)

@@ -131,18 +131,19 @@ public final class SQLiteStore: AuthStore {
 
     // MARK: Sessions
 
-    public func addSession(_ session: Session) async throws {
+    public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
         try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    session.tokenDigest.bytes, session.userID, session.createdAt.timeIntervalSince1970,
-                    session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
-                ]
-            )
+                    SELECT ?, id, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?
+                    """
+            ).execute(arguments: [
+                session.tokenDigest.bytes, session.createdAt.timeIntervalSince1970,
+                session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
+                session.userID, passwordHash,
+            ])
+            return db.changesCount == 1
         }
     }
 
@@ -287,8 +288,7 @@ public final class SQLiteStore: AuthStore {
             return .unavailable(String(describing: error))
         }
         switch error.extendedResultCode {
-        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
-            // Only the email index can collide: token digests are 256 random bits.
+        case .SQLITE_CONSTRAINT_UNIQUE where error.message?.contains("users.email") == true:
             return .duplicateEmail
         case .SQLITE_CONSTRAINT_FOREIGNKEY:
             return .notFound
@@ -299,6 +299,20 @@ public final class SQLiteStore: AuthStore {
 }
 
 extension SQLiteStore {
+    /// Closes the database connections; every later call fails with `StoreError.unavailable`.
+    /// - Throws: `StoreError.unavailable` when a connection cannot be closed.
+    public func close() throws {
+        do {
+            if let pool = writer as? DatabasePool {
+                try pool.close()
+            } else if let queue = writer as? DatabaseQueue {
+                try queue.close()
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
     /// The durability settings of a writer connection, for operators and tests.
     /// - Returns: The journal mode and the `synchronous` level (2 is FULL).
     /// - Throws: `StoreError.unavailable` when the database cannot be read.

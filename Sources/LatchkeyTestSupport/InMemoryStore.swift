@@ -58,10 +58,11 @@ public actor InMemoryStore: AuthStore {
         users[id] = user
     }
 
-    public func addSession(_ session: Session) throws {
+    public func addSession(_ session: Session, ifPasswordHash passwordHash: String) throws -> Bool {
         try check()
-        guard users[session.userID] != nil else { throw StoreError.notFound }
+        guard users[session.userID]?.passwordHash == passwordHash else { return false }
         sessions[session.tokenDigest] = session
+        return true
     }
 
     public func findSession(digest: TokenDigest) throws -> (session: Session, user: User)? {

@@ -16,6 +16,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case newerResetTokenReplacesOlder
     case resetPasswordIsSingleUseAndEndsSessions
     case resetPasswordRefusesWrongOrExpiredToken
+    case sessionNeedsTheCheckedPasswordHash
     case purgeRemovesOnlyExpired
 
     /// The case's name in test output.
@@ -25,6 +26,12 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func digest(_ seed: String) -> TokenDigest { TokenDigest(of: seed) }
+
+    /// Adds a session for a user whose password hash is `hash`, expecting success.
+    static func addSession(_ store: any AuthStore, _ session: Session, hash: String = "h") async throws {
+        let added = try await store.addSession(session, ifPasswordHash: hash)
+        #expect(added)
+    }
 
     /// Runs this check against a fresh, empty store.
     /// - Parameter store: The store under test; it must be empty.
@@ -94,7 +101,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                 lastSeenAt: Self.t0,
                 expiresAt: Self.t0.addingTimeInterval(3600)
             )
-            try await store.addSession(session)
+            #expect(try await store.addSession(session, ifPasswordHash: "h"))
             let found = try await store.findSession(digest: Self.digest("s1"))
             #expect(found?.session == session)
             #expect(found?.user == user)
@@ -106,7 +113,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
         case .deleteSessionEndsOnlyThatSession:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
             for seed in ["phone", "laptop"] {
-                try await store.addSession(
+                try await Self.addSession(
+                    store,
                     Session(
                         tokenDigest: Self.digest(seed),
                         userID: user.id,
@@ -125,7 +133,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
             let bob = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
             for (seed, owner) in [("a1", ada), ("a2", ada), ("b1", bob)] {
-                try await store.addSession(
+                try await Self.addSession(
+                    store,
                     Session(
                         tokenDigest: Self.digest(seed),
                         userID: owner.id,
@@ -165,14 +174,16 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
 
         case .resetPasswordIsSingleUseAndEndsSessions:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
-            try await store.addSession(
+            try await Self.addSession(
+                store,
                 Session(
                     tokenDigest: Self.digest("s"),
                     userID: user.id,
                     createdAt: Self.t0,
                     lastSeenAt: Self.t0,
                     expiresAt: Self.t0.addingTimeInterval(3600)
-                )
+                ),
+                hash: "old"
             )
             try await store.setResetToken(
                 ResetToken(
@@ -213,6 +224,26 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                     userID: user.id, digest: Self.digest("r"), passwordHash: "x", now: tooLate) == false)
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "old")
 
+        case .sessionNeedsTheCheckedPasswordHash:
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
+            func session(_ seed: String, userID: Int64) -> Session {
+                Session(
+                    tokenDigest: Self.digest(seed),
+                    userID: userID,
+                    createdAt: Self.t0,
+                    lastSeenAt: Self.t0,
+                    expiresAt: Self.t0.addingTimeInterval(3600)
+                )
+            }
+            #expect(try await store.addSession(session("before", userID: user.id), ifPasswordHash: "old"))
+            try await store.updateUser(id: user.id, UserUpdate(passwordHash: "new"))
+            #expect(try await store.addSession(session("stale", userID: user.id), ifPasswordHash: "old") == false)
+            #expect(try await store.findSession(digest: Self.digest("stale")) == nil)
+            #expect(try await store.addSession(session("fresh", userID: user.id), ifPasswordHash: "new"))
+            #expect(
+                try await store.addSession(session("ghost", userID: user.id + 1000), ifPasswordHash: "new") == false)
+            #expect(try await store.findSession(digest: Self.digest("ghost")) == nil)
+
         case .purgeRemovesOnlyExpired:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
             let other = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
@@ -224,7 +255,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                 ("idle", now.addingTimeInterval(-2000), now.addingTimeInterval(100)),
             ]
             for (seed, lastSeen, expires) in sessions {
-                try await store.addSession(
+                try await Self.addSession(
+                    store,
                     Session(
                         tokenDigest: Self.digest(seed), userID: user.id, createdAt: Self.t0, lastSeenAt: lastSeen,
                         expiresAt: expires)

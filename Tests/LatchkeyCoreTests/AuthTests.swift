@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyCore
 import LatchkeyTestSupport
+import NIOCore
 import Synchronization
 import Testing
 
@@ -12,6 +13,25 @@ final class TestClock: Sendable {
 
     func advance(by seconds: TimeInterval) {
         current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// Wraps a hasher and records the hashes it verifies against.
+actor RecordingHasher: PasswordHasher {
+    let inner: BcryptPasswordHasher
+    private(set) var verifiedHashes: [String] = []
+
+    init(inner: BcryptPasswordHasher) {
+        self.inner = inner
+    }
+
+    func hash(_ password: String) async throws -> String {
+        try await inner.hash(password)
+    }
+
+    func verify(_ password: String, against hash: String) async throws -> Bool {
+        verifiedHashes.append(hash)
+        return try await inner.verify(password, against: hash)
     }
 }
 
@@ -79,6 +99,7 @@ struct RegistrationTests {
             "", "   ", "no-at-sign", "@example.com", "ada@", "a b@example.com", "ada@exa mple.com",
             "ada@example.com\u{0}", "ada\u{7}@example.com", "a@b@c", "ada\t@example.com",
             String(repeating: "a", count: 250) + "@x.io",
+            "a" + String(repeating: "\u{301}", count: 300) + "@x.io",  // one grapheme, 301 scalars
         ]
     )
     func malformedEmail(email: String) async throws {
@@ -180,9 +201,47 @@ struct LoginTests {
         await #expect(throws: AuthError.invalidCredentials) {
             _ = try await auth.validLogin(email: "ada@example.com", password: password + "extra")
         }
+        // bcrypt stops at a NUL byte: "abc\0zzz" would pass for "abc".
+        let short = try await auth.registerUser(email: "bob@example.com", password: "abc")
+        #expect(try await hasher.verify("abc\u{0}zzz", against: short.passwordHash))
         await #expect(throws: AuthError.invalidCredentials) {
-            _ = try await auth.validLogin(email: "ada@example.com", password: password.prefix(10) + "\u{0}zzz")
+            _ = try await auth.validLogin(email: "bob@example.com", password: "abc\u{0}zzz")
         }
+        try await hasher.shutdown()
+    }
+
+    @Test("an unknown email is verified against a dummy hash of the same bcrypt cost")
+    func dummyCost() async throws {
+        let recorder = RecordingHasher(inner: BcryptPasswordHasher(cost: 5, threads: 1))
+        let auth = try await Auth(store: InMemoryStore(), hasher: recorder)
+        let user = try await auth.registerUser(email: "ada@example.com", password: "pw")
+        await #expect(throws: AuthError.invalidCredentials) {
+            _ = try await auth.validLogin(email: "nobody@example.com", password: "pw")
+        }
+        let verified = try #require(await recorder.verifiedHashes.last)
+        #expect(verified != user.passwordHash)
+        #expect(verified.prefix(7) == user.passwordHash.prefix(7))
+        #expect(verified.hasPrefix("$2b$05$"))
+    }
+
+    @Test("a password reset between the password check and the session insert wins")
+    func resetDuringLogin() async throws {
+        let fixture = try await Fixture()
+        _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "old")
+        let checked = try await fixture.auth.validLogin(email: "ada@example.com", password: "old")
+        let issued = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
+        _ = try await fixture.auth.updatePassword(
+            resetToken: issued.token, email: "ada@example.com", newPassword: "new")
+        await #expect(throws: AuthError.invalidCredentials) {
+            _ = try await fixture.auth.createSession(for: checked)
+        }
+        #expect(await fixture.store.sessionCount == 0)
+    }
+
+    @Test("the bcrypt hasher runs one hash per core by default")
+    func defaultThreads() async throws {
+        let hasher = BcryptPasswordHasher(cost: 4)
+        #expect(hasher.threads == System.coreCount)
         try await hasher.shutdown()
     }
 
@@ -282,6 +341,18 @@ struct SessionTests {
         )
     }
 
+    @Test("with a short idle timeout, a session in use is refreshed often enough to stay alive")
+    func shortIdle() async throws {
+        let fixture = try await Fixture(policy: AuthPolicy(sessionLifetime: 3600, sessionIdleTimeout: 60))
+        let (user, token) = try await loggedIn(fixture)
+        for _ in 0..<10 {
+            fixture.clock.advance(by: 45)
+            #expect(try await fixture.auth.user(forSessionToken: token) == user)
+        }
+        fixture.clock.advance(by: 60)
+        await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: token) }
+    }
+
     @Test("purging removes expired sessions and reset tokens only")
     func purge() async throws {
         let fixture = try await Fixture(
@@ -317,6 +388,10 @@ struct ResetTests {
         #expect(issued.email == "ada@example.com")
         #expect(issued.token.count == 43)
         #expect(issued.expiresAt == fixture.clock.now.addingTimeInterval(3600))
+        let stored = try #require(try await fixture.store.findResetToken(userID: user.id))
+        #expect(stored.tokenDigest == TokenDigest(of: issued.token))
+        #expect(stored.tokenDigest.bytes != Data(issued.token.utf8))
+        #expect(stored.tokenDigest.bytes.count == 32)
         let updated = try await fixture.auth.updatePassword(
             resetToken: issued.token, email: "ada@example.com", newPassword: "t4rt1fl3tt3")
         #expect(updated.email == "ada@example.com")

@@ -34,7 +34,14 @@ struct HashingTests {
         let recorder = JobRecorder()
         // Hold the only thread so that the jobs below queue up in submission order.
         let gate = DispatchSemaphore(value: 0)
-        let held = Task { try await pool.run { gate.wait() } }
+        let holding = DispatchSemaphore(value: 0)
+        let held = Task {
+            try await pool.run {
+                holding.signal()
+                gate.wait()
+            }
+        }
+        while holding.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(1)) }
         var tasks: [Task<Void, any Error>] = []
         for index in 0..<8 {
             tasks.append(

@@ -75,8 +75,9 @@ struct SetCookie {
 }
 
 extension TestResponse {
-    /// The body parsed as a JSON object of strings.
+    /// The body parsed as a JSON object of strings, when the response says it is JSON.
     var json: [String: String]? {
+        guard headers[.contentType]?.hasPrefix("application/json") == true else { return nil }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) else { return nil }
         return object as? [String: String]
     }

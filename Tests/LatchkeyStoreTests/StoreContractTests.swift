@@ -68,6 +68,32 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a database that fails is reported as unavailable, never as a driver error")
+    func unavailable() async throws {
+        let (path, directory) = try temporaryPath()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(location: .file(path: path))
+        try store.close()
+        do {
+            _ = try await store.findUser(by: .email("ada@example.com"))
+            Issue.record("a closed database answered")
+        } catch let error as StoreError {
+            guard case .unavailable = error else {
+                Issue.record("expected unavailable, got \(error)")
+                return
+            }
+        }
+        do {
+            _ = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date())
+            Issue.record("a closed database accepted a write")
+        } catch let error as StoreError {
+            guard case .unavailable = error else {
+                Issue.record("expected unavailable, got \(error)")
+                return
+            }
+        }
+    }
+
     @Test("the file is in WAL mode with synchronous=FULL")
     func pragmas() throws {
         let (path, directory) = try temporaryPath()

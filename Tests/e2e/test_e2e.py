@@ -228,7 +228,7 @@ def test_invalid_configuration_stops_start_up_with_one_line(env, reason):
         assert reason in lines[0]
 
 
-def test_dot_env_file_is_read_and_flags_win():
+def test_dot_env_file_is_read():
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
         with open(os.path.join(folder, ".env"), "w") as dot_env:
@@ -356,3 +356,52 @@ def test_sigint_also_shuts_down_cleanly():
     with tempfile.TemporaryDirectory() as folder:
         running = Server(folder, {"BCRYPT_COST": "4"})
         assert running.stop(signal.SIGINT) == 0
+
+
+def test_settings_reach_the_running_service():
+    import sqlite3
+
+    with tempfile.TemporaryDirectory() as folder:
+        running = Server(folder, {"BCRYPT_COST": "4", "SESSION_COOKIE_SECURE": "true", "SESSION_LIFETIME": "120"})
+        try:
+            register_user(running.url, "conf@example.com", "pw")
+            response = requests.post(running.url + "/sessions", data={"email": "conf@example.com", "password": "pw"})
+            assert response.status_code == 200
+            attributes = [part.strip().lower() for part in response.headers["Set-Cookie"].split(";")]
+            assert "secure" in attributes
+            assert "max-age=120" in attributes
+            assert "httponly" in attributes and "samesite=lax" in attributes and "path=/" in attributes
+        finally:
+            assert running.stop() == 0
+        with sqlite3.connect(os.path.join(folder, "latchkey.sqlite")) as db:
+            (stored,) = db.execute("SELECT password_hash FROM users WHERE email = 'conf@example.com'").fetchone()
+        assert stored.startswith("$2b$04$")
+
+
+def test_flags_override_the_environment():
+    with tempfile.TemporaryDirectory() as folder:
+        port = free_port()
+        environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+        environment.update({"PORT": str(free_port()), "HOST": "0.0.0.0", "BCRYPT_COST": "31"})
+        process = subprocess.Popen(
+            [BINARY, "serve", "--hostname", "127.0.0.1", "--port", str(port), "--bcrypt-cost", "4",
+             "--database-url", "sqlite::memory:"],
+            cwd=folder, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    assert time.time() < deadline and process.poll() is None
+                    time.sleep(0.1)
+            # BCRYPT_COST=31 would take days per hash: the flag's cost 4 answers at once.
+            response = requests.post(f"http://127.0.0.1:{port}/users",
+                                     data={"email": "flag@example.com", "password": "pw"}, timeout=10)
+            assert response.status_code == 200
+            assert not os.path.exists(os.path.join(folder, "latchkey.sqlite"))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
