@@ -27,6 +27,26 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
 
     static func digest(_ seed: String) -> TokenDigest { TokenDigest(of: seed) }
 
+    /// A session created at `t0` and valid for an hour unless told otherwise.
+    static func session(
+        _ seed: String,
+        userID: Int64,
+        lastSeenAt: Date = t0,
+        expiresAt: Date = t0.addingTimeInterval(3600)
+    ) -> Session {
+        Session(tokenDigest: digest(seed), userID: userID, createdAt: t0, lastSeenAt: lastSeenAt, expiresAt: expiresAt)
+    }
+
+    /// A reset token issued at `createdAt` and valid until `expiresAt`.
+    static func resetToken(
+        _ seed: String,
+        userID: Int64,
+        createdAt: Date = t0,
+        expiresAt: Date = t0.addingTimeInterval(3600)
+    ) -> ResetToken {
+        ResetToken(userID: userID, tokenDigest: digest(seed), createdAt: createdAt, expiresAt: expiresAt)
+    }
+
     /// Adds a session for a user whose password hash is `hash`, expecting success.
     static func addSession(_ store: any AuthStore, _ session: Session, hash: String = "h") async throws {
         let added = try await store.addSession(session, ifPasswordHash: hash)
@@ -62,7 +82,10 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                         do {
                             return .success(
                                 try await store.addUser(
-                                    email: "race@example.com", passwordHash: "h\(index)", createdAt: Self.t0)
+                                    email: "race@example.com",
+                                    passwordHash: "h\(index)",
+                                    createdAt: Self.t0
+                                )
                             )
                         } catch {
                             return .failure(error)
@@ -94,14 +117,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
 
         case .sessionsRoundTrip:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
-            let session = Session(
-                tokenDigest: Self.digest("s1"),
-                userID: user.id,
-                createdAt: Self.t0,
-                lastSeenAt: Self.t0,
-                expiresAt: Self.t0.addingTimeInterval(3600)
-            )
-            #expect(try await store.addSession(session, ifPasswordHash: "h"))
+            let session = Self.session("s1", userID: user.id)
+            try await Self.addSession(store, session)
             let found = try await store.findSession(digest: Self.digest("s1"))
             #expect(found?.session == session)
             #expect(found?.user == user)
@@ -112,18 +129,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
 
         case .deleteSessionEndsOnlyThatSession:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
-            for seed in ["phone", "laptop"] {
-                try await Self.addSession(
-                    store,
-                    Session(
-                        tokenDigest: Self.digest(seed),
-                        userID: user.id,
-                        createdAt: Self.t0,
-                        lastSeenAt: Self.t0,
-                        expiresAt: Self.t0.addingTimeInterval(3600)
-                    )
-                )
-            }
+            try await Self.addSession(store, Self.session("phone", userID: user.id))
+            try await Self.addSession(store, Self.session("laptop", userID: user.id))
             #expect(try await store.deleteSession(digest: Self.digest("phone")))
             #expect(try await store.findSession(digest: Self.digest("phone")) == nil)
             #expect(try await store.findSession(digest: Self.digest("laptop")) != nil)
@@ -133,16 +140,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
             let bob = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
             for (seed, owner) in [("a1", ada), ("a2", ada), ("b1", bob)] {
-                try await Self.addSession(
-                    store,
-                    Session(
-                        tokenDigest: Self.digest(seed),
-                        userID: owner.id,
-                        createdAt: Self.t0,
-                        lastSeenAt: Self.t0,
-                        expiresAt: Self.t0.addingTimeInterval(3600)
-                    )
-                )
+                try await Self.addSession(store, Self.session(seed, userID: owner.id))
             }
             #expect(try await store.deleteSessions(userID: ada.id) == 2)
             #expect(try await store.findSession(digest: Self.digest("a1")) == nil)
@@ -151,97 +149,75 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
 
         case .newerResetTokenReplacesOlder:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
-            let first = ResetToken(
-                userID: user.id,
-                tokenDigest: Self.digest("r1"),
-                createdAt: Self.t0,
-                expiresAt: Self.t0.addingTimeInterval(3600)
-            )
+            let first = Self.resetToken("r1", userID: user.id)
             try await store.setResetToken(first)
             #expect(try await store.findResetToken(userID: user.id) == first)
-            let second = ResetToken(
+            let second = Self.resetToken(
+                "r2",
                 userID: user.id,
-                tokenDigest: Self.digest("r2"),
                 createdAt: Self.t0.addingTimeInterval(10),
                 expiresAt: Self.t0.addingTimeInterval(3610)
             )
             try await store.setResetToken(second)
             #expect(try await store.findResetToken(userID: user.id) == second)
             let now = Self.t0.addingTimeInterval(20)
-            #expect(
-                try await store.resetPassword(userID: user.id, digest: Self.digest("r1"), passwordHash: "x", now: now)
-                    == false)
+            let usedOld = try await store.resetPassword(
+                userID: user.id,
+                digest: Self.digest("r1"),
+                passwordHash: "x",
+                now: now
+            )
+            #expect(usedOld == false)
 
         case .resetPasswordIsSingleUseAndEndsSessions:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
-            try await Self.addSession(
-                store,
-                Session(
-                    tokenDigest: Self.digest("s"),
-                    userID: user.id,
-                    createdAt: Self.t0,
-                    lastSeenAt: Self.t0,
-                    expiresAt: Self.t0.addingTimeInterval(3600)
-                ),
-                hash: "old"
-            )
-            try await store.setResetToken(
-                ResetToken(
-                    userID: user.id,
-                    tokenDigest: Self.digest("r"),
-                    createdAt: Self.t0,
-                    expiresAt: Self.t0.addingTimeInterval(3600)
-                )
-            )
+            try await Self.addSession(store, Self.session("s", userID: user.id), hash: "old")
+            try await store.setResetToken(Self.resetToken("r", userID: user.id))
             let now = Self.t0.addingTimeInterval(60)
             #expect(
                 try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "new", now: now))
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
             #expect(try await store.findSession(digest: Self.digest("s")) == nil)
             #expect(try await store.findResetToken(userID: user.id) == nil)
-            #expect(
-                try await store.resetPassword(
-                    userID: user.id, digest: Self.digest("r"), passwordHash: "again", now: now) == false)
+            let again = try await store.resetPassword(
+                userID: user.id,
+                digest: Self.digest("r"),
+                passwordHash: "again",
+                now: now
+            )
+            #expect(again == false)
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
 
         case .resetPasswordRefusesWrongOrExpiredToken:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
-            try await store.setResetToken(
-                ResetToken(
-                    userID: user.id,
-                    tokenDigest: Self.digest("r"),
-                    createdAt: Self.t0,
-                    expiresAt: Self.t0.addingTimeInterval(3600)
-                )
-            )
+            try await store.setResetToken(Self.resetToken("r", userID: user.id))
             let inTime = Self.t0.addingTimeInterval(60)
-            #expect(
-                try await store.resetPassword(
-                    userID: user.id, digest: Self.digest("wrong"), passwordHash: "x", now: inTime) == false)
+            let wrong = try await store.resetPassword(
+                userID: user.id,
+                digest: Self.digest("wrong"),
+                passwordHash: "x",
+                now: inTime
+            )
+            #expect(wrong == false)
             let tooLate = Self.t0.addingTimeInterval(3600)
-            #expect(
-                try await store.resetPassword(
-                    userID: user.id, digest: Self.digest("r"), passwordHash: "x", now: tooLate) == false)
+            let expired = try await store.resetPassword(
+                userID: user.id,
+                digest: Self.digest("r"),
+                passwordHash: "x",
+                now: tooLate
+            )
+            #expect(expired == false)
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "old")
 
         case .sessionNeedsTheCheckedPasswordHash:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
-            func session(_ seed: String, userID: Int64) -> Session {
-                Session(
-                    tokenDigest: Self.digest(seed),
-                    userID: userID,
-                    createdAt: Self.t0,
-                    lastSeenAt: Self.t0,
-                    expiresAt: Self.t0.addingTimeInterval(3600)
-                )
-            }
-            #expect(try await store.addSession(session("before", userID: user.id), ifPasswordHash: "old"))
+            #expect(try await store.addSession(Self.session("before", userID: user.id), ifPasswordHash: "old"))
             try await store.updateUser(id: user.id, UserUpdate(passwordHash: "new"))
-            #expect(try await store.addSession(session("stale", userID: user.id), ifPasswordHash: "old") == false)
+            #expect(try await store.addSession(Self.session("stale", userID: user.id), ifPasswordHash: "old") == false)
             #expect(try await store.findSession(digest: Self.digest("stale")) == nil)
-            #expect(try await store.addSession(session("fresh", userID: user.id), ifPasswordHash: "new"))
-            #expect(
-                try await store.addSession(session("ghost", userID: user.id + 1000), ifPasswordHash: "new") == false)
+            #expect(try await store.addSession(Self.session("fresh", userID: user.id), ifPasswordHash: "new"))
+            let ghost = Self.session("ghost", userID: user.id + 1000)
+            #expect(try await store.addSession(ghost, ifPasswordHash: "new") == false)
             #expect(try await store.findSession(digest: Self.digest("ghost")) == nil)
 
         case .purgeRemovesOnlyExpired:
@@ -256,22 +232,12 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             ]
             for (seed, lastSeen, expires) in sessions {
                 try await Self.addSession(
-                    store,
-                    Session(
-                        tokenDigest: Self.digest(seed), userID: user.id, createdAt: Self.t0, lastSeenAt: lastSeen,
-                        expiresAt: expires)
-                )
+                    store, Self.session(seed, userID: user.id, lastSeenAt: lastSeen, expiresAt: expires))
             }
             try await store.setResetToken(
-                ResetToken(
-                    userID: user.id, tokenDigest: Self.digest("r-old"), createdAt: Self.t0,
-                    expiresAt: now.addingTimeInterval(-1))
-            )
+                Self.resetToken("r-old", userID: user.id, expiresAt: now.addingTimeInterval(-1)))
             try await store.setResetToken(
-                ResetToken(
-                    userID: other.id, tokenDigest: Self.digest("r-new"), createdAt: Self.t0,
-                    expiresAt: now.addingTimeInterval(60))
-            )
+                Self.resetToken("r-new", userID: other.id, expiresAt: now.addingTimeInterval(60)))
             let result = try await store.purgeExpired(now: now, idleCutoff: idleCutoff)
             #expect(result == PurgeResult(sessions: 2, resetTokens: 1))
             #expect(try await store.findSession(digest: Self.digest("live")) != nil)

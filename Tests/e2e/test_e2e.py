@@ -28,6 +28,27 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def clean_environment(extra=None):
+    """The test's environment without any Latchkey setting, plus `extra`."""
+    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    environment.update(extra or {})
+    return environment
+
+
+def wait_until_up(url, process, seconds=30):
+    """Polls `GET /` until it answers; fails if the process exits or time runs out."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"latchkey exited with {process.returncode}")
+        try:
+            requests.get(url + "/", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"latchkey did not answer within {seconds} seconds")
+
+
 class Server:
     """A `latchkey serve` process on a fresh database in its own folder."""
 
@@ -35,24 +56,17 @@ class Server:
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
-        environment.update({"HOST": "127.0.0.1", "PORT": str(self.port)})
+        environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(self.port)})
         environment.update(env or {})
         self.log = open(os.path.join(folder, "server.log"), "ab")
         self.process = subprocess.Popen(
             [BINARY, "serve"], cwd=folder, env=environment, stdout=self.log, stderr=subprocess.STDOUT
         )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"latchkey exited with {self.process.returncode}: {self.output()}")
-            try:
-                requests.get(self.url + "/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("latchkey did not answer within 30 seconds")
+        try:
+            wait_until_up(self.url, self.process)
+        except RuntimeError as error:
+            self.stop()
+            raise RuntimeError(f"{error}: {self.output()}")
 
     def output(self):
         with open(os.path.join(self.folder, "server.log"), "rb") as log:
@@ -216,8 +230,7 @@ def test_users_survive_a_restart():
 )
 def test_invalid_configuration_stops_start_up_with_one_line(env, reason):
     with tempfile.TemporaryDirectory() as folder:
-        environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
-        environment.update({"HOST": "127.0.0.1", "PORT": str(free_port())})
+        environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port())})
         environment.update(env)
         result = subprocess.run(
             [BINARY, "serve"], cwd=folder, env=environment, capture_output=True, text=True, timeout=30
@@ -233,18 +246,11 @@ def test_dot_env_file_is_read():
         port = free_port()
         with open(os.path.join(folder, ".env"), "w") as dot_env:
             dot_env.write(f"PORT={port}\nHOST=127.0.0.1\nBCRYPT_COST=4\n")
-        environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
-        process = subprocess.Popen([BINARY, "serve"], cwd=folder, env=environment,
+        process = subprocess.Popen([BINARY, "serve"], cwd=folder, env=clean_environment(),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.time() + 30
-            while True:
-                try:
-                    assert requests.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200
-                    break
-                except requests.ConnectionError:
-                    assert time.time() < deadline and process.poll() is None
-                    time.sleep(0.1)
+            wait_until_up(f"http://127.0.0.1:{port}", process)
+            assert requests.get(f"http://127.0.0.1:{port}/").status_code == 200
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=15) == 0
@@ -274,7 +280,7 @@ def test_sigterm_lets_in_flight_logins_finish():
 
 def test_migrate_command_is_idempotent():
     with tempfile.TemporaryDirectory() as folder:
-        environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+        environment = clean_environment()
         url = "sqlite://" + os.path.join(folder, "m.sqlite")
         first = subprocess.run([BINARY, "migrate", "--database-url", url], env=environment,
                                capture_output=True, text=True, timeout=30)
@@ -381,22 +387,14 @@ def test_settings_reach_the_running_service():
 def test_flags_override_the_environment():
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
-        environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
-        environment.update({"PORT": str(free_port()), "HOST": "0.0.0.0", "BCRYPT_COST": "31"})
+        environment = clean_environment({"PORT": str(free_port()), "HOST": "0.0.0.0", "BCRYPT_COST": "31"})
         process = subprocess.Popen(
             [BINARY, "serve", "--hostname", "127.0.0.1", "--port", str(port), "--bcrypt-cost", "4",
              "--database-url", "sqlite::memory:"],
             cwd=folder, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.time() + 30
-            while True:
-                try:
-                    requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    assert time.time() < deadline and process.poll() is None
-                    time.sleep(0.1)
+            wait_until_up(f"http://127.0.0.1:{port}", process)
             # BCRYPT_COST=31 would take days per hash: the flag's cost 4 answers at once.
             response = requests.post(f"http://127.0.0.1:{port}/users",
                                      data={"email": "flag@example.com", "password": "pw"}, timeout=10)
