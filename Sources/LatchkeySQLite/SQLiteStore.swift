@@ -89,6 +89,7 @@ public final class SQLiteStore: AuthStore {
 
     // MARK: Users
 
+    /// Inserts a user; the unique index `users_email` turns a taken email into `StoreError.duplicateEmail`.
     public func addUser(email: String, passwordHash: String, createdAt: Date) async throws -> User {
         try await write { db in
             try db.execute(
@@ -99,6 +100,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Finds a user by id (primary key) or email (unique index), on the reader pool.
     public func findUser(by lookup: UserLookup) async throws -> User? {
         try await read { db in
             let row: Row?
@@ -118,6 +120,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Updates a user in one write transaction; `StoreError.notFound` when the id is unknown.
     public func updateUser(id: Int64, _ update: UserUpdate) async throws {
         try await write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) == true else {
@@ -131,6 +134,8 @@ public final class SQLiteStore: AuthStore {
 
     // MARK: Sessions
 
+    /// Inserts the session with `INSERT … SELECT` from the user's row, so that it is stored only
+    /// while the password hash is unchanged.
     public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
         try await write { db in
             try db.cachedStatement(
@@ -147,6 +152,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Reads a session and its user in one indexed join on the reader pool.
     public func findSession(digest: TokenDigest) async throws -> (session: Session, user: User)? {
         try await read { db in
             let statement = try db.cachedStatement(
@@ -172,6 +178,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Updates the session's `last_seen_at`.
     public func touchSession(digest: TokenDigest, lastSeenAt: Date) async throws {
         try await write { db in
             try db.cachedStatement(sql: "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
@@ -179,6 +186,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Deletes one session; returns whether a row went.
     public func deleteSession(digest: TokenDigest) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [digest.bytes])
@@ -186,6 +194,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Deletes every session of a user; returns how many went.
     public func deleteSessions(userID: Int64) async throws -> Int {
         try await write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
@@ -195,6 +204,7 @@ public final class SQLiteStore: AuthStore {
 
     // MARK: Reset tokens
 
+    /// Stores the user's reset token, replacing an earlier one (one row per user).
     public func setResetToken(_ token: ResetToken) async throws {
         try await write { db in
             try db.execute(
@@ -213,6 +223,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Reads the user's pending reset token.
     public func findResetToken(userID: Int64) async throws -> ResetToken? {
         try await read { db in
             guard
@@ -231,6 +242,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Consumes the token, stores the new hash and deletes the user's sessions in one transaction.
     public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
     {
         try await write { db in
@@ -246,6 +258,7 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Deletes sessions past their absolute or idle expiry and expired reset tokens.
     public func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult {
         try await write { db in
             try db.execute(

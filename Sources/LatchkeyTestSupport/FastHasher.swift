@@ -11,12 +11,14 @@ public struct FastHasher: PasswordHasher {
     /// Creates the hasher.
     public init() {}
 
+    /// Hashes with a fresh random salt and SHA-256.
     public func hash(_ password: String) async throws -> String {
         await counter.recordHash()
         let salt = SecretToken.generate()
         return "fast$\(salt)$\(digest(salt: salt, password: password))"
     }
 
+    /// Checks a password against a hash this hasher made; anything else never matches.
     public func verify(_ password: String, against hash: String) async throws -> Bool {
         await counter.recordVerify()
         let parts = hash.split(separator: "$", omittingEmptySubsequences: false)

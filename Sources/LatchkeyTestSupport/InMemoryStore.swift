@@ -31,6 +31,7 @@ public actor InMemoryStore: AuthStore {
         if failing { throw StoreError.unavailable("in-memory store set to fail") }
     }
 
+    /// Adds a user; a taken email is `StoreError.duplicateEmail`, as with the unique index.
     public func addUser(email: String, passwordHash: String, createdAt: Date) throws -> User {
         try check()
         guard userIDsByEmail[email] == nil else { throw StoreError.duplicateEmail }
@@ -41,6 +42,7 @@ public actor InMemoryStore: AuthStore {
         return user
     }
 
+    /// Finds a user by id or email.
     public func findUser(by lookup: UserLookup) throws -> User? {
         try check()
         switch lookup {
@@ -51,6 +53,7 @@ public actor InMemoryStore: AuthStore {
         }
     }
 
+    /// Changes a user; `StoreError.notFound` when the id is unknown.
     public func updateUser(id: Int64, _ update: UserUpdate) throws {
         try check()
         guard var user = users[id] else { throw StoreError.notFound }
@@ -58,6 +61,7 @@ public actor InMemoryStore: AuthStore {
         users[id] = user
     }
 
+    /// Stores the session only while the user's password hash is `passwordHash`.
     public func addSession(_ session: Session, ifPasswordHash passwordHash: String) throws -> Bool {
         try check()
         guard users[session.userID]?.passwordHash == passwordHash else { return false }
@@ -65,22 +69,26 @@ public actor InMemoryStore: AuthStore {
         return true
     }
 
+    /// Finds a session and its user.
     public func findSession(digest: TokenDigest) throws -> (session: Session, user: User)? {
         try check()
         guard let session = sessions[digest], let user = users[session.userID] else { return nil }
         return (session, user)
     }
 
+    /// Records a session's last use.
     public func touchSession(digest: TokenDigest, lastSeenAt: Date) throws {
         try check()
         sessions[digest]?.lastSeenAt = lastSeenAt
     }
 
+    /// Removes one session; returns whether there was one.
     public func deleteSession(digest: TokenDigest) throws -> Bool {
         try check()
         return sessions.removeValue(forKey: digest) != nil
     }
 
+    /// Removes every session of a user; returns how many.
     public func deleteSessions(userID: Int64) throws -> Int {
         try check()
         let doomed = sessions.filter { $0.value.userID == userID }.map(\.key)
@@ -88,17 +96,20 @@ public actor InMemoryStore: AuthStore {
         return doomed.count
     }
 
+    /// Stores the user's reset token, replacing an earlier one.
     public func setResetToken(_ token: ResetToken) throws {
         try check()
         guard users[token.userID] != nil else { throw StoreError.notFound }
         resetTokens[token.userID] = token
     }
 
+    /// Finds the user's pending reset token.
     public func findResetToken(userID: Int64) throws -> ResetToken? {
         try check()
         return resetTokens[userID]
     }
 
+    /// Consumes a valid token, changes the hash and ends the user's sessions, all at once.
     public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) throws -> Bool {
         try check()
         guard let token = resetTokens[userID], token.tokenDigest == digest, token.expiresAt > now,
@@ -110,6 +121,7 @@ public actor InMemoryStore: AuthStore {
         return true
     }
 
+    /// Removes expired sessions and reset tokens.
     public func purgeExpired(now: Date, idleCutoff: Date) throws -> PurgeResult {
         try check()
         let doomedSessions = sessions.filter { $0.value.expiresAt <= now || $0.value.lastSeenAt <= idleCutoff }.map(
