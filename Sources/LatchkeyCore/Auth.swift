@@ -83,7 +83,7 @@ public struct Auth: Sendable {
         // only its first 72 bytes (or the bytes before a NUL).
         let hashable =
             !password.isEmpty && !password.utf8.contains(0) && password.utf8.count <= bcryptMaximumPasswordBytes
-        let target = (user != nil && hashable) ? user!.passwordHash : dummyHash
+        let target = hashable ? (user?.passwordHash ?? dummyHash) : dummyHash
         let matches = try await hashing { try await hasher.verify(password, against: target) }
         guard let user, hashable, matches else {
             throw AuthError.invalidCredentials

@@ -40,6 +40,23 @@ struct ContractTests {
         }
     }
 
+    @Test("a form's + is a space and percent escapes decode, as browsers and requests encode them")
+    func formEncoding() async throws {
+        try await TestService().test { client in
+            let raw: (HTTPFields, ByteBuffer) = (
+                [.contentType: "application/x-www-form-urlencoded"],
+                ByteBuffer(string: "email=ann%40example.com&password=s3cret+phrase%2B%C3%A9")
+            )
+            #expect(try await client.send(.post, "/users", raw).status == .ok)
+            let login = try await client.send(
+                .post,
+                "/sessions",
+                json(["email": "ann@example.com", "password": "s3cret phrase+é"])
+            )
+            #expect(login.status == .ok)
+        }
+    }
+
     @Test("POST /sessions logs in with the session cookie", arguments: ["form", "json"])
     func login(encoding: String) async throws {
         try await TestService().test { client in
