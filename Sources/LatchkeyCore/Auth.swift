@@ -81,8 +81,7 @@ public struct Auth: Sendable {
         let user = try await storage { try await store.findUser(by: .email(email)) }
         // A password bcrypt cannot hash faithfully never matches: verifying it would compare
         // only its first 72 bytes (or the bytes before a NUL).
-        let hashable =
-            !password.isEmpty && !password.utf8.contains(0) && password.utf8.count <= bcryptMaximumPasswordBytes
+        let hashable = Validation.isHashable(password)
         let target = hashable ? (user?.passwordHash ?? dummyHash) : dummyHash
         let matches = try await hashing { try await hasher.verify(password, against: target) }
         guard let user, hashable, matches else {
@@ -118,7 +117,24 @@ public struct Auth: Sendable {
     /// - Returns: The session's user.
     /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
     public func user(forSessionToken token: String) async throws -> User {
-        let digest = try liveSessionDigest(token)
+        try await liveSession(token).user
+    }
+
+    /// Ends the session a token names, and only that one.
+    /// - Parameter token: The session token from the cookie.
+    /// - Throws: `invalidSession` when it names no live session.
+    public func destroySession(token: String) async throws {
+        let digest = try await liveSession(token).digest
+        guard try await storage({ try await store.deleteSession(digest: digest) }) else {
+            throw AuthError.invalidSession
+        }
+    }
+
+    /// Looks up a live session: the token's shape, its digest, then absolute and idle expiry.
+    private func liveSession(_ token: String) async throws -> (digest: TokenDigest, user: User) {
+        // A malformed token costs no database round trip.
+        guard SecretToken.isWellFormed(token) else { throw AuthError.invalidSession }
+        let digest = TokenDigest(of: token)
         guard let (session, user) = try await storage({ try await store.findSession(digest: digest) }) else {
             throw AuthError.invalidSession
         }
@@ -136,18 +152,7 @@ public struct Auth: Sendable {
                 logger.warning("could not refresh a session's last-seen time", metadata: ["error": "\(error)"])
             }
         }
-        return user
-    }
-
-    /// Ends the session a token names, and only that one.
-    /// - Parameter token: The session token from the cookie.
-    /// - Throws: `invalidSession` when it names no live session.
-    public func destroySession(token: String) async throws {
-        _ = try await user(forSessionToken: token)
-        let digest = TokenDigest(of: token)
-        guard try await storage({ try await store.deleteSession(digest: digest) }) else {
-            throw AuthError.invalidSession
-        }
+        return (digest, user)
     }
 
     /// Issues a reset token for an email, replacing any earlier one.
@@ -215,11 +220,6 @@ public struct Auth: Sendable {
     /// than half the idle timeout, so that a session in use cannot idle out between refreshes.
     private var touchInterval: TimeInterval {
         TimeInterval(min(policy.sessionTouchInterval, policy.sessionIdleTimeout / 2))
-    }
-
-    private func liveSessionDigest(_ token: String) throws -> TokenDigest {
-        guard SecretToken.isWellFormed(token) else { throw AuthError.invalidSession }
-        return TokenDigest(of: token)
     }
 
     /// Runs a store call and turns its failures into `AuthError`s.

@@ -72,6 +72,14 @@ public enum Validation {
         return email
     }
 
+    /// Tells whether bcrypt hashes every byte of a password: it is not empty, holds no NUL
+    /// and fits in 72 bytes. bcrypt silently ignores what lies beyond.
+    /// - Parameter password: The password.
+    /// - Returns: Whether bcrypt would hash all of it.
+    public static func isHashable(_ password: String) -> Bool {
+        !password.isEmpty && !password.utf8.contains(0) && password.utf8.count <= bcryptMaximumPasswordBytes
+    }
+
     /// Checks a password against the policy and against what bcrypt can hash faithfully.
     /// - Parameters:
     ///   - password: The password as the client sent it.
@@ -84,6 +92,7 @@ public enum Validation {
         if password.isEmpty {
             throw .invalidPassword("\(field) must not be empty")
         }
+        // The two rules below are `isHashable`, spelled out for their messages.
         if password.utf8.contains(0) {
             throw .invalidPassword("\(field) must not contain a NUL character: bcrypt would ignore everything after it")
         }
