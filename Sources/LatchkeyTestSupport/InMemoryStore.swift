@@ -10,7 +10,7 @@ public actor InMemoryStore: AuthStore {
     private var resetTokens: [Int64: ResetToken] = [:]
     private var nextID: Int64 = 1
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
-    public var failing = false
+    public private(set) var failing = false
 
     /// Creates an empty store.
     public init() {}
