@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Every rule of the service: users, sessions, reset tokens, passwords. No web, no database.
@@ -45,6 +47,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL store (PostgresNIO's pooled client), for several nodes on one database.
+        .target(
+            name: "LatchkeyPostgres",
+            dependencies: [
+                "LatchkeyCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP layer: talks to `Auth` only, never to a store.
         .target(
             name: "LatchkeyHTTP",
@@ -61,6 +75,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyCore",
                 "LatchkeySQLite",
+                "LatchkeyPostgres",
                 "LatchkeyHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -96,7 +111,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LatchkeyStoreTests",
-            dependencies: ["LatchkeyCore", "LatchkeySQLite", "LatchkeyTestSupport"],
+            dependencies: [
+                "LatchkeyCore", "LatchkeySQLite", "LatchkeyPostgres", "LatchkeyTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,6 +19,16 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(let reason): reason
         }
     }
+
+    /// Refuses text that a store cannot keep: PostgreSQL rejects NUL in text columns, so every
+    /// store refuses it the same way, before the database sees it.
+    /// - Parameter values: The text values about to be written.
+    /// - Throws: `StoreError.invalidValue` when one contains a NUL character.
+    public static func checkText(_ values: String...) throws(StoreError) {
+        if values.contains(where: { $0.utf8.contains(0) }) {
+            throw .invalidValue("text must not contain a NUL character")
+        }
+    }
 }
 
 /// The outcomes of `Auth`'s rules that a caller must handle. The HTTP layer maps each

@@ -91,7 +91,8 @@ public final class SQLiteStore: AuthStore {
 
     /// Inserts a user; the unique index `users_email` turns a taken email into `StoreError.duplicateEmail`.
     public func addUser(email: String, passwordHash: String, createdAt: Date) async throws -> User {
-        try await write { db in
+        try StoreError.checkText(email, passwordHash)
+        return try await write { db in
             try db.execute(
                 sql: "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)",
                 arguments: [email, passwordHash, createdAt.timeIntervalSince1970]
@@ -122,7 +123,8 @@ public final class SQLiteStore: AuthStore {
 
     /// Updates a user in one write transaction; `StoreError.notFound` when the id is unknown.
     public func updateUser(id: Int64, _ update: UserUpdate) async throws {
-        try await write { db in
+        if let hash = update.passwordHash { try StoreError.checkText(hash) }
+        return try await write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) == true else {
                 throw StoreError.notFound
             }
@@ -137,7 +139,7 @@ public final class SQLiteStore: AuthStore {
     /// Inserts the session with `INSERT … SELECT` from the user's row, so that it is stored only
     /// while the password hash is unchanged.
     public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
-        try await write { db in
+        return try await write { db in
             try db.cachedStatement(
                 sql: """
                     INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
@@ -180,7 +182,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Updates the session's `last_seen_at`.
     public func touchSession(digest: TokenDigest, lastSeenAt: Date) async throws {
-        try await write { db in
+        return try await write { db in
             try db.cachedStatement(sql: "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
                 .execute(arguments: [lastSeenAt.timeIntervalSince1970, digest.bytes])
         }
@@ -188,7 +190,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Deletes one session; returns whether a row went.
     public func deleteSession(digest: TokenDigest) async throws -> Bool {
-        try await write { db in
+        return try await write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [digest.bytes])
             return db.changesCount > 0
         }
@@ -196,7 +198,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Deletes every session of a user; returns how many went.
     public func deleteSessions(userID: Int64) async throws -> Int {
-        try await write { db in
+        return try await write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
             return db.changesCount
         }
@@ -206,7 +208,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Stores the user's reset token, replacing an earlier one (one row per user).
     public func setResetToken(_ token: ResetToken) async throws {
-        try await write { db in
+        return try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO reset_tokens (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)
@@ -245,7 +247,8 @@ public final class SQLiteStore: AuthStore {
     /// Consumes the token, stores the new hash and deletes the user's sessions in one transaction.
     public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
     {
-        try await write { db in
+        try StoreError.checkText(passwordHash)
+        return try await write { db in
             // The delete is the claim: of two concurrent resets with one token, one deletes the row.
             try db.execute(
                 sql: "DELETE FROM reset_tokens WHERE user_id = ? AND token_hash = ? AND expires_at > ?",
@@ -260,7 +263,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Deletes sessions past their absolute or idle expiry and expired reset tokens.
     public func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult {
-        try await write { db in
+        return try await write { db in
             try db.execute(
                 sql: "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?",
                 arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970]

@@ -34,6 +34,7 @@ public actor InMemoryStore: AuthStore {
     /// Adds a user; a taken email is `StoreError.duplicateEmail`, as with the unique index.
     public func addUser(email: String, passwordHash: String, createdAt: Date) throws -> User {
         try check()
+        try StoreError.checkText(email, passwordHash)
         guard userIDsByEmail[email] == nil else { throw StoreError.duplicateEmail }
         let user = User(id: nextID, email: email, passwordHash: passwordHash, createdAt: createdAt)
         nextID += 1
@@ -56,6 +57,7 @@ public actor InMemoryStore: AuthStore {
     /// Changes a user; `StoreError.notFound` when the id is unknown.
     public func updateUser(id: Int64, _ update: UserUpdate) throws {
         try check()
+        if let hash = update.passwordHash { try StoreError.checkText(hash) }
         guard var user = users[id] else { throw StoreError.notFound }
         if let hash = update.passwordHash { user.passwordHash = hash }
         users[id] = user
@@ -112,6 +114,7 @@ public actor InMemoryStore: AuthStore {
     /// Consumes a valid token, changes the hash and ends the user's sessions, all at once.
     public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) throws -> Bool {
         try check()
+        try StoreError.checkText(passwordHash)
         guard let token = resetTokens[userID], token.tokenDigest == digest, token.expiresAt > now,
             users[userID] != nil
         else { return false }

@@ -18,6 +18,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case resetPasswordRefusesWrongOrExpiredToken
     case sessionNeedsTheCheckedPasswordHash
     case purgeRemovesOnlyExpired
+    case nulInTextIsInvalidValue
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -102,6 +103,19 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             }
             #expect(winners.count == 1)
             #expect(duplicates.count == 15)
+
+        case .nulInTextIsInvalidValue:
+            await #expect(throws: StoreError.invalidValue("text must not contain a NUL character")) {
+                _ = try await store.addUser(email: "a\u{0}b@example.com", passwordHash: "h", createdAt: Self.t0)
+            }
+            #expect(try await store.findUser(by: .email("a\u{0}b@example.com")) == nil)
+            #expect(try await store.findUser(by: .email("a")) == nil)
+            let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            await #expect(throws: StoreError.invalidValue("text must not contain a NUL character")) {
+                try await store.updateUser(id: user.id, UserUpdate(passwordHash: "x\u{0}y"))
+            }
+            #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "h")
+            #expect(try await store.addSession(Self.session("s", userID: user.id), ifPasswordHash: "h\u{0}") == false)
 
         case .unknownUserIsNil:
             #expect(try await store.findUser(by: .email("nobody@example.com")) == nil)

@@ -4,7 +4,7 @@ import LatchkeySQLite
 import LatchkeyTestSupport
 import Testing
 
-/// The stores the contract runs against. PostgreSQL joins when its store exists.
+/// The embedded stores the contract runs against; PostgreSQL has its own suite, which needs a server.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     case inMemory
     case sqliteMemory

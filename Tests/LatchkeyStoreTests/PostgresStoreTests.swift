@@ -1,0 +1,199 @@
+import Foundation
+import LatchkeyCore
+import LatchkeyTestSupport
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import LatchkeyPostgres
+
+/// The PostgreSQL server the tests use, from `LATCHKEY_TEST_POSTGRES_URL` (`.ci/run` starts one).
+/// Each test gets a database of its own, dropped afterwards.
+enum PostgresTestServer {
+    static let url: String? = {
+        guard let url = ProcessInfo.processInfo.environment["LATCHKEY_TEST_POSTGRES_URL"], !url.isEmpty else {
+            return nil
+        }
+        return url
+    }()
+
+    static var isConfigured: Bool { url != nil }
+
+    static let skipReason: Comment =
+        "LATCHKEY_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (Tests/tools/postgres.sh starts a server)"
+
+    /// Creates an empty database, runs `body` with its configuration, then drops it.
+    static func withDatabase(
+        _ body: (PostgresConfiguration) async throws -> Void
+    ) async throws {
+        let admin = try PostgresConfiguration(url: try #require(url))
+        let name = "latchkey_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        try await adminQuery(admin, "CREATE DATABASE \(name)")
+        var configuration = admin
+        configuration.database = name
+        configuration.poolSize = 4
+        do {
+            try await body(configuration)
+        } catch {
+            try? await adminQuery(admin, "DROP DATABASE \(name) WITH (FORCE)")
+            throw error
+        }
+        try await adminQuery(admin, "DROP DATABASE \(name) WITH (FORCE)")
+    }
+
+    /// A migrated, running store on a fresh database.
+    static func withStore(_ body: @Sendable (PostgresStore) async throws -> Void) async throws {
+        try await withDatabase { configuration in
+            let store = PostgresStore(configuration: configuration)
+            try await store.withRunning {
+                try await store.migrate()
+                try await body(store)
+            }
+        }
+    }
+
+    private static func adminQuery(_ configuration: PostgresConfiguration, _ sql: String) async throws {
+        let client = PostgresClient(configuration: configuration.clientConfiguration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await client.query(PostgresQuery(unsafeSQL: sql))
+        }
+    }
+}
+
+@Suite("PostgreSQL store")
+struct PostgresStoreTests {
+    @Test("a PostgreSQL server is configured when CI=true")
+    func configuredInCI() {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            #expect(PostgresTestServer.isConfigured, "CI must export LATCHKEY_TEST_POSTGRES_URL")
+        }
+    }
+
+    @Test(
+        "PostgreSQL keeps the storage contract",
+        .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason),
+        arguments: StoreContract.allCases
+    )
+    func contract(check: StoreContract) async throws {
+        try await PostgresTestServer.withStore { store in
+            try await check.run(on: store)
+        }
+    }
+
+    @Test(
+        "two nodes migrating at once: both succeed, each migration runs once",
+        .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason)
+    )
+    func concurrentMigrations() async throws {
+        try await PostgresTestServer.withDatabase { configuration in
+            let first = PostgresStore(configuration: configuration)
+            let second = PostgresStore(configuration: configuration)
+            try await first.withRunning {
+                try await second.withRunning {
+                    async let a = first.migrate()
+                    async let b = second.migrate()
+                    let (appliedA, appliedB) = try await (a, b)
+                    let expected = PostgresStore.migrations.map(\.id)
+                    #expect(appliedA == expected)
+                    #expect(appliedB == expected)
+                    #expect(try await first.appliedMigrations() == expected)
+                    // The schema is there: the unique index turns a second address into a typed error.
+                    _ = try await first.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date())
+                    await #expect(throws: StoreError.duplicateEmail) {
+                        _ = try await second.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date())
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(
+        "a session insert waits for an uncommitted password change, then refuses the old hash",
+        .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason)
+    )
+    func sessionWaitsForPasswordChange() async throws {
+        try await PostgresTestServer.withDatabase { configuration in
+            let store = PostgresStore(configuration: configuration)
+            let other = PostgresClient(configuration: configuration.clientConfiguration)
+            try await store.withRunning {
+                try await store.migrate()
+                let now = Date()
+                let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: now)
+                let session = Session(
+                    tokenDigest: TokenDigest(of: "session"), userID: user.id, createdAt: now, lastSeenAt: now,
+                    expiresAt: now + 3600)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await other.run() }
+                    // A reset in flight on another connection: the hash is changed but not committed.
+                    try await other.withConnection { connection in
+                        try await connection.query("BEGIN", logger: Logger(label: "test"))
+                        try await connection.query(
+                            "UPDATE users SET password_hash = 'new' WHERE id = \(user.id)", logger: Logger(label: "test"))
+                        let login = Task { try await store.addSession(session, ifPasswordHash: "old") }
+                        try await Task.sleep(for: .milliseconds(300))
+                        try await connection.query("COMMIT", logger: Logger(label: "test"))
+                        // Reading the row FOR SHARE made the insert wait and then see the new hash.
+                        #expect(try await login.value == false)
+                    }
+                    group.cancelAll()
+                }
+                #expect(try await store.findSession(digest: session.tokenDigest) == nil)
+            }
+        }
+    }
+}
+
+@Suite("PostgreSQL without a server")
+struct PostgresOfflineTests {
+    @Test("URLs: user, password, host, port, database and sslmode are read; the password never printed")
+    func urls() throws {
+        let parsed = try PostgresConfiguration(url: "postgresql://app:s%40cret@db.internal:6543/auth?sslmode=require")
+        #expect(parsed.username == "app")
+        #expect(parsed.password == "s@cret")
+        #expect(parsed.host == "db.internal")
+        #expect(parsed.port == 6543)
+        #expect(parsed.database == "auth")
+        #expect(parsed.tlsMode == .require)
+        #expect(!parsed.redactedDescription.contains("cret"))
+
+        let defaults = try PostgresConfiguration(url: "postgres://app@[::1]")
+        #expect(defaults.host == "::1")
+        #expect(defaults.port == 5432)
+        #expect(defaults.database == nil)
+        #expect(defaults.tlsMode == .prefer)
+        #expect(defaults.poolSize == 10)
+    }
+
+    @Test(
+        "bad URLs are refused with a reason",
+        arguments: [
+            "mysql://app@host/db", "postgres:///db", "postgres://host/db", "postgres://app@host/db?sslmode=maybe",
+            "postgres://app@host/db?pool=3",
+        ]
+    )
+    func badURLs(url: String) {
+        #expect(throws: PostgresConfigurationError.self) { _ = try PostgresConfiguration(url: url) }
+    }
+
+    @Test("no server: a call fails as unavailable within the deadline instead of hanging")
+    func noServer() async throws {
+        // Port 9 (discard) on loopback: nothing listens, so every connection attempt is refused.
+        var configuration = try PostgresConfiguration(url: "postgres://app:pw@127.0.0.1:9/db?sslmode=disable")
+        configuration.deadline = .milliseconds(300)
+        let store = PostgresStore(configuration: configuration)
+        try await store.withRunning {
+            do {
+                _ = try await store.findUser(by: .email("ada@example.com"))
+                Issue.record("a store with no server answered")
+            } catch let error as StoreError {
+                guard case .unavailable = error else {
+                    Issue.record("expected unavailable, got \(error)")
+                    return
+                }
+            }
+            #expect(await store.isReady() == false)
+        }
+    }
+}
