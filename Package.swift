@@ -131,7 +131,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LatchkeyAppTests",
-            dependencies: ["LatchkeyApp", "LatchkeyCore", "LatchkeyTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LatchkeyApp", "LatchkeyCore", "LatchkeyPostgres", "LatchkeyTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

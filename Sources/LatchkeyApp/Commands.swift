@@ -105,8 +105,11 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try Settings.load(from: await Settings.reader(flags: database.flags))
-        let store = try Server.openStore(settings.database)
-        for migration in try store.appliedMigrations() {
+        var logger = Logger(label: "latchkey")
+        logger.logLevel = settings.logLevel
+        let opened = try Server.openDatabase(settings.database, logger: logger)
+        let applied = try await opened.withRunning { try await opened.prepare() }
+        for migration in applied {
             print("applied\t\(migration)")
         }
     }

@@ -1,6 +1,7 @@
 import Hummingbird
 import LatchkeyCore
 import LatchkeyHTTP
+import LatchkeyPostgres
 import LatchkeySQLite
 import Logging
 import ServiceLifecycle
@@ -17,15 +18,18 @@ public struct Server: Sendable {
         self.settings = settings
     }
 
-    /// Opens the configured database, migrating it.
-    /// - Parameter location: The database to open.
-    /// - Returns: The SQLite store.
+    /// Opens the configured database. SQLite is migrated here; PostgreSQL is migrated once its
+    /// connection pool runs (see `Database.prepare()`).
+    /// - Parameters:
+    ///   - location: The database to open.
+    ///   - logger: Where the PostgreSQL store reports connection trouble.
+    /// - Returns: The opened database.
     /// - Throws: `ConfigurationError` with a one-line reason when it cannot be opened.
-    public static func openStore(_ location: DatabaseLocation) throws -> SQLiteStore {
+    public static func openDatabase(_ location: DatabaseLocation, logger: Logger) throws -> Database {
         switch location {
         case .sqlite(let sqlite):
             do {
-                return try SQLiteStore(location: sqlite)
+                return .sqlite(try SQLiteStore(location: sqlite))
             } catch {
                 let name: String
                 switch sqlite {
@@ -34,17 +38,21 @@ public struct Server: Sendable {
                 }
                 throw ConfigurationError("cannot open the SQLite database \(name): \(error)")
             }
+        case .postgres(let configuration):
+            var logger = logger
+            logger[metadataKey: "database"] = "\(configuration.redactedDescription)"
+            return .postgres(PostgresStore(configuration: configuration, logger: logger))
         }
     }
 
     /// Runs the service until a shutdown signal, then lets in-flight requests finish.
-    /// - Throws: When the database cannot be opened or the port cannot be bound.
+    /// - Throws: When the database cannot be opened or migrated, or the port cannot be bound.
     public func run() async throws {
         var logger = Logger(label: "latchkey")
         logger.logLevel = settings.logLevel
-        let store = try Self.openStore(settings.database)
+        let database = try Self.openDatabase(settings.database, logger: logger)
         let hasher = BcryptPasswordHasher(cost: settings.bcryptCost)
-        let auth = try await Auth(store: store, hasher: hasher, policy: settings.policy, logger: logger)
+        let auth = try await Auth(store: database.store, hasher: hasher, policy: settings.policy, logger: logger)
         let router = buildRouter(auth: auth, options: HTTPOptions(secureCookies: settings.secureCookies))
         var app = Application(
             router: router,
@@ -54,7 +62,13 @@ public struct Server: Sendable {
             ),
             logger: logger
         )
+        // Services stop in the reverse of this order: the server first (letting in-flight
+        // requests finish), the database last.
+        app.addServices(database.services)
         app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
+        app.beforeServerStarts {
+            try await database.prepare()
+        }
         do {
             try await app.runService()
         } catch {
@@ -62,6 +76,59 @@ public struct Server: Sendable {
             throw error
         }
         try await hasher.shutdown()
+    }
+}
+
+/// The opened database: the store `Auth` uses and what the composition root needs around it.
+public enum Database: Sendable {
+    /// An SQLite file or memory database, migrated when opened.
+    case sqlite(SQLiteStore)
+    /// A PostgreSQL database, whose pool runs as a service.
+    case postgres(PostgresStore)
+
+    /// The store.
+    public var store: any AuthStore {
+        switch self {
+        case .sqlite(let store): store
+        case .postgres(let store): store
+        }
+    }
+
+    /// The services the database needs running (PostgreSQL's connection pool).
+    var services: [any Service] {
+        switch self {
+        case .sqlite: []
+        case .postgres(let store): [store]
+        }
+    }
+
+    /// Brings the schema up to date; needs `services` running.
+    /// - Returns: Every applied migration, oldest first.
+    /// - Throws: `ConfigurationError` with a one-line reason when the database cannot be migrated.
+    @discardableResult
+    func prepare() async throws -> [String] {
+        switch self {
+        case .sqlite(let store):
+            return try store.appliedMigrations()
+        case .postgres(let store):
+            do {
+                return try await store.migrate(timeout: .seconds(10))
+            } catch {
+                throw ConfigurationError(
+                    "cannot migrate the PostgreSQL database \(store.configuration.redactedDescription): \(error)")
+            }
+        }
+    }
+
+    /// Runs `body` with the database's services running, then stops them.
+    /// - Parameter body: The work.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    func withRunning<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite: try await body()
+        case .postgres(let store): try await store.withRunning(body)
+        }
     }
 }
 

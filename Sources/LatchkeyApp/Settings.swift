@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import LatchkeyCore
+import LatchkeyPostgres
 import LatchkeySQLite
 import Logging
 import SystemPackage
@@ -21,10 +22,13 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
 public enum DatabaseLocation: Sendable, Equatable {
     /// An SQLite database (a file, or memory).
     case sqlite(SQLiteStore.Location)
+    /// A PostgreSQL database, shared by every node.
+    case postgres(PostgresConfiguration)
 
     /// Parses a `DATABASE_URL`.
     /// - Parameter url: `sqlite://PATH` (relative to the working folder; `sqlite:///abs` is
-    ///   absolute) or `sqlite::memory:`.
+    ///   absolute), `sqlite::memory:`, or `postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=MODE`
+    ///   (also `postgresql://`).
     /// - Throws: `ConfigurationError` for anything else.
     public init(url: String) throws(ConfigurationError) {
         if url == "sqlite::memory:" {
@@ -40,10 +44,17 @@ public enum DatabaseLocation: Sendable, Equatable {
             return
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw ConfigurationError("DATABASE_URL: PostgreSQL is not available in this version; use sqlite://PATH")
+            do {
+                self = .postgres(try PostgresConfiguration(url: url))
+            } catch {
+                // The reason never repeats the URL, which may hold a password.
+                throw ConfigurationError("DATABASE_URL: \(error)")
+            }
+            return
         }
+        let scheme = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
         throw ConfigurationError(
-            "DATABASE_URL: '\(url)' is not a supported database URL (use sqlite://PATH or sqlite::memory:)"
+            "DATABASE_URL: scheme '\(scheme)' is not supported (use sqlite://PATH, sqlite::memory: or postgres://...)"
         )
     }
 }
@@ -75,6 +86,7 @@ public struct Settings: Sendable, Equatable {
         case host = "HOST"
         case port = "PORT"
         case databaseURL = "DATABASE_URL"
+        case databasePoolSize = "DATABASE_POOL_SIZE"
         case bcryptCost = "BCRYPT_COST"
         case passwordMinLength = "PASSWORD_MIN_LENGTH"
         case sessionLifetime = "SESSION_LIFETIME"
@@ -156,6 +168,12 @@ public struct Settings: Sendable, Equatable {
         settings.port = try integer(.port, 0...65535, default: settings.port)
         if let url = text(.databaseURL) {
             settings.database = try DatabaseLocation(url: url)
+        }
+        if case .postgres(var postgres) = settings.database {
+            postgres.poolSize = try integer(.databasePoolSize, 1...1000, default: postgres.poolSize)
+            settings.database = .postgres(postgres)
+        } else {
+            _ = try integer(.databasePoolSize, 1...1000, default: 10)
         }
         settings.bcryptCost = try integer(
             .bcryptCost,

@@ -206,6 +206,17 @@ public struct Auth: Sendable {
         return updated
     }
 
+    /// Whether the database answers, for readiness checks.
+    /// - Returns: `true` when a trivial query succeeds.
+    public func isStorageReady() async -> Bool {
+        do {
+            try await store.checkAvailable()
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// Removes expired sessions and reset tokens so that the tables stay bounded.
     /// - Returns: What was removed.
     /// - Throws: `storageUnavailable`.

@@ -123,4 +123,8 @@ public protocol AuthStore: Sendable {
     ///   - idleCutoff: Sessions last seen before this time are idle-expired.
     /// - Returns: What was removed.
     func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult
+
+    /// Returns when the database answers a trivial query, for readiness checks.
+    /// - Throws: `StoreError.unavailable` when it does not.
+    func checkAvailable() async throws
 }

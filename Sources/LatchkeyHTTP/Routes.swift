@@ -29,6 +29,8 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/sessions": [.post, .delete],
         "/profile": [.get],
         "/reset_password": [.post, .put],
+        "/healthz": [.get],
+        "/readyz": [.get],
     ]
     // Added first so that it wraps every route and the not-found responder.
     router.add(middleware: JSONErrorMiddleware(allowedMethods: allowed))
@@ -36,6 +38,15 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
 
     router.get("/") { _, _ in
         JSONResponse.make(.ok, ["message": "Bienvenue"])
+    }
+    // Liveness: the process serves requests. Readiness: the database answers too.
+    router.get("/healthz") { _, _ in
+        JSONResponse.make(.ok, ["status": "ok"])
+    }
+    router.get("/readyz") { _, _ in
+        await auth.isStorageReady()
+            ? JSONResponse.make(.ok, ["status": "ready"])
+            : JSONResponse.make(.serviceUnavailable, ["message": "the database is not answering"])
     }
     router.post("/users") { request, _ in try await routes.register(request) }
     router.post("/sessions") { request, _ in try await routes.login(request) }

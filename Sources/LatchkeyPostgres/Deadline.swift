@@ -71,7 +71,7 @@ private final class Race<T: Sendable>: Sendable {
             return state.finished
         }
         if finishedMeanwhile {
-            tasks.forEach { $0.cancel() }
+            for task in tasks { task.cancel() }
         }
     }
 
@@ -88,6 +88,6 @@ private final class Race<T: Sendable>: Sendable {
             return (state.continuation, state.tasks)
         }
         continuation?.resume(with: result)
-        tasks.forEach { $0.cancel() }
+        for task in tasks { task.cancel() }
     }
 }

@@ -107,20 +107,15 @@ public final class PostgresStore: AuthStore, Service {
                     return state.runner
                 }
                 old?.cancel()
-                logger.notice("reconnected to PostgreSQL", metadata: ["database": "\(configuration.redactedDescription)"])
+                logger.notice(
+                    "reconnected to PostgreSQL", metadata: ["database": "\(configuration.redactedDescription)"])
             }
         }
     }
 
-    /// Whether the database answers a trivial query within the deadline.
-    /// - Returns: `true` when it does.
-    public func isReady() async -> Bool {
-        do {
-            try await call { client in _ = try await client.query("SELECT 1", logger: self.logger).collect() }
-            return true
-        } catch {
-            return false
-        }
+    /// Returns when the database answers a trivial query within the deadline.
+    public func checkAvailable() async throws {
+        try await call { client in _ = try await client.query("SELECT 1", logger: self.logger).collect() }
     }
 
     /// Runs one call on the current client within the deadline and translates its errors. A

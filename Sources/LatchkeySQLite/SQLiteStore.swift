@@ -103,7 +103,9 @@ public final class SQLiteStore: AuthStore {
 
     /// Finds a user by id (primary key) or email (unique index), on the reader pool.
     public func findUser(by lookup: UserLookup) async throws -> User? {
-        try await read { db in
+        // No stored email holds a NUL, and SQLite would compare only up to it.
+        if case .email(let email) = lookup, email.utf8.contains(0) { return nil }
+        return try await read { db in
             let row: Row?
             switch lookup {
             case .id(let id):
@@ -139,6 +141,8 @@ public final class SQLiteStore: AuthStore {
     /// Inserts the session with `INSERT … SELECT` from the user's row, so that it is stored only
     /// while the password hash is unchanged.
     public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
+        // No stored hash holds a NUL (SQLite would compare only up to it), so none can match.
+        if passwordHash.utf8.contains(0) { return false }
         return try await write { db in
             try db.cachedStatement(
                 sql: """
@@ -273,6 +277,11 @@ public final class SQLiteStore: AuthStore {
                 sql: "DELETE FROM reset_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             return PurgeResult(sessions: sessions, resetTokens: db.changesCount)
         }
+    }
+
+    /// Reads one row from the database.
+    public func checkAvailable() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
     // MARK: Helpers

@@ -105,6 +105,11 @@ public actor InMemoryStore: AuthStore {
         resetTokens[token.userID] = token
     }
 
+    /// Succeeds unless the store is set to fail.
+    public func checkAvailable() throws {
+        try check()
+    }
+
     /// Finds the user's pending reset token.
     public func findResetToken(userID: Int64) throws -> ResetToken? {
         try check()

@@ -115,6 +115,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                 try await store.updateUser(id: user.id, UserUpdate(passwordHash: "x\u{0}y"))
             }
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "h")
+            #expect(try await store.findUser(by: .email("ada@example.com\u{0}evil")) == nil)
             #expect(try await store.addSession(Self.session("s", userID: user.id), ifPasswordHash: "h\u{0}") == false)
 
         case .unknownUserIsNil:

@@ -1,6 +1,7 @@
 import Foundation
 import LatchkeyApp
 import LatchkeyCore
+import LatchkeyPostgres
 import Testing
 
 @Suite("Configuration")
@@ -77,8 +78,9 @@ struct SettingsTests {
             ("PORT", "-1"), ("SESSION_COOKIE_SECURE", "yes"), ("SESSION_LIFETIME", "1.5"),
             ("SESSION_IDLE_TIMEOUT", "0"),
             ("RESET_TOKEN_TTL", ""), ("PASSWORD_MIN_LENGTH", "0"), ("PASSWORD_MIN_LENGTH", "73"),
-            ("DATABASE_URL", "mysql://db"), ("DATABASE_URL", "sqlite://"), ("DATABASE_URL", "postgres://u:p@h/db"),
-            ("LOG_LEVEL", "loud"),
+            ("DATABASE_URL", "mysql://db"), ("DATABASE_URL", "sqlite://"),
+            ("DATABASE_URL", "postgres://u:p@h/db?sslmode=on"),
+            ("DATABASE_URL", "postgres://h/db"), ("DATABASE_POOL_SIZE", "0"), ("LOG_LEVEL", "loud"),
         ]
     )
     func invalid(name: String, value: String) async throws {
@@ -98,9 +100,34 @@ struct SettingsTests {
             ("sqlite:///tmp/x.sqlite", .sqlite(.file(path: "/tmp/x.sqlite"))),
             ("sqlite://data/users.db", .sqlite(.file(path: "data/users.db"))),
             ("sqlite::memory:", .sqlite(.memory)),
+            (
+                "postgres://u:p@db:6543/auth?sslmode=disable",
+                .postgres(
+                    PostgresConfiguration(
+                        host: "db", port: 6543, username: "u", password: "p", database: "auth", tlsMode: .disable))
+            ),
         ]
     )
     func databaseURL(url: String, expected: DatabaseLocation) throws {
         #expect(try DatabaseLocation(url: url) == expected)
+    }
+
+    @Test("DATABASE_POOL_SIZE sizes the PostgreSQL pool; a bad PostgreSQL URL never echoes its password")
+    func poolSize() async throws {
+        let settings = try await load(
+            environment: ["DATABASE_URL": "postgresql://u:p@db/auth", "DATABASE_POOL_SIZE": "25"])
+        guard case .postgres(let postgres) = settings.database else {
+            Issue.record("expected PostgreSQL, got \(settings.database)")
+            return
+        }
+        #expect(postgres.poolSize == 25)
+        #expect(postgres.tlsMode == .prefer)
+        do {
+            _ = try await load(environment: ["DATABASE_URL": "postgres://u:hunter2@db/auth?sslmode=sometimes"])
+            Issue.record("a bad sslmode was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("sslmode"))
+            #expect(!error.description.contains("hunter2"))
+        }
     }
 }

@@ -369,4 +369,18 @@ struct BadInputTests {
             #expect(try await client.send(.get, "/").status == .ok)
         }
     }
+
+    @Test("/healthz answers while the process runs; /readyz only while the database answers")
+    func healthAndReadiness() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            #expect(try await client.send(.get, "/healthz").status == .ok)
+            #expect(try await client.send(.get, "/readyz").status == .ok)
+            await service.store.setFailing(true)
+            #expect(try await client.send(.get, "/healthz").status == .ok)
+            try await client.send(.get, "/readyz").expectError(.serviceUnavailable)
+            await service.store.setFailing(false)
+            #expect(try await client.send(.get, "/readyz").status == .ok)
+        }
+    }
 }

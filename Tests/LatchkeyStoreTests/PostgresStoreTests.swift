@@ -130,7 +130,8 @@ struct PostgresStoreTests {
                     try await other.withConnection { connection in
                         try await connection.query("BEGIN", logger: Logger(label: "test"))
                         try await connection.query(
-                            "UPDATE users SET password_hash = 'new' WHERE id = \(user.id)", logger: Logger(label: "test"))
+                            "UPDATE users SET password_hash = 'new' WHERE id = \(user.id)",
+                            logger: Logger(label: "test"))
                         let login = Task { try await store.addSession(session, ifPasswordHash: "old") }
                         try await Task.sleep(for: .milliseconds(300))
                         try await connection.query("COMMIT", logger: Logger(label: "test"))
@@ -193,7 +194,7 @@ struct PostgresOfflineTests {
                     return
                 }
             }
-            #expect(await store.isReady() == false)
+            await #expect(throws: StoreError.self) { try await store.checkAvailable() }
         }
     }
 }
