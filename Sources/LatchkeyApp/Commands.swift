@@ -108,7 +108,7 @@ struct MigrateCommand: AsyncParsableCommand {
         var logger = Logger(label: "latchkey")
         logger.logLevel = settings.logLevel
         let opened = try Server.openDatabase(settings.database, logger: logger)
-        let applied = try await opened.withRunning { try await opened.prepare() }
+        let applied = try await opened.prepare()
         for migration in applied {
             print("applied\t\(migration)")
         }

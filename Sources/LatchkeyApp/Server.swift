@@ -18,8 +18,7 @@ public struct Server: Sendable {
         self.settings = settings
     }
 
-    /// Opens the configured database. SQLite is migrated here; PostgreSQL is migrated once its
-    /// connection pool runs (see `Database.prepare()`).
+    /// Opens the configured database. SQLite is migrated here; PostgreSQL by `Database.prepare()`.
     /// - Parameters:
     ///   - location: The database to open.
     ///   - logger: Where the PostgreSQL store reports connection trouble.
@@ -51,6 +50,7 @@ public struct Server: Sendable {
         var logger = Logger(label: "latchkey")
         logger.logLevel = settings.logLevel
         let database = try Self.openDatabase(settings.database, logger: logger)
+        try await database.prepare()
         let hasher = BcryptPasswordHasher(cost: settings.bcryptCost)
         let auth = try await Auth(store: database.store, hasher: hasher, policy: settings.policy, logger: logger)
         let router = buildRouter(auth: auth, options: HTTPOptions(secureCookies: settings.secureCookies))
@@ -66,9 +66,6 @@ public struct Server: Sendable {
         // requests finish), the database last.
         app.addServices(database.services)
         app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
-        app.beforeServerStarts {
-            try await database.prepare()
-        }
         do {
             try await app.runService()
         } catch {
@@ -102,7 +99,7 @@ public enum Database: Sendable {
         }
     }
 
-    /// Brings the schema up to date; needs `services` running.
+    /// Brings the schema up to date.
     /// - Returns: Every applied migration, oldest first.
     /// - Throws: `ConfigurationError` with a one-line reason when the database cannot be migrated.
     @discardableResult
@@ -120,16 +117,6 @@ public enum Database: Sendable {
         }
     }
 
-    /// Runs `body` with the database's services running, then stops them.
-    /// - Parameter body: The work.
-    /// - Returns: What `body` returns.
-    /// - Throws: What `body` throws.
-    func withRunning<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        switch self {
-        case .sqlite: try await body()
-        case .postgres(let store): try await store.withRunning(body)
-        }
-    }
 }
 
 /// Removes expired sessions and reset tokens at start-up and then every `interval` seconds,

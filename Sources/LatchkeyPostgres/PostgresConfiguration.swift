@@ -54,7 +54,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
         database: String? = nil,
         tlsMode: TLSMode = .prefer,
         poolSize: Int = 10,
-        deadline: Duration = .seconds(2),
+        deadline: Duration = .milliseconds(1500),
         reconnectInterval: Duration = .milliseconds(500)
     ) {
         self.host = host

@@ -26,6 +26,7 @@ public final class PostgresStore: AuthStore, Service {
     private struct State {
         var client: PostgresClient
         var runner: Task<Void, Never>?
+        var generation = 0
         var healthy = true
     }
 
@@ -102,11 +103,18 @@ public final class PostgresStore: AuthStore, Service {
                     defer {
                         state.client = candidate
                         state.runner = runner
+                        state.generation += 1
                         state.healthy = true
                     }
                     return state.runner
                 }
-                old?.cancel()
+                // Closing the old pool fails the calls still queued on it: give them their
+                // deadline first (they may yet be served if it reconnects meanwhile).
+                let grace = configuration.deadline
+                Task {
+                    try? await Task.sleep(for: grace)
+                    old?.cancel()
+                }
                 logger.notice(
                     "reconnected to PostgreSQL", metadata: ["database": "\(configuration.redactedDescription)"])
             }
@@ -121,15 +129,19 @@ public final class PostgresStore: AuthStore, Service {
     /// Runs one call on the current client within the deadline and translates its errors. A
     /// connection failure or a missed deadline starts the reconnect loop.
     private func call<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        let client = state.withLock { $0.client }
+        let (client, generation) = state.withLock { ($0.client, $0.generation) }
         do {
             let result = try await Deadline.run(configuration.deadline) { try await body(client) }
-            state.withLock { $0.healthy = true }
+            state.withLock { state in
+                if state.generation == generation { state.healthy = true }
+            }
             return result
         } catch {
             let (storeError, connectionLost) = Self.translate(error)
             if connectionLost {
+                // A failure on a client that has been replaced says nothing about the new one.
                 let wasHealthy = state.withLock { state in
+                    guard state.generation == generation else { return false }
                     defer { state.healthy = false }
                     return state.healthy
                 }
@@ -198,13 +210,16 @@ public final class PostgresStore: AuthStore, Service {
     static let migrationLockKey: Int64 = 0x4C61_7463_686B_6579
 
     /// Brings the schema up to date under a session-level advisory lock, so that nodes starting
-    /// together migrate one after the other and the second finds nothing to do.
+    /// together migrate one after the other and the second finds nothing to do. It uses a
+    /// connection of its own, so it can run before (or without) `run()`.
     /// - Parameter timeout: How long to wait for the database and for another node's migration.
     /// - Returns: Every applied migration, oldest first.
     /// - Throws: `StoreError.unavailable` when the database cannot be reached or a migration fails.
     @discardableResult
     public func migrate(timeout: Duration = .seconds(30)) async throws -> [String] {
-        let client = state.withLock { $0.client }
+        let client = PostgresClient(configuration: configuration.clientConfiguration)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
         let logger = self.logger
         do {
             return try await Deadline.run(timeout) {

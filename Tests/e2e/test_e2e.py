@@ -14,80 +14,10 @@ import time
 import pytest
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.environ.get("LATCHKEY_BIN", os.path.join(ROOT, ".build", "debug", "latchkey"))
-
-EMAIL = "guillaume@holberton.io"
-PASSWD = "b4l0u"
-NEW_PASSWD = "t4rt1fl3tt3"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def clean_environment(extra=None):
-    """The test's environment without any Latchkey setting, plus `extra`."""
-    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
-    environment.update(extra or {})
-    return environment
-
-
-def wait_until_up(url, process, seconds=30):
-    """Polls `GET /` until it answers; fails if the process exits or time runs out."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"latchkey exited with {process.returncode}")
-        try:
-            requests.get(url + "/", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"latchkey did not answer within {seconds} seconds")
-
-
-class Server:
-    """A `latchkey serve` process on a fresh database in its own folder."""
-
-    def __init__(self, folder, env=None):
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(self.port)})
-        environment.update(env or {})
-        self.log = open(os.path.join(folder, "server.log"), "ab")
-        self.process = subprocess.Popen(
-            [BINARY, "serve"], cwd=folder, env=environment, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until_up(self.url, self.process)
-        except RuntimeError as error:
-            self.stop()
-            raise RuntimeError(f"{error}: {self.output()}")
-
-    def output(self):
-        with open(os.path.join(self.folder, "server.log"), "rb") as log:
-            return log.read().decode(errors="replace")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        return self.process.returncode
-
-
-SETTINGS = {
-    "HOST", "PORT", "DATABASE_URL", "BCRYPT_COST", "PASSWORD_MIN_LENGTH", "SESSION_LIFETIME",
-    "SESSION_IDLE_TIMEOUT", "SESSION_COOKIE_SECURE", "RESET_TOKEN_TTL", "PURGE_INTERVAL", "LOG_LEVEL",
-}
+from latchkey_helpers import (
+    BINARY, EMAIL, NEW_PASSWD, PASSWD, Server, clean_environment, free_port, log_in, log_in_wrong_password,
+    log_out, profile_logged, profile_unlogged, register_user, reset_password_token, update_password, wait_until_up,
+)
 
 
 @pytest.fixture(scope="module")
@@ -100,69 +30,6 @@ def server():
 
 # The original script, one function per step; they run in this order and share state.
 state = {}
-
-
-def register_user(url, email, password):
-    response = requests.post(url + "/users", data={"email": email, "password": password})
-    assert response.status_code == 200
-    assert response.json() == {"email": email, "message": "user created"}
-    assert response.headers["Content-Type"].startswith("application/json")
-
-
-def log_in_wrong_password(url, email, password):
-    response = requests.post(url + "/sessions", data={"email": email, "password": password})
-    assert response.status_code == 401
-    assert "session_id" not in response.cookies
-
-
-def profile_unlogged(url):
-    response = requests.get(url + "/profile")
-    assert response.status_code == 403
-
-
-def log_in(url, email, password):
-    response = requests.post(url + "/sessions", data={"email": email, "password": password})
-    assert response.status_code == 200
-    assert response.json() == {"email": email, "message": "logged in"}
-    session_id = response.cookies.get("session_id")
-    assert session_id and len(session_id) == 43
-    cookie = next(c for c in response.cookies if c.name == "session_id")
-    assert cookie.path == "/"
-    return session_id
-
-
-def profile_logged(url, session_id):
-    response = requests.get(url + "/profile", cookies={"session_id": session_id})
-    assert response.status_code == 200
-    assert response.json() == {"email": EMAIL}
-
-
-def log_out(url, session_id):
-    response = requests.delete(url + "/sessions", cookies={"session_id": session_id})
-    # requests follows the redirect: the 302 is in the history, then the welcome page.
-    assert [r.status_code for r in response.history] == [302]
-    assert response.history[0].headers["Location"] == "/"
-    assert response.status_code == 200
-    assert response.json() == {"message": "Bienvenue"}
-    assert requests.get(url + "/profile", cookies={"session_id": session_id}).status_code == 403
-
-
-def reset_password_token(url, email):
-    response = requests.post(url + "/reset_password", data={"email": email})
-    assert response.status_code == 200
-    body = response.json()
-    assert set(body) == {"email", "reset_token"}
-    assert body["email"] == email
-    return body["reset_token"]
-
-
-def update_password(url, email, reset_token, new_password):
-    response = requests.put(
-        url + "/reset_password",
-        data={"email": email, "reset_token": reset_token, "new_password": new_password},
-    )
-    assert response.status_code == 200
-    assert response.json() == {"email": email, "message": "Password updated"}
 
 
 def test_register_user(server):
@@ -254,28 +121,6 @@ def test_dot_env_file_is_read():
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=15) == 0
-
-
-def test_sigterm_lets_in_flight_logins_finish():
-    with tempfile.TemporaryDirectory() as folder:
-        running = Server(folder, {"BCRYPT_COST": "12"})
-        register_user(running.url, "slow@example.com", "pw")
-        import concurrent.futures
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-            futures = [
-                pool.submit(
-                    requests.post, running.url + "/sessions",
-                    data={"email": "slow@example.com", "password": "pw"}, timeout=30,
-                )
-                for _ in range(4)
-            ]
-            time.sleep(0.3)
-            running.process.send_signal(signal.SIGTERM)
-            statuses = [future.result().status_code for future in futures]
-        assert statuses == [200] * 4
-        assert running.process.wait(timeout=12) == 0
-        running.log.close()
 
 
 def test_migrate_command_is_idempotent():

@@ -1,0 +1,219 @@
+"""What the end-to-end tests share: starting `latchkey` processes on free ports, a throwaway
+PostgreSQL database, and the steps of the original service's script."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("LATCHKEY_BIN", os.path.join(ROOT, ".build", "debug", "latchkey"))
+
+EMAIL = "guillaume@holberton.io"
+PASSWD = "b4l0u"
+NEW_PASSWD = "t4rt1fl3tt3"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_environment(extra=None):
+    """The test's environment without any Latchkey setting, plus `extra`."""
+    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    environment.update(extra or {})
+    return environment
+
+
+def wait_until_up(url, process, seconds=30):
+    """Polls `GET /` until it answers; fails if the process exits or time runs out."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"latchkey exited with {process.returncode}")
+        try:
+            requests.get(url + "/", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"latchkey did not answer within {seconds} seconds")
+
+
+class Server:
+    """A `latchkey serve` process in its own folder (its SQLite file lives there by default)."""
+
+    def __init__(self, folder, env=None, wait=True):
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(self.port)})
+        environment.update(env or {})
+        self.log_path = os.path.join(folder, f"server-{self.port}.log")
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [BINARY, "serve"], cwd=folder, env=environment, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        if wait:
+            self.wait_until_up()
+
+    def wait_until_up(self):
+        try:
+            wait_until_up(self.url, self.process)
+        except RuntimeError as error:
+            self.stop()
+            raise RuntimeError(f"{error}: {self.output()}")
+
+    def output(self):
+        with open(self.log_path, "rb") as log:
+            return log.read().decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode
+
+
+SETTINGS = {
+    "HOST", "PORT", "DATABASE_URL", "BCRYPT_COST", "PASSWORD_MIN_LENGTH", "SESSION_LIFETIME",
+    "SESSION_IDLE_TIMEOUT", "SESSION_COOKIE_SECURE", "RESET_TOKEN_TTL", "PURGE_INTERVAL", "LOG_LEVEL",
+    "DATABASE_POOL_SIZE",
+}
+
+
+# The steps of the original script.
+
+
+def register_user(url, email, password):
+    response = requests.post(url + "/users", data={"email": email, "password": password})
+    assert response.status_code == 200
+    assert response.json() == {"email": email, "message": "user created"}
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+def log_in_wrong_password(url, email, password):
+    response = requests.post(url + "/sessions", data={"email": email, "password": password})
+    assert response.status_code == 401
+    assert "session_id" not in response.cookies
+
+
+def profile_unlogged(url):
+    response = requests.get(url + "/profile")
+    assert response.status_code == 403
+
+
+def log_in(url, email, password):
+    response = requests.post(url + "/sessions", data={"email": email, "password": password})
+    assert response.status_code == 200
+    assert response.json() == {"email": email, "message": "logged in"}
+    session_id = response.cookies.get("session_id")
+    assert session_id and len(session_id) == 43
+    cookie = next(c for c in response.cookies if c.name == "session_id")
+    assert cookie.path == "/"
+    return session_id
+
+
+def profile_logged(url, session_id):
+    response = requests.get(url + "/profile", cookies={"session_id": session_id})
+    assert response.status_code == 200
+    assert response.json() == {"email": EMAIL}
+
+
+def log_out(url, session_id):
+    response = requests.delete(url + "/sessions", cookies={"session_id": session_id})
+    # requests follows the redirect: the 302 is in the history, then the welcome page.
+    assert [r.status_code for r in response.history] == [302]
+    assert response.history[0].headers["Location"] == "/"
+    assert response.status_code == 200
+    assert response.json() == {"message": "Bienvenue"}
+    assert requests.get(url + "/profile", cookies={"session_id": session_id}).status_code == 403
+
+
+def reset_password_token(url, email):
+    response = requests.post(url + "/reset_password", data={"email": email})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"email", "reset_token"}
+    assert body["email"] == email
+    return body["reset_token"]
+
+
+def update_password(url, email, reset_token, new_password):
+    response = requests.put(
+        url + "/reset_password",
+        data={"email": email, "reset_token": reset_token, "new_password": new_password},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"email": email, "message": "Password updated"}
+
+
+
+
+# PostgreSQL: the server `.ci/run` starts with Tests/tools/postgres.sh.
+
+POSTGRES_URL = os.environ.get("LATCHKEY_TEST_POSTGRES_URL", "")
+POSTGRES_DIR = os.environ.get("LATCHKEY_TEST_POSTGRES_DIR", "")
+POSTGRES_SCRIPT = os.path.join(ROOT, "Tests", "tools", "postgres.sh")
+
+
+def require_postgres(control=False):
+    """Skips (fails under CI=true) when no PostgreSQL server is configured; `control` also needs
+    its data folder, to stop and start it."""
+    missing = not POSTGRES_URL or (control and not POSTGRES_DIR)
+    if missing:
+        reason = "LATCHKEY_TEST_POSTGRES_URL (and LATCHKEY_TEST_POSTGRES_DIR) not set: PostgreSQL test skipped"
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: " + reason)
+        pytest.skip(reason)
+
+
+def psql(url, sql):
+    result = subprocess.run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def with_database(url, name):
+    """`url` pointing at database `name` instead."""
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+class PostgresDatabase:
+    """A fresh database on the test server, dropped on exit."""
+
+    def __enter__(self):
+        require_postgres()
+        self.name = "latchkey_e2e_" + uuid.uuid4().hex
+        psql(POSTGRES_URL, f"CREATE DATABASE {self.name}")
+        self.url = with_database(POSTGRES_URL, self.name)
+        return self
+
+    def query(self, sql):
+        return psql(self.url, sql)
+
+    def __exit__(self, *exc):
+        psql(POSTGRES_URL, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+def stop_postgres():
+    subprocess.run(["bash", POSTGRES_SCRIPT, "stop", POSTGRES_DIR], check=True, timeout=60)
+
+
+def start_postgres():
+    subprocess.run(["bash", POSTGRES_SCRIPT, "start", POSTGRES_DIR], check=True, timeout=60, stdout=subprocess.DEVNULL)
