@@ -217,3 +217,89 @@ def stop_postgres():
 
 def start_postgres():
     subprocess.run(["bash", POSTGRES_SCRIPT, "start", POSTGRES_DIR], check=True, timeout=60, stdout=subprocess.DEVNULL)
+
+
+# nginx in front of several nodes, with the configuration shipped in deploy/nginx.
+
+NGINX_CONF = os.path.join(ROOT, "deploy", "nginx", "latchkey.conf")
+
+
+def require_nginx():
+    if not os.path.exists("/usr/sbin/nginx"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: nginx is not installed")
+        pytest.skip("nginx is not installed: nginx test skipped")
+
+
+class Nginx:
+    """nginx running deploy/nginx/latchkey.conf, with the nodes' ports, free ports to listen on
+    and a fresh self-signed certificate put in place of the examples."""
+
+    def __init__(self, folder, node_ports):
+        require_nginx()
+        self.folder = folder
+        self.https_port, self.http_port = free_port(), free_port()
+        self.url = f"https://127.0.0.1:{self.https_port}"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+             "-keyout", os.path.join(folder, "key.pem"), "-out", os.path.join(folder, "cert.pem")],
+            check=True, capture_output=True, timeout=60,
+        )
+        with open(NGINX_CONF) as shipped:
+            conf = shipped.read()
+        replacements = {
+            "server 127.0.0.1:5001 ": f"server 127.0.0.1:{node_ports[0]} ",
+            "server 127.0.0.1:5002 ": f"server 127.0.0.1:{node_ports[1]} ",
+            "listen 443 ssl;": f"listen 127.0.0.1:{self.https_port} ssl;",
+            "listen 80;": f"listen 127.0.0.1:{self.http_port};",
+            "/etc/latchkey/tls/fullchain.pem": os.path.join(folder, "cert.pem"),
+            "/etc/latchkey/tls/privkey.pem": os.path.join(folder, "key.pem"),
+        }
+        for old, new in replacements.items():
+            assert old in conf, old
+            conf = conf.replace(old, new)
+        with open(os.path.join(folder, "latchkey.conf"), "w") as site:
+            site.write(conf)
+        os.makedirs(os.path.join(folder, "tmp"), exist_ok=True)
+        with open(os.path.join(folder, "nginx.conf"), "w") as main:
+            main.write(f"""
+daemon off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{}}
+http {{
+    log_format upstream '$request_method $uri $status $upstream_addr';
+    access_log {folder}/access.log upstream;
+    client_body_temp_path {folder}/tmp/body;
+    proxy_temp_path {folder}/tmp/proxy;
+    fastcgi_temp_path {folder}/tmp/fastcgi;
+    uwsgi_temp_path {folder}/tmp/uwsgi;
+    scgi_temp_path {folder}/tmp/scgi;
+    include {folder}/latchkey.conf;
+}}
+""")
+        self.process = subprocess.Popen(
+            ["/usr/sbin/nginx", "-p", folder, "-c", os.path.join(folder, "nginx.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.time() + 15
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("nginx exited: " + self.process.stderr.read().decode(errors="replace"))
+            try:
+                requests.get(self.url + "/", verify=False, timeout=1)
+                return
+            except requests.ConnectionError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def upstreams(self):
+        """The node address of every proxied request so far, in order."""
+        with open(os.path.join(self.folder, "access.log")) as log:
+            return [line.split()[-1] for line in log if line.strip() and line.split()[-1] != "-"]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=15)

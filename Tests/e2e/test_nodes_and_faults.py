@@ -18,8 +18,10 @@ import time
 import pytest
 import requests
 
+import urllib3
+
 from latchkey_helpers import (
-    BINARY, EMAIL, NEW_PASSWD, PASSWD, PostgresDatabase, Server, clean_environment, free_port, log_in,
+    BINARY, EMAIL, NEW_PASSWD, PASSWD, Nginx, PostgresDatabase, Server, clean_environment, free_port, log_in,
     log_in_wrong_password, profile_logged, profile_unlogged, register_user, require_postgres,
     reset_password_token, start_postgres, stop_postgres, update_password,
 )
@@ -70,6 +72,59 @@ def test_two_nodes_share_one_database_step_by_step():
             assert database.query("SELECT count(*) FROM users WHERE email = 'race@example.com'") == "1"
         finally:
             assert a.stop() == 0, a.output()
+            assert b.stop() == 0, b.output()
+
+
+def test_two_nodes_behind_nginx_with_tls():
+    """The shipped nginx configuration, two nodes, one database, Secure cookies."""
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
+        env = {"DATABASE_URL": database.url, "SESSION_COOKIE_SECURE": "true", **FAST}
+        a = Server(folder, env)
+        b = Server(folder, env)
+        proxy = Nginx(folder, [a.port, b.port])
+        try:
+            response = requests.get(f"http://127.0.0.1:{proxy.http_port}/profile", allow_redirects=False)
+            assert response.status_code == 301
+            assert response.headers["Location"].startswith("https://")
+
+            def call(method, path, **options):
+                return requests.request(method, proxy.url + path, verify=False, allow_redirects=False,
+                                        timeout=30, **options)
+
+            assert call("POST", "/users", data={"email": EMAIL, "password": PASSWD}).status_code == 200
+            assert call("POST", "/sessions", data={"email": EMAIL, "password": NEW_PASSWD}).status_code == 401
+            response = call("POST", "/sessions", data={"email": EMAIL, "password": PASSWD})
+            assert response.status_code == 200
+            attributes = [part.strip().lower() for part in response.headers["Set-Cookie"].split(";")]
+            assert "secure" in attributes and "httponly" in attributes and "path=/" in attributes
+            session_id = response.cookies["session_id"]
+            for _ in range(4):  # whichever node answers
+                response = call("GET", "/profile", cookies={"session_id": session_id})
+                assert response.status_code == 200 and response.json() == {"email": EMAIL}
+            response = call("DELETE", "/sessions", cookies={"session_id": session_id})
+            assert response.status_code == 302 and response.headers["Location"] == "/"
+            for _ in range(4):
+                assert call("GET", "/profile", cookies={"session_id": session_id}).status_code == 403
+            token = call("POST", "/reset_password", data={"email": EMAIL}).json()["reset_token"]
+            response = call("PUT", "/reset_password",
+                            data={"email": EMAIL, "reset_token": token, "new_password": NEW_PASSWD})
+            assert response.status_code == 200
+            # A body over 64 KiB still gets Latchkey's JSON 413, not an nginx page.
+            response = call("POST", "/users", data={"email": "big@example.com", "password": "x" * (70 * 1024)})
+            assert response.status_code == 413 and set(response.json()) == {"message"}
+
+            used = set(proxy.upstreams())
+            assert used == {f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"}, used
+
+            # One node goes away: the other serves every request, logins included.
+            assert a.stop() == 0
+            for _ in range(6):
+                response = call("POST", "/sessions", data={"email": EMAIL, "password": NEW_PASSWD})
+                assert response.status_code == 200
+        finally:
+            proxy.stop()
+            a.stop()
             assert b.stop() == 0, b.output()
 
 
