@@ -3,6 +3,7 @@ import LatchkeyCore
 import LatchkeyTestSupport
 import Logging
 import PostgresNIO
+import Synchronization
 import Testing
 
 @testable import LatchkeyPostgres
@@ -196,5 +197,63 @@ struct PostgresOfflineTests {
             }
             await #expect(throws: StoreError.self) { try await store.checkAvailable() }
         }
+    }
+}
+
+/// A gate that work waits on without noticing cancellation, like a query sent to a server that
+/// stopped answering.
+private final class Gate: Sendable {
+    private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let opened = Mutex(false)
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = opened.withLock { isOpen in
+                if isOpen { return true }
+                waiters.withLock { $0.append(continuation) }
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let pending = opened.withLock { isOpen in
+            isOpen = true
+            return waiters.withLock { waiters in
+                defer { waiters = [] }
+                return waiters
+            }
+        }
+        for waiter in pending { waiter.resume() }
+    }
+}
+
+@Suite("Deadline", .timeLimit(.minutes(1)))
+struct DeadlineTests {
+    @Test("work that finishes in time gives its value; its error passes through")
+    func finishes() async throws {
+        #expect(try await Deadline.run(.seconds(30)) { 42 } == 42)
+        await #expect(throws: StoreError.notFound) {
+            try await Deadline.run(.seconds(30)) { () async throws -> Int in throw StoreError.notFound }
+        }
+    }
+
+    @Test("work that ignores cancellation cannot hold the caller past the deadline")
+    func abandonsStuckWork() async throws {
+        let gate = Gate()
+        await #expect(throws: DeadlineExceeded.self) {
+            try await Deadline.run(.milliseconds(50)) { await gate.wait() }
+        }
+        gate.open()
+    }
+
+    @Test("a cancelled caller is released at once, with CancellationError")
+    func callerCancellation() async throws {
+        let gate = Gate()
+        let caller = Task { try await Deadline.run(.seconds(3600)) { await gate.wait() } }
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        gate.open()
     }
 }

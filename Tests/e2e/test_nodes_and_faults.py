@@ -200,6 +200,10 @@ def test_database_outage_gives_prompt_503s_and_recovers_by_itself():
             assert requests.get(server.url + "/readyz").status_code == 200
             register_user(server.url, "after@example.com", "pw")
             log_in(server.url, "after@example.com", "pw")
+            # Connection trouble was logged, and the database password never was.
+            assert "PostgreSQL is not answering" in server.output()
+            password = database.url.split("@", 1)[0].rsplit(":", 1)[1]
+            assert password and password not in server.output()
         finally:
             assert server.stop() == 0, server.output()
 
