@@ -117,8 +117,28 @@ public struct PostgresConfiguration: Sendable, Equatable {
         "postgres://\(username)@\(host):\(port)/\(database ?? username)?sslmode=\(tlsMode.rawValue)"
     }
 
-    /// PostgresNIO's client configuration for these settings.
+    /// PostgresNIO's client configuration for the request path: the server itself cancels a
+    /// statement that outlives the deadline, so a write the caller was told failed (503) cannot
+    /// commit later, and a transaction left idle by a vanished node releases its locks.
     var clientConfiguration: PostgresClient.Configuration {
+        var configuration = baseClientConfiguration
+        let deadlineMilliseconds =
+            deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", "\(deadlineMilliseconds)"),
+            ("idle_in_transaction_session_timeout", "10000"),
+        ]
+        return configuration
+    }
+
+    /// The client configuration for migrations, whose statements and lock waits may take longer.
+    var migrationClientConfiguration: PostgresClient.Configuration {
+        var configuration = baseClientConfiguration
+        configuration.options.maximumConnections = 1
+        return configuration
+    }
+
+    private var baseClientConfiguration: PostgresClient.Configuration {
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
         if tlsMode != .verifyFull {
             tlsConfiguration.certificateVerification = .none

@@ -217,7 +217,7 @@ public final class PostgresStore: AuthStore, Service {
     /// - Throws: `StoreError.unavailable` when the database cannot be reached or a migration fails.
     @discardableResult
     public func migrate(timeout: Duration = .seconds(30)) async throws -> [String] {
-        let client = PostgresClient(configuration: configuration.clientConfiguration)
+        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
         let runner = Task { await client.run() }
         defer { runner.cancel() }
         let logger = self.logger

@@ -54,7 +54,7 @@ enum PostgresTestServer {
     }
 
     private static func adminQuery(_ configuration: PostgresConfiguration, _ sql: String) async throws {
-        let client = PostgresClient(configuration: configuration.clientConfiguration)
+        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
@@ -106,6 +106,30 @@ struct PostgresStoreTests {
                         _ = try await second.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date())
                     }
                 }
+            }
+        }
+    }
+
+    @Test(
+        "the server cancels a request-path statement that outlives the deadline",
+        .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason)
+    )
+    func statementTimeout() async throws {
+        try await PostgresTestServer.withDatabase { configuration in
+            var configuration = configuration
+            configuration.deadline = .milliseconds(1200)
+            let client = PostgresClient(configuration: configuration.clientConfiguration)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                let shown = try await client.query("SHOW statement_timeout").collect().first?.decode(String.self)
+                #expect(shown == "1200ms")
+                do {
+                    _ = try await client.query("SELECT pg_sleep(5)").collect()
+                    Issue.record("a five-second statement was not cancelled")
+                } catch let error as PSQLError {
+                    #expect(error.serverInfo?[.sqlState] == "57014")
+                }
+                group.cancelAll()
             }
         }
     }
