@@ -118,8 +118,8 @@ public struct PostgresConfiguration: Sendable, Equatable {
     }
 
     /// PostgresNIO's client configuration for the request path: the server itself cancels a
-    /// statement that outlives the deadline, so a write the caller was told failed (503) cannot
-    /// commit later, and a transaction left idle by a vanished node releases its locks.
+    /// statement that outlives the deadline, so a write the caller gave up on cannot run on for
+    /// long, and a transaction left idle by a vanished node releases its locks.
     var clientConfiguration: PostgresClient.Configuration {
         var configuration = baseClientConfiguration
         let deadlineMilliseconds =
