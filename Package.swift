@@ -36,6 +36,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            exclude: ["Resources/common-passwords.LICENSE"],
+            resources: [.embedInCode("Resources/common-passwords.txt")],
             swiftSettings: swiftSettings
         ),
         // The SQLite store (GRDB).

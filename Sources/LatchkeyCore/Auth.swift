@@ -84,8 +84,17 @@ public struct Auth: Sendable {
         let hashable = Validation.isHashable(password)
         let target = hashable ? (user?.passwordHash ?? dummyHash) : dummyHash
         let matches = try await hashing { try await hasher.verify(password, against: target) }
-        guard let user, hashable, matches else {
+        guard var user, hashable, matches else {
             throw AuthError.invalidCredentials
+        }
+        if hasher.needsRehash(user.passwordHash) {
+            // The password is at hand only now: store it hashed with the current cost.
+            let newHash = try await hashing { try await hasher.hash(password) }
+            let oldHash = user.passwordHash
+            let userID = user.id
+            if try await storage({ try await store.replacePasswordHash(userID: userID, from: oldHash, to: newHash) }) {
+                user.passwordHash = newHash
+            }
         }
         return user
     }

@@ -15,6 +15,12 @@ public protocol PasswordHasher: Sendable {
     ///   - hash: The stored hash.
     /// - Returns: Whether they match.
     func verify(_ password: String, against hash: String) async throws -> Bool
+
+    /// Whether a stored hash was made with other parameters than this hasher's (a bcrypt cost
+    /// other than the configured one), so that a successful login should store a new hash.
+    /// - Parameter hash: The stored hash.
+    /// - Returns: `true` when it should be replaced.
+    func needsRehash(_ hash: String) -> Bool
 }
 
 /// A dedicated pool of threads for CPU-heavy work (bcrypt), so that it never runs on an
@@ -90,5 +96,23 @@ public final class BcryptPasswordHasher: PasswordHasher {
     /// - Returns: Whether they match.
     public func verify(_ password: String, against hash: String) async throws -> Bool {
         try await pool.run { Bcrypt.verify(password, hash: hash) }
+    }
+
+    /// Whether a `$2a$`/`$2b$`/`$2y$` hash has a cost other than this hasher's.
+    /// - Parameter hash: The stored hash; a hash of another kind is left alone.
+    /// - Returns: `true` when the cost differs.
+    public func needsRehash(_ hash: String) -> Bool {
+        Self.cost(of: hash).map { $0 != cost } ?? false
+    }
+
+    /// The cost written in a bcrypt hash (`$2b$12$…` has cost 12).
+    /// - Parameter hash: A bcrypt hash.
+    /// - Returns: The cost, or `nil` when the text is not a bcrypt hash.
+    public static func cost(of hash: String) -> Int? {
+        let parts = hash.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].isEmpty, ["2a", "2b", "2y"].contains(parts[1]), parts[2].count == 2 else {
+            return nil
+        }
+        return Int(parts[2])
     }
 }

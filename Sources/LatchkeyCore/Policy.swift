@@ -104,5 +104,8 @@ public enum Validation {
         if password.count < minimumLength {
             throw .invalidPassword("\(field) must be at least \(minimumLength) characters")
         }
+        if CommonPasswords.contains(password) {
+            throw .invalidPassword("\(field) is one of the most common passwords; choose another")
+        }
     }
 }

@@ -75,6 +75,15 @@ public protocol AuthStore: Sendable {
     ///   the user is gone).
     func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool
 
+    /// Replaces a user's password hash only while it is still `old` (a rehash after login must
+    /// not undo a reset that landed meanwhile).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - old: The hash the caller verified against.
+    ///   - new: The replacement.
+    /// - Returns: Whether the hash was replaced.
+    func replacePasswordHash(userID: Int64, from old: String, to new: String) async throws -> Bool
+
     /// Finds a session and its user in one lookup.
     /// - Parameter digest: The SHA-256 of the session token.
     /// - Returns: The session and its owner, or `nil` when there is no such session.

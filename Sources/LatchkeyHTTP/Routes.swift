@@ -32,7 +32,9 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/healthz": [.get],
         "/readyz": [.get],
     ]
-    // Added first so that it wraps every route and the not-found responder.
+    // Added first so that they wrap every route and the not-found responder: the headers go on
+    // every response, errors included.
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: JSONErrorMiddleware(allowedMethods: allowed))
     let routes = AuthRoutes(auth: auth, options: options)
 

@@ -349,6 +349,20 @@ public final class PostgresStore: AuthStore, Service {
         if !found { throw StoreError.notFound }
     }
 
+    /// Replaces the hash only while it is still `old`, in one statement.
+    public func replacePasswordHash(userID: Int64, from old: String, to new: String) async throws -> Bool {
+        try StoreError.checkText(new)
+        if old.utf8.contains(0) { return false }
+        return try await call { client in
+            try await !client.query(
+                """
+                UPDATE users SET password_hash = \(new) WHERE id = \(userID) AND password_hash = \(old) RETURNING 1
+                """,
+                logger: self.logger
+            ).collect().isEmpty
+        }
+    }
+
     // MARK: Sessions
 
     /// Inserts the session only while the user's password hash is still `passwordHash`. The

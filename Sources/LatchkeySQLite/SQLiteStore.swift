@@ -136,6 +136,18 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Replaces the hash only while it is still `old`, in one statement.
+    public func replacePasswordHash(userID: Int64, from old: String, to new: String) async throws -> Bool {
+        try StoreError.checkText(new)
+        if old.utf8.contains(0) { return false }
+        return try await write { db in
+            try db.execute(
+                sql: "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                arguments: [new, userID, old])
+            return db.changesCount == 1
+        }
+    }
+
     // MARK: Sessions
 
     /// Inserts the session with `INSERT … SELECT` from the user's row, so that it is stored only

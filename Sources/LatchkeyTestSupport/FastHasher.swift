@@ -8,22 +8,34 @@ public struct FastHasher: PasswordHasher {
     /// Counts the hash and verify calls, to prove that the rules do (or skip) the work.
     public let counter = CallCounter()
 
+    /// A stand-in for bcrypt's cost: written into every hash, compared by `needsRehash`.
+    public let version: Int
+
     /// Creates the hasher.
-    public init() {}
+    /// - Parameter version: The parameter written into new hashes.
+    public init(version: Int = 1) {
+        self.version = version
+    }
 
     /// Hashes with a fresh random salt and SHA-256.
     public func hash(_ password: String) async throws -> String {
         await counter.recordHash()
         let salt = SecretToken.generate()
-        return "fast$\(salt)$\(digest(salt: salt, password: password))"
+        return "fast$\(version)$\(salt)$\(digest(salt: salt, password: password))"
     }
 
-    /// Checks a password against a hash this hasher made; anything else never matches.
+    /// Checks a password against a hash this hasher made (of any version); anything else never matches.
     public func verify(_ password: String, against hash: String) async throws -> Bool {
         await counter.recordVerify()
         let parts = hash.split(separator: "$", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "fast" else { return false }
-        return digest(salt: String(parts[1]), password: password) == parts[2]
+        guard parts.count == 4, parts[0] == "fast" else { return false }
+        return digest(salt: String(parts[2]), password: password) == parts[3]
+    }
+
+    /// Whether a hash of this hasher was made with another version.
+    public func needsRehash(_ hash: String) -> Bool {
+        let parts = hash.split(separator: "$", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "fast" && parts[1] != "\(version)"
     }
 
     private func digest(salt: String, password: String) -> String {

@@ -63,6 +63,15 @@ public actor InMemoryStore: AuthStore {
         users[id] = user
     }
 
+    /// Replaces the hash only while it is `old`.
+    public func replacePasswordHash(userID: Int64, from old: String, to new: String) throws -> Bool {
+        try check()
+        try StoreError.checkText(new)
+        guard users[userID]?.passwordHash == old else { return false }
+        users[userID]?.passwordHash = new
+        return true
+    }
+
     /// Stores the session only while the user's password hash is `passwordHash`.
     public func addSession(_ session: Session, ifPasswordHash passwordHash: String) throws -> Bool {
         try check()

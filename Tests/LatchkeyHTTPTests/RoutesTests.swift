@@ -186,15 +186,18 @@ struct ContractTests {
             let token = try #require(
                 try await client.send(.post, "/reset_password", form(["email": "bob@me.com"])).json?["reset_token"])
             try await client.send(
-                .put, "/reset_password", form(["email": "bob@me.com", "reset_token": "wrong", "new_password": "x"])
+                .put, "/reset_password",
+                form(["email": "bob@me.com", "reset_token": "wrong", "new_password": "x9q-pass"])
             )
             .expectError(.forbidden)
             try await client.send(
-                .put, "/reset_password", form(["email": "eve@me.com", "reset_token": token, "new_password": "x"])
+                .put, "/reset_password",
+                form(["email": "eve@me.com", "reset_token": token, "new_password": "x9q-pass"])
             )
             .expectError(.forbidden)
             try await client.send(
-                .put, "/reset_password", form(["email": "zed@me.com", "reset_token": token, "new_password": "x"])
+                .put, "/reset_password",
+                form(["email": "zed@me.com", "reset_token": token, "new_password": "x9q-pass"])
             )
             .expectError(.forbidden)
             _ = try await client.logIn("bob@me.com", "b4l0u", register: false)
@@ -250,7 +253,7 @@ struct BadInputTests {
         try await TestService().test { client in
             let body: (HTTPFields, ByteBuffer) = (
                 [.contentType: "application/x-www-form-urlencoded; charset=UTF-8"],
-                ByteBuffer(string: "email=a%40b.c&password=x")
+                ByteBuffer(string: "email=a%40b.c&password=x9q-pass")
             )
             let response = try await client.send(.post, "/users", body)
             #expect(response.json == ["email": "a@b.c", "message": "user created"])
@@ -351,7 +354,7 @@ struct BadInputTests {
         try await service.test { client in
             let token = try await client.logIn()
             await service.store.setFailing(true)
-            try await client.send(.post, "/users", form(["email": "new@b.c", "password": "x"])).expectError(
+            try await client.send(.post, "/users", form(["email": "new@b.c", "password": "x9q-pass"])).expectError(
                 .serviceUnavailable)
             try await client.send(.post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u"]))
                 .expectError(.serviceUnavailable)
@@ -363,7 +366,8 @@ struct BadInputTests {
                 .put,
                 "/reset_password",
                 form([
-                    "email": "bob@example.com", "reset_token": String(repeating: "A", count: 43), "new_password": "x",
+                    "email": "bob@example.com", "reset_token": String(repeating: "A", count: 43),
+                    "new_password": "x9q-pass",
                 ])
             ).expectError(.serviceUnavailable)
             #expect(try await client.send(.get, "/").status == .ok)
@@ -381,6 +385,29 @@ struct BadInputTests {
             try await client.send(.get, "/readyz").expectError(.serviceUnavailable)
             await service.store.setFailing(false)
             #expect(try await client.send(.get, "/readyz").status == .ok)
+        }
+    }
+}
+
+@Suite("Response headers")
+struct ResponseHeaderTests {
+    @Test("every response, errors included, has nosniff and no-store")
+    func headers() async throws {
+        try await TestService().test { client in
+            let token = try await client.logIn()
+            var responses = [
+                try await client.send(.get, "/"),
+                try await client.send(.get, "/profile", cookie: token),
+                try await client.send(.get, "/profile"),
+                try await client.send(.get, "/nowhere"),
+                try await client.send(.post, "/reset_password", form(["email": "bob@example.com"])),
+            ]
+            responses.append(
+                try await client.send(.post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u"])))
+            for response in responses {
+                #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                #expect(response.headers[.cacheControl] == "no-store")
+            }
         }
     }
 }
