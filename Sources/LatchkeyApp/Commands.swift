@@ -76,19 +76,44 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Any setting, as NAME=VALUE (repeatable); overrides the environment.", valueName: "NAME=VALUE")
+    )
+    var assignments: [String] = []
+
+    func validate() throws {
+        _ = try parsedAssignments()
+    }
+
+    /// The `--set` values, by setting.
+    func parsedAssignments() throws -> [Settings.Key: String] {
+        var values: [Settings.Key: String] = [:]
+        for assignment in assignments {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let key = Settings.Key(rawValue: parts[0]) else {
+                throw ValidationError(
+                    "--set \(assignment): expected NAME=VALUE with a setting's name, such as LOG_LEVEL=debug")
+            }
+            values[key] = parts[1]
+        }
+        return values
+    }
+
     /// The options given, by setting; values are checked by `Settings.load` like any other source.
     var flags: [Settings.Key: String] {
-        var flags = database.flags
-        flags[.host] = hostname
-        flags[.port] = port
-        flags[.bcryptCost] = bcryptCost
-        flags[.passwordMinLength] = passwordMinLength
-        flags[.sessionLifetime] = sessionLifetime
-        flags[.sessionIdleTimeout] = sessionIdleTimeout
-        flags[.sessionCookieSecure] = sessionCookieSecure
-        flags[.resetTokenTTL] = resetTokenTTL
-        flags[.purgeInterval] = purgeInterval
-        flags[.logLevel] = logLevel
+        var flags = (try? parsedAssignments()) ?? [:]
+        let dedicated: [Settings.Key: String?] = [
+            .host: hostname, .port: port, .bcryptCost: bcryptCost, .passwordMinLength: passwordMinLength,
+            .sessionLifetime: sessionLifetime, .sessionIdleTimeout: sessionIdleTimeout,
+            .sessionCookieSecure: sessionCookieSecure, .resetTokenTTL: resetTokenTTL, .purgeInterval: purgeInterval,
+            .logLevel: logLevel,
+        ]
+        for (key, value) in dedicated {
+            if let value { flags[key] = value }
+        }
+        flags.merge(database.flags) { _, flag in flag }
         return flags
     }
 

@@ -95,6 +95,11 @@ public struct Settings: Sendable, Equatable {
         case resetTokenTTL = "RESET_TOKEN_TTL"
         case purgeInterval = "PURGE_INTERVAL"
         case logLevel = "LOG_LEVEL"
+        case loginMaxFailures = "LOGIN_MAX_FAILURES"
+        case resetTokenMaxFailures = "RESET_TOKEN_MAX_FAILURES"
+        case throttleFirstWait = "THROTTLE_FIRST_WAIT"
+        case throttleMaxWait = "THROTTLE_MAX_WAIT"
+        case resetTokensPerHour = "RESET_TOKENS_PER_HOUR"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -199,6 +204,25 @@ public struct Settings: Sendable, Equatable {
         settings.policy.resetTokenTTL = try integer(
             .resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
         settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)
+        let firstWait = try integer(.throttleFirstWait, 1...day, default: settings.policy.loginThrottle.firstWait)
+        let maxWait = try integer(.throttleMaxWait, 1...day, default: settings.policy.loginThrottle.maxWait)
+        guard maxWait >= firstWait else {
+            throw ConfigurationError(
+                "THROTTLE_MAX_WAIT: \(maxWait) must not be below THROTTLE_FIRST_WAIT (\(firstWait))")
+        }
+        settings.policy.loginThrottle = FailureThrottle(
+            maxFailures: try integer(.loginMaxFailures, 1...1000, default: settings.policy.loginThrottle.maxFailures),
+            firstWait: firstWait,
+            maxWait: maxWait
+        )
+        settings.policy.resetTokenThrottle = FailureThrottle(
+            maxFailures: try integer(
+                .resetTokenMaxFailures, 1...1000, default: settings.policy.resetTokenThrottle.maxFailures),
+            firstWait: firstWait,
+            maxWait: maxWait
+        )
+        settings.policy.resetRequestLimit.maxRequests = try integer(
+            .resetTokensPerHour, 1...1000, default: settings.policy.resetRequestLimit.maxRequests)
         if let raw = text(.logLevel) {
             guard let level = Logger.Level(rawValue: raw.lowercased()) else {
                 let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

@@ -78,6 +78,9 @@ public struct Auth: Sendable {
     ///   or a wrong password, after the same bcrypt work in both cases.
     public func validLogin(email: String, password: String) async throws -> User {
         let email = try Validation.normalizedEmail(email)
+        // Counted per email, registered or not, so that a 429 tells nothing about accounts.
+        let throttleKey = ThrottleKey(.login, email)
+        let throttle = try await checkThrottle(throttleKey, policy.loginThrottle)
         let user = try await storage { try await store.findUser(by: .email(email)) }
         // A password bcrypt cannot hash faithfully never matches: verifying it would compare
         // only its first 72 bytes (or the bytes before a NUL).
@@ -85,7 +88,11 @@ public struct Auth: Sendable {
         let target = hashable ? (user?.passwordHash ?? dummyHash) : dummyHash
         let matches = try await hashing { try await hasher.verify(password, against: target) }
         guard var user, hashable, matches else {
+            try await recordFailure(throttleKey, policy.loginThrottle)
             throw AuthError.invalidCredentials
+        }
+        if throttle != nil {
+            try await storage { try await store.updateThrottleRecord(throttleKey) { _ in nil } }
         }
         if hasher.needsRehash(user.passwordHash) {
             // The password is at hand only now: store it hashed with the current cost.
@@ -170,11 +177,19 @@ public struct Auth: Sendable {
     /// - Throws: `invalidEmail`, `emailNotRegistered`, `storageUnavailable`.
     public func resetPasswordToken(for email: String) async throws -> IssuedResetToken {
         let email = try Validation.normalizedEmail(email)
+        // The limit comes first, and counts requests for unknown emails alike.
+        let limit = policy.resetRequestLimit
+        let now = clock()
+        let counted = try await storage {
+            try await store.updateThrottleRecord(ThrottleKey(.resetRequest, email)) { limit.requesting($0, now: now) }
+        }
+        if let counted, let seconds = limit.retryAfter(counted, now: now) {
+            throw AuthError.throttled(retryAfter: seconds)
+        }
         guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else {
             throw AuthError.emailNotRegistered
         }
         let token = SecretToken.generate()
-        let now = clock()
         let expiresAt = now.addingTimeInterval(TimeInterval(policy.resetTokenTTL))
         let record = ResetToken(
             userID: user.id, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
@@ -192,24 +207,34 @@ public struct Auth: Sendable {
     /// - Throws: `invalidEmail`, `invalidPassword`, `invalidResetToken`, `storageUnavailable`.
     public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> User {
         let email = try Validation.normalizedEmail(email)
+        let throttleKey = ThrottleKey(.resetToken, email)
+        let throttle = try await checkThrottle(throttleKey, policy.resetTokenThrottle)
         try Validation.checkPassword(newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
         guard SecretToken.isWellFormed(resetToken),
             let user = try await storage({ try await store.findUser(by: .email(email)) }),
             let record = try await storage({ try await store.findResetToken(userID: user.id) })
         else {
+            try await recordFailure(throttleKey, policy.resetTokenThrottle)
             throw AuthError.invalidResetToken
         }
         let digest = TokenDigest(of: resetToken)
         // Checked before hashing so that a wrong token costs no bcrypt work; the store checks
         // again atomically when it consumes the token.
         guard record.tokenDigest.constantTimeEquals(digest), record.expiresAt > clock() else {
+            try await recordFailure(throttleKey, policy.resetTokenThrottle)
             throw AuthError.invalidResetToken
         }
         let hash = try await hashing { try await hasher.hash(newPassword) }
         let changed = try await storage {
             try await store.resetPassword(userID: user.id, digest: digest, passwordHash: hash, now: clock())
         }
-        guard changed else { throw AuthError.invalidResetToken }
+        guard changed else {
+            try await recordFailure(throttleKey, policy.resetTokenThrottle)
+            throw AuthError.invalidResetToken
+        }
+        if throttle != nil {
+            try await storage { try await store.updateThrottleRecord(throttleKey) { _ in nil } }
+        }
         var updated = user
         updated.passwordHash = hash
         return updated
@@ -233,13 +258,33 @@ public struct Auth: Sendable {
     public func purgeExpired() async throws -> PurgeResult {
         let now = clock()
         let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
-        return try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
+        var result = try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
+        let memory = max(policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.resetRequestLimit.window)
+        let quietSince = now.addingTimeInterval(-TimeInterval(memory))
+        result.throttles = try await storage { try await store.purgeThrottles(lastBefore: quietSince, now: now) }
+        return result
     }
 
     /// The least time between two last-seen refreshes: the policy's interval, but never more
     /// than half the idle timeout, so that a session in use cannot idle out between refreshes.
     private var touchInterval: TimeInterval {
         TimeInterval(min(policy.sessionTouchInterval, policy.sessionIdleTimeout / 2))
+    }
+
+    /// Reads a throttle record and refuses the attempt while its wait runs.
+    /// - Returns: The record, so that a success can clear it.
+    private func checkThrottle(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws -> ThrottleRecord? {
+        let record = try await storage { try await store.throttleRecord(key) }
+        if let seconds = throttle.retryAfter(record, now: clock()) {
+            throw AuthError.throttled(retryAfter: seconds)
+        }
+        return record
+    }
+
+    /// Counts one failure, starting a wait when it reaches the limit.
+    private func recordFailure(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws {
+        let now = clock()
+        try await storage { try await store.updateThrottleRecord(key) { throttle.failing($0, now: now) } }
     }
 
     /// Runs a store call and turns its failures into `AuthError`s.

@@ -50,6 +50,8 @@ public enum AuthError: Error, Sendable, Equatable {
     case invalidResetToken
     /// A field the caller sent is unusable by the store; the text says which.
     case invalidInput(String)
+    /// Too many failures or requests for this email: wait this many whole seconds.
+    case throttled(retryAfter: Int)
     /// The database is unreachable or failed; the request can be retried.
     case storageUnavailable
 }

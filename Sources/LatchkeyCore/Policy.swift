@@ -11,6 +11,12 @@ public struct AuthPolicy: Sendable, Equatable {
     /// The least time between two last-seen refreshes of a session, in seconds, so that
     /// most session reads stay reads.
     public var sessionTouchInterval: Int
+    /// Failed logins per email before waits begin, and the waits.
+    public var loginThrottle = FailureThrottle()
+    /// Wrong reset tokens per email before waits begin, and the waits.
+    public var resetTokenThrottle = FailureThrottle()
+    /// Reset tokens that may be requested per email per window.
+    public var resetRequestLimit = RequestLimit()
 
     /// Creates a policy; the defaults are the service's defaults.
     /// - Parameters:

@@ -27,14 +27,18 @@ public struct PurgeResult: Sendable, Equatable {
     public var sessions: Int
     /// Reset tokens removed because they expired.
     public var resetTokens: Int
+    /// Throttle records removed because they went quiet.
+    public var throttles: Int
 
     /// Creates a result.
     /// - Parameters:
     ///   - sessions: The number of sessions removed.
     ///   - resetTokens: The number of reset tokens removed.
-    public init(sessions: Int, resetTokens: Int) {
+    ///   - throttles: The number of throttle records removed.
+    public init(sessions: Int, resetTokens: Int, throttles: Int = 0) {
         self.sessions = sessions
         self.resetTokens = resetTokens
+        self.throttles = throttles
     }
 }
 
@@ -132,6 +136,31 @@ public protocol AuthStore: Sendable {
     ///   - idleCutoff: Sessions last seen before this time are idle-expired.
     /// - Returns: What was removed.
     func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult
+
+    /// Reads a throttle record.
+    /// - Parameter key: The scope and normalised email.
+    /// - Returns: The record, or `nil` when there is none.
+    func throttleRecord(_ key: ThrottleKey) async throws -> ThrottleRecord?
+
+    /// Reads, changes and writes a throttle record atomically, so that every node counts into
+    /// the same row: concurrent updates of one key apply one after the other.
+    /// - Parameters:
+    ///   - key: The scope and normalised email.
+    ///   - update: The change: given the stored record (or `nil`), the record to store (or
+    ///     `nil` to delete it).
+    /// - Returns: The stored record after the change.
+    @discardableResult
+    func updateThrottleRecord(
+        _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?
+    ) async throws -> ThrottleRecord?
+
+    /// Deletes throttle records whose last event is at or before `lastBefore` and whose wait,
+    /// if any, has ended by `now`.
+    /// - Parameters:
+    ///   - lastBefore: The cutoff for the last failure or request.
+    ///   - now: The current time.
+    /// - Returns: How many went.
+    func purgeThrottles(lastBefore: Date, now: Date) async throws -> Int
 
     /// Returns when the database answers a trivial query, for readiness checks.
     /// - Throws: `StoreError.unavailable` when it does not.

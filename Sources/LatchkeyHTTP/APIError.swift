@@ -38,6 +38,10 @@ public struct APIError: Error, Sendable, Equatable {
             self.init(.forbidden, "email not registered")
         case .invalidResetToken:
             self.init(.forbidden, "reset token is not valid for this email")
+        case .throttled(let seconds):
+            self.init(
+                .tooManyRequests, "too many attempts; try again in \(seconds) seconds",
+                headers: [.retryAfter: "\(seconds)"])
         case .storageUnavailable:
             self.init(.serviceUnavailable, "service temporarily unavailable, try again")
         }

@@ -84,6 +84,23 @@ public final class SQLiteStore: AuthStore {
                     """
             )
         }
+        migrator.registerMigration("v2-throttles") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE throttles (
+                        scope TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        first_at DOUBLE NOT NULL,
+                        last_at DOUBLE NOT NULL,
+                        locked_until DOUBLE,
+                        lock_count INTEGER NOT NULL,
+                        PRIMARY KEY (scope, subject)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX throttles_last_at ON throttles(last_at);
+                    """
+            )
+        }
         return migrator
     }
 
@@ -289,6 +306,73 @@ public final class SQLiteStore: AuthStore {
                 sql: "DELETE FROM reset_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             return PurgeResult(sessions: sessions, resetTokens: db.changesCount)
         }
+    }
+
+    // MARK: Throttles
+
+    /// Reads a throttle record.
+    public func throttleRecord(_ key: ThrottleKey) async throws -> ThrottleRecord? {
+        try await read { db in try Self.throttle(db, key) }
+    }
+
+    /// Reads, changes and writes a throttle record in one write transaction: SQLite's single
+    /// writer applies concurrent changes one after the other.
+    public func updateThrottleRecord(
+        _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?
+    ) async throws -> ThrottleRecord? {
+        try StoreError.checkText(key.subject)
+        return try await write { db in
+            guard let record = update(try Self.throttle(db, key)) else {
+                try db.execute(
+                    sql: "DELETE FROM throttles WHERE scope = ? AND subject = ?",
+                    arguments: [key.scope.rawValue, key.subject])
+                return nil
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO throttles (scope, subject, count, first_at, last_at, locked_until, lock_count)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(scope, subject) DO UPDATE SET
+                        count = excluded.count, first_at = excluded.first_at, last_at = excluded.last_at,
+                        locked_until = excluded.locked_until, lock_count = excluded.lock_count
+                    """,
+                arguments: [
+                    key.scope.rawValue, key.subject, record.count, record.firstAt.timeIntervalSince1970,
+                    record.lastAt.timeIntervalSince1970, record.lockedUntil?.timeIntervalSince1970, record.lockCount,
+                ]
+            )
+            return record
+        }
+    }
+
+    /// Deletes quiet throttle records whose wait has ended.
+    public func purgeThrottles(lastBefore: Date, now: Date) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM throttles WHERE last_at <= ? AND (locked_until IS NULL OR locked_until <= ?)",
+                arguments: [lastBefore.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    private static func throttle(_ db: Database, _ key: ThrottleKey) throws -> ThrottleRecord? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT count, first_at, last_at, locked_until, lock_count FROM throttles
+                        WHERE scope = ? AND subject = ?
+                        """),
+                arguments: [key.scope.rawValue, key.subject])
+        else { return nil }
+        let lockedUntil: Double? = row[3]
+        return ThrottleRecord(
+            count: row[0],
+            firstAt: Date(timeIntervalSince1970: row[1]),
+            lastAt: Date(timeIntervalSince1970: row[2]),
+            lockedUntil: lockedUntil.map(Date.init(timeIntervalSince1970:)),
+            lockCount: row[4]
+        )
     }
 
     /// Reads one row from the database.

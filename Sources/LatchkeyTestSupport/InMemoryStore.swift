@@ -8,6 +8,7 @@ public actor InMemoryStore: AuthStore {
     private var userIDsByEmail: [String: Int64] = [:]
     private var sessions: [TokenDigest: Session] = [:]
     private var resetTokens: [Int64: ResetToken] = [:]
+    private var throttles: [ThrottleKey: ThrottleRecord] = [:]
     private var nextID: Int64 = 1
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
@@ -136,6 +137,30 @@ public actor InMemoryStore: AuthStore {
         users[userID]?.passwordHash = passwordHash
         _ = try deleteSessions(userID: userID)
         return true
+    }
+
+    /// Reads a throttle record.
+    public func throttleRecord(_ key: ThrottleKey) throws -> ThrottleRecord? {
+        try check()
+        return throttles[key]
+    }
+
+    /// Changes a throttle record; the actor runs one change at a time.
+    public func updateThrottleRecord(
+        _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?
+    ) throws -> ThrottleRecord? {
+        try check()
+        try StoreError.checkText(key.subject)
+        throttles[key] = update(throttles[key])
+        return throttles[key]
+    }
+
+    /// Deletes quiet throttle records whose wait has ended.
+    public func purgeThrottles(lastBefore: Date, now: Date) throws -> Int {
+        try check()
+        let doomed = throttles.filter { $0.value.lastAt <= lastBefore && ($0.value.lockedUntil ?? now) <= now }
+        for key in doomed.keys { throttles.removeValue(forKey: key) }
+        return doomed.count
     }
 
     /// Removes expired sessions and reset tokens.

@@ -411,3 +411,21 @@ struct ResponseHeaderTests {
         }
     }
 }
+
+@Suite("Throttling over HTTP")
+struct ThrottleRouteTests {
+    @Test("the 11th login is a JSON 429 with Retry-After in whole seconds")
+    func loginThrottled() async throws {
+        try await TestService().test { client in
+            _ = try await client.logIn()
+            for _ in 0..<10 {
+                try await client.send(.post, "/sessions", form(["email": "bob@example.com", "password": "nope-nope"]))
+                    .expectError(.unauthorized)
+            }
+            let response = try await client.send(
+                .post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u"]))
+            response.expectError(.tooManyRequests)
+            #expect(response.headers[.retryAfter] == "60")
+        }
+    }
+}
