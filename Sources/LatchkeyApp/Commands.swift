@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Each option overrides its environment variable, which overrides a .env file."
     )
 
+    @Option(name: .long, help: "The profile: development or production (LATCHKEY_ENV; default development).")
+    var env: String?
+
     @Option(name: .long, help: "The address to listen on (HOST; default 0.0.0.0).")
     var hostname: String?
 
@@ -105,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
     var flags: [Settings.Key: String] {
         var flags = (try? parsedAssignments()) ?? [:]
         let dedicated: [Settings.Key: String?] = [
-            .host: hostname, .port: port, .bcryptCost: bcryptCost, .passwordMinLength: passwordMinLength,
+            .profile: env, .host: hostname, .port: port, .bcryptCost: bcryptCost, .passwordMinLength: passwordMinLength,
             .sessionLifetime: sessionLifetime, .sessionIdleTimeout: sessionIdleTimeout,
             .sessionCookieSecure: sessionCookieSecure, .resetTokenTTL: resetTokenTTL, .purgeInterval: purgeInterval,
             .logLevel: logLevel,

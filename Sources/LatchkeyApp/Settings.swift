@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import LatchkeyCore
+import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
 import Logging
@@ -59,8 +60,35 @@ public enum DatabaseLocation: Sendable, Equatable {
     }
 }
 
+/// The deployment profile (`LATCHKEY_ENV`, `serve --env`).
+public enum Profile: String, Sendable, CaseIterable {
+    /// The original contract: the reset token in the response, short passwords, no `Secure`.
+    case development
+    /// What a real deployment needs: `Secure` cookies, 8-character passwords, reset tokens out
+    /// of band, registration that hides who has an account, cross-site requests refused.
+    case production
+}
+
+/// Where account events go by webhook.
+public struct WebhookSettings: Sendable, Equatable {
+    /// The URL events are POSTed to.
+    public var url: String
+    /// The HMAC key of the signature header.
+    public var secret: String
+}
+
 /// Everything the executable reads from its configuration, once, at start-up.
 public struct Settings: Sendable, Equatable {
+    /// The deployment profile.
+    public var profile = Profile.development
+    /// The webhook, when `WEBHOOK_URL` is set.
+    public var webhook: WebhookSettings?
+    /// Origins answered with CORS and accepted across sites (`ALLOWED_ORIGINS`).
+    public var allowedOrigins: [String] = []
+    /// Requests per client address per minute on the sensitive routes; 0 is off.
+    public var rateLimitPerMinute = 0
+    /// Proxies whose `X-Forwarded-For` is believed.
+    public var trustedProxies: [IPNetwork] = []
     /// The address to listen on.
     public var host = "0.0.0.0"
     /// The port to listen on.
@@ -100,6 +128,14 @@ public struct Settings: Sendable, Equatable {
         case throttleFirstWait = "THROTTLE_FIRST_WAIT"
         case throttleMaxWait = "THROTTLE_MAX_WAIT"
         case resetTokensPerHour = "RESET_TOKENS_PER_HOUR"
+        case profile = "LATCHKEY_ENV"
+        case resetTokenDelivery = "RESET_TOKEN_DELIVERY"
+        case allowResetTokenInResponse = "ALLOW_RESET_TOKEN_IN_RESPONSE"
+        case webhookURL = "WEBHOOK_URL"
+        case webhookSecret = "WEBHOOK_SECRET"
+        case allowedOrigins = "ALLOWED_ORIGINS"
+        case rateLimitPerIPPerMinute = "RATE_LIMIT_PER_IP_PER_MINUTE"
+        case trustedProxies = "TRUSTED_PROXIES"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -138,6 +174,51 @@ public struct Settings: Sendable, Equatable {
         ])
     }
 
+    /// Reads `RESET_TOKEN_DELIVERY`, `ALLOW_RESET_TOKEN_IN_RESPONSE` and the webhook, with the
+    /// production profile's refusals.
+    private static func loadDelivery(
+        into settings: inout Settings,
+        text: (Key) -> String?,
+        boolean: (Key, Bool) throws(ConfigurationError) -> Bool
+    ) throws(ConfigurationError) {
+        let production = settings.profile == .production
+        let names = ResetTokenDelivery.allCases.map(\.rawValue).joined(separator: ", ")
+        var delivery = ResetTokenDelivery.response
+        if let raw = text(.resetTokenDelivery) {
+            guard let parsed = ResetTokenDelivery(rawValue: raw) else {
+                throw ConfigurationError("RESET_TOKEN_DELIVERY: '\(raw)' must be one of \(names)")
+            }
+            delivery = parsed
+        } else if production {
+            throw ConfigurationError(
+                "RESET_TOKEN_DELIVERY: must be set in production (webhook, or response with "
+                    + "ALLOW_RESET_TOKEN_IN_RESPONSE=true)")
+        }
+        let allowInResponse = try boolean(.allowResetTokenInResponse, false)
+        if production && delivery == .log {
+            throw ConfigurationError("RESET_TOKEN_DELIVERY: log writes tokens to the log and is refused in production")
+        }
+        if production && delivery == .response && !allowInResponse {
+            throw ConfigurationError(
+                "RESET_TOKEN_DELIVERY: response hands tokens to anyone who knows an email; "
+                    + "set ALLOW_RESET_TOKEN_IN_RESPONSE=true to accept that in production")
+        }
+        settings.policy.resetTokenDelivery = delivery
+        if let url = text(.webhookURL) {
+            guard let components = URLComponents(string: url), let scheme = components.scheme,
+                ["http", "https"].contains(scheme), components.host?.isEmpty == false
+            else {
+                throw ConfigurationError("WEBHOOK_URL: '\(url)' is not an http:// or https:// URL")
+            }
+            guard let secret = text(.webhookSecret), secret.utf8.count >= 16 else {
+                throw ConfigurationError("WEBHOOK_SECRET: must be set, at least 16 bytes, when WEBHOOK_URL is")
+            }
+            settings.webhook = WebhookSettings(url: url, secret: secret)
+        } else if delivery == .webhook {
+            throw ConfigurationError("WEBHOOK_URL: must be set when RESET_TOKEN_DELIVERY is webhook")
+        }
+    }
+
     /// Reads and checks every setting.
     /// - Parameter reader: The configuration.
     /// - Returns: The settings.
@@ -166,6 +247,18 @@ public struct Settings: Sendable, Equatable {
 
         var settings = Settings()
         let day = 24 * 3600
+        if let raw = text(.profile) {
+            guard let profile = Profile(rawValue: raw) else {
+                throw ConfigurationError("LATCHKEY_ENV: '\(raw)' must be development or production")
+            }
+            settings.profile = profile
+        }
+        let production = settings.profile == .production
+        if production {
+            settings.secureCookies = true
+            settings.policy.passwordMinLength = 8
+            settings.policy.concealExistingAccounts = true
+        }
         if let host = text(.host) {
             guard !host.isEmpty else { throw ConfigurationError("HOST: must not be empty") }
             settings.host = host
@@ -201,6 +294,36 @@ public struct Settings: Sendable, Equatable {
             default: settings.policy.sessionIdleTimeout
         )
         settings.secureCookies = try boolean(.sessionCookieSecure, default: settings.secureCookies)
+        if production && !settings.secureCookies {
+            throw ConfigurationError("SESSION_COOKIE_SECURE: must be true in production")
+        }
+        if production && settings.policy.passwordMinLength < 8 {
+            throw ConfigurationError("PASSWORD_MIN_LENGTH: must be at least 8 in production")
+        }
+        try loadDelivery(into: &settings, text: text, boolean: boolean)
+        if let raw = text(.allowedOrigins) {
+            settings.allowedOrigins = try raw.split(separator: ",").map { entry throws(ConfigurationError) in
+                let origin = entry.trimmingCharacters(in: .whitespaces)
+                guard let components = URLComponents(string: origin), let scheme = components.scheme,
+                    ["http", "https"].contains(scheme), components.host?.isEmpty == false,
+                    components.path.isEmpty, components.query == nil, components.fragment == nil,
+                    components.user == nil
+                else {
+                    throw ConfigurationError(
+                        "ALLOWED_ORIGINS: '\(origin)' is not an origin such as https://app.example.com")
+                }
+                return origin
+            }
+        }
+        settings.rateLimitPerMinute = try integer(.rateLimitPerIPPerMinute, 0...1_000_000, default: 0)
+        if let raw = text(.trustedProxies) {
+            settings.trustedProxies = try raw.split(separator: ",").map { entry throws(ConfigurationError) in
+                guard let network = IPNetwork(String(entry)) else {
+                    throw ConfigurationError("TRUSTED_PROXIES: '\(entry)' is not an address or CIDR range")
+                }
+                return network
+            }
+        }
         settings.policy.resetTokenTTL = try integer(
             .resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
         settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)

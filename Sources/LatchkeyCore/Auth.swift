@@ -20,6 +20,7 @@ public struct Auth: Sendable {
     public let policy: AuthPolicy
     private let store: any AuthStore
     private let hasher: any PasswordHasher
+    private let notifier: (any AccountNotifier)?
     private let clock: @Sendable () -> Date
     private let logger: Logger
     /// A hash of a random password, verified against when an email is unknown so that a
@@ -31,6 +32,8 @@ public struct Auth: Sendable {
     ///   - store: Where users, sessions and reset tokens live.
     ///   - hasher: The password hasher.
     ///   - policy: The rules' tunable values.
+    ///   - notifier: Where account events go: reset tokens when `policy.resetTokenDelivery` is
+    ///     out of band, and attempts to register an existing email when accounts are concealed.
     ///   - logger: Where storage failures are reported (never secrets).
     ///   - clock: The source of the current time; tests substitute their own.
     /// - Throws: When the hasher cannot make the dummy hash.
@@ -38,11 +41,13 @@ public struct Auth: Sendable {
         store: any AuthStore,
         hasher: any PasswordHasher,
         policy: AuthPolicy = AuthPolicy(),
+        notifier: (any AccountNotifier)? = nil,
         logger: Logger = Logger(label: "latchkey.auth"),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws {
         self.store = store
         self.hasher = hasher
+        self.notifier = notifier
         self.policy = policy
         self.logger = logger
         self.clock = clock
@@ -53,19 +58,37 @@ public struct Auth: Sendable {
     /// - Parameters:
     ///   - email: The email as sent; it is trimmed and lower-cased.
     ///   - password: The password as sent; it must pass the policy.
-    /// - Returns: The new user, with the normalised email.
-    /// - Throws: `invalidEmail`, `invalidPassword`, `emailAlreadyRegistered`, `storageUnavailable`.
+    /// - Returns: The new user, with the normalised email. When `policy.concealExistingAccounts`
+    ///   is set and the email already has an account, that account, after the same hashing work
+    ///   and a notification to its owner: the caller must answer exactly as for a new one.
+    /// - Throws: `invalidEmail`, `invalidPassword`, `emailAlreadyRegistered` (not when concealing),
+    ///   `storageUnavailable`.
     public func registerUser(email: String, password: String) async throws -> User {
         let email = try Validation.normalizedEmail(email)
         try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
-        // Checked before hashing so that a taken address costs no bcrypt work; the unique
-        // index still decides a race between two registrations.
-        if try await storage({ try await store.findUser(by: .email(email)) }) != nil {
+        let existing = try await storage { try await store.findUser(by: .email(email)) }
+        if let existing, !policy.concealExistingAccounts {
+            // Checked before hashing so that a taken address costs no bcrypt work; the unique
+            // index still decides a race between two registrations.
             throw AuthError.emailAlreadyRegistered
         }
+        // When concealing, an existing address costs the same bcrypt work as a new one.
         let hash = try await hashing { try await hasher.hash(password) }
-        return try await storage {
-            try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
+        if let existing {
+            notifier?.notify(.registrationAttemptExistingAccount(email: email))
+            return existing
+        }
+        do {
+            return try await storage {
+                try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
+            }
+        } catch AuthError.emailAlreadyRegistered where policy.concealExistingAccounts {
+            // Lost a race with another registration of the same address.
+            notifier?.notify(.registrationAttemptExistingAccount(email: email))
+            guard let winner = try await storage({ try await store.findUser(by: .email(email)) }) else {
+                throw AuthError.storageUnavailable
+            }
+            return winner
         }
     }
 
@@ -169,6 +192,27 @@ public struct Auth: Sendable {
             }
         }
         return (digest, user)
+    }
+
+    /// Handles a reset request as `policy.resetTokenDelivery` says: the token in the answer
+    /// (`response`), or out of band through the notifier with the same answer for every
+    /// well-formed email (`log`, `webhook`).
+    /// - Parameter email: The email as sent.
+    /// - Returns: What to answer.
+    /// - Throws: `invalidEmail`, `throttled`, `storageUnavailable`; `emailNotRegistered` only
+    ///   with `response` delivery.
+    public func requestPasswordReset(for email: String) async throws -> ResetRequestOutcome {
+        guard policy.resetTokenDelivery.isOutOfBand else {
+            return .issued(try await resetPasswordToken(for: email))
+        }
+        do {
+            let issued = try await resetPasswordToken(for: email)
+            notifier?.notify(
+                .passwordResetRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
+            return .accepted(email: issued.email)
+        } catch AuthError.emailNotRegistered {
+            return .accepted(email: try Validation.normalizedEmail(email))
+        }
     }
 
     /// Issues a reset token for an email, replacing any earlier one.

@@ -17,6 +17,12 @@ public struct AuthPolicy: Sendable, Equatable {
     public var resetTokenThrottle = FailureThrottle()
     /// Reset tokens that may be requested per email per window.
     public var resetRequestLimit = RequestLimit()
+    /// How reset tokens reach their owners.
+    public var resetTokenDelivery = ResetTokenDelivery.response
+    /// Whether registration hides which emails have accounts (the production profile): an
+    /// existing email is answered as a new one, after the same hashing work, and its owner is
+    /// notified instead.
+    public var concealExistingAccounts = false
 
     /// Creates a policy; the defaults are the service's defaults.
     /// - Parameters:

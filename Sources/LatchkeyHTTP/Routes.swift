@@ -5,11 +5,35 @@ import LatchkeyCore
 public struct HTTPOptions: Sendable, Equatable {
     /// Whether the session cookie carries `Secure` (set it behind TLS).
     public var secureCookies: Bool
+    /// Origins answered with CORS (credentials allowed), and, when `refuseCrossSite` is set, the
+    /// only origins whose state-changing requests are accepted.
+    public var allowedOrigins: [String]
+    /// Whether state-changing cross-site requests are refused with 403 (production).
+    public var refuseCrossSite: Bool
+    /// Requests per client address per minute on the routes that hash or issue tokens; 0 is off.
+    public var rateLimitPerMinute: Int
+    /// Proxies whose `X-Forwarded-For` is believed.
+    public var trustedProxies: [IPNetwork]
 
     /// Creates the options.
-    /// - Parameter secureCookies: Whether the session cookie carries `Secure`.
-    public init(secureCookies: Bool = false) {
+    /// - Parameters:
+    ///   - secureCookies: Whether the session cookie carries `Secure`.
+    ///   - allowedOrigins: Origins answered with CORS and accepted across sites.
+    ///   - refuseCrossSite: Whether state-changing cross-site requests are refused.
+    ///   - rateLimitPerMinute: The per-client limit; 0 is off.
+    ///   - trustedProxies: Proxies whose `X-Forwarded-For` is believed.
+    public init(
+        secureCookies: Bool = false,
+        allowedOrigins: [String] = [],
+        refuseCrossSite: Bool = false,
+        rateLimitPerMinute: Int = 0,
+        trustedProxies: [IPNetwork] = []
+    ) {
         self.secureCookies = secureCookies
+        self.allowedOrigins = allowedOrigins
+        self.refuseCrossSite = refuseCrossSite
+        self.rateLimitPerMinute = rateLimitPerMinute
+        self.trustedProxies = trustedProxies
     }
 }
 
@@ -21,8 +45,8 @@ public let sessionCookieName = "session_id"
 ///   - auth: The rules; the only thing the HTTP layer talks to.
 ///   - options: Cookie settings.
 /// - Returns: A router ready for an `Application`.
-public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Router<LatchkeyRequestContext> {
+    let router = Router(context: LatchkeyRequestContext.self)
     let allowed: [String: [HTTPRequest.Method]] = [
         "/": [.get],
         "/users": [.post],
@@ -35,7 +59,20 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
     router.add(middleware: SecurityHeadersMiddleware())
+    if !options.allowedOrigins.isEmpty {
+        // Outside the error middleware: a preflight is answered before routing.
+        router.add(middleware: AllowedOriginsCORSMiddleware(allowedOrigins: Set(options.allowedOrigins)))
+    }
     router.add(middleware: JSONErrorMiddleware(allowedMethods: allowed))
+    if options.refuseCrossSite {
+        router.add(middleware: CrossSiteGuardMiddleware(allowedOrigins: Set(options.allowedOrigins)))
+    }
+    if options.rateLimitPerMinute > 0 {
+        router.add(
+            middleware: ClientRateLimitMiddleware(
+                limiter: ClientRateLimiter(limit: options.rateLimitPerMinute),
+                resolver: ClientAddressResolver(trustedProxies: options.trustedProxies)))
+    }
     let routes = AuthRoutes(auth: auth, options: options)
 
     router.get("/") { _, _ in
@@ -93,8 +130,13 @@ struct AuthRoutes: Sendable {
 
     func resetToken(_ request: Request) async throws -> Response {
         let fields = try await Fields.read(from: request)
-        let issued = try await auth.resetPasswordToken(for: fields.required("email"))
-        return JSONResponse.make(.ok, ["email": issued.email, "reset_token": issued.token])
+        switch try await auth.requestPasswordReset(for: fields.required("email")) {
+        case .issued(let issued):
+            return JSONResponse.make(.ok, ["email": issued.email, "reset_token": issued.token])
+        case .accepted(let email):
+            return JSONResponse.make(
+                .ok, ["email": email, "message": "if this email has an account, a reset token is on its way"])
+        }
     }
 
     func updatePassword(_ request: Request) async throws -> Response {

@@ -18,10 +18,12 @@ struct TestService {
     /// Runs a test against the real routes.
     func test(
         options: HTTPOptions = HTTPOptions(),
+        live: Bool = false,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         let app = Application(router: buildRouter(auth: auth, options: options))
-        try await app.test(.router) { client in try await body(client) }
+        // `.live` runs a real server on a free port, so that requests have a peer address.
+        try await app.test(live ? .live : .router) { client in try await body(client) }
     }
 }
 
