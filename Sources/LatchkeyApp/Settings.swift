@@ -75,6 +75,15 @@ public struct WebhookSettings: Sendable, Equatable {
     public var url: String
     /// The HMAC key of the signature header.
     public var secret: String
+
+    /// Creates the settings.
+    /// - Parameters:
+    ///   - url: The URL events are POSTed to.
+    ///   - secret: The HMAC key.
+    public init(url: String, secret: String) {
+        self.url = url
+        self.secret = secret
+    }
 }
 
 /// Everything the executable reads from its configuration, once, at start-up.

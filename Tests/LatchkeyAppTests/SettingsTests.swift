@@ -131,3 +131,103 @@ struct SettingsTests {
         }
     }
 }
+
+@Suite("Profiles")
+struct ProfileTests {
+    func load(_ environment: [String: String]) async throws -> Settings {
+        try Settings.load(
+            from: await Settings.reader(flags: [:], environment: environment, dotEnvPath: "/nonexistent/.env"))
+    }
+
+    let webhook = [
+        "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": "https://hooks.example.com/latchkey",
+        "WEBHOOK_SECRET": "0123456789abcdef0123",
+    ]
+
+    @Test("development keeps the original contract")
+    func development() async throws {
+        let settings = try await load([:])
+        #expect(settings.profile == .development)
+        #expect(!settings.secureCookies)
+        #expect(settings.policy.passwordMinLength == 1)
+        #expect(settings.policy.resetTokenDelivery == .response)
+        #expect(!settings.policy.concealExistingAccounts)
+    }
+
+    @Test("production: Secure cookies, 8-character passwords, concealed accounts")
+    func production() async throws {
+        let settings = try await load(["LATCHKEY_ENV": "production"].merging(webhook) { a, _ in a })
+        #expect(settings.profile == .production)
+        #expect(settings.secureCookies)
+        #expect(settings.policy.passwordMinLength == 8)
+        #expect(settings.policy.concealExistingAccounts)
+        #expect(settings.policy.resetTokenDelivery == .webhook)
+        #expect(settings.webhook == WebhookSettings(url: webhook["WEBHOOK_URL"]!, secret: webhook["WEBHOOK_SECRET"]!))
+        let allowed = try await load([
+            "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+        ])
+        #expect(allowed.policy.resetTokenDelivery == .response)
+    }
+
+    @Test(
+        "production refuses to start without a safe reset delivery, or with weakened defaults",
+        arguments: [
+            ([:], "RESET_TOKEN_DELIVERY"),
+            (["RESET_TOKEN_DELIVERY": "log"], "RESET_TOKEN_DELIVERY"),
+            (["RESET_TOKEN_DELIVERY": "response"], "RESET_TOKEN_DELIVERY"),
+            (
+                ["RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "yes"],
+                "ALLOW_RESET_TOKEN_IN_RESPONSE"
+            ),
+            (["RESET_TOKEN_DELIVERY": "webhook"], "WEBHOOK_URL"),
+            (["RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": "https://h.example.com/"], "WEBHOOK_SECRET"),
+            (
+                ["RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": "ftp://h/", "WEBHOOK_SECRET": "0123456789abcdef"],
+                "WEBHOOK_URL"
+            ),
+            (
+                [
+                    "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+                    "SESSION_COOKIE_SECURE": "false",
+                ], "SESSION_COOKIE_SECURE"
+            ),
+            (
+                [
+                    "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+                    "PASSWORD_MIN_LENGTH": "6",
+                ], "PASSWORD_MIN_LENGTH"
+            ),
+        ]
+    )
+    func refusals(environment: [String: String], variable: String) async throws {
+        do {
+            _ = try await load(environment.merging(["LATCHKEY_ENV": "production"]) { a, _ in a })
+            Issue.record("production started with \(environment)")
+        } catch let error as ConfigurationError {
+            #expect(error.description.hasPrefix(variable), "\(error)")
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test("origins, proxies, the per-client limit and throttle thresholds are read and checked")
+    func hardeningSettings() async throws {
+        let settings = try await load([
+            "ALLOWED_ORIGINS": "https://app.example.com, http://localhost:3000",
+            "TRUSTED_PROXIES": "10.0.0.0/8,::1", "RATE_LIMIT_PER_IP_PER_MINUTE": "30",
+            "LOGIN_MAX_FAILURES": "5", "RESET_TOKEN_MAX_FAILURES": "4", "THROTTLE_FIRST_WAIT": "30",
+            "THROTTLE_MAX_WAIT": "600", "RESET_TOKENS_PER_HOUR": "3",
+        ])
+        #expect(settings.allowedOrigins == ["https://app.example.com", "http://localhost:3000"])
+        #expect(settings.trustedProxies.count == 2)
+        #expect(settings.rateLimitPerMinute == 30)
+        #expect(settings.policy.loginThrottle == FailureThrottle(maxFailures: 5, firstWait: 30, maxWait: 600))
+        #expect(settings.policy.resetTokenThrottle.maxFailures == 4)
+        #expect(settings.policy.resetRequestLimit.maxRequests == 3)
+        for (name, value) in [
+            ("ALLOWED_ORIGINS", "https://app.example.com/path"), ("TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("THROTTLE_MAX_WAIT", "10"), ("LATCHKEY_ENV", "staging"), ("RESET_TOKEN_DELIVERY", "email"),
+        ] {
+            await #expect(throws: ConfigurationError.self, "\(name)=\(value)") { _ = try await load([name: value]) }
+        }
+    }
+}
