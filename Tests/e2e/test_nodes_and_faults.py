@@ -38,7 +38,12 @@ def test_two_nodes_share_one_database_step_by_step():
         try:
             a.wait_until_up()
             b.wait_until_up()
-            assert database.query("SELECT count(*) FROM latchkey_migrations") == "1"
+            # Each migration ran once; `migrate` afterwards finds nothing new to apply.
+            migrate = subprocess.run([BINARY, "migrate", "--database-url", database.url], env=clean_environment(),
+                                     capture_output=True, text=True, timeout=60)
+            assert migrate.returncode == 0, migrate.stderr
+            applied = [line for line in migrate.stdout.splitlines() if line.startswith("applied\t")]
+            assert applied and database.query("SELECT count(*) FROM latchkey_migrations") == str(len(applied))
 
             register_user(a.url, EMAIL, PASSWD)
             log_in_wrong_password(b.url, EMAIL, NEW_PASSWD)
@@ -70,6 +75,40 @@ def test_two_nodes_share_one_database_step_by_step():
                 ))
             assert sorted(r.status_code for r in responses) == [200] + [400] * 9
             assert database.query("SELECT count(*) FROM users WHERE email = 'race@example.com'") == "1"
+        finally:
+            assert a.stop() == 0, a.output()
+            assert b.stop() == 0, b.output()
+
+
+def test_failed_logins_add_up_across_two_nodes():
+    with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
+        env = {"DATABASE_URL": database.url, **FAST}
+        a = Server(folder, env)
+        b = Server(folder, env)
+        try:
+            register_user(a.url, EMAIL, PASSWD)
+            for attempt in range(10):
+                node = a if attempt % 2 else b
+                response = requests.post(node.url + "/sessions", data={"email": EMAIL, "password": NEW_PASSWD})
+                assert response.status_code == 401
+            # Five failures on each node: together they reach the limit, on both nodes.
+            for node in (a, b):
+                response = requests.post(node.url + "/sessions", data={"email": EMAIL, "password": PASSWD})
+                assert response.status_code == 429
+                assert 1 <= int(response.headers["Retry-After"]) <= 60
+            # The same for wrong reset tokens, spread across the nodes.
+            token = reset_password_token(a.url, EMAIL)
+            for attempt in range(10):
+                node = a if attempt % 2 else b
+                response = requests.put(node.url + "/reset_password",
+                                        data={"email": EMAIL, "reset_token": "A" * 43, "new_password": "n3w-pass"})
+                assert response.status_code == 403
+            response = requests.put(b.url + "/reset_password",
+                                    data={"email": EMAIL, "reset_token": token, "new_password": "n3w-pass"})
+            assert response.status_code == 429
+            # One row each for failed logins, wrong reset tokens and reset requests of this email.
+            assert database.query("SELECT scope FROM throttles ORDER BY scope").splitlines() == [
+                "login", "reset_request", "reset_token"]
         finally:
             assert a.stop() == 0, a.output()
             assert b.stop() == 0, b.output()

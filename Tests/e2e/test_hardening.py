@@ -1,0 +1,251 @@
+"""The hardened service end to end: the production profile with webhook delivery (a local
+receiver checks each body and signature, and the retry after a 500), log delivery, refusals to
+start, throttling, the per-client limit, and logs that never hold a secret."""
+
+import hashlib
+import hmac
+import http.server
+import json
+import re
+import subprocess
+import tempfile
+import threading
+import time
+
+import requests
+
+from latchkey_helpers import BINARY, Server, clean_environment, free_port
+
+SECRET = "a-webhook-secret-of-some-length"
+STRONG = "correct horse battery"
+STRONGER = "staple-42-battery-horse"
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint that records every POST; it answers 500 to the first `failures`."""
+
+    def __init__(self, failures=0):
+        self.requests = []
+        self.failures = failures
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    fail = receiver.failures > 0
+                    if fail:
+                        receiver.failures -= 1
+                    receiver.requests.append((dict(self.headers), body, 500 if fail else 204))
+                self.send_response(500 if fail else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/latchkey"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self, name, count=1, seconds=15):
+        """Waits for `count` accepted deliveries of event `name`; returns their bodies."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            with self.lock:
+                found = [
+                    json.loads(body) for _, body, status in self.requests
+                    if status == 204 and json.loads(body)["event"] == name
+                ]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no {name} event within {seconds} s: {self.requests}")
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def signed(headers, body):
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(headers.get("X-Latchkey-Signature", ""), expected)
+
+
+def production_env(receiver, extra=None):
+    env = {
+        "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
+        "WEBHOOK_SECRET": SECRET, "BCRYPT_COST": "4", "ALLOWED_ORIGINS": "https://app.example.com",
+    }
+    env.update(extra or {})
+    return env
+
+
+def assert_clean_log(output, secrets):
+    for secret in secrets:
+        assert secret not in output, f"a secret reached the log: {secret[:6]}..."
+
+
+def test_production_profile_with_webhook_delivery():
+    receiver = WebhookReceiver(failures=1)
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, production_env(receiver))
+        try:
+            url = server.url
+            # Passwords: at least 8 characters, and not a common one.
+            response = requests.post(url + "/users", data={"email": "ada@example.com", "password": "short7!"})
+            assert response.status_code == 400 and "at least 8" in response.json()["message"]
+            response = requests.post(url + "/users", data={"email": "ada@example.com", "password": "password123"})
+            assert response.status_code == 400 and "common" in response.json()["message"]
+
+            first = requests.post(url + "/users", data={"email": "ada@example.com", "password": STRONG})
+            assert first.status_code == 200
+            assert first.json() == {"email": "ada@example.com", "message": "user created"}
+            # Registering an existing address answers exactly as a new one; the owner is told.
+            again = requests.post(url + "/users", data={"email": "ADA@example.com", "password": "another password"})
+            assert (again.status_code, again.json()) == (first.status_code, first.json())
+            (attempt,) = receiver.events("registration_attempt_existing_account")
+            assert attempt == {"event": "registration_attempt_existing_account", "email": "ada@example.com"}
+
+            login = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG})
+            assert login.status_code == 200
+            assert "secure" in [p.strip().lower() for p in login.headers["Set-Cookie"].split(";")]
+            assert login.headers["Cache-Control"] == "no-store"
+            assert login.headers["X-Content-Type-Options"] == "nosniff"
+            session_id = login.cookies["session_id"]
+            # The cookie jar would not send a Secure cookie over plain HTTP: pass it explicitly.
+            profile = requests.get(url + "/profile", cookies={"session_id": session_id})
+            assert profile.status_code == 200 and profile.json() == {"email": "ada@example.com"}
+
+            # Reset: the same answer for a known and an unknown email; the token goes to the webhook.
+            known = requests.post(url + "/reset_password", data={"email": "ada@example.com"})
+            unknown = requests.post(url + "/reset_password", data={"email": "ghost@example.com"})
+            assert known.status_code == unknown.status_code == 200
+            assert "reset_token" not in known.json()
+            assert known.json()["message"] == unknown.json()["message"]
+            assert unknown.json()["email"] == "ghost@example.com"
+            (event,) = receiver.events("password_reset_requested")
+            assert set(event) == {"event", "email", "reset_token", "expires_at"}
+            assert event["email"] == "ada@example.com"
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["expires_at"])
+            # Every delivery is signed over its exact body; the first answer was a 500 and was retried.
+            with receiver.lock:
+                deliveries = list(receiver.requests)
+            assert all(signed(headers, body) for headers, body, _ in deliveries)
+            assert [status for _, _, status in deliveries].count(500) == 1
+            assert len(deliveries) == 3  # a 500, its retry, and the reset event
+            assert deliveries[0][1] == next(body for _, body, status in deliveries[1:] if status == 204
+                                            and json.loads(body)["event"] == "registration_attempt_existing_account")
+
+            token = event["reset_token"]
+            response = requests.put(url + "/reset_password",
+                                    data={"email": "ada@example.com", "reset_token": token, "new_password": STRONGER})
+            assert response.status_code == 200
+            assert requests.get(url + "/profile", cookies={"session_id": session_id}).status_code == 403
+            assert requests.post(url + "/sessions",
+                                 data={"email": "ada@example.com", "password": STRONGER}).status_code == 200
+
+            # Cross-site requests that change state are refused; the allowed origin is not.
+            evil = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONGER},
+                                 headers={"Origin": "https://evil.example.net"})
+            assert evil.status_code == 403
+            cross = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONGER},
+                                  headers={"Sec-Fetch-Site": "cross-site"})
+            assert cross.status_code == 403
+            allowed = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONGER},
+                                    headers={"Origin": "https://app.example.com", "Sec-Fetch-Site": "same-site"})
+            assert allowed.status_code == 200
+            assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+            assert allowed.headers["Access-Control-Allow-Credentials"] == "true"
+        finally:
+            assert server.stop() == 0
+            receiver.stop()
+        output = server.output()
+        summary = [line for line in output.splitlines() if "security settings" in line]
+        assert len(summary) == 1 and "profile=production" in summary[0] and "reset_token_delivery=webhook" in summary[0]
+        assert_clean_log(output, [STRONG, STRONGER, "another password", session_id, token, SECRET])
+
+
+def test_production_refuses_unsafe_reset_delivery_with_one_line():
+    for env, reason in [
+        ({"LATCHKEY_ENV": "production"}, "RESET_TOKEN_DELIVERY"),
+        ({"LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "log"}, "RESET_TOKEN_DELIVERY"),
+        ({"LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response"}, "ALLOW_RESET_TOKEN_IN_RESPONSE"),
+    ]:
+        environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **env})
+        with tempfile.TemporaryDirectory() as folder:
+            result = subprocess.run([BINARY, "serve"], cwd=folder, env=environment, capture_output=True, text=True,
+                                    timeout=30)
+        assert result.returncode != 0
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and reason in lines[0], result.stderr
+    # --env on the command line selects the profile too.
+    environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port())})
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run([BINARY, "serve", "--env", "production"], cwd=folder, env=environment,
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "RESET_TOKEN_DELIVERY" in result.stderr
+
+
+def test_log_delivery_writes_the_token_to_the_log_only():
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, {"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"})
+        try:
+            assert requests.post(server.url + "/users", data={"email": "bob@example.com", "password": "b4l0u"}) \
+                .status_code == 200
+            known = requests.post(server.url + "/reset_password", data={"email": "bob@example.com"})
+            unknown = requests.post(server.url + "/reset_password", data={"email": "nobody@example.com"})
+            assert known.status_code == unknown.status_code == 200
+            assert "reset_token" not in known.json() and known.json()["message"] == unknown.json()["message"]
+            deadline = time.time() + 5
+            while "password reset token issued" not in server.output() and time.time() < deadline:
+                time.sleep(0.05)
+            line = next(l for l in server.output().splitlines() if "password reset token issued" in l)
+            assert "notice" in line and "email=bob@example.com" in line
+            token = re.search(r"reset_token=([A-Za-z0-9_-]{43})", line).group(1)
+            response = requests.put(server.url + "/reset_password",
+                                    data={"email": "bob@example.com", "reset_token": token, "new_password": "t4rt1fl3tt3"})
+            assert response.status_code == 200
+        finally:
+            assert server.stop() == 0
+
+
+def test_throttling_and_clean_logs_in_development():
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, {"BCRYPT_COST": "4", "LOG_LEVEL": "trace"})
+        try:
+            url = server.url
+            assert requests.post(url + "/users", data={"email": "bob@example.com", "password": "b4l0u"}).status_code == 200
+            session_id = requests.post(url + "/sessions",
+                                       data={"email": "bob@example.com", "password": "b4l0u"}).cookies["session_id"]
+            token = requests.post(url + "/reset_password", data={"email": "bob@example.com"}).json()["reset_token"]
+            for _ in range(10):
+                response = requests.post(url + "/sessions", data={"email": "bob@example.com", "password": "wr0ng-pass"})
+                assert response.status_code == 401
+            response = requests.post(url + "/sessions", data={"email": "bob@example.com", "password": "b4l0u"})
+            assert response.status_code == 429
+            assert set(response.json()) == {"message"}
+            assert 55 <= int(response.headers["Retry-After"]) <= 60
+            # Unknown addresses are throttled alike, so a 429 reveals nothing.
+            for _ in range(10):
+                assert requests.post(url + "/sessions",
+                                     data={"email": "ghost@example.com", "password": "wr0ng-pass"}).status_code == 401
+            assert requests.post(url + "/sessions",
+                                 data={"email": "ghost@example.com", "password": "wr0ng-pass"}).status_code == 429
+        finally:
+            assert server.stop() == 0
+        assert_clean_log(server.output(), ["b4l0u", "wr0ng-pass", session_id, token])
+
+
+def test_per_client_limit():
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, {"BCRYPT_COST": "4", "RATE_LIMIT_PER_IP_PER_MINUTE": "3"})
+        try:
+            statuses = [
+                requests.post(server.url + "/sessions", data={"email": f"u{i}@example.com", "password": "x1y2z3"})
+                .status_code for i in range(4)
+            ]
+            assert statuses == [401, 401, 401, 429]
+            assert requests.get(server.url + "/").status_code == 200
+        finally:
+            assert server.stop() == 0
