@@ -205,23 +205,36 @@ public struct Auth: Sendable {
         guard policy.resetTokenDelivery.isOutOfBand else {
             return .issued(try await resetPasswordToken(for: email))
         }
-        do {
-            let issued = try await resetPasswordToken(for: email)
-            notifier?.notify(
-                .passwordResetRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
-            return .accepted(email: issued.email)
-        } catch AuthError.emailNotRegistered {
-            return .accepted(email: try Validation.normalizedEmail(email))
+        let email = try Validation.normalizedEmail(email)
+        try await countResetRequest(email)
+        // The answer must not depend on whether the email has an account, in content or in
+        // time: the lookup, the token and the notification happen after it, in the background.
+        Task { [self] in
+            do {
+                let issued = try await issueResetToken(email)
+                notifier?.notify(
+                    .passwordResetRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
+            } catch AuthError.emailNotRegistered {
+                // Nothing to send; the caller got the same answer.
+            } catch {
+                logger.error("a requested reset token could not be issued", metadata: ["error": "\(error)"])
+            }
         }
+        return .accepted(email: email)
     }
 
     /// Issues a reset token for an email, replacing any earlier one.
     /// - Parameter email: The email as sent.
     /// - Returns: The token and the normalised email.
-    /// - Throws: `invalidEmail`, `emailNotRegistered`, `storageUnavailable`.
+    /// - Throws: `invalidEmail`, `throttled`, `emailNotRegistered`, `storageUnavailable`.
     public func resetPasswordToken(for email: String) async throws -> IssuedResetToken {
         let email = try Validation.normalizedEmail(email)
-        // The limit comes first, and counts requests for unknown emails alike.
+        try await countResetRequest(email)
+        return try await issueResetToken(email)
+    }
+
+    /// Counts a reset request for an email, registered or not, and refuses it over the limit.
+    private func countResetRequest(_ email: String) async throws {
         let limit = policy.resetRequestLimit
         let now = clock()
         let counted = try await storage {
@@ -230,10 +243,15 @@ public struct Auth: Sendable {
         if let counted, let seconds = limit.retryAfter(counted, now: now) {
             throw AuthError.throttled(retryAfter: seconds)
         }
+    }
+
+    /// Stores a new reset token for the account of a normalised email.
+    private func issueResetToken(_ email: String) async throws -> IssuedResetToken {
         guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else {
             throw AuthError.emailNotRegistered
         }
         let token = SecretToken.generate()
+        let now = clock()
         let expiresAt = now.addingTimeInterval(TimeInterval(policy.resetTokenTTL))
         let record = ResetToken(
             userID: user.id, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
