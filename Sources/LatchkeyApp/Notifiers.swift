@@ -33,7 +33,7 @@ func rfc3339(_ date: Date) -> String {
 ///
 /// `notify` only queues the event; the service delivers it in the background with a timeout
 /// and a few retries with backoff (after a connection failure, a timeout, a 429 or a 5xx). On
-/// shutdown it stops taking events and finishes the ones already queued.
+/// shutdown it stops taking events and makes one attempt (no more retries) at those queued.
 final class WebhookNotifier: AccountNotifier, Service {
     struct Options: Sendable {
         var timeout: TimeAmount = .seconds(5)
@@ -121,6 +121,8 @@ final class WebhookNotifier: AccountNotifier, Service {
         request.body = .bytes(ByteBuffer(data: body))
         for attempt in 0...options.retryDelays.count {
             if attempt > 0 {
+                // Shutting down: one attempt per queued event, so that the process exits in time.
+                if Task.isShuttingDownGracefully { break }
                 try? await Task.sleep(for: options.retryDelays[attempt - 1])
             }
             do {

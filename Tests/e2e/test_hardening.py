@@ -249,3 +249,26 @@ def test_per_client_limit():
             assert requests.get(server.url + "/").status_code == 200
         finally:
             assert server.stop() == 0
+
+
+def test_shutdown_does_not_wait_for_webhook_retries():
+    receiver = WebhookReceiver(failures=1000)  # the webhook keeps failing
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, production_env(receiver))
+        try:
+            assert requests.post(server.url + "/users", data={"email": "ada@example.com", "password": STRONG}) \
+                .status_code == 200
+            assert requests.post(server.url + "/reset_password", data={"email": "ada@example.com"}).status_code == 200
+            deadline = time.time() + 5
+            while not receiver.requests and time.time() < deadline:
+                time.sleep(0.05)
+            assert receiver.requests, "the webhook was never called"
+            signalled = time.monotonic()
+            server.process.send_signal(15)
+            assert server.process.wait(timeout=12) == 0
+            # Retries would take 0.5 + 2 + 8 seconds; a stopping service makes no more of them.
+            assert time.monotonic() - signalled < 5
+        finally:
+            server.stop()
+            receiver.stop()
+        assert "webhook delivery gave up" in server.output()
