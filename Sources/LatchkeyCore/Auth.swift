@@ -97,8 +97,9 @@ public struct Auth: Sendable {
     ///   - email: The email as sent.
     ///   - password: The password as sent.
     /// - Returns: The user when the pair is right.
-    /// - Throws: `invalidEmail` for a malformed email; `invalidCredentials` for an unknown email
-    ///   or a wrong password, after the same bcrypt work in both cases.
+    /// - Throws: `invalidEmail` for a malformed email; `throttled` while a wait for this email
+    ///   runs (before any bcrypt work); `invalidCredentials` for an unknown email or a wrong
+    ///   password, after the same bcrypt work in both cases, counted toward the wait.
     public func validLogin(email: String, password: String) async throws -> User {
         let email = try Validation.normalizedEmail(email)
         // Counted per email, registered or not, so that a 429 tells nothing about accounts.
@@ -266,7 +267,8 @@ public struct Auth: Sendable {
     ///   - email: The email the token was issued for, as sent.
     ///   - newPassword: The new password; it must pass the policy.
     /// - Returns: The user, with the normalised email.
-    /// - Throws: `invalidEmail`, `invalidPassword`, `invalidResetToken`, `storageUnavailable`.
+    /// - Throws: `invalidEmail`, `throttled`, `invalidPassword`, `invalidResetToken` (counted
+    ///   toward a wait), `storageUnavailable`.
     public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> User {
         let email = try Validation.normalizedEmail(email)
         let throttleKey = ThrottleKey(.resetToken, email)
