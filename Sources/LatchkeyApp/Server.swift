@@ -48,10 +48,12 @@ public struct Server: Sendable {
     /// Runs the service until a shutdown signal, then lets in-flight requests finish.
     /// - Throws: When the database cannot be opened or migrated, or the port cannot be bound.
     public func run() async throws {
+        let registry = Observability.bootstrap(format: settings.logFormat, level: settings.logLevel)
         var logger = Logger(label: "latchkey")
         logger.logLevel = settings.logLevel
         let database = try Self.openDatabase(settings.database, logger: logger)
         try await database.prepare()
+        let openAPI = try OpenAPIDocument.json()
         let hasher = BcryptPasswordHasher(cost: settings.bcryptCost)
         let (notifier, notifierService) = makeNotifier(logger: logger)
         let auth = try await Auth(
@@ -61,7 +63,12 @@ public struct Server: Sendable {
             allowedOrigins: settings.allowedOrigins,
             refuseCrossSite: settings.profile == .production,
             rateLimitPerMinute: settings.rateLimitPerMinute,
-            trustedProxies: settings.trustedProxies
+            trustedProxies: settings.trustedProxies,
+            operations: Operations(
+                metrics: { registry.emitToBuffer() },
+                metricsToken: settings.metricsToken,
+                openAPIDocument: openAPI
+            )
         )
         let router = buildRouter(auth: auth, options: options)
         logger.notice("security settings", metadata: securitySummary)
@@ -129,6 +136,7 @@ extension Server {
                 "\(settings.trustedProxies.isEmpty ? "none" : settings.trustedProxies.map(\.description).joined(separator: " "))",
             "session_lifetime": "\(policy.sessionLifetime)",
             "session_idle_timeout": "\(policy.sessionIdleTimeout)",
+            "metrics_token": "\(settings.metricsToken == nil ? "none (open)" : "set")",
         ]
     }
 }

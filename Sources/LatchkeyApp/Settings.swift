@@ -98,6 +98,10 @@ public struct Settings: Sendable, Equatable {
     public var rateLimitPerMinute = 0
     /// Proxies whose `X-Forwarded-For` is believed.
     public var trustedProxies: [IPNetwork] = []
+    /// The log line format.
+    public var logFormat = LogFormat.text
+    /// The bearer token `/metrics` requires, if any.
+    public var metricsToken: String?
     /// The address to listen on.
     public var host = "0.0.0.0"
     /// The port to listen on.
@@ -145,6 +149,8 @@ public struct Settings: Sendable, Equatable {
         case allowedOrigins = "ALLOWED_ORIGINS"
         case rateLimitPerIPPerMinute = "RATE_LIMIT_PER_IP_PER_MINUTE"
         case trustedProxies = "TRUSTED_PROXIES"
+        case logFormat = "LOG_FORMAT"
+        case metricsToken = "METRICS_TOKEN"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -355,6 +361,18 @@ public struct Settings: Sendable, Equatable {
         )
         settings.policy.resetRequestLimit.maxRequests = try integer(
             .resetTokensPerHour, 1...1000, default: settings.policy.resetRequestLimit.maxRequests)
+        if let raw = text(.logFormat) {
+            guard let format = LogFormat(rawValue: raw) else {
+                throw ConfigurationError("LOG_FORMAT: '\(raw)' must be text or json")
+            }
+            settings.logFormat = format
+        }
+        if let token = text(.metricsToken) {
+            guard !token.isEmpty, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ConfigurationError("METRICS_TOKEN: must be printable ASCII without spaces")
+            }
+            settings.metricsToken = token
+        }
         if let raw = text(.logLevel) {
             guard let level = Logger.Level(rawValue: raw.lowercased()) else {
                 let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

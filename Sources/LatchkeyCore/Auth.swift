@@ -21,6 +21,7 @@ public struct Auth: Sendable {
     private let store: any AuthStore
     private let hasher: any PasswordHasher
     private let notifier: (any AccountNotifier)?
+    private let metrics: AuthMetrics
     private let clock: @Sendable () -> Date
     private let logger: Logger
     /// A hash of a random password, verified against when an email is unknown so that a
@@ -34,6 +35,7 @@ public struct Auth: Sendable {
     ///   - policy: The rules' tunable values.
     ///   - notifier: Where account events go: reset tokens when `policy.resetTokenDelivery` is
     ///     out of band, and attempts to register an existing email when accounts are concealed.
+    ///   - metrics: Where counts and bcrypt durations go (default: the process's metrics system).
     ///   - logger: Where storage failures are reported (never secrets).
     ///   - clock: The source of the current time; tests substitute their own.
     /// - Throws: When the hasher cannot make the dummy hash.
@@ -42,12 +44,14 @@ public struct Auth: Sendable {
         hasher: any PasswordHasher,
         policy: AuthPolicy = AuthPolicy(),
         notifier: (any AccountNotifier)? = nil,
+        metrics: AuthMetrics = AuthMetrics(),
         logger: Logger = Logger(label: "latchkey.auth"),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws {
         self.store = store
         self.hasher = hasher
         self.notifier = notifier
+        self.metrics = metrics
         self.policy = policy
         self.logger = logger
         self.clock = clock
@@ -79,9 +83,11 @@ public struct Auth: Sendable {
             return existing
         }
         do {
-            return try await storage {
+            let user = try await storage {
                 try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
             }
+            metrics.registrations.increment()
+            return user
         } catch AuthError.emailAlreadyRegistered where policy.concealExistingAccounts {
             // Lost a race with another registration of the same address.
             notifier?.notify(.registrationAttemptExistingAccount(email: email))
@@ -104,7 +110,13 @@ public struct Auth: Sendable {
         let email = try Validation.normalizedEmail(email)
         // Counted per email, registered or not, so that a 429 tells nothing about accounts.
         let throttleKey = ThrottleKey(.login, email)
-        let throttle = try await checkThrottle(throttleKey, policy.loginThrottle)
+        let throttle: ThrottleRecord?
+        do {
+            throttle = try await checkThrottle(throttleKey, policy.loginThrottle)
+        } catch AuthError.throttled(let seconds) {
+            metrics.loginsThrottled.increment()
+            throw AuthError.throttled(retryAfter: seconds)
+        }
         let user = try await storage { try await store.findUser(by: .email(email)) }
         // A password bcrypt cannot hash faithfully never matches: verifying it would compare
         // only its first 72 bytes (or the bytes before a NUL).
@@ -112,9 +124,11 @@ public struct Auth: Sendable {
         let target = hashable ? (user?.passwordHash ?? dummyHash) : dummyHash
         let matches = try await hashing { try await hasher.verify(password, against: target) }
         guard var user, hashable, matches else {
+            metrics.loginsFailed.increment()
             try await recordFailure(throttleKey, policy.loginThrottle)
             throw AuthError.invalidCredentials
         }
+        metrics.loginsSucceeded.increment()
         if throttle != nil {
             try await storage { try await store.updateThrottleRecord(throttleKey) { _ in nil } }
         }
@@ -148,6 +162,7 @@ public struct Auth: Sendable {
         guard try await storage({ try await store.addSession(session, ifPasswordHash: user.passwordHash) }) else {
             throw AuthError.invalidCredentials
         }
+        metrics.sessionsCreated.increment()
         return token
     }
 
@@ -168,6 +183,7 @@ public struct Auth: Sendable {
         guard try await storage({ try await store.deleteSession(digest: digest) }) else {
             throw AuthError.invalidSession
         }
+        metrics.sessionsEndedByLogout.increment()
     }
 
     /// Looks up a live session: the token's shape, its digest, then absolute and idle expiry.
@@ -181,7 +197,9 @@ public struct Auth: Sendable {
         let now = clock()
         let idleDeadline = session.lastSeenAt.addingTimeInterval(TimeInterval(policy.sessionIdleTimeout))
         if session.expiresAt <= now || idleDeadline <= now {
-            _ = try? await store.deleteSession(digest: digest)
+            if (try? await store.deleteSession(digest: digest)) == true {
+                metrics.sessionsEndedByExpiry.increment()
+            }
             throw AuthError.invalidSession
         }
         if now.timeIntervalSince(session.lastSeenAt) >= touchInterval {
@@ -257,6 +275,7 @@ public struct Auth: Sendable {
         let record = ResetToken(
             userID: user.id, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
         try await storage { try await store.setResetToken(record) }
+        metrics.resetTokensIssued.increment()
         return IssuedResetToken(email: user.email, token: token, expiresAt: expiresAt)
     }
 
@@ -296,6 +315,7 @@ public struct Auth: Sendable {
             try await recordFailure(throttleKey, policy.resetTokenThrottle)
             throw AuthError.invalidResetToken
         }
+        metrics.resetTokensUsed.increment()
         if throttle != nil {
             try await storage { try await store.updateThrottleRecord(throttleKey) { _ in nil } }
         }
@@ -375,6 +395,8 @@ public struct Auth: Sendable {
 
     /// Runs a hasher call; a hasher that is shutting down makes the request retryable.
     private func hashing<T>(_ body: () async throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        defer { metrics.bcryptDuration.record(duration: ContinuousClock.now - started) }
         do {
             return try await body()
         } catch {

@@ -40,8 +40,9 @@ public enum SecretToken {
     public static let textLength = 43
 
     /// Generates a new token from the system's cryptographically secure generator.
-    /// - Returns: 32 random bytes, base64url-encoded without padding (43 characters).
-    public static func generate() -> String {
+    /// - Parameter byteCount: The number of random bytes (default 32: a 43-character token).
+    /// - Returns: The random bytes, base64url-encoded without padding.
+    public static func generate(byteCount: Int = byteCount) -> String {
         var generator = SystemRandomNumberGenerator()
         var bytes = Data(count: byteCount)
         for index in bytes.indices {

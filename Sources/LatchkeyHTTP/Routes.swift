@@ -2,7 +2,7 @@ import Hummingbird
 import LatchkeyCore
 
 /// The HTTP settings that are not rules of `Auth`.
-public struct HTTPOptions: Sendable, Equatable {
+public struct HTTPOptions: Sendable {
     /// Whether the session cookie carries `Secure` (set it behind TLS).
     public var secureCookies: Bool
     /// Origins answered with CORS (credentials allowed), and, when `refuseCrossSite` is set, the
@@ -14,6 +14,8 @@ public struct HTTPOptions: Sendable, Equatable {
     public var rateLimitPerMinute: Int
     /// Proxies whose `X-Forwarded-For` is believed.
     public var trustedProxies: [IPNetwork]
+    /// Metrics and the OpenAPI document.
+    public var operations: Operations
 
     /// Creates the options.
     /// - Parameters:
@@ -22,18 +24,21 @@ public struct HTTPOptions: Sendable, Equatable {
     ///   - refuseCrossSite: Whether state-changing cross-site requests are refused.
     ///   - rateLimitPerMinute: The per-client limit; 0 is off.
     ///   - trustedProxies: Proxies whose `X-Forwarded-For` is believed.
+    ///   - operations: Metrics and the OpenAPI document.
     public init(
         secureCookies: Bool = false,
         allowedOrigins: [String] = [],
         refuseCrossSite: Bool = false,
         rateLimitPerMinute: Int = 0,
-        trustedProxies: [IPNetwork] = []
+        trustedProxies: [IPNetwork] = [],
+        operations: Operations = Operations()
     ) {
         self.secureCookies = secureCookies
         self.allowedOrigins = allowedOrigins
         self.refuseCrossSite = refuseCrossSite
         self.rateLimitPerMinute = rateLimitPerMinute
         self.trustedProxies = trustedProxies
+        self.operations = operations
     }
 }
 
@@ -55,13 +60,22 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/reset_password": [.post, .put],
         "/healthz": [.get],
         "/readyz": [.get],
+        "/metrics": [.get],
+        "/openapi.json": [.get],
+        "/auth/verify": [.get],
     ]
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     if !options.allowedOrigins.isEmpty {
         // Outside the error middleware: a preflight is answered before routing.
         router.add(middleware: AllowedOriginsCORSMiddleware(allowedOrigins: Set(options.allowedOrigins)))
+    }
+    if options.operations.metrics != nil {
+        // Requests by route and status, and their durations, through swift-metrics; outside the
+        // error middleware, so that it sees every error as the status the client gets.
+        router.add(middleware: MetricsMiddleware())
     }
     router.add(middleware: JSONErrorMiddleware(allowedMethods: allowed))
     if options.refuseCrossSite {
@@ -87,6 +101,10 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
             ? JSONResponse.make(.ok, ["status": "ready"])
             : JSONResponse.make(.serviceUnavailable, ["message": "the database is not answering"])
     }
+    let operationsRoutes = OperationsRoutes(auth: auth, operations: options.operations)
+    router.get("/metrics") { request, _ in try operationsRoutes.metrics(request) }
+    router.get("/openapi.json") { request, _ in try operationsRoutes.openAPI(request) }
+    router.get("/auth/verify") { request, _ in try await operationsRoutes.verify(request) }
     router.post("/users") { request, _ in try await routes.register(request) }
     router.post("/sessions") { request, _ in try await routes.login(request) }
     router.delete("/sessions") { request, _ in try await routes.logout(request) }

@@ -222,6 +222,27 @@ def start_postgres():
 # nginx in front of several nodes, with the configuration shipped in deploy/nginx.
 
 NGINX_CONF = os.path.join(ROOT, "deploy", "nginx", "latchkey.conf")
+NGINX_AUTH_REQUEST_CONF = os.path.join(ROOT, "deploy", "nginx", "auth-request.conf")
+
+
+def two_node_nginx(folder, node_ports):
+    """deploy/nginx/latchkey.conf in front of two nodes, with a fresh self-signed certificate."""
+    https_port, http_port = free_port(), free_port()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", os.path.join(folder, "key.pem"), "-out", os.path.join(folder, "cert.pem")],
+        check=True, capture_output=True, timeout=60,
+    )
+    proxy = Nginx(folder, NGINX_CONF, {
+        "server 127.0.0.1:5001 ": f"server 127.0.0.1:{node_ports[0]} ",
+        "server 127.0.0.1:5002 ": f"server 127.0.0.1:{node_ports[1]} ",
+        "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "/etc/latchkey/tls/fullchain.pem": os.path.join(folder, "cert.pem"),
+        "/etc/latchkey/tls/privkey.pem": os.path.join(folder, "key.pem"),
+    }, f"https://127.0.0.1:{https_port}")
+    proxy.http_port = http_port
+    return proxy
 
 
 def require_nginx():
@@ -232,29 +253,15 @@ def require_nginx():
 
 
 class Nginx:
-    """nginx running deploy/nginx/latchkey.conf, with the nodes' ports, free ports to listen on
-    and a fresh self-signed certificate put in place of the examples."""
+    """nginx running one of the shipped configurations in deploy/nginx, with `replacements`
+    (addresses, ports, certificate paths) put in place of the examples."""
 
-    def __init__(self, folder, node_ports):
+    def __init__(self, folder, conf_path, replacements, url):
         require_nginx()
         self.folder = folder
-        self.https_port, self.http_port = free_port(), free_port()
-        self.url = f"https://127.0.0.1:{self.https_port}"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-keyout", os.path.join(folder, "key.pem"), "-out", os.path.join(folder, "cert.pem")],
-            check=True, capture_output=True, timeout=60,
-        )
-        with open(NGINX_CONF) as shipped:
+        self.url = url
+        with open(conf_path) as shipped:
             conf = shipped.read()
-        replacements = {
-            "server 127.0.0.1:5001 ": f"server 127.0.0.1:{node_ports[0]} ",
-            "server 127.0.0.1:5002 ": f"server 127.0.0.1:{node_ports[1]} ",
-            "listen 443 ssl;": f"listen 127.0.0.1:{self.https_port} ssl;",
-            "listen 80;": f"listen 127.0.0.1:{self.http_port};",
-            "/etc/latchkey/tls/fullchain.pem": os.path.join(folder, "cert.pem"),
-            "/etc/latchkey/tls/privkey.pem": os.path.join(folder, "key.pem"),
-        }
         for old, new in replacements.items():
             assert old in conf, old
             conf = conf.replace(old, new)

@@ -21,7 +21,7 @@ import requests
 import urllib3
 
 from latchkey_helpers import (
-    BINARY, EMAIL, NEW_PASSWD, PASSWD, Nginx, PostgresDatabase, Server, clean_environment, free_port, log_in,
+    BINARY, EMAIL, NEW_PASSWD, PASSWD, PostgresDatabase, Server, two_node_nginx, clean_environment, free_port, log_in,
     log_in_wrong_password, profile_logged, profile_unlogged, register_user, require_postgres,
     reset_password_token, start_postgres, stop_postgres, update_password,
 )
@@ -121,7 +121,7 @@ def test_two_nodes_behind_nginx_with_tls():
         env = {"DATABASE_URL": database.url, "SESSION_COOKIE_SECURE": "true", **FAST}
         a = Server(folder, env)
         b = Server(folder, env)
-        proxy = Nginx(folder, [a.port, b.port])
+        proxy = two_node_nginx(folder, [a.port, b.port])
         try:
             response = requests.get(f"http://127.0.0.1:{proxy.http_port}/profile", allow_redirects=False)
             assert response.status_code == 301

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import Synchronization
+import Yams
+
+/// `LOG_FORMAT=json`: one JSON object per line on standard error, with `time` (RFC 3339, UTC,
+/// milliseconds), `level`, `message`, `label`, and the metadata as top-level keys (such as
+/// `request_id`, `route`, `status`, `duration_ms`).
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    let write: @Sendable (String) -> Void
+
+    init(label: String, write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
+        self.label = label
+        self.write = write
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var object: [String: Any] = [:]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
+            object[key] = Self.plain(value)
+        }
+        object["time"] = event.timestamp.formatted(
+            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt))
+        object["level"] = event.level.rawValue
+        object["message"] = event.message.description
+        object["label"] = label
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
+        write(String(decoding: data, as: UTF8.self))
+    }
+
+    private static func plain(_ value: Logger.Metadata.Value) -> Any {
+        switch value {
+        case .string(let string): string
+        case .stringConvertible(let convertible as Int): convertible
+        case .stringConvertible(let convertible as Double): convertible
+        case .stringConvertible(let convertible): convertible.description
+        case .array(let values): values.map(plain)
+        case .dictionary(let dictionary): dictionary.mapValues(plain)
+        }
+    }
+
+    private static let lock = Mutex(())
+
+    @Sendable static func standardError(_ line: String) {
+        lock.withLock { _ in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+}
+
+extension JSONLogHandler {
+    /// The log event handed to `log(event:)`, so that the handler stays readable.
+    struct LogEvent {
+        let timestamp: Date
+        let level: Logger.Level
+        let message: Logger.Message
+        let metadata: Logger.Metadata?
+    }
+
+    func log(
+        level: Logger.Level,
+        message: Logger.Message,
+        metadata: Logger.Metadata?,
+        source: String,
+        file: String,
+        function: String,
+        line: UInt
+    ) {
+        log(event: LogEvent(timestamp: Date(), level: level, message: message, metadata: metadata))
+    }
+}
+
+/// The log formats `LOG_FORMAT` accepts.
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// swift-log's plain text lines (the default).
+    case text
+    /// One JSON object per line.
+    case json
+}
+
+/// Process-wide set-up that may happen once: the logging and metrics backends.
+enum Observability {
+    private static let installed = Mutex<PrometheusCollectorRegistry?>(nil)
+
+    /// Installs the log format and the Prometheus metrics backend, once per process.
+    /// - Returns: The registry that `/metrics` renders.
+    static func bootstrap(format: LogFormat, level: Logger.Level) -> PrometheusCollectorRegistry {
+        let (registry, first) = installed.withLock { installed in
+            if let registry = installed { return (registry, false) }
+            let registry = PrometheusCollectorRegistry()
+            installed = registry
+            return (registry, true)
+        }
+        guard first else { return registry }
+        switch format {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }
+}
+
+/// The OpenAPI document shipped in the binary (`Sources/LatchkeyApp/Resources/openapi.yaml`).
+enum OpenAPIDocument {
+    /// The YAML text.
+    static var yaml: String { String(decoding: PackageResources.openapi_yaml, as: UTF8.self) }
+
+    /// The document as JSON, converted once at start-up.
+    /// - Throws: When the shipped YAML cannot be read.
+    static func json() throws -> [UInt8] {
+        guard let object = try Yams.load(yaml: yaml) else {
+            throw ConfigurationError("openapi.yaml is empty")
+        }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return Array(data)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCore
+import Logging
+
+/// What the operations routes serve, provided by the executable: the HTTP layer knows neither
+/// Prometheus nor YAML.
+public struct Operations: Sendable {
+    /// The metrics in Prometheus' text format, freshly rendered; `nil` disables `/metrics`.
+    public var metrics: (@Sendable () -> [UInt8])?
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    public var metricsToken: String?
+    /// The OpenAPI document as JSON; `nil` disables `/openapi.json`.
+    public var openAPIDocument: [UInt8]?
+
+    /// Creates the operations settings.
+    /// - Parameters:
+    ///   - metrics: Renders the metrics.
+    ///   - metricsToken: The bearer token `/metrics` requires.
+    ///   - openAPIDocument: The OpenAPI document as JSON.
+    public init(
+        metrics: (@Sendable () -> [UInt8])? = nil,
+        metricsToken: String? = nil,
+        openAPIDocument: [UInt8]? = nil
+    ) {
+        self.metrics = metrics
+        self.metricsToken = metricsToken
+        self.openAPIDocument = openAPIDocument
+    }
+}
+
+/// Gives every request an id and logs one line per request: method, route, status, duration.
+///
+/// The id is the client's `X-Request-ID` when it is 1 to 128 of `A-Za-z0-9._-`, a new one
+/// otherwise; it is set on the response and on every log line of the request. Nothing from the
+/// request body, cookies or query reaches the log.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = LatchkeyRequestContext
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let id = request.headers[.xRequestID].flatMap(Self.acceptedID) ?? Self.newID()
+        var context = context
+        context.logger[metadataKey: "request_id"] = "\(id)"
+        let started = ContinuousClock.now
+        var response = try await next(request, context)
+        response.headers[.xRequestID] = id
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method.rawValue)",
+                "route": "\(context.endpointPath ?? "unmatched")",
+                "status": .stringConvertible(response.status.code),
+                "duration_ms": .stringConvertible((milliseconds * 1000).rounded() / 1000),
+            ]
+        )
+        return response
+    }
+
+    static func acceptedID(_ value: String) -> String? {
+        guard (1...128).contains(value.utf8.count),
+            value.utf8.allSatisfy({ byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == 0x2E || byte == 0x5F || byte == 0x2D
+            })
+        else { return nil }
+        return value
+    }
+
+    static func newID() -> String {
+        SecretToken.generate(byteCount: 12)
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = Self("X-Request-ID")!
+    static let latchkeyUserID = Self("X-Latchkey-User-Id")!
+    static let latchkeyEmail = Self("X-Latchkey-Email")!
+}
+
+/// The operations routes: metrics, the OpenAPI document, and session checks for proxies.
+struct OperationsRoutes: Sendable {
+    let auth: Auth
+    let operations: Operations
+
+    func metrics(_ request: Request) throws -> Response {
+        guard let render = operations.metrics else { throw APIError(.notFound, "not found") }
+        if let token = operations.metricsToken {
+            let expected = Array("Bearer \(token)".utf8)
+            let given = Array((request.headers[.authorization] ?? "").utf8)
+            guard given.count == expected.count, zip(given, expected).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+                throw APIError(
+                    .unauthorized, "metrics need Authorization: Bearer <METRICS_TOKEN>",
+                    headers: [.wwwAuthenticate: "Bearer"])
+            }
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: render()))
+        )
+    }
+
+    func openAPI(_ request: Request) throws -> Response {
+        guard let document = operations.openAPIDocument else { throw APIError(.notFound, "not found") }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: document))
+        )
+    }
+
+    /// 204 with the user's id and email for a live `session_id` cookie, 401 otherwise (nginx's
+    /// `auth_request` and Traefik's forward auth read only the status and the headers).
+    func verify(_ request: Request) async throws -> Response {
+        guard let token = request.cookies[sessionCookieName]?.value, !token.isEmpty else {
+            throw APIError(.unauthorized, "no live session")
+        }
+        do {
+            let user = try await auth.user(forSessionToken: token)
+            return Response(
+                status: .noContent,
+                headers: [.latchkeyUserID: "\(user.id)", .latchkeyEmail: user.email]
+            )
+        } catch AuthError.invalidSession {
+            throw APIError(.unauthorized, "no live session")
+        }
+    }
+}

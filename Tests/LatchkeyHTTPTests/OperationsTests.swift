@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LatchkeyCore
+import LatchkeyHTTP
+import Testing
+
+@Suite("Operations routes")
+struct OperationsTests {
+    @Test("/auth/verify: 204 with the user's id and email for a live session, 401 otherwise")
+    func verify() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            let token = try await client.logIn()
+            let user = try #require(try await service.store.findUser(by: .email("bob@example.com")))
+            let live = try await client.send(.get, "/auth/verify", cookie: token)
+            #expect(live.status == .noContent)
+            #expect(live.headers[.init("X-Latchkey-User-Id")!] == "\(user.id)")
+            #expect(live.headers[.init("X-Latchkey-Email")!] == "bob@example.com")
+            try await client.send(.get, "/auth/verify").expectError(.unauthorized)
+            try await client.send(.get, "/auth/verify", cookie: SecretToken.generate()).expectError(.unauthorized)
+            _ = try await client.send(.delete, "/sessions", cookie: token)
+            let ended = try await client.send(.get, "/auth/verify", cookie: token)
+            ended.expectError(.unauthorized)
+            #expect(ended.headers[.init("X-Latchkey-Email")!] == nil)
+        }
+    }
+
+    @Test("/metrics is open without a token, and needs the bearer token when one is set")
+    func metricsToken() async throws {
+        let open = HTTPOptions(operations: Operations(metrics: { Array("up 1\n".utf8) }))
+        try await TestService().test(options: open) { client in
+            let response = try await client.send(.get, "/metrics")
+            #expect(response.status == .ok)
+            #expect(String(buffer: response.body) == "up 1\n")
+        }
+        let guarded = HTTPOptions(
+            operations: Operations(metrics: { Array("up 1\n".utf8) }, metricsToken: "s3cr3t-t0ken"))
+        try await TestService().test(options: guarded) { client in
+            try await client.send(.get, "/metrics").expectError(.unauthorized)
+            var wrong = try await client.execute(
+                uri: "/metrics", method: .get, headers: [.authorization: "Bearer s3cr3t-t0keX"], body: nil)
+            #expect(wrong.status == .unauthorized)
+            wrong = try await client.execute(
+                uri: "/metrics", method: .get, headers: [.authorization: "s3cr3t-t0ken"], body: nil)
+            #expect(wrong.status == .unauthorized)
+            let right = try await client.execute(
+                uri: "/metrics", method: .get, headers: [.authorization: "Bearer s3cr3t-t0ken"], body: nil)
+            #expect(right.status == .ok)
+        }
+    }
+
+    @Test("/openapi.json serves the document given")
+    func openAPI() async throws {
+        let options = HTTPOptions(operations: Operations(openAPIDocument: Array(#"{"openapi":"3.1.0"}"#.utf8)))
+        try await TestService().test(options: options) { client in
+            let response = try await client.send(.get, "/openapi.json")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/json")
+            #expect(String(buffer: response.body) == #"{"openapi":"3.1.0"}"#)
+        }
+    }
+
+    @Test(
+        "every response carries an X-Request-ID: the client's when well-formed, a new one otherwise",
+        arguments: [
+            ("abc-123_x.y", true), (String(repeating: "a", count: 128), true), ("", false),
+            (String(repeating: "a", count: 129), false), ("has space", false), ("é", false), ("a/b", false),
+        ]
+    )
+    func requestID(sent: String, kept: Bool) async throws {
+        try await TestService().test { client in
+            let response = try await client.execute(
+                uri: "/nowhere", method: .get, headers: [.init("X-Request-ID")!: sent], body: nil)
+            let id = try #require(response.headers[.init("X-Request-ID")!])
+            if kept {
+                #expect(id == sent)
+            } else {
+                #expect(id != sent)
+                #expect(!id.isEmpty && id.count <= 128)
+            }
+            let other = try await client.send(.get, "/")
+            #expect(other.headers[.init("X-Request-ID")!] != nil)
+        }
+    }
+}
