@@ -12,7 +12,9 @@ public struct LatchkeyCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "A user authentication service: register, log in, sessions, profile, logout, password reset.",
-        subcommands: [ServeCommand.self, MigrateCommand.self],
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, UsersCommand.self, BackupCommand.self, ImportFlaskCommand.self,
+        ],
         defaultSubcommand: nil
     )
 
@@ -123,26 +125,5 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try Settings.load(from: await Settings.reader(flags: flags))
         try await Server(settings: settings).run()
-    }
-}
-
-/// `latchkey migrate`: brings the database schema up to date and lists the migrations.
-struct MigrateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "migrate",
-        abstract: "Bring the database schema up to date (idempotent; never drops data)."
-    )
-
-    @OptionGroup var database: DatabaseOptions
-
-    func run() async throws {
-        let settings = try Settings.load(from: await Settings.reader(flags: database.flags))
-        var logger = Logger(label: "latchkey")
-        logger.logLevel = settings.logLevel
-        let opened = try Server.openDatabase(settings.database, logger: logger)
-        let applied = try await opened.prepare()
-        for migration in applied {
-            print("applied\t\(migration)")
-        }
     }
 }

@@ -164,6 +164,17 @@ public enum Database: Sendable {
         }
     }
 
+    /// Runs `body` with the database's services running (PostgreSQL's pool), then stops them.
+    /// - Parameter body: The work.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    func withRunning<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite: try await body()
+        case .postgres(let store): try await store.withRunning(body)
+        }
+    }
+
     /// Brings the schema up to date.
     /// - Returns: Every applied migration, oldest first.
     /// - Throws: `ConfigurationError` with a one-line reason when the database cannot be migrated.

@@ -18,11 +18,11 @@ public struct IssuedResetToken: Sendable, Equatable {
 public struct Auth: Sendable {
     /// The rules' tunable values.
     public let policy: AuthPolicy
-    private let store: any AuthStore
+    let store: any AuthStore
     private let hasher: any PasswordHasher
     private let notifier: (any AccountNotifier)?
     private let metrics: AuthMetrics
-    private let clock: @Sendable () -> Date
+    let clock: @Sendable () -> Date
     private let logger: Logger
     /// A hash of a random password, verified against when an email is unknown so that a
     /// login for an unknown email costs the same bcrypt work as a wrong password.
@@ -372,7 +372,7 @@ public struct Auth: Sendable {
     }
 
     /// Runs a store call and turns its failures into `AuthError`s.
-    private func storage<T>(_ body: () async throws -> T) async throws -> T {
+    func storage<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as StoreError {

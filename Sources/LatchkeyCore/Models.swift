@@ -78,3 +78,49 @@ public struct ResetToken: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 }
+
+/// A user as an operator lists it: no secrets.
+public struct UserSummary: Sendable, Equatable {
+    /// The user's id.
+    public var id: Int64
+    /// The normalised email.
+    public var email: String
+    /// When the user registered.
+    public var createdAt: Date
+    /// Sessions neither expired nor idle.
+    public var liveSessions: Int
+
+    /// Creates a summary.
+    /// - Parameters:
+    ///   - id: The user's id.
+    ///   - email: The normalised email.
+    ///   - createdAt: When the user registered.
+    ///   - liveSessions: Sessions neither expired nor idle.
+    public init(id: Int64, email: String, createdAt: Date, liveSessions: Int) {
+        self.id = id
+        self.email = email
+        self.createdAt = createdAt
+        self.liveSessions = liveSessions
+    }
+}
+
+/// A user to add in bulk (an import), with a hash made elsewhere.
+public struct NewUser: Sendable, Equatable {
+    /// The normalised email.
+    public var email: String
+    /// A bcrypt hash.
+    public var passwordHash: String
+    /// When the user registered.
+    public var createdAt: Date
+
+    /// Creates a new user.
+    /// - Parameters:
+    ///   - email: The normalised email.
+    ///   - passwordHash: A bcrypt hash.
+    ///   - createdAt: When the user registered.
+    public init(email: String, passwordHash: String, createdAt: Date) {
+        self.email = email
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+    }
+}

@@ -137,6 +137,25 @@ public protocol AuthStore: Sendable {
     /// - Returns: What was removed.
     func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult
 
+    /// Lists users by email, in order, for operators.
+    /// - Parameters:
+    ///   - after: Only emails sorted after this one (for paging).
+    ///   - limit: The most users to return.
+    ///   - now: Sessions expiring at or before this are not live.
+    ///   - idleCutoff: Sessions last seen at or before this are not live.
+    /// - Returns: The users with their live session counts.
+    func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary]
+
+    /// Deletes a user with their sessions and reset token.
+    /// - Parameter id: The user.
+    /// - Returns: Whether a user went.
+    func deleteUser(id: Int64) async throws -> Bool
+
+    /// Adds many users in one transaction; an email that is already registered is skipped.
+    /// - Parameter users: The users, with distinct normalised emails.
+    /// - Returns: For each user, in order, whether it was added.
+    func addUsers(_ users: [NewUser]) async throws -> [Bool]
+
     /// Reads a throttle record.
     /// - Parameter key: The scope and normalised email.
     /// - Returns: The record, or `nil` when there is none.

@@ -553,6 +553,90 @@ public final class PostgresStore: AuthStore, Service {
         }
     }
 
+    // MARK: Operators
+
+    /// Lists users by email with their live session counts.
+    public func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary] {
+        let after = after ?? ""
+        if after.utf8.contains(0) { return [] }
+        let nowSeconds = now.timeIntervalSince1970
+        let cutoff = idleCutoff.timeIntervalSince1970
+        return try await call { client in
+            try await client.query(
+                """
+                SELECT u.id, u.email, u.created_at,
+                    (SELECT count(*) FROM sessions s
+                     WHERE s.user_id = u.id AND s.expires_at > \(nowSeconds) AND s.last_seen_at > \(cutoff))
+                FROM users u WHERE u.email > \(after) ORDER BY u.email LIMIT \(limit)
+                """,
+                logger: self.logger
+            ).collect().map { row in
+                let (id, email, created, live) = try row.decode((Int64, String, Double, Int64).self)
+                return UserSummary(
+                    id: id, email: email, createdAt: Date(timeIntervalSince1970: created), liveSessions: Int(live))
+            }
+        }
+    }
+
+    /// Deletes a user; sessions and the reset token go with it (`ON DELETE CASCADE`).
+    public func deleteUser(id: Int64) async throws -> Bool {
+        try await call { client in
+            try await !client.query("DELETE FROM users WHERE id = \(id) RETURNING 1", logger: self.logger).collect()
+                .isEmpty
+        }
+    }
+
+    /// Adds many users in one transaction; taken emails are skipped.
+    public func addUsers(_ users: [NewUser]) async throws -> [Bool] {
+        for user in users { try StoreError.checkText(user.email, user.passwordHash) }
+        let logger = self.logger
+        // An import may be large: it gets a deadline of its own, not a request's.
+        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                var added: [Bool] = []
+                added.reserveCapacity(users.count)
+                for user in users {
+                    let created = user.createdAt.timeIntervalSince1970
+                    let rows = try await connection.query(
+                        """
+                        INSERT INTO users (email, password_hash, created_at)
+                        VALUES (\(user.email), \(user.passwordHash), \(created))
+                        ON CONFLICT (email) DO NOTHING RETURNING 1
+                        """,
+                        logger: logger
+                    ).collect()
+                    added.append(!rows.isEmpty)
+                }
+                return added
+            }
+        } catch {
+            throw Self.translate(error).error
+        }
+    }
+
+    /// The migrations that have not run yet, without running them.
+    /// - Returns: Their identifiers, in order.
+    /// - Throws: `StoreError.unavailable` when the database cannot be read.
+    public func pendingMigrations() async throws -> [String] {
+        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        let logger = self.logger
+        do {
+            let applied = try await Deadline.run(configuration.deadline * 4) {
+                try await client.withConnection { connection in
+                    try await Self.recordedMigrations(on: connection, logger: logger)
+                }
+            }
+            return Self.migrations.map(\.id).filter { !applied.contains($0) }
+        } catch {
+            throw Self.translate(error).error
+        }
+    }
+
     // MARK: Throttles
 
     /// Reads a throttle record.

@@ -308,6 +308,87 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    // MARK: Operators
+
+    /// Lists users by email with their live session counts, on the reader pool.
+    public func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT u.id, u.email, u.created_at,
+                        (SELECT count(*) FROM sessions s
+                         WHERE s.user_id = u.id AND s.expires_at > ? AND s.last_seen_at > ?)
+                    FROM users u WHERE u.email > ? ORDER BY u.email LIMIT ?
+                    """,
+                arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970, after ?? "", limit]
+            )
+            return rows.map {
+                UserSummary(id: $0[0], email: $0[1], createdAt: Date(timeIntervalSince1970: $0[2]), liveSessions: $0[3])
+            }
+        }
+    }
+
+    /// Deletes a user; sessions and the reset token go with it (`ON DELETE CASCADE`).
+    public func deleteUser(id: Int64) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Adds many users in one write transaction; taken emails are skipped.
+    public func addUsers(_ users: [NewUser]) async throws -> [Bool] {
+        for user in users { try StoreError.checkText(user.email, user.passwordHash) }
+        return try await write { db in
+            let statement = try db.makeStatement(
+                sql:
+                    "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(email) DO NOTHING"
+            )
+            return try users.map { user in
+                try statement.execute(arguments: [user.email, user.passwordHash, user.createdAt.timeIntervalSince1970])
+                return db.changesCount == 1
+            }
+        }
+    }
+
+    /// Copies the database, consistently, to a new file while it is in use (SQLite's online
+    /// backup, through GRDB).
+    /// - Parameter path: The new file; it must not exist.
+    /// - Throws: `StoreError.unavailable` when the copy fails.
+    public func backup(to path: String) throws {
+        do {
+            let destination = try DatabaseQueue(path: path)
+            try writer.backup(to: destination)
+            try destination.close()
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// The migrations that have not run yet on a database, without running them or creating
+    /// the file.
+    /// - Parameter location: The database.
+    /// - Returns: Their identifiers, in order.
+    /// - Throws: `StoreError.unavailable` when the file cannot be read.
+    public static func pendingMigrations(at location: Location) throws -> [String] {
+        guard case .file(let path) = location, FileManager.default.fileExists(atPath: path) else {
+            return migrator.migrations
+        }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let applied = try migrator.appliedIdentifiers(db)
+                return migrator.migrations.filter { !applied.contains($0) }
+            }
+        } catch {
+            throw translate(error)
+        }
+    }
+
     // MARK: Throttles
 
     /// Reads a throttle record.

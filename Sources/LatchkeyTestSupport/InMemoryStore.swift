@@ -139,6 +139,42 @@ public actor InMemoryStore: AuthStore {
         return true
     }
 
+    /// Lists users by email.
+    public func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) throws -> [UserSummary] {
+        try check()
+        return users.values.filter { after == nil || $0.email > after! }.sorted { $0.email < $1.email }.prefix(limit)
+            .map { user in
+                let live = sessions.values.filter {
+                    $0.userID == user.id && $0.expiresAt > now && $0.lastSeenAt > idleCutoff
+                }.count
+                return UserSummary(id: user.id, email: user.email, createdAt: user.createdAt, liveSessions: live)
+            }
+    }
+
+    /// Deletes a user with their sessions and reset token.
+    public func deleteUser(id: Int64) throws -> Bool {
+        try check()
+        guard let user = users.removeValue(forKey: id) else { return false }
+        userIDsByEmail.removeValue(forKey: user.email)
+        sessions = sessions.filter { $0.value.userID != id }
+        resetTokens.removeValue(forKey: id)
+        return true
+    }
+
+    /// Adds many users at once; taken emails are skipped.
+    public func addUsers(_ newUsers: [NewUser]) throws -> [Bool] {
+        try check()
+        for user in newUsers { try StoreError.checkText(user.email, user.passwordHash) }
+        return newUsers.map { new in
+            guard userIDsByEmail[new.email] == nil else { return false }
+            let user = User(id: nextID, email: new.email, passwordHash: new.passwordHash, createdAt: new.createdAt)
+            nextID += 1
+            users[user.id] = user
+            userIDsByEmail[new.email] = user.id
+            return true
+        }
+    }
+
     /// Reads a throttle record.
     public func throttleRecord(_ key: ThrottleKey) throws -> ThrottleRecord? {
         try check()

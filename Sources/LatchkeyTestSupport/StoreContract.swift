@@ -22,6 +22,9 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case throttleRecordsRoundTrip
     case concurrentThrottleUpdatesAllCount
     case purgeRemovesOnlyQuietThrottles
+    case listUsersPagesByEmailAndCountsLiveSessions
+    case deleteUserTakesSessionsAndResetToken
+    case addUsersSkipsTakenEmails
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -168,6 +171,58 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             #expect(try await store.throttleRecord(ThrottleKey(.login, "quiet@example.com")) == nil)
             #expect(try await store.throttleRecord(ThrottleKey(.login, "waiting@example.com")) == waiting)
             #expect(try await store.throttleRecord(ThrottleKey(.resetRequest, "recent@example.com")) == recent)
+
+        case .listUsersPagesByEmailAndCountsLiveSessions:
+            let carol = try await store.addUser(email: "carol@example.com", passwordHash: "h", createdAt: Self.t0)
+            let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0 + 1)
+            _ = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0 + 2)
+            try await Self.addSession(store, Self.session("live", userID: ada.id, lastSeenAt: Self.t0 + 100))
+            try await Self.addSession(store, Self.session("idle", userID: ada.id, lastSeenAt: Self.t0))
+            try await Self.addSession(store, Self.session("over", userID: ada.id, expiresAt: Self.t0 + 50))
+            try await Self.addSession(store, Self.session("c", userID: carol.id, lastSeenAt: Self.t0 + 100))
+            let now = Self.t0 + 60
+            let idleCutoff = Self.t0 + 10
+            let all = try await store.listUsers(after: nil, limit: 10, now: now, idleCutoff: idleCutoff)
+            #expect(all.map(\.email) == ["ada@example.com", "bob@example.com", "carol@example.com"])
+            #expect(all.map(\.liveSessions) == [1, 0, 1])
+            #expect(
+                all[0] == UserSummary(id: ada.id, email: "ada@example.com", createdAt: Self.t0 + 1, liveSessions: 1))
+            let page = try await store.listUsers(after: "ada@example.com", limit: 1, now: now, idleCutoff: idleCutoff)
+            #expect(page.map(\.email) == ["bob@example.com"])
+            #expect(
+                try await store.listUsers(after: "carol@example.com", limit: 5, now: now, idleCutoff: idleCutoff)
+                    .isEmpty)
+
+        case .deleteUserTakesSessionsAndResetToken:
+            let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            let bob = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
+            try await Self.addSession(store, Self.session("a", userID: ada.id))
+            try await Self.addSession(store, Self.session("b", userID: bob.id))
+            try await store.setResetToken(Self.resetToken("r", userID: ada.id))
+            #expect(try await store.deleteUser(id: ada.id))
+            #expect(try await store.findUser(by: .email("ada@example.com")) == nil)
+            #expect(try await store.findSession(digest: Self.digest("a")) == nil)
+            #expect(try await store.findResetToken(userID: ada.id) == nil)
+            #expect(try await store.findSession(digest: Self.digest("b")) != nil)
+            #expect(try await store.deleteUser(id: ada.id) == false)
+            // The address can be registered again.
+            _ = try await store.addUser(email: "ada@example.com", passwordHash: "h2", createdAt: Self.t0)
+
+        case .addUsersSkipsTakenEmails:
+            _ = try await store.addUser(email: "taken@example.com", passwordHash: "old", createdAt: Self.t0)
+            let added = try await store.addUsers([
+                NewUser(email: "ada@example.com", passwordHash: "h1", createdAt: Self.t0),
+                NewUser(email: "taken@example.com", passwordHash: "h2", createdAt: Self.t0),
+                NewUser(email: "bob@example.com", passwordHash: "h3", createdAt: Self.t0 + 5),
+            ])
+            #expect(added == [true, false, true])
+            #expect(try await store.findUser(by: .email("taken@example.com"))?.passwordHash == "old")
+            #expect(try await store.findUser(by: .email("bob@example.com"))?.createdAt == Self.t0 + 5)
+            await #expect(throws: StoreError.self) {
+                _ = try await store.addUsers([
+                    NewUser(email: "nul\u{0}@example.com", passwordHash: "h", createdAt: Self.t0)
+                ])
+            }
 
         case .unknownUserIsNil:
             #expect(try await store.findUser(by: .email("nobody@example.com")) == nil)

@@ -1,0 +1,148 @@
+import Foundation
+
+/// What an import did with each row.
+public struct ImportReport: Sendable, Equatable {
+    /// Why a row was skipped.
+    public enum Reason: Sendable, Equatable, CustomStringConvertible {
+        /// The email is not one the service accepts; the text says why.
+        case malformedEmail(String)
+        /// The stored hash is not a bcrypt hash the service can verify.
+        case malformedHash
+        /// Another row of the file has the same normalised email.
+        case duplicateInFile(firstRow: Int)
+        /// The email already has an account here.
+        case alreadyRegistered
+
+        /// The reason, for the summary.
+        public var description: String {
+            switch self {
+            case .malformedEmail(let why): "malformed email (\(why))"
+            case .malformedHash: "not a bcrypt hash"
+            case .duplicateInFile(let row): "duplicate of row \(row)"
+            case .alreadyRegistered: "already registered"
+            }
+        }
+    }
+
+    /// Rows imported.
+    public var imported: Int
+    /// Rows skipped, with their row numbers and reasons, in row order.
+    public var skipped: [(row: Int, reason: Reason)]
+
+    /// Whether two reports say the same.
+    public static func == (lhs: ImportReport, rhs: ImportReport) -> Bool {
+        lhs.imported == rhs.imported && lhs.skipped.map(\.row) == rhs.skipped.map(\.row)
+            && lhs.skipped.map(\.reason) == rhs.skipped.map(\.reason)
+    }
+}
+
+/// A row of another service's user table, as read.
+public struct ImportedRow: Sendable, Equatable {
+    /// The row's number in the source, for the report.
+    public var row: Int
+    /// The email as stored there.
+    public var email: String
+    /// The password hash as stored there.
+    public var passwordHash: String
+
+    /// Creates a row.
+    /// - Parameters:
+    ///   - row: The row's number.
+    ///   - email: The email as stored.
+    ///   - passwordHash: The hash as stored.
+    public init(row: Int, email: String, passwordHash: String) {
+        self.row = row
+        self.email = email
+        self.passwordHash = passwordHash
+    }
+}
+
+/// Operators' work: listing, deleting and importing users, ending sessions.
+extension Auth {
+    /// Lists users by email.
+    /// - Parameters:
+    ///   - after: Only emails after this one (paging), normalised like any email.
+    ///   - limit: The most users to list.
+    /// - Returns: The users with their live session counts; no secrets.
+    /// - Throws: `storageUnavailable`.
+    public func listUsers(after: String?, limit: Int) async throws -> [UserSummary] {
+        let now = clock()
+        let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
+        let after = after.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+        return try await storage {
+            try await store.listUsers(after: after, limit: limit, now: now, idleCutoff: idleCutoff)
+        }
+    }
+
+    /// Deletes the account of an email, with its sessions and reset token.
+    /// - Parameter email: The email as given.
+    /// - Returns: Whether there was such an account.
+    /// - Throws: `invalidEmail`, `storageUnavailable`.
+    public func deleteUser(email: String) async throws -> Bool {
+        let email = try Validation.normalizedEmail(email)
+        guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else { return false }
+        return try await storage { try await store.deleteUser(id: user.id) }
+    }
+
+    /// Ends every session of an account.
+    /// - Parameter email: The email as given.
+    /// - Returns: How many sessions ended, or `nil` when there is no such account.
+    /// - Throws: `invalidEmail`, `storageUnavailable`.
+    public func revokeSessions(email: String) async throws -> Int? {
+        let email = try Validation.normalizedEmail(email)
+        guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else { return nil }
+        return try await storage { try await store.deleteSessions(userID: user.id) }
+    }
+
+    /// Imports users with the bcrypt hashes another service stored, so that they log in with
+    /// their old passwords. Emails are normalised; malformed rows, duplicates within the rows
+    /// and emails already registered are skipped and reported; what is imported is added in one
+    /// transaction.
+    /// - Parameter rows: The rows, in source order.
+    /// - Returns: What was imported and what was skipped, and why.
+    /// - Throws: `storageUnavailable` (and then nothing was imported).
+    public func importUsers(_ rows: [ImportedRow]) async throws -> ImportReport {
+        var skipped: [(row: Int, reason: ImportReport.Reason)] = []
+        var firstRowByEmail: [String: Int] = [:]
+        var candidates: [(row: Int, user: NewUser)] = []
+        let now = clock()
+        for row in rows {
+            let email: String
+            do {
+                email = try Validation.normalizedEmail(row.email)
+            } catch {
+                if case .invalidEmail(let why) = error {
+                    skipped.append((row.row, .malformedEmail(why)))
+                }
+                continue
+            }
+            guard Self.isBcryptHash(row.passwordHash) else {
+                skipped.append((row.row, .malformedHash))
+                continue
+            }
+            if let first = firstRowByEmail[email] {
+                skipped.append((row.row, .duplicateInFile(firstRow: first)))
+                continue
+            }
+            firstRowByEmail[email] = row.row
+            candidates.append((row.row, NewUser(email: email, passwordHash: row.passwordHash, createdAt: now)))
+        }
+        let added = try await storage { try await store.addUsers(candidates.map(\.user)) }
+        for (candidate, wasAdded) in zip(candidates, added) where !wasAdded {
+            skipped.append((candidate.row, .alreadyRegistered))
+        }
+        skipped.sort { $0.row < $1.row }
+        return ImportReport(imported: added.filter { $0 }.count, skipped: skipped)
+    }
+
+    /// Whether text is a bcrypt hash (`$2a$`, `$2b$` or `$2y$`, a two-digit cost from 4 to 31,
+    /// and 53 characters of bcrypt's base64).
+    static func isBcryptHash(_ hash: String) -> Bool {
+        let bytes = Array(hash.utf8)
+        guard bytes.count == 60, let cost = BcryptPasswordHasher.cost(of: hash), (4...31).contains(cost) else {
+            return false
+        }
+        let alphabet = Set("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        return bytes[7...].allSatisfy { alphabet.contains($0) }
+    }
+}
