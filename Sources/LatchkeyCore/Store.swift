@@ -156,6 +156,11 @@ public protocol AuthStore: Sendable {
     /// - Returns: For each user, in order, whether it was added.
     func addUsers(_ users: [NewUser]) async throws -> [Bool]
 
+    /// Adds many sessions in one transaction, for seeding benchmarks; sessions of unknown users
+    /// are refused by the foreign key.
+    /// - Parameter sessions: The sessions.
+    func addSessions(_ sessions: [Session]) async throws
+
     /// Reads a throttle record.
     /// - Parameter key: The scope and normalised email.
     /// - Returns: The record, or `nil` when there is none.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LatchkeyCore
 import Logging
+import Synchronization
 
 /// What the operations routes serve, provided by the executable: the HTTP layer knows neither
 /// Prometheus nor YAML.
@@ -73,9 +74,14 @@ struct RequestLogMiddleware: RouterMiddleware {
         return value
     }
 
+    /// A new id: a random prefix chosen when the process starts and a counter, unique per
+    /// process and cheap (a request id is a correlation handle, not a secret).
     static func newID() -> String {
-        SecretToken.generate(byteCount: 12)
+        "\(idPrefix)-\(idCounter.add(1, ordering: .relaxed).newValue)"
     }
+
+    private static let idPrefix = SecretToken.generate(byteCount: 9)
+    private static let idCounter = Atomic<Int>(0)
 }
 
 extension HTTPField.Name {

@@ -617,6 +617,32 @@ public final class PostgresStore: AuthStore, Service {
         }
     }
 
+    /// Adds many sessions in one transaction.
+    public func addSessions(_ sessions: [Session]) async throws {
+        let logger = self.logger
+        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                for session in sessions {
+                    let token = session.tokenDigest.bytes
+                    let created = session.createdAt.timeIntervalSince1970
+                    let lastSeen = session.lastSeenAt.timeIntervalSince1970
+                    let expires = session.expiresAt.timeIntervalSince1970
+                    try await connection.query(
+                        """
+                        INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
+                        VALUES (\(token), \(session.userID), \(created), \(lastSeen), \(expires))
+                        """,
+                        logger: logger)
+                }
+            }
+        } catch {
+            throw Self.translate(error).error
+        }
+    }
+
     /// The migrations that have not run yet, without running them.
     /// - Returns: Their identifiers, in order.
     /// - Throws: `StoreError.unavailable` when the database cannot be read.

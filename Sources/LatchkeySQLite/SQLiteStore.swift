@@ -352,6 +352,23 @@ public final class SQLiteStore: AuthStore {
         }
     }
 
+    /// Adds many sessions in one write transaction.
+    public func addSessions(_ sessions: [Session]) async throws {
+        try await write { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    """)
+            for session in sessions {
+                try statement.execute(arguments: [
+                    session.tokenDigest.bytes, session.userID, session.createdAt.timeIntervalSince1970,
+                    session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
+                ])
+            }
+        }
+    }
+
     /// Copies the database, consistently, to a new file while it is in use (SQLite's online
     /// backup, through GRDB).
     /// - Parameter path: The new file; it must not exist.

@@ -175,6 +175,13 @@ public actor InMemoryStore: AuthStore {
         }
     }
 
+    /// Adds many sessions at once.
+    public func addSessions(_ newSessions: [Session]) throws {
+        try check()
+        guard newSessions.allSatisfy({ users[$0.userID] != nil }) else { throw StoreError.notFound }
+        for session in newSessions { sessions[session.tokenDigest] = session }
+    }
+
     /// Reads a throttle record.
     public func throttleRecord(_ key: ThrottleKey) throws -> ThrottleRecord? {
         try check()

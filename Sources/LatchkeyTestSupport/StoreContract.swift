@@ -25,6 +25,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case listUsersPagesByEmailAndCountsLiveSessions
     case deleteUserTakesSessionsAndResetToken
     case addUsersSkipsTakenEmails
+    case addSessionsInBulk
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -223,6 +224,17 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
                     NewUser(email: "nul\u{0}@example.com", passwordHash: "h", createdAt: Self.t0)
                 ])
             }
+
+        case .addSessionsInBulk:
+            let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            try await store.addSessions([Self.session("one", userID: ada.id), Self.session("two", userID: ada.id)])
+            #expect(try await store.findSession(digest: Self.digest("one"))?.user == ada)
+            #expect(
+                try await store.findSession(digest: Self.digest("two"))?.session == Self.session("two", userID: ada.id))
+            await #expect(throws: StoreError.self) {
+                try await store.addSessions([Self.session("orphan", userID: ada.id + 99)])
+            }
+            #expect(try await store.findSession(digest: Self.digest("orphan")) == nil)
 
         case .unknownUserIsNil:
             #expect(try await store.findUser(by: .email("nobody@example.com")) == nil)
