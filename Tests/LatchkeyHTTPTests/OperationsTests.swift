@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import LatchkeyCore
-import LatchkeyHTTP
 import Testing
+
+@testable import LatchkeyHTTP
 
 @Suite("Operations routes")
 struct OperationsTests {
@@ -82,5 +83,25 @@ struct OperationsTests {
             let other = try await client.send(.get, "/")
             #expect(other.headers[.init("X-Request-ID")!] != nil)
         }
+    }
+}
+
+@Suite("JSON bodies")
+struct JSONBodyTests {
+    @Test(
+        "the response encoder writes what JSONEncoder writes, escapes included",
+        arguments: [
+            ["message": "Bienvenue"], ["email": "a@b.c", "message": "logged in"], ["message": "quote \" and \\ back"],
+            ["message": "tab\tline\nreturn\rbell\u{7}nul\u{0}"], ["message": "é ü 漢字 🙂 / slash"], [:],
+        ]
+    )
+    func sameAsFoundation(object: [String: String]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let expected = try encoder.encode(object)
+        let produced = JSONResponse.encode(object)
+        #expect(String(decoding: produced, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+        let decoded = try JSONDecoder().decode([String: String].self, from: Data(produced))
+        #expect(decoded == object)
     }
 }
