@@ -33,9 +33,10 @@ public struct Operations: Sendable {
 
 /// Gives every request an id and logs one line per request: method, route, status, duration.
 ///
-/// The id is the client's `X-Request-ID` when it is 1 to 128 of `A-Za-z0-9._-`, a new one
-/// otherwise; it is set on the response and on every log line of the request. Nothing from the
-/// request body, cookies or query reaches the log.
+/// The id is the client's `X-Request-ID` when it is 1 to 128 of `A-Za-z0-9._-`, otherwise the
+/// id Hummingbird gives each request (`hb.request.id`, already on every log line of the
+/// request); it is set on the response and on the request's log line (`request_id`). Nothing
+/// from the request body, cookies or query reaches the log.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
 
@@ -44,9 +45,18 @@ struct RequestLogMiddleware: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let id = request.headers[.xRequestID].flatMap(Self.acceptedID) ?? Self.newID()
         var context = context
-        context.logger[metadataKey: "request_id"] = "\(id)"
+        let id: String
+        if let given = request.headers[.xRequestID].flatMap(Self.acceptedID) {
+            id = given
+            // Only then is the logger changed: setting metadata costs a re-render of it.
+            context.logger[metadataKey: "request_id"] = "\(given)"
+        } else if case .stringConvertible(let own)? = context.logger[metadataKey: "hb.request.id"] {
+            // Hummingbird already tags every log line of the request with its own id: use it.
+            id = own.description
+        } else {
+            id = Self.newID()
+        }
         let started = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.xRequestID] = id
@@ -55,6 +65,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         context.logger.info(
             "request",
             metadata: [
+                "request_id": "\(id)",
                 "method": "\(request.method.rawValue)",
                 "route": "\(context.endpointPath ?? "unmatched")",
                 "status": .stringConvertible(response.status.code),
@@ -125,7 +136,7 @@ struct OperationsRoutes: Sendable {
     /// 204 with the user's id and email for a live `session_id` cookie, 401 otherwise (nginx's
     /// `auth_request` and Traefik's forward auth read only the status and the headers).
     func verify(_ request: Request) async throws -> Response {
-        guard let token = request.cookies[sessionCookieName]?.value, !token.isEmpty else {
+        guard let token = sessionCookieValue(request), !token.isEmpty else {
             throw APIError(.unauthorized, "no live session")
         }
         do {

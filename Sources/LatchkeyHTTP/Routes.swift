@@ -169,7 +169,7 @@ struct AuthRoutes: Sendable {
 
     /// The session token from the cookie; a missing cookie is a 403 like an unknown one.
     private func sessionToken(_ request: Request) throws -> String {
-        guard let value = request.cookies[sessionCookieName]?.value, !value.isEmpty else {
+        guard let value = sessionCookieValue(request), !value.isEmpty else {
             throw AuthError.invalidSession
         }
         return value
@@ -186,4 +186,28 @@ struct AuthRoutes: Sendable {
             sameSite: .lax
         )
     }
+}
+
+/// The value of the first `session_id` cookie in the request's `Cookie` headers. It reads only
+/// that cookie, without parsing the others: this runs on every profile read.
+func sessionCookieValue(_ request: Request) -> String? {
+    let name = Array(sessionCookieName.utf8)
+    for header in request.headers[values: .cookie] {
+        for pair in header.utf8.split(separator: UInt8(ascii: ";")) {
+            var start = pair.startIndex
+            while start < pair.endIndex, pair[start] == UInt8(ascii: " ") || pair[start] == UInt8(ascii: "\t") {
+                start = pair.index(after: start)
+            }
+            let trimmed = pair[start...]
+            guard trimmed.count > name.count, trimmed.starts(with: name),
+                trimmed[trimmed.index(trimmed.startIndex, offsetBy: name.count)] == UInt8(ascii: "=")
+            else { continue }
+            var value = trimmed.dropFirst(name.count + 1)
+            while let last = value.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") {
+                value = value.dropLast()
+            }
+            return String(decoding: value, as: UTF8.self)
+        }
+    }
+    return nil
 }

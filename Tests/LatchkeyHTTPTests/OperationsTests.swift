@@ -105,3 +105,25 @@ struct JSONBodyTests {
         #expect(decoded == object)
     }
 }
+
+@Suite("Session cookie")
+struct SessionCookieTests {
+    @Test(
+        "the session_id cookie is found among others, and only it",
+        arguments: [
+            (["session_id=abc"], "abc"), (["a=1; session_id=abc; b=2"], "abc"),
+            (["session_idx=1; session_id=abc"], "abc"),
+            (["  session_id=abc  "], "abc"), (["a=1", "session_id=abc"], "abc"), (["a=1"], nil),
+            (["xsession_id=abc"], nil), (["session_id="], ""), (["session_id=first; session_id=second"], "first"),
+        ] as [([String], String?)]
+    )
+    func value(headers: [String], expected: String?) {
+        var fields = HTTPFields()
+        fields[values: .cookie] = headers
+        let request = Request(
+            head: HTTPRequest(
+                method: .get, scheme: "http", authority: "localhost", path: "/profile", headerFields: fields),
+            body: .init(buffer: ByteBuffer()))
+        #expect(sessionCookieValue(request) == expected)
+    }
+}
