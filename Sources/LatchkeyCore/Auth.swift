@@ -15,7 +15,7 @@ public struct IssuedResetToken: Sendable, Equatable {
 /// password policy. The HTTP layer talks to this type only; it talks to the store.
 ///
 /// Every method throws only `AuthError`.
-public struct Auth: Sendable {
+public final class Auth: Sendable {
     /// The rules' tunable values.
     public let policy: AuthPolicy
     let store: any AuthStore

@@ -16,7 +16,8 @@ public struct TokenDigest: Sendable, Hashable {
     /// Computes the digest of a token as the client presented it.
     /// - Parameter token: The token text (base64url).
     public init(of token: String) {
-        self.bytes = Data(SHA256.hash(data: Data(token.utf8)))
+        var token = token
+        self.bytes = token.withUTF8 { Data(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
     }
 
     /// Compares two digests in time that does not depend on where they differ.

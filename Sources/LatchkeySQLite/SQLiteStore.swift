@@ -200,7 +200,9 @@ public final class SQLiteStore: AuthStore {
                     WHERE s.token_hash = ?
                     """
             )
-            guard let row = try Row.fetchOne(statement, arguments: [digest.bytes]) else { return nil }
+            // A cursor's row is read in place, without copying the row first.
+            let rows = try Row.fetchCursor(statement, arguments: [digest.bytes])
+            guard let row = try rows.next() else { return nil }
             let userID: Int64 = row[0]
             let session = Session(
                 tokenDigest: digest,
