@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import LatchkeyCore
+import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
 import Logging
@@ -57,24 +58,9 @@ enum Admin {
     /// A one-line reason for an error of the rules or the store.
     static func failure(_ error: any Error) -> any Error {
         switch error {
-        case let error as AuthError: CommandFailure(APIErrorText.describe(error))
+        // The same words as the API's error bodies.
+        case let error as AuthError: CommandFailure(APIError(error).message)
         default: error
-        }
-    }
-}
-
-/// Words for the rules' outcomes on the command line.
-enum APIErrorText {
-    static func describe(_ error: AuthError) -> String {
-        switch error {
-        case .invalidEmail(let reason), .invalidPassword(let reason), .invalidInput(let reason): reason
-        case .emailAlreadyRegistered: "email already registered"
-        case .storageUnavailable: "the database is not answering"
-        case .throttled(let seconds): "throttled; try again in \(seconds) seconds"
-        case .invalidCredentials: "wrong email or password"
-        case .invalidSession: "no live session"
-        case .emailNotRegistered: "no such user"
-        case .invalidResetToken: "reset token is not valid for this email"
         }
     }
 }

@@ -164,6 +164,20 @@ public final class PostgresStore: AuthStore, Service {
         }
     }
 
+    /// Runs `body` on a client of its own, without the request path's deadline and statement
+    /// timeout: for migrations and bulk work, which may take longer than a request. It needs no
+    /// `run()`.
+    private func withOwnClient<T: Sendable>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        do {
+            return try await body(client)
+        } catch {
+            throw Self.translate(error).error
+        }
+    }
+
     // MARK: Migrations
 
     /// The migrations, in order. Each runs once, in a transaction, and is recorded in
@@ -235,12 +249,9 @@ public final class PostgresStore: AuthStore, Service {
     /// - Throws: `StoreError.unavailable` when the database cannot be reached or a migration fails.
     @discardableResult
     public func migrate(timeout: Duration = .seconds(30)) async throws -> [String] {
-        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
         let logger = self.logger
-        do {
-            return try await Deadline.run(timeout) {
+        return try await withOwnClient { client in
+            try await Deadline.run(timeout) {
                 try await client.withConnection { connection in
                     try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
                     do {
@@ -255,8 +266,6 @@ public final class PostgresStore: AuthStore, Service {
                     }
                 }
             }
-        } catch {
-            throw Self.translate(error).error
         }
     }
 
@@ -586,16 +595,13 @@ public final class PostgresStore: AuthStore, Service {
         }
     }
 
-    /// Adds many users in one transaction; taken emails are skipped.
+    /// Adds many users in one transaction; taken emails are skipped. An import may be large: it
+    /// runs on a client of its own, without a request's deadline.
     public func addUsers(_ users: [NewUser]) async throws -> [Bool] {
         for user in users { try StoreError.checkText(user.email, user.passwordHash) }
         let logger = self.logger
-        // An import may be large: it gets a deadline of its own, not a request's.
-        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
+        return try await withOwnClient { client in
+            try await client.withTransaction(logger: logger) { connection in
                 var added: [Bool] = []
                 added.reserveCapacity(users.count)
                 for user in users {
@@ -612,18 +618,13 @@ public final class PostgresStore: AuthStore, Service {
                 }
                 return added
             }
-        } catch {
-            throw Self.translate(error).error
         }
     }
 
-    /// Adds many sessions in one transaction.
+    /// Adds many sessions in one transaction, on a client of its own.
     public func addSessions(_ sessions: [Session]) async throws {
         let logger = self.logger
-        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
-        do {
+        try await withOwnClient { client in
             try await client.withTransaction(logger: logger) { connection in
                 for session in sessions {
                     let token = session.tokenDigest.bytes
@@ -638,8 +639,6 @@ public final class PostgresStore: AuthStore, Service {
                         logger: logger)
                 }
             }
-        } catch {
-            throw Self.translate(error).error
         }
     }
 
@@ -647,20 +646,16 @@ public final class PostgresStore: AuthStore, Service {
     /// - Returns: Their identifiers, in order.
     /// - Throws: `StoreError.unavailable` when the database cannot be read.
     public func pendingMigrations() async throws -> [String] {
-        let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
         let logger = self.logger
-        do {
-            let applied = try await Deadline.run(configuration.deadline * 4) {
+        let deadline = configuration.deadline * 4
+        let applied = try await withOwnClient { client in
+            try await Deadline.run(deadline) {
                 try await client.withConnection { connection in
                     try await Self.recordedMigrations(on: connection, logger: logger)
                 }
             }
-            return Self.migrations.map(\.id).filter { !applied.contains($0) }
-        } catch {
-            throw Self.translate(error).error
         }
+        return Self.migrations.map(\.id).filter { !applied.contains($0) }
     }
 
     // MARK: Throttles
