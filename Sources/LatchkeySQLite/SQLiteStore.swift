@@ -122,7 +122,7 @@ public final class SQLiteStore: AuthStore {
     public func findUser(by lookup: UserLookup) async throws -> User? {
         // No stored email holds a NUL, and SQLite would compare only up to it.
         if case .email(let email) = lookup, email.utf8.contains(0) { return nil }
-        return try await read { db in
+        return try readHere { db in
             let row: Row?
             switch lookup {
             case .id(let id):
@@ -264,7 +264,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Reads the user's pending reset token.
     public func findResetToken(userID: Int64) async throws -> ResetToken? {
-        try await read { db in
+        try readHere { db in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -316,7 +316,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Lists users by email with their live session counts, on the reader pool.
     public func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary] {
-        try await read { db in
+        try readHere { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -414,7 +414,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Reads a throttle record.
     public func throttleRecord(_ key: ThrottleKey) async throws -> ThrottleRecord? {
-        try await read { db in try Self.throttle(db, key) }
+        try readHere { db in try Self.throttle(db, key) }
     }
 
     /// Reads, changes and writes a throttle record in one write transaction: SQLite's single
@@ -479,7 +479,7 @@ public final class SQLiteStore: AuthStore {
 
     /// Reads one row from the database.
     public func checkAvailable() async throws {
-        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        _ = try readHere { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
     // MARK: Helpers
@@ -488,16 +488,14 @@ public final class SQLiteStore: AuthStore {
         User(id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]))
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await writer.read(body)
-        } catch {
-            throw Self.translate(error)
-        }
-    }
-
     /// Runs one statement on a reader connection on the calling thread, without the read
     /// transaction around it (a single statement reads one consistent snapshot by itself).
+    ///
+    /// Every read of this store goes through here, never through GRDB's awaited `read`: a reader
+    /// connection is then only ever held by a thread that is running, so a thread waiting for one
+    /// always gets it. Mixing the two could deadlock: awaited reads hold readers while their
+    /// tasks wait for a cooperative thread, and blocked threads wait for those readers. Every
+    /// read here is one indexed statement, microseconds long.
     private func readHere<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try writer.unsafeRead(body)

@@ -9,6 +9,7 @@ start the server); `.ci/run` provides both. Without them they are skipped, excep
 import concurrent.futures
 import os
 import random
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -21,7 +22,7 @@ import requests
 import urllib3
 
 from latchkey_helpers import (
-    BINARY, EMAIL, NEW_PASSWD, PASSWD, PostgresDatabase, Server, two_node_nginx, clean_environment, free_port, log_in,
+    ROOT, BINARY, EMAIL, NEW_PASSWD, PASSWD, PostgresDatabase, Server, two_node_nginx, clean_environment, free_port, log_in,
     log_in_wrong_password, profile_logged, profile_unlogged, register_user, require_postgres,
     reset_password_token, start_postgres, stop_postgres, update_password,
 )
@@ -426,3 +427,46 @@ def test_200_clients_for_20_seconds_on_postgres():
                 assert response.status_code == 200 and response.json() == {"email": email}
         finally:
             assert server.stop() == 0, server.output()
+
+
+def wrk_rate(args, env=None):
+    result = subprocess.run(["wrk", *args], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, **(env or {})})
+    for line in result.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise AssertionError(result.stdout + result.stderr)
+
+
+def test_sqlite_reads_and_logins_under_load_never_stall():
+    """Profile reads (on the calling thread) mixed with logins (which read users too) from 40
+    connections: the server keeps answering and still stops. Reads that blocked threads while
+    other reads held connections across a suspension once deadlocked here."""
+    if not shutil.which("wrk"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: wrk is not installed")
+        pytest.skip("wrk is not installed: test skipped")
+    with tempfile.TemporaryDirectory() as folder:
+        url = "sqlite://" + os.path.join(folder, "load.sqlite")
+        tokens = os.path.join(folder, "tokens")
+        seeded = subprocess.run([BINARY, "seed-users", "--count", "1000", "--sessions", "2000", "--tokens-out", tokens,
+                                 "--database-url", url], env=clean_environment(FAST), capture_output=True, text=True,
+                                timeout=120)
+        assert seeded.returncode == 0, seeded.stderr
+        email = subprocess.run([BINARY, "users", "list", "--limit", "1", "--database-url", url],
+                               env=clean_environment(), capture_output=True, text=True, timeout=60).stdout.split("\t")[0]
+        server = Server(folder, {"DATABASE_URL": url, **FAST, "LOG_LEVEL": "warning"})
+        try:
+            bench = os.path.join(ROOT, "bench")
+            with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+                reads = pool.submit(wrk_rate, ["-t2", "-c32", "-d5s", "-s", os.path.join(bench, "profile.lua"),
+                                               server.url + "/"], {"TOKENS_FILE": tokens})
+                logins = pool.submit(wrk_rate, ["-t1", "-c8", "-d5s", "-s", os.path.join(bench, "login.lua"),
+                                                server.url + "/sessions"],
+                                     {"EMAIL": email, "PASSWORD": "bench-password-1"})
+                assert reads.result() > 100 and logins.result() > 10, (reads.result(), logins.result())
+            assert requests.get(server.url + "/", timeout=2).status_code == 200
+        finally:
+            signalled = time.monotonic()
+            assert server.stop() == 0
+            assert time.monotonic() - signalled < 12
