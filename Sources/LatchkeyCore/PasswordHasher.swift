@@ -1,3 +1,4 @@
+import Foundation
 import HummingbirdBcrypt
 import NIOCore
 import NIOPosix
@@ -44,7 +45,23 @@ public final class HashingPool: Sendable {
     /// - Returns: The job's result.
     /// - Throws: When the pool has been shut down.
     public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
-        try await pool.runIfActive(work)
+        try await pool.runIfActive {
+            Self.yieldToRequests()
+            return work()
+        }
+    }
+
+    /// The scheduler priority (nice value) of the pool's threads: above the request threads'
+    /// 0, so that while every core hashes, cheap requests still get the CPU when they need it.
+    public static let niceness: Int32 = 10
+
+    /// Lowers the calling pool thread's priority to `niceness` (a thread may always lower its
+    /// own; a failure leaves it as it was). It costs one system call per job.
+    private static func yieldToRequests() {
+        #if os(Linux)
+            // On Linux the nice value belongs to each thread, and 0 names the calling one.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+        #endif
     }
 
     /// Stops the pool once queued jobs are done.

@@ -96,3 +96,18 @@ struct HashingTests {
         try await hasher.shutdown()
     }
 }
+
+@Suite("Hashing priority")
+struct HashingPriorityTests {
+    @Test("hashing threads run at a lower priority than the rest of the process")
+    func niceness() async throws {
+        #if os(Linux)
+            let pool = HashingPool(threads: 2)
+            let inside = try await pool.run { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+            #expect(inside == HashingPool.niceness)
+            let outside = try await Task.detached { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }.value
+            #expect(outside < HashingPool.niceness)
+            try await pool.shutdown()
+        #endif
+    }
+}
