@@ -262,8 +262,8 @@ struct ImportFlaskCommand: AsyncParsableCommand {
         let rows = try Self.readRows(path)
         let report = try await Admin.withAuth(database) { auth, _ in try await auth.importUsers(rows) }
         print("imported \(report.imported), skipped \(report.skipped.count)")
-        for (row, reason) in report.skipped {
-            print("skipped\trow \(row)\t\(reason)")
+        for skipped in report.skipped {
+            print("skipped\trow \(skipped.row)\t\(skipped.reason)")
         }
     }
 

@@ -24,16 +24,18 @@ public struct ImportReport: Sendable, Equatable {
         }
     }
 
+    /// A row that was not imported.
+    public struct SkippedRow: Sendable, Equatable {
+        /// The row's number in the source.
+        public var row: Int
+        /// Why it was skipped.
+        public var reason: Reason
+    }
+
     /// Rows imported.
     public var imported: Int
     /// Rows skipped, with their row numbers and reasons, in row order.
-    public var skipped: [(row: Int, reason: Reason)]
-
-    /// Whether two reports say the same.
-    public static func == (lhs: ImportReport, rhs: ImportReport) -> Bool {
-        lhs.imported == rhs.imported && lhs.skipped.map(\.row) == rhs.skipped.map(\.row)
-            && lhs.skipped.map(\.reason) == rhs.skipped.map(\.reason)
-    }
+    public var skipped: [SkippedRow]
 }
 
 /// A row of another service's user table, as read.
@@ -102,7 +104,7 @@ extension Auth {
     /// - Returns: What was imported and what was skipped, and why.
     /// - Throws: `storageUnavailable` (and then nothing was imported).
     public func importUsers(_ rows: [ImportedRow]) async throws -> ImportReport {
-        var skipped: [(row: Int, reason: ImportReport.Reason)] = []
+        var skipped: [ImportReport.SkippedRow] = []
         var firstRowByEmail: [String: Int] = [:]
         var candidates: [(row: Int, user: NewUser)] = []
         let now = clock()
@@ -112,16 +114,16 @@ extension Auth {
                 email = try Validation.normalizedEmail(row.email)
             } catch {
                 if case .invalidEmail(let why) = error {
-                    skipped.append((row.row, .malformedEmail(why)))
+                    skipped.append(.init(row: row.row, reason: .malformedEmail(why)))
                 }
                 continue
             }
             guard Self.isBcryptHash(row.passwordHash) else {
-                skipped.append((row.row, .malformedHash))
+                skipped.append(.init(row: row.row, reason: .malformedHash))
                 continue
             }
             if let first = firstRowByEmail[email] {
-                skipped.append((row.row, .duplicateInFile(firstRow: first)))
+                skipped.append(.init(row: row.row, reason: .duplicateInFile(firstRow: first)))
                 continue
             }
             firstRowByEmail[email] = row.row
@@ -129,7 +131,7 @@ extension Auth {
         }
         let added = try await storage { try await store.addUsers(candidates.map(\.user)) }
         for (candidate, wasAdded) in zip(candidates, added) where !wasAdded {
-            skipped.append((candidate.row, .alreadyRegistered))
+            skipped.append(.init(row: candidate.row, reason: .alreadyRegistered))
         }
         skipped.sort { $0.row < $1.row }
         return ImportReport(imported: added.filter { $0 }.count, skipped: skipped)
