@@ -133,6 +133,7 @@ let package = Package(
             name: "LatchkeyStoreTests",
             dependencies: [
                 "LatchkeyCore", "LatchkeySQLite", "LatchkeyPostgres", "LatchkeyTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

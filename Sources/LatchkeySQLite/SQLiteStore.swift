@@ -15,6 +15,9 @@ public final class SQLiteStore: AuthStore {
     }
 
     private let writer: any DatabaseWriter
+    /// The connections every read of a file database runs on; nil in memory, where the one
+    /// connection of the `DatabaseQueue` serves reads too.
+    private let readers: ReadConnections?
 
     /// Opens (creating when missing) the database and brings its schema up to date.
     /// Migrations only add; nothing is ever dropped.
@@ -32,10 +35,16 @@ public final class SQLiteStore: AuthStore {
                 // FULL on the one writer connection makes every acknowledged commit durable.
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
                 writer = pool
+                try Self.migrator.migrate(writer)
+                // One connection per thread that can read at once (the cooperative pool's and
+                // the event loops'), and two more for threads outside them.
+                readers = try ReadConnections(
+                    path: path, count: ProcessInfo.processInfo.activeProcessorCount + 2, busyTimeout: 5)
             case .memory:
                 writer = try DatabaseQueue(configuration: configuration)
+                try Self.migrator.migrate(writer)
+                readers = nil
             }
-            try Self.migrator.migrate(writer)
         } catch {
             throw Self.translate(error)
         }
@@ -488,16 +497,17 @@ public final class SQLiteStore: AuthStore {
         User(id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]))
     }
 
-    /// Runs one statement on a reader connection on the calling thread, without the read
+    /// Runs one statement on a read-only connection on the calling thread, without the read
     /// transaction around it (a single statement reads one consistent snapshot by itself).
     ///
-    /// Every read of this store goes through here, never through GRDB's awaited `read`: a reader
-    /// connection is then only ever held by a thread that is running, so a thread waiting for one
-    /// always gets it. Mixing the two could deadlock: awaited reads hold readers while their
-    /// tasks wait for a cooperative thread, and blocked threads wait for those readers. Every
-    /// read here is one indexed statement, microseconds long.
+    /// Every read of this store goes through here, never through an awaited read: a connection
+    /// is then only ever held by a thread that is running, so a thread waiting for one always
+    /// gets it. Mixing the two could deadlock: awaited reads hold connections while their tasks
+    /// wait for a cooperative thread, and blocked threads wait for those connections. Every read
+    /// here is one indexed statement, microseconds long.
     private func readHere<T>(_ body: (Database) throws -> T) throws -> T {
         do {
+            if let readers { return try readers.read(body) }
             return try writer.unsafeRead(body)
         } catch {
             throw Self.translate(error)
@@ -534,6 +544,7 @@ extension SQLiteStore {
     /// - Throws: `StoreError.unavailable` when a connection cannot be closed.
     public func close() throws {
         do {
+            try readers?.close()
             if let pool = writer as? DatabasePool {
                 try pool.close()
             } else if let queue = writer as? DatabaseQueue {

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import LatchkeyCore
+import Synchronization
+import Testing
+
+@testable import LatchkeySQLite
+
+@Suite("SQLite read connections")
+struct ReadConnectionsTests {
+    func temporaryFile() throws -> (path: String, directory: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "latchkey-readers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (directory.appendingPathComponent("db.sqlite").path, directory)
+    }
+
+    @Test("more threads than connections all read, at most one per connection, and see every acknowledged write")
+    func busyConnections() async throws {
+        let (path, directory) = try temporaryFile()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(location: .file(path: path))
+        let readers = try ReadConnections(path: path, count: 3, busyTimeout: 5)
+        #expect(readers.count == 3)
+        let inside = Atomic<Int>(0)
+        let mostInside = Atomic<Int>(0)
+        for round in 1...4 {
+            _ = try await store.addUser(email: "user\(round)@example.com", passwordHash: "h", createdAt: Date())
+            let counts = Mutex<[Int]>([])
+            DispatchQueue.concurrentPerform(iterations: 12) { _ in
+                let count = try? readers.read { db -> Int in
+                    let now = inside.add(1, ordering: .relaxed).newValue
+                    mostInside.max(now, ordering: .relaxed)
+                    defer { inside.subtract(1, ordering: .relaxed) }
+                    // Long enough that the other threads find every connection claimed.
+                    Thread.sleep(forTimeInterval: 0.01)
+                    return try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? -1
+                }
+                counts.withLock { $0.append(count ?? -1) }
+            }
+            #expect(counts.withLock { $0 } == Array(repeating: round, count: 12))
+        }
+        #expect(mostInside.load(ordering: .relaxed) <= 3)
+    }
+
+    @Test("the connections cannot write")
+    func readOnly() throws {
+        let (path, directory) = try temporaryFile()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try SQLiteStore(location: .file(path: path))
+        let readers = try ReadConnections(path: path, count: 1, busyTimeout: 5)
+        #expect(throws: DatabaseError.self) {
+            try readers.read { db in
+                try db.execute(sql: "INSERT INTO users (email, password_hash, created_at) VALUES ('a@b.c', 'h', 0)")
+            }
+        }
+    }
+}
