@@ -169,9 +169,9 @@ public final class Auth: Sendable {
     /// Finds the user behind a live session, refreshing its last-seen time at most once
     /// per `sessionTouchInterval`.
     /// - Parameter token: The session token from the cookie.
-    /// - Returns: The session's user.
+    /// - Returns: The session's user: its id and email.
     /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
-    public func user(forSessionToken token: String) async throws -> User {
+    public func user(forSessionToken token: String) async throws -> SessionUser {
         try await liveSession(token).user
     }
 
@@ -187,7 +187,7 @@ public final class Auth: Sendable {
     }
 
     /// Looks up a live session: the token's shape, its digest, then absolute and idle expiry.
-    private func liveSession(_ token: String) async throws -> (digest: TokenDigest, user: User) {
+    private func liveSession(_ token: String) async throws -> (digest: TokenDigest, user: SessionUser) {
         // A malformed token costs no database round trip.
         guard SecretToken.isWellFormed(token) else { throw AuthError.invalidSession }
         let digest = TokenDigest(of: token)

@@ -88,10 +88,11 @@ public protocol AuthStore: Sendable {
     /// - Returns: Whether the hash was replaced.
     func replacePasswordHash(userID: Int64, from old: String, to new: String) async throws -> Bool
 
-    /// Finds a session and its user in one lookup.
+    /// Finds a session and its user in one lookup of the session alone: a session carries its
+    /// user's email, so the check costs the same however many users there are.
     /// - Parameter digest: The SHA-256 of the session token.
     /// - Returns: The session and its owner, or `nil` when there is no such session.
-    func findSession(digest: TokenDigest) async throws -> (session: Session, user: User)?
+    func findSession(digest: TokenDigest) async throws -> (session: Session, user: SessionUser)?
 
     /// Records that a session was used.
     /// - Parameters:
@@ -156,9 +157,9 @@ public protocol AuthStore: Sendable {
     /// - Returns: For each user, in order, whether it was added.
     func addUsers(_ users: [NewUser]) async throws -> [Bool]
 
-    /// Adds many sessions in one transaction, for seeding benchmarks; sessions of unknown users
-    /// are refused by the foreign key.
+    /// Adds many sessions in one transaction, for seeding benchmarks.
     /// - Parameter sessions: The sessions.
+    /// - Throws: `StoreError.notFound`, and adds none, when one of their users is missing.
     func addSessions(_ sessions: [Session]) async throws
 
     /// Reads a throttle record.

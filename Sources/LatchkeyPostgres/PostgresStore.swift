@@ -236,6 +236,30 @@ public final class PostgresStore: AuthStore, Service {
                 "CREATE INDEX throttles_last_at ON throttles (last_at)",
             ]
         ),
+        // A session carries its user's email, so that a session check reads one row of one
+        // table. Emails never change; the trigger keeps the copies right should one ever be
+        // changed in SQL.
+        (
+            "v3-sessions-carry-email",
+            [
+                "ALTER TABLE sessions ADD COLUMN email TEXT",
+                "UPDATE sessions SET email = users.email FROM users WHERE users.id = sessions.user_id",
+                "ALTER TABLE sessions ALTER COLUMN email SET NOT NULL",
+                """
+                CREATE FUNCTION latchkey_users_email_to_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    UPDATE sessions SET email = NEW.email WHERE user_id = NEW.id;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER users_email_to_sessions AFTER UPDATE OF email ON users
+                FOR EACH ROW WHEN (OLD.email IS DISTINCT FROM NEW.email)
+                EXECUTE FUNCTION latchkey_users_email_to_sessions()
+                """,
+            ]
+        ),
     ]
 
     /// An arbitrary constant that names Latchkey's migration lock among the database's advisory locks.
@@ -406,9 +430,9 @@ public final class PostgresStore: AuthStore, Service {
         return try await call { client in
             let rows = try await client.query(
                 """
-                INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
-                SELECT \(token), id, \(created), \(lastSeen), \(expires) FROM (
-                    SELECT id FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
+                INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                SELECT \(token), id, email, \(created), \(lastSeen), \(expires) FROM (
+                    SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
                 ) AS checked
                 RETURNING 1
                 """,
@@ -418,20 +442,19 @@ public final class PostgresStore: AuthStore, Service {
         }
     }
 
-    /// Reads a session and its user in one indexed join.
-    public func findSession(digest: TokenDigest) async throws -> (session: Session, user: User)? {
+    /// Reads a session, with its user's email, by its primary key.
+    public func findSession(digest: TokenDigest) async throws -> (session: Session, user: SessionUser)? {
         let token = digest.bytes
         let rows = try await call { client in
             try await client.query(
                 """
-                SELECT s.user_id, s.created_at, s.last_seen_at, s.expires_at, u.email, u.password_hash, u.created_at
-                FROM sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.token_hash = \(token)
+                SELECT user_id, created_at, last_seen_at, expires_at, email FROM sessions
+                WHERE token_hash = \(token)
                 """,
                 logger: self.logger
             ).collect().map { row in
-                let (userID, created, lastSeen, expires, email, hash, userCreated) = try row.decode(
-                    (Int64, Double, Double, Double, String, String, Double).self)
+                let (userID, created, lastSeen, expires, email) = try row.decode(
+                    (Int64, Double, Double, Double, String).self)
                 let session = Session(
                     tokenDigest: digest,
                     userID: userID,
@@ -439,9 +462,7 @@ public final class PostgresStore: AuthStore, Service {
                     lastSeenAt: Date(timeIntervalSince1970: lastSeen),
                     expiresAt: Date(timeIntervalSince1970: expires)
                 )
-                let user = User(
-                    id: userID, email: email, passwordHash: hash, createdAt: Date(timeIntervalSince1970: userCreated))
-                return SessionAndUser(session: session, user: user)
+                return SessionAndUser(session: session, user: SessionUser(id: userID, email: email))
             }
         }
         return rows.first.map { ($0.session, $0.user) }
@@ -631,12 +652,16 @@ public final class PostgresStore: AuthStore, Service {
                     let created = session.createdAt.timeIntervalSince1970
                     let lastSeen = session.lastSeenAt.timeIntervalSince1970
                     let expires = session.expiresAt.timeIntervalSince1970
-                    try await connection.query(
+                    let inserted = try await connection.query(
                         """
-                        INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
-                        VALUES (\(token), \(session.userID), \(created), \(lastSeen), \(expires))
+                        INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                        SELECT \(token), id, email, \(created), \(lastSeen), \(expires) FROM users
+                        WHERE id = \(session.userID)
+                        RETURNING 1
                         """,
-                        logger: logger)
+                        logger: logger
+                    ).collect()
+                    guard inserted.count == 1 else { throw StoreError.notFound }
                 }
             }
         }
@@ -798,5 +823,5 @@ public final class PostgresStore: AuthStore, Service {
 /// A session and its user, as one `Sendable` value.
 private struct SessionAndUser: Sendable {
     var session: Session
-    var user: User
+    var user: SessionUser
 }

@@ -82,10 +82,10 @@ public actor InMemoryStore: AuthStore {
     }
 
     /// Finds a session and its user.
-    public func findSession(digest: TokenDigest) throws -> (session: Session, user: User)? {
+    public func findSession(digest: TokenDigest) throws -> (session: Session, user: SessionUser)? {
         try check()
         guard let session = sessions[digest], let user = users[session.userID] else { return nil }
-        return (session, user)
+        return (session, SessionUser(user))
     }
 
     /// Records a session's last use.

@@ -271,9 +271,9 @@ struct SessionTests {
         let (user, token) = try await loggedIn(fixture)
         #expect(token.count == 43)
         #expect(token.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
-        #expect(try await fixture.store.findSession(digest: TokenDigest(of: token))?.user == user)
+        #expect(try await fixture.store.findSession(digest: TokenDigest(of: token))?.user == SessionUser(user))
         #expect(try await fixture.store.findSession(digest: TokenDigest(bytes: Data(token.utf8))) == nil)
-        #expect(try await fixture.auth.user(forSessionToken: token) == user)
+        #expect(try await fixture.auth.user(forSessionToken: token) == SessionUser(user))
     }
 
     @Test("tokens are unique")
@@ -291,7 +291,7 @@ struct SessionTests {
         let laptop = try await fixture.auth.createSession(for: user)
         try await fixture.auth.destroySession(token: phone)
         await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: phone) }
-        #expect(try await fixture.auth.user(forSessionToken: laptop) == user)
+        #expect(try await fixture.auth.user(forSessionToken: laptop) == SessionUser(user))
         await #expect(throws: AuthError.invalidSession) { try await fixture.auth.destroySession(token: phone) }
     }
 
@@ -323,9 +323,9 @@ struct SessionTests {
         let fixture = try await Fixture(policy: AuthPolicy(sessionLifetime: 3600, sessionIdleTimeout: 600))
         let (user, token) = try await loggedIn(fixture)
         fixture.clock.advance(by: 599)
-        #expect(try await fixture.auth.user(forSessionToken: token) == user)
+        #expect(try await fixture.auth.user(forSessionToken: token) == SessionUser(user))
         fixture.clock.advance(by: 599)
-        #expect(try await fixture.auth.user(forSessionToken: token) == user)
+        #expect(try await fixture.auth.user(forSessionToken: token) == SessionUser(user))
         fixture.clock.advance(by: 600)
         await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: token) }
     }
@@ -351,7 +351,7 @@ struct SessionTests {
         let (user, token) = try await loggedIn(fixture)
         for _ in 0..<10 {
             fixture.clock.advance(by: 45)
-            #expect(try await fixture.auth.user(forSessionToken: token) == user)
+            #expect(try await fixture.auth.user(forSessionToken: token) == SessionUser(user))
         }
         fixture.clock.advance(by: 60)
         await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: token) }
@@ -369,7 +369,7 @@ struct SessionTests {
         #expect(result == PurgeResult(sessions: 1, resetTokens: 1))
         #expect(await fixture.store.sessionCount == 1)
         await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: old) }
-        #expect(try await fixture.auth.user(forSessionToken: fresh) == user)
+        #expect(try await fixture.auth.user(forSessionToken: fresh) == SessionUser(user))
     }
 }
 

@@ -169,6 +169,52 @@ struct PostgresStoreTests {
             }
         }
     }
+
+    @Test(
+        "the migration copies each user's email into the sessions made before it, and a changed email reaches its sessions",
+        .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason)
+    )
+    func sessionsCarryEmail() async throws {
+        try await PostgresTestServer.withDatabase { configuration in
+            let logger = Logger(label: "test")
+            let digest = TokenDigest(of: "session made before the migration")
+            let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                // A database as the previous version left it: a user with a session, no email column.
+                try await client.query(
+                    "CREATE TABLE latchkey_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+                for migration in PostgresStore.migrations.prefix(2) {
+                    for statement in migration.statements {
+                        try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await client.query(
+                        "INSERT INTO latchkey_migrations (id) VALUES (\(migration.id))", logger: logger)
+                }
+                try await client.query(
+                    "INSERT INTO users (email, password_hash, created_at) VALUES ('ada@example.com', 'h', 0)",
+                    logger: logger)
+                try await client.query(
+                    """
+                    INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at)
+                    VALUES (\(digest.bytes), 1, 0, 0, 9e9)
+                    """, logger: logger)
+
+                let store = PostgresStore(configuration: configuration)
+                try await store.withRunning {
+                    try await store.migrate()
+                    let found = try await store.findSession(digest: digest)
+                    #expect(found?.user == SessionUser(id: 1, email: "ada@example.com"))
+                    try await client.query(
+                        "UPDATE users SET email = 'ada@lovelace.example' WHERE id = 1", logger: logger)
+                    let changed = try await store.findSession(digest: digest)
+                    #expect(changed?.user.email == "ada@lovelace.example")
+                }
+            }
+        }
+    }
 }
 
 @Suite("PostgreSQL without a server")

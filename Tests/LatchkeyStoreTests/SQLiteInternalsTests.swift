@@ -56,3 +56,42 @@ struct ReadConnectionsTests {
         }
     }
 }
+
+@Suite("SQLite sessions carry their user's email")
+struct SQLiteSessionEmailTests {
+    @Test(
+        "the migration copies each user's email into the sessions made before it, and a changed email reaches its sessions"
+    )
+    func migrationAndTrigger() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "latchkey-email-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("db.sqlite").path
+        let digest = TokenDigest(of: "session made before the migration")
+        // A database as the previous version left it: a user with a session, no email column.
+        let old = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(old, upTo: "v2-throttles")
+        try await old.write { db in
+            try db.execute(
+                sql: "INSERT INTO users (email, password_hash, created_at) VALUES ('ada@example.com', 'h', 0)")
+            try db.execute(
+                sql:
+                    "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, 1, 0, 0, 9e9)",
+                arguments: [digest.bytes])
+        }
+        try old.close()
+
+        let store = try SQLiteStore(location: .file(path: path))
+        let found = try await store.findSession(digest: digest)
+        #expect(found?.user == SessionUser(id: 1, email: "ada@example.com"))
+
+        let other = try DatabaseQueue(path: path)
+        try await other.write { db in
+            try db.execute(sql: "UPDATE users SET email = 'ada@lovelace.example' WHERE id = 1")
+        }
+        try other.close()
+        let changed = try await store.findSession(digest: digest)
+        #expect(changed?.user.email == "ada@lovelace.example")
+    }
+}
