@@ -40,14 +40,6 @@ final class ReadConnections: Sendable {
         configuration.readonly = true
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "latchkey.reader"
-        configuration.prepareDatabase { db in
-            if let mmap = ProcessInfo.processInfo.environment["LK_MMAP"] {
-                try db.execute(sql: "PRAGMA mmap_size = \(mmap)")
-            }
-            if let cache = ProcessInfo.processInfo.environment["LK_CACHE"] {
-                try db.execute(sql: "PRAGMA cache_size = \(cache)")
-            }
-        }
         connections = try (0..<max(1, count)).map { _ in
             Connection(queue: try DatabaseQueue(path: path, configuration: configuration))
         }
