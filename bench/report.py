@@ -17,7 +17,7 @@ with open(path) as source:
 
 expected = [
     "hash_limit", "startup_empty_ms", "rss_start_mib", "hello_rps", "profile_rps", "profile_p99_alone_ms",
-    "profile_p99_loaded_ms", "login_rps", "register_rps", "profile_small_db_rps", "startup_big_ms",
+    "profile_p99_loaded_ms", "profile_p99_spinning_ms", "login_rps", "register_rps", "profile_small_db_rps", "startup_big_ms",
     "profile_big_db_rps", "rss_end_mib",
 ]
 missing = [name for name in expected if not values.get(name) or min(values[name]) <= 0]
@@ -53,6 +53,9 @@ rows = [
     ("`GET /profile` p99 while logins saturate the hashing",
      f"{f['profile_p99_loaded_ms']:.2f} ms vs {f['profile_p99_alone_ms']:.2f} ms alone",
      "≤ 3x", f["profile_p99_loaded_ms"] / f["profile_p99_alone_ms"], lambda r: r <= 3),
+    (f"control: `GET /profile` p99 while {cores} idle-priority spin loops keep the cores busy",
+     f"{f['profile_p99_spinning_ms']:.2f} ms; with logins {f['profile_p99_loaded_ms']:.2f} ms",
+     "none (with logins / spinning)", f["profile_p99_loaded_ms"] / f["profile_p99_spinning_ms"], None),
     (f"`GET /profile`, {int(big_users):,} vs {int(small_users):,} users, {int(sessions):,} sessions",
      f"{f['profile_big_db_rps']:,.0f} vs {f['profile_small_db_rps']:,.0f} req/s; "
      f"per-round ratios {size_low:.2f} to {size_high:.2f}",
