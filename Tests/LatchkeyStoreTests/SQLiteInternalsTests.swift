@@ -8,16 +8,9 @@ import Testing
 
 @Suite("SQLite read connections")
 struct ReadConnectionsTests {
-    func temporaryFile() throws -> (path: String, directory: URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "latchkey-readers-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return (directory.appendingPathComponent("db.sqlite").path, directory)
-    }
-
     @Test("more threads than connections all read, at most one per connection, and see every acknowledged write")
     func busyConnections() async throws {
-        let (path, directory) = try temporaryFile()
+        let (path, directory) = try temporaryPath()
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteStore(location: .file(path: path))
         let readers = try ReadConnections(path: path, count: 3, busyTimeout: 5)
@@ -45,7 +38,7 @@ struct ReadConnectionsTests {
 
     @Test("the connections cannot write")
     func readOnly() throws {
-        let (path, directory) = try temporaryFile()
+        let (path, directory) = try temporaryPath()
         defer { try? FileManager.default.removeItem(at: directory) }
         _ = try SQLiteStore(location: .file(path: path))
         let readers = try ReadConnections(path: path, count: 1, busyTimeout: 5)
@@ -63,11 +56,8 @@ struct SQLiteSessionEmailTests {
         "the migration copies each user's email into the sessions made before it, and a changed email reaches its sessions"
     )
     func migrationAndTrigger() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "latchkey-email-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (path, directory) = try temporaryPath()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("db.sqlite").path
         let digest = TokenDigest(of: "session made before the migration")
         // A database as the previous version left it: a user with a session, no email column.
         let old = try DatabaseQueue(path: path)

@@ -38,14 +38,16 @@ struct StoreContractTests {
     }
 }
 
+/// A database path in a new temporary folder; the caller removes the folder.
+func temporaryPath() throws -> (String, URL) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "latchkey-sqlite-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return (directory.appendingPathComponent("db.sqlite").path, directory)
+}
+
 @Suite("SQLite store")
 struct SQLiteStoreTests {
-    func temporaryPath() throws -> (String, URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "latchkey-sqlite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return (directory.appendingPathComponent("db.sqlite").path, directory)
-    }
 
     @Test("data survives reopening, and migrating again changes nothing")
     func reopen() async throws {
