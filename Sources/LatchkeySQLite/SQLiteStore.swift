@@ -35,14 +35,16 @@ public final class SQLiteStore: AuthStore {
                 // FULL on the one writer connection makes every acknowledged commit durable.
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
                 writer = pool
-                try Self.migrator.migrate(writer)
-                // One connection per thread that can read at once (the cooperative pool's and
-                // the event loops'), and two more for threads outside them.
-                readers = try ReadConnections(
-                    path: path, count: ProcessInfo.processInfo.activeProcessorCount + 2, busyTimeout: 5)
             case .memory:
                 writer = try DatabaseQueue(configuration: configuration)
-                try Self.migrator.migrate(writer)
+            }
+            try Self.migrator.migrate(writer)
+            // Opened once the schema is current. One connection per thread that can read at once
+            // (the cooperative pool's and the event loops'), and two more for threads outside them.
+            if case .file(let path) = location {
+                readers = try ReadConnections(
+                    path: path, count: ProcessInfo.processInfo.activeProcessorCount + 2, busyTimeout: 5)
+            } else {
                 readers = nil
             }
         } catch {
