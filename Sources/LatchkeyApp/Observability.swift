@@ -6,8 +6,8 @@ import Synchronization
 import Yams
 
 /// `LOG_FORMAT=json`: one JSON object per line on standard error, with `time` (RFC 3339, UTC,
-/// milliseconds), `level`, `message`, `label`, and the metadata as top-level keys (such as
-/// `request_id`, `route`, `status`, `duration_ms`).
+/// milliseconds), `level`, `message`, `label`, `error` when the event carries one, and the
+/// metadata as top-level keys (such as `request_id`, `route`, `status`, `duration_ms`).
 struct JSONLogHandler: LogHandler {
     let label: String
     var logLevel: Logger.Level = .info
@@ -24,12 +24,15 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    func log(event: Logging.LogEvent) {
         var object: [String: Any] = [:]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
             object[key] = Self.plain(value)
         }
-        object["time"] = event.timestamp.formatted(
+        if let error = event.error {
+            object["error"] = String(describing: error)
+        }
+        object["time"] = Date().formatted(
             Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt))
         object["level"] = event.level.rawValue
         object["message"] = event.message.description
@@ -58,28 +61,6 @@ struct JSONLogHandler: LogHandler {
         lock.withLock { _ in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
-    }
-}
-
-extension JSONLogHandler {
-    /// The log event handed to `log(event:)`, so that the handler stays readable.
-    struct LogEvent {
-        let timestamp: Date
-        let level: Logger.Level
-        let message: Logger.Message
-        let metadata: Logger.Metadata?
-    }
-
-    func log(
-        level: Logger.Level,
-        message: Logger.Message,
-        metadata: Logger.Metadata?,
-        source: String,
-        file: String,
-        function: String,
-        line: UInt
-    ) {
-        log(event: LogEvent(timestamp: Date(), level: level, message: message, metadata: metadata))
     }
 }
 
