@@ -40,10 +40,19 @@ struct SeedUsersCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (count, sessions, tokensOut, password, batchSize) = (count, sessions, tokensOut, password, batchSize)
+        let (count, sessions, password, batchSize) = (count, sessions, password, batchSize)
         // At the configured cost, so that logging in as a seeded user costs what a real login costs
         // (and triggers no rehash).
         let cost = try await Admin.settings(database).bcryptCost
+        // Opened before any row is written, so that a path that cannot be written fails the
+        // command before it seeds users whose sessions would have no tokens on file.
+        let file = try tokensOut.map { path in
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw ValidationError("cannot write the tokens file \(path)")
+            }
+            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
+        defer { try? file?.close() }
         try await Admin.withAuth(database) { auth, opened in
             let hash = Bcrypt.hash(password, cost: UInt8(cost))
             let now = Date()
@@ -62,13 +71,10 @@ struct SeedUsersCommand: AsyncParsableCommand {
                 start = end
                 FileHandle.standardError.write(Data("users: \(end) of \(count)\n".utf8))
             }
-            guard sessions > 0, let first, let tokensOut else {
+            guard sessions > 0, let first, let file else {
                 print("seeded \(count) users")
                 return
             }
-            FileManager.default.createFile(atPath: tokensOut, contents: nil)
-            let file = try FileHandle(forWritingTo: URL(fileURLWithPath: tokensOut))
-            defer { try? file.close() }
             var made = 0
             while made < sessions {
                 let end = min(sessions, made + batchSize)

@@ -97,6 +97,22 @@ def test_users_commands():
         one_line_error(latchkey("backup", "/tmp/x.sqlite", url="postgres://u:p@127.0.0.1:1/db"), "pg_dump")
 
 
+def test_seed_users_checks_the_tokens_file_before_seeding():
+    with tempfile.TemporaryDirectory() as folder:
+        url = "sqlite://" + os.path.join(folder, "db.sqlite")
+        missing = os.path.join(folder, "no-such-folder", "tokens")
+        failed = latchkey("seed-users", "--count", "10", "--sessions", "5", "--tokens-out", missing, url=url)
+        assert failed.returncode != 0
+        assert "cannot write the tokens file" in failed.stderr, failed.stderr
+        assert latchkey("users", "list", url=url).stdout == ""
+        tokens = os.path.join(folder, "tokens")
+        seeded = latchkey("seed-users", "--count", "10", "--sessions", "5", "--tokens-out", tokens, url=url)
+        assert seeded.returncode == 0, seeded.stderr
+        assert len(latchkey("users", "list", url=url).stdout.splitlines()) == 10
+        with open(tokens) as file:
+            assert len(file.read().split()) == 5
+
+
 def test_users_commands_on_postgres():
     require_postgres()
     with PostgresDatabase() as database:
