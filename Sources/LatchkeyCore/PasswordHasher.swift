@@ -26,7 +26,8 @@ public protocol PasswordHasher: Sendable {
 
 /// A dedicated pool of threads for CPU-heavy work (bcrypt), so that it never runs on an
 /// event loop or a task executor thread. At most `threads` jobs run at once; waiting jobs
-/// start first come, first served.
+/// start first come, first served. While requests that do not hash are being served, a
+/// running job gives way to them in slices (`HashingSlices`).
 public final class HashingPool: Sendable {
     /// The number of jobs that can run at once.
     public let threads: Int
@@ -45,8 +46,11 @@ public final class HashingPool: Sendable {
     /// - Returns: The job's result.
     /// - Throws: When the pool has been shut down.
     public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
-        try await pool.runIfActive {
+        RequestLoad.markHashing()
+        return try await pool.runIfActive {
             Self.yieldToRequests()
+            let slices = HashingSlices.arm()
+            defer { HashingSlices.disarm(slices) }
             return work()
         }
     }

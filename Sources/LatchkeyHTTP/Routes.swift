@@ -66,6 +66,7 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     ]
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
+    router.add(middleware: RequestLoadMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     if !options.allowedOrigins.isEmpty {

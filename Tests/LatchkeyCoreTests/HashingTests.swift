@@ -1,7 +1,8 @@
 import Foundation
-import LatchkeyCore
 import Synchronization
 import Testing
+
+@testable import LatchkeyCore
 
 /// Records how many jobs run at once, and in which order they started.
 final class JobRecorder: Sendable {
@@ -108,6 +109,49 @@ struct HashingPriorityTests {
             let outside = await Task.detached { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }.value
             #expect(outside < HashingPool.niceness)
             try await pool.shutdown()
+        #endif
+    }
+}
+
+@Suite("Hashing gives way to requests")
+struct HashingSlicesTests {
+    @Test("hashing gives way only within the window after a request that did not hash")
+    func window() {
+        let window = RequestLoad.windowNanoseconds
+        #expect(window > 0)
+        #expect(RequestLoad.shouldYield(now: 1_000_000_000, lastCheap: 1_000_000_000))
+        #expect(RequestLoad.shouldYield(now: 1_000_000_000 + window - 1, lastCheap: 1_000_000_000))
+        #expect(!RequestLoad.shouldYield(now: 1_000_000_000 + window, lastCheap: 1_000_000_000))
+    }
+
+    @Test("a request is marked when it hands a job to a hashing pool, and records its end otherwise")
+    func marking() async throws {
+        let pool = HashingPool(threads: 1)
+        let before = RequestLoad.monotonicNanoseconds()
+        let cheap = try await RequestLoad.serve { RequestLoad.current }
+        #expect(cheap?.hashed.load(ordering: .relaxed) == false)
+        // Other tests may record later ends too, never earlier ones.
+        #expect(RequestLoad.lastCheapRequest.load(ordering: .relaxed) >= before)
+        let hashing = try await RequestLoad.serve {
+            _ = try await pool.run { 1 }
+            return RequestLoad.current
+        }
+        #expect(hashing?.hashed.load(ordering: .relaxed) == true)
+        #expect(RequestLoad.current == nil)
+        try await pool.shutdown()
+    }
+
+    @Test("a job pauses while requests that do not hash are served, and its result is unchanged")
+    func pauses() async throws {
+        #if os(Linux)
+            let hasher = BcryptPasswordHasher(cost: 10, threads: 1)
+            let before = HashingSlices.pauses.load(ordering: .relaxed)
+            // As if a profile read had just ended; the job below outlasts several periods.
+            RequestLoad.lastCheapRequest.store(RequestLoad.monotonicNanoseconds(), ordering: .relaxed)
+            let hash = try await hasher.hash("b4l0u-slices")
+            #expect(try await hasher.verify("b4l0u-slices", against: hash))
+            #expect(HashingSlices.pauses.load(ordering: .relaxed) > before)
+            try await hasher.shutdown()
         #endif
     }
 }

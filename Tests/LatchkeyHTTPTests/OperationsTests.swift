@@ -1,13 +1,24 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import LatchkeyCore
 import Testing
 
+@testable import LatchkeyCore
 @testable import LatchkeyHTTP
 
 @Suite("Operations routes")
 struct OperationsTests {
+    @Test("every request runs under RequestLoad: one that does not hash records its end")
+    func requestLoad() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            let before = RequestLoad.monotonicNanoseconds()
+            let response = try await client.send(.get, "/")
+            #expect(response.status == .ok)
+            #expect(RequestLoad.lastCheapRequest.load(ordering: .relaxed) >= before)
+        }
+    }
+
     @Test("/auth/verify: 204 with the user's id and email for a live session, 401 otherwise")
     func verify() async throws {
         let service = try await TestService()
