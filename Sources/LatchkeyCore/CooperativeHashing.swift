@@ -6,13 +6,13 @@ import Synchronization
 ///
 /// The HTTP layer runs every request inside `serve(_:)`. A request that hands a job to a
 /// `HashingPool` is marked; one that ends unmarked (a profile read, a session check, a health
-/// check) records the time. For `window` after such a request, the hashing threads pause
+/// check) records the time. For `windowNanoseconds` after such a request, the hashing threads pause
 /// briefly every few milliseconds so that requests like it get a core (see `HashingSlices`).
 /// Under a flood of logins alone, or in `hash-benchmark`, nothing is recorded and hashing keeps
 /// every core.
 public enum RequestLoad {
-    /// How long after a request that did not hash hashing keeps giving way.
-    static let window = Duration.milliseconds(50)
+    /// How long after a request that did not hash hashing keeps giving way: 50 ms.
+    static let windowNanoseconds = 50_000_000
 
     /// When the last request that did not hash ended, in `CLOCK_MONOTONIC` nanoseconds.
     static let lastCheapRequest = Atomic<Int>(Int.min / 2)
@@ -46,14 +46,10 @@ public enum RequestLoad {
     /// - Parameters:
     ///   - now: The time, in monotonic nanoseconds.
     ///   - lastCheap: When the last request that did not hash ended.
-    /// - Returns: `true` within `window` of that request.
+    /// - Returns: `true` within `windowNanoseconds` of that request.
     static func shouldYield(now: Int, lastCheap: Int) -> Bool {
         now - lastCheap < windowNanoseconds
     }
-
-    static let windowNanoseconds =
-        Int(window.components.seconds) * 1_000_000_000
-        + Int(window.components.attoseconds / 1_000_000_000)
 
     /// `shouldYield` now. Called from the slices' signal handler: it reads the clock and two
     /// values that `HashingSlices.arm()` has made sure exist.
@@ -84,12 +80,9 @@ public enum RequestLoad {
     /// hash, not a tick. Otherwise the handler returns at once and hashing keeps every core.
     enum HashingSlices {
         /// How often a hashing thread checks for requests to give way to.
-        static let period = Duration.milliseconds(2)
+        static let period = timespec(tv_sec: 0, tv_nsec: 2_000_000)
         /// How long it gives way each time.
-        static let pause = Duration.microseconds(100)
-
-        /// `pause` as the handler hands it to `nanosleep`.
-        static let pauseSpec = timespec(pause)
+        static let pause = timespec(tv_sec: 0, tv_nsec: 100_000)
 
         /// The pauses taken so far, for tests and diagnostics.
         static let pauses = Atomic<Int>(0)
@@ -102,7 +95,7 @@ public enum RequestLoad {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { _ in
                 guard RequestLoad.shouldYieldNow else { return }
-                var rest = HashingSlices.pauseSpec
+                var rest = HashingSlices.pause
                 _ = nanosleep(&rest, nil)
                 HashingSlices.pauses.add(1, ordering: .relaxed)
             }
@@ -118,7 +111,7 @@ public enum RequestLoad {
             _ = RequestLoad.windowNanoseconds
             _ = RequestLoad.shouldYieldNow
             _ = pauses.load(ordering: .relaxed)
-            _ = pauseSpec
+            _ = pause
             guard installed, let thread = currentThreadID() else { return nil }
             // NIO's threads block every signal; this one is only ever sent to this thread.
             var signals = sigset_t()
@@ -131,7 +124,7 @@ public enum RequestLoad {
             event._sigev_un._tid = thread
             var timer: timer_t?
             guard timer_create(CLOCK_MONOTONIC, &event, &timer) == 0 else { return nil }
-            var schedule = itimerspec(it_interval: timespec(period), it_value: timespec(period))
+            var schedule = itimerspec(it_interval: period, it_value: period)
             guard timer_settime(timer, 0, &schedule, nil) == 0 else {
                 timer_delete(timer)
                 return nil
@@ -155,12 +148,6 @@ public enum RequestLoad {
         }
     }
 
-    extension timespec {
-        fileprivate init(_ duration: Duration) {
-            let (seconds, attoseconds) = duration.components
-            self.init(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        }
-    }
 #else
     /// Slicing needs Linux's thread-directed timers; elsewhere jobs run whole.
     enum HashingSlices {
