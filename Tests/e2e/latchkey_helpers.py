@@ -1,7 +1,12 @@
 """What the end-to-end tests share: starting `latchkey` processes on free ports, a throwaway
-PostgreSQL database, and the steps of the original service's script."""
+PostgreSQL database, and the steps of the original service's script.
 
+The quick subset leaves out the tests marked `slow` (over 20 s each): `python3 -m pytest -m "not slow" Tests/e2e`.
+"""
+
+import functools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,9 +30,30 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@functools.cache
+def settings():
+    """Every setting's environment variable, as the binary lists them (`latchkey settings --list`)."""
+    command = [BINARY, "settings", "--list"]
+    try:
+        # No setting in its environment: listing them must not depend on their values.
+        result = subprocess.run(command, env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True,
+                                timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise RuntimeError(f"cannot run `{' '.join(command)}`: {error}") from error
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or not lines or not all(re.fullmatch(r"[A-Z][A-Z0-9_]*", line) for line in lines):
+        raise RuntimeError(
+            f"`{' '.join(command)}` did not list the settings (exit {result.returncode}), so the tests cannot "
+            f"clear them from the environment of the processes they start:\n{result.stdout}{result.stderr}"
+        )
+    return frozenset(lines)
+
+
 def clean_environment(extra=None):
-    """The test's environment without any Latchkey setting, plus `extra`."""
-    environment = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    """The test's environment without any Latchkey setting, plus `extra`. Every latchkey process
+    the tests start gets its environment from here."""
+    names = settings()
+    environment = {key: value for key, value in os.environ.items() if key not in names}
     environment.update(extra or {})
     return environment
 
@@ -84,13 +110,6 @@ class Server:
                 self.process.wait()
         self.log.close()
         return self.process.returncode
-
-
-SETTINGS = {
-    "HOST", "PORT", "DATABASE_URL", "BCRYPT_COST", "PASSWORD_MIN_LENGTH", "SESSION_LIFETIME",
-    "SESSION_IDLE_TIMEOUT", "SESSION_COOKIE_SECURE", "RESET_TOKEN_TTL", "PURGE_INTERVAL", "LOG_LEVEL",
-    "DATABASE_POOL_SIZE",
-}
 
 
 # The steps of the original script.
