@@ -1,0 +1,90 @@
+import Foundation
+import LatchkeyCore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+extension PostgresStore: AdminStore {
+    /// Lists users by email with their live session counts.
+    public func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary] {
+        let after = after ?? ""
+        if after.utf8.contains(0) { return [] }
+        let nowSeconds = now.timeIntervalSince1970
+        let cutoff = idleCutoff.timeIntervalSince1970
+        return try await call { client in
+            try await client.query(
+                """
+                SELECT u.id, u.email, u.created_at,
+                    (SELECT count(*) FROM sessions s
+                     WHERE s.user_id = u.id AND s.expires_at > \(nowSeconds) AND s.last_seen_at > \(cutoff))
+                FROM users u WHERE u.email > \(after) ORDER BY u.email LIMIT \(limit)
+                """,
+                logger: self.logger
+            ).collect().map { row in
+                let (id, email, created, live) = try row.decode((Int64, String, Double, Int64).self)
+                return UserSummary(
+                    id: id, email: email, createdAt: Date(timeIntervalSince1970: created), liveSessions: Int(live))
+            }
+        }
+    }
+
+    /// Deletes a user; sessions and the reset token go with it (`ON DELETE CASCADE`).
+    public func deleteUser(id: Int64) async throws -> Bool {
+        try await call { client in
+            try await !client.query("DELETE FROM users WHERE id = \(id) RETURNING 1", logger: self.logger).collect()
+                .isEmpty
+        }
+    }
+
+    /// Adds many users in one transaction; taken emails are skipped. An import may be large: it
+    /// runs on a client of its own, without a request's deadline.
+    public func addUsers(_ users: [NewUser]) async throws -> [Bool] {
+        for user in users { try StoreError.checkText(user.email, user.passwordHash) }
+        let logger = self.logger
+        return try await withOwnClient { client in
+            try await client.withTransaction(logger: logger) { connection in
+                var added: [Bool] = []
+                added.reserveCapacity(users.count)
+                for user in users {
+                    let created = user.createdAt.timeIntervalSince1970
+                    let rows = try await connection.query(
+                        """
+                        INSERT INTO users (email, password_hash, created_at)
+                        VALUES (\(user.email), \(user.passwordHash), \(created))
+                        ON CONFLICT (email) DO NOTHING RETURNING 1
+                        """,
+                        logger: logger
+                    ).collect()
+                    added.append(!rows.isEmpty)
+                }
+                return added
+            }
+        }
+    }
+
+    /// Adds many sessions in one transaction, on a client of its own.
+    public func addSessions(_ sessions: [Session]) async throws {
+        let logger = self.logger
+        try await withOwnClient { client in
+            try await client.withTransaction(logger: logger) { connection in
+                for session in sessions {
+                    let token = session.tokenDigest.bytes
+                    let created = session.createdAt.timeIntervalSince1970
+                    let lastSeen = session.lastSeenAt.timeIntervalSince1970
+                    let expires = session.expiresAt.timeIntervalSince1970
+                    let inserted = try await connection.query(
+                        """
+                        INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                        SELECT \(token), id, email, \(created), \(lastSeen), \(expires) FROM users
+                        WHERE id = \(session.userID)
+                        RETURNING 1
+                        """,
+                        logger: logger
+                    ).collect()
+                    guard inserted.count == 1 else { throw StoreError.notFound }
+                }
+            }
+        }
+    }
+}

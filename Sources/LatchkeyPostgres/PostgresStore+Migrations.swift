@@ -1,0 +1,188 @@
+import Foundation
+import LatchkeyCore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+extension PostgresStore {
+    /// The migrations, in order. Each runs once, in a transaction, and is recorded in
+    /// `latchkey_migrations`. They only add; nothing is ever dropped.
+    static let migrations: [(id: String, statements: [String])] = [
+        (
+            "v1-users-sessions-reset-tokens",
+            [
+                """
+                CREATE TABLE users (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    password_hash TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX users_email ON users (email)",
+                """
+                CREATE TABLE sessions (
+                    token_hash BYTEA PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    last_seen_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX sessions_user_id ON sessions (user_id)",
+                "CREATE INDEX sessions_expires_at ON sessions (expires_at)",
+                "CREATE INDEX sessions_last_seen_at ON sessions (last_seen_at)",
+                """
+                CREATE TABLE reset_tokens (
+                    user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                    token_hash BYTEA NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX reset_tokens_expires_at ON reset_tokens (expires_at)",
+            ]
+        ),
+        (
+            "v2-throttles",
+            [
+                """
+                CREATE TABLE throttles (
+                    scope TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    first_at DOUBLE PRECISION NOT NULL,
+                    last_at DOUBLE PRECISION NOT NULL,
+                    locked_until DOUBLE PRECISION,
+                    lock_count INTEGER NOT NULL,
+                    PRIMARY KEY (scope, subject)
+                )
+                """,
+                "CREATE INDEX throttles_last_at ON throttles (last_at)",
+            ]
+        ),
+        // A session carries its user's email, so that a session check reads one row of one
+        // table. Emails never change; the trigger keeps the copies right should one ever be
+        // changed in SQL.
+        (
+            "v3-sessions-carry-email",
+            [
+                "ALTER TABLE sessions ADD COLUMN email TEXT",
+                "UPDATE sessions SET email = users.email FROM users WHERE users.id = sessions.user_id",
+                "ALTER TABLE sessions ALTER COLUMN email SET NOT NULL",
+                """
+                CREATE FUNCTION latchkey_users_email_to_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    UPDATE sessions SET email = NEW.email WHERE user_id = NEW.id;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER users_email_to_sessions AFTER UPDATE OF email ON users
+                FOR EACH ROW WHEN (OLD.email IS DISTINCT FROM NEW.email)
+                EXECUTE FUNCTION latchkey_users_email_to_sessions()
+                """,
+            ]
+        ),
+    ]
+
+    /// An arbitrary constant that names Latchkey's migration lock among the database's advisory locks.
+    static let migrationLockKey: Int64 = 0x4C61_7463_686B_6579
+
+    /// Brings the schema up to date under a session-level advisory lock, so that nodes starting
+    /// together migrate one after the other and the second finds nothing to do. It uses a
+    /// connection of its own, so it can run before (or without) `run()`.
+    /// - Parameter timeout: How long to wait for the database and for another node's migration.
+    /// - Returns: Every applied migration, oldest first.
+    /// - Throws: `StoreError.unavailable` when the database cannot be reached or a migration fails.
+    @discardableResult
+    public func migrate(timeout: Duration = .seconds(30)) async throws -> [String] {
+        let logger = self.logger
+        return try await withOwnClient { client in
+            try await Deadline.run(timeout) {
+                try await client.withConnection { connection in
+                    try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
+                    do {
+                        let applied = try await Self.applyMigrations(on: connection, logger: logger)
+                        try await connection.query(
+                            "SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                        return applied
+                    } catch {
+                        _ = try? await connection.query(
+                            "SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                        throw error
+                    }
+                }
+            }
+        }
+    }
+
+    /// The migrations recorded as applied, oldest first, without applying any.
+    /// - Returns: The identifiers.
+    /// - Throws: `StoreError.unavailable` when the database cannot be read.
+    public func appliedMigrations() async throws -> [String] {
+        try await call { client in
+            let logger = self.logger
+            return try await client.withConnection { connection in
+                try await Self.recordedMigrations(on: connection, logger: logger)
+            }
+        }
+    }
+
+    static func recordedMigrations(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let exists = try await connection.query(
+            "SELECT to_regclass('latchkey_migrations') IS NOT NULL", logger: logger
+        ).collect().first?.decode(Bool.self)
+        guard exists == true else { return [] }
+        var ids: [String] = []
+        let rows = try await connection.query(
+            "SELECT id FROM latchkey_migrations ORDER BY applied_at, id", logger: logger)
+        for try await id in rows.decode(String.self) {
+            ids.append(id)
+        }
+        return ids
+    }
+
+    static func applyMigrations(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS latchkey_migrations (
+                id TEXT PRIMARY KEY,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+            )
+            """,
+            logger: logger
+        )
+        var applied = try await recordedMigrations(on: connection, logger: logger)
+        for migration in migrations where !applied.contains(migration.id) {
+            try await connection.withTransaction(logger: logger) { connection in
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO latchkey_migrations (id) VALUES (\(migration.id))", logger: logger)
+            }
+            logger.info("applied migration", metadata: ["migration": "\(migration.id)"])
+            applied.append(migration.id)
+        }
+        return applied
+    }
+
+    /// The migrations that have not run yet, without running them.
+    /// - Returns: Their identifiers, in order.
+    /// - Throws: `StoreError.unavailable` when the database cannot be read.
+    public func pendingMigrations() async throws -> [String] {
+        let logger = self.logger
+        let deadline = configuration.deadline * 4
+        let applied = try await withOwnClient { client in
+            try await Deadline.run(deadline) {
+                try await client.withConnection { connection in
+                    try await Self.recordedMigrations(on: connection, logger: logger)
+                }
+            }
+        }
+        return Self.migrations.map(\.id).filter { !applied.contains($0) }
+    }
+}

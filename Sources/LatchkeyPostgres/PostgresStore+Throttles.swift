@@ -1,0 +1,116 @@
+import Foundation
+import LatchkeyCore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+extension PostgresStore {
+    /// Reads a throttle record.
+    public func throttleRecord(_ key: ThrottleKey) async throws -> ThrottleRecord? {
+        let scope = key.scope.rawValue
+        let subject = key.subject
+        if subject.utf8.contains(0) { return nil }
+        return try await call { client in
+            try await client.query(
+                """
+                SELECT count, first_at, last_at, locked_until, lock_count FROM throttles
+                WHERE scope = \(scope) AND subject = \(subject)
+                """,
+                logger: self.logger
+            ).collect().first.flatMap(Self.throttle(from:))
+        }
+    }
+
+    /// Reads, changes and writes a throttle record in one transaction. The row is created if
+    /// missing and then locked `FOR UPDATE`, so concurrent changes from any node apply one after
+    /// the other.
+    public func updateThrottleRecord(
+        _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?
+    ) async throws -> ThrottleRecord? {
+        try StoreError.checkText(key.subject)
+        let scope = key.scope.rawValue
+        let subject = key.subject
+        let logger = self.logger
+        return try await transaction { connection in
+            // A placeholder (count 0, no wait) stands for "no record" until the update decides.
+            try await connection.query(
+                """
+                INSERT INTO throttles (scope, subject, count, first_at, last_at, locked_until, lock_count)
+                VALUES (\(scope), \(subject), 0, 0, 0, NULL, 0) ON CONFLICT (scope, subject) DO NOTHING
+                """,
+                logger: logger)
+            let stored = try await connection.query(
+                """
+                SELECT count, first_at, last_at, locked_until, lock_count FROM throttles
+                WHERE scope = \(scope) AND subject = \(subject) FOR UPDATE
+                """,
+                logger: logger
+            ).collect().first.flatMap(Self.throttle(from:))
+            guard let record = update(stored) else {
+                try await connection.query(
+                    "DELETE FROM throttles WHERE scope = \(scope) AND subject = \(subject)", logger: logger)
+                return nil
+            }
+            let firstAt = record.firstAt.timeIntervalSince1970
+            let lastAt = record.lastAt.timeIntervalSince1970
+            let lockedUntil = record.lockedUntil?.timeIntervalSince1970
+            let count = Int32(clamping: record.count)
+            let lockCount = Int32(clamping: record.lockCount)
+            try await connection.query(
+                """
+                UPDATE throttles SET count = \(count), first_at = \(firstAt), last_at = \(lastAt),
+                    locked_until = \(lockedUntil), lock_count = \(lockCount)
+                WHERE scope = \(scope) AND subject = \(subject)
+                """,
+                logger: logger)
+            return record
+        }
+    }
+
+    /// Deletes a throttle record with one `DELETE`: no placeholder row is written first, so
+    /// clearing the record after a success costs one statement and takes no row lock when there
+    /// is nothing to clear.
+    public func deleteThrottleRecord(_ key: ThrottleKey) async throws {
+        if key.subject.utf8.contains(0) { return }
+        let scope = key.scope.rawValue
+        let subject = key.subject
+        _ = try await call { client in
+            try await client.query(
+                "DELETE FROM throttles WHERE scope = \(scope) AND subject = \(subject)", logger: self.logger
+            ).collect().count
+        }
+    }
+
+    /// Deletes quiet throttle records whose wait has ended.
+    public func purgeThrottles(lastBefore: Date, now: Date) async throws -> Int {
+        let cutoff = lastBefore.timeIntervalSince1970
+        let nowSeconds = now.timeIntervalSince1970
+        return try await call { client in
+            try await client.query(
+                """
+                DELETE FROM throttles
+                WHERE last_at <= \(cutoff) AND (locked_until IS NULL OR locked_until <= \(nowSeconds))
+                RETURNING 1
+                """,
+                logger: self.logger
+            ).collect().count
+        }
+    }
+
+    /// A stored row as a record; the placeholder row (count 0, no wait) is no record.
+    static func throttle(from row: PostgresRow) -> ThrottleRecord? {
+        guard
+            let (count, firstAt, lastAt, lockedUntil, lockCount) = try? row.decode(
+                (Int32, Double, Double, Double?, Int32).self)
+        else { return nil }
+        if count == 0 && lockedUntil == nil { return nil }
+        return ThrottleRecord(
+            count: Int(count),
+            firstAt: Date(timeIntervalSince1970: firstAt),
+            lastAt: Date(timeIntervalSince1970: lastAt),
+            lockedUntil: lockedUntil.map(Date.init(timeIntervalSince1970:)),
+            lockCount: Int(lockCount)
+        )
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import LatchkeyCore
+
+extension SQLiteStore: AdminStore {
+    /// Lists users by email with their live session counts, on a read-only connection on the calling thread.
+    public func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary] {
+        // No stored email holds a NUL, and SQLite would compare only up to it.
+        if let after, after.utf8.contains(0) { return [] }
+        return try readHere { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT u.id, u.email, u.created_at,
+                        (SELECT count(*) FROM sessions s
+                         WHERE s.user_id = u.id AND s.expires_at > ? AND s.last_seen_at > ?)
+                    FROM users u WHERE u.email > ? ORDER BY u.email LIMIT ?
+                    """,
+                arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970, after ?? "", limit]
+            )
+            return rows.map {
+                UserSummary(id: $0[0], email: $0[1], createdAt: Date(timeIntervalSince1970: $0[2]), liveSessions: $0[3])
+            }
+        }
+    }
+
+    /// Deletes a user; sessions and the reset token go with it (`ON DELETE CASCADE`).
+    public func deleteUser(id: Int64) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Adds many users in one write transaction; taken emails are skipped.
+    public func addUsers(_ users: [NewUser]) async throws -> [Bool] {
+        for user in users { try StoreError.checkText(user.email, user.passwordHash) }
+        return try await write { db in
+            let statement = try db.makeStatement(
+                sql:
+                    "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(email) DO NOTHING"
+            )
+            return try users.map { user in
+                try statement.execute(arguments: [user.email, user.passwordHash, user.createdAt.timeIntervalSince1970])
+                return db.changesCount == 1
+            }
+        }
+    }
+
+    /// Adds many sessions in one write transaction; none when one of their users is missing.
+    public func addSessions(_ sessions: [Session]) async throws {
+        try await write { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                    SELECT ?, id, email, ?, ?, ? FROM users WHERE id = ?
+                    """)
+            for session in sessions {
+                try statement.execute(arguments: [
+                    session.tokenDigest.bytes, session.createdAt.timeIntervalSince1970,
+                    session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
+                    session.userID,
+                ])
+                guard db.changesCount == 1 else { throw StoreError.notFound }
+            }
+        }
+    }
+
+    /// Copies the database, consistently, to a new file while it is in use (SQLite's online
+    /// backup, through GRDB).
+    /// - Parameter path: The new file; it must not exist.
+    /// - Throws: `StoreError.unavailable` when the copy fails.
+    public func backup(to path: String) throws {
+        do {
+            let destination = try DatabaseQueue(path: path)
+            try writer.backup(to: destination)
+            try destination.close()
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+}

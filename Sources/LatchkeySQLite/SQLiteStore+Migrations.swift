@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import LatchkeyCore
+
+extension SQLiteStore {
+    /// The names of the migrations that have run, oldest first.
+    /// - Returns: The applied migration identifiers.
+    /// - Throws: `StoreError.unavailable` when the database cannot be read.
+    public func appliedMigrations() throws -> [String] {
+        do {
+            return try writer.read { db in try Self.migrator.appliedMigrations(db) }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-users-sessions-reset-tokens") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        email TEXT NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        created_at DOUBLE NOT NULL
+                    );
+                    CREATE UNIQUE INDEX users_email ON users(email);
+                    CREATE TABLE sessions (
+                        token_hash BLOB PRIMARY KEY NOT NULL,
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        created_at DOUBLE NOT NULL,
+                        last_seen_at DOUBLE NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX sessions_user_id ON sessions(user_id);
+                    CREATE INDEX sessions_expires_at ON sessions(expires_at);
+                    CREATE INDEX sessions_last_seen_at ON sessions(last_seen_at);
+                    CREATE TABLE reset_tokens (
+                        user_id INTEGER PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        token_hash BLOB NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX reset_tokens_expires_at ON reset_tokens(expires_at);
+                    """
+            )
+        }
+        migrator.registerMigration("v2-throttles") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE throttles (
+                        scope TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        first_at DOUBLE NOT NULL,
+                        last_at DOUBLE NOT NULL,
+                        locked_until DOUBLE,
+                        lock_count INTEGER NOT NULL,
+                        PRIMARY KEY (scope, subject)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX throttles_last_at ON throttles(last_at);
+                    """
+            )
+        }
+        // A session carries its user's email, so that a session check reads one row of one
+        // table, whose size does not grow with the number of users. Emails never change; the
+        // trigger keeps the copies right should one ever be changed in SQL.
+        migrator.registerMigration("v3-sessions-carry-email") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE sessions ADD COLUMN email TEXT NOT NULL DEFAULT '';
+                    UPDATE sessions SET email = (SELECT email FROM users WHERE users.id = sessions.user_id);
+                    CREATE TRIGGER users_email_to_sessions AFTER UPDATE OF email ON users
+                    BEGIN
+                        UPDATE sessions SET email = NEW.email WHERE user_id = NEW.id;
+                    END;
+                    """
+            )
+        }
+        return migrator
+    }
+
+    /// The migrations that have not run yet on a database, without running them or creating
+    /// the file.
+    /// - Parameter location: The database.
+    /// - Returns: Their identifiers, in order.
+    /// - Throws: `StoreError.unavailable` when the file cannot be read.
+    public static func pendingMigrations(at location: Location) throws -> [String] {
+        guard case .file(let path) = location, FileManager.default.fileExists(atPath: path) else {
+            return migrator.migrations
+        }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let applied = try migrator.appliedIdentifiers(db)
+                return migrator.migrations.filter { !applied.contains($0) }
+            }
+        } catch {
+            throw translate(error)
+        }
+    }
+}
