@@ -3,7 +3,7 @@ import LatchkeyCore
 
 /// A store in memory, for fast tests of the rules. It behaves as the contract suite
 /// requires of every store, unique email included.
-public actor InMemoryStore: AuthStore {
+public actor InMemoryStore: AdminStore {
     private var users: [Int64: User] = [:]
     private var userIDsByEmail: [String: Int64] = [:]
     private var sessions: [TokenDigest: Session] = [:]
@@ -142,6 +142,7 @@ public actor InMemoryStore: AuthStore {
     /// Lists users by email.
     public func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) throws -> [UserSummary] {
         try check()
+        if let after, after.utf8.contains(0) { return [] }
         return users.values.filter { after == nil || $0.email > after! }.sorted { $0.email < $1.email }.prefix(limit)
             .map { user in
                 let live = sessions.values.filter {
@@ -186,6 +187,11 @@ public actor InMemoryStore: AuthStore {
     public func throttleRecord(_ key: ThrottleKey) throws -> ThrottleRecord? {
         try check()
         return throttles[key]
+    }
+
+    public func deleteThrottleRecord(_ key: ThrottleKey) throws {
+        try check()
+        throttles[key] = nil
     }
 
     /// Changes a throttle record; the actor runs one change at a time.

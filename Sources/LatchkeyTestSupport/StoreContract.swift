@@ -20,6 +20,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case purgeRemovesOnlyExpired
     case nulInTextIsInvalidValue
     case throttleRecordsRoundTrip
+    case deleteThrottleRecordRemovesOnlyItsKey
     case concurrentThrottleUpdatesAllCount
     case purgeRemovesOnlyQuietThrottles
     case listUsersPagesByEmailAndCountsLiveSessions
@@ -64,7 +65,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     /// Runs this check against a fresh, empty store.
     /// - Parameter store: The store under test; it must be empty.
     /// - Throws: When the store throws where the contract says it must not.
-    public func run(on store: any AuthStore) async throws {
+    public func run(on store: any AdminStore) async throws {
         switch self {
         case .addAndFindUser:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "h1", createdAt: Self.t0)
@@ -124,6 +125,27 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "h")
             #expect(try await store.findUser(by: .email("ada@example.com\u{0}evil")) == nil)
             #expect(try await store.addSession(Self.session("s", userID: user.id), ifPasswordHash: "h\u{0}") == false)
+            // Every other write of text refuses NUL the same way, and every lookup by text finds nothing.
+            await #expect(throws: StoreError.invalidValue("text must not contain a NUL character")) {
+                _ = try await store.replacePasswordHash(userID: user.id, from: "h", to: "n\u{0}")
+            }
+            #expect(try await store.replacePasswordHash(userID: user.id, from: "h\u{0}", to: "n") == false)
+            try await store.setResetToken(Self.resetToken("r", userID: user.id))
+            await #expect(throws: StoreError.invalidValue("text must not contain a NUL character")) {
+                _ = try await store.resetPassword(
+                    userID: user.id, digest: Self.digest("r"), passwordHash: "n\u{0}", now: Self.t0)
+            }
+            #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "h")
+            let key = ThrottleKey(.login, "ada@example.com")
+            let record = ThrottleRecord(count: 1, firstAt: Self.t0, lastAt: Self.t0)
+            try await store.updateThrottleRecord(key) { _ in record }
+            await #expect(throws: StoreError.invalidValue("text must not contain a NUL character")) {
+                try await store.updateThrottleRecord(ThrottleKey(.login, "ada@example.com\u{0}x")) { _ in record }
+            }
+            #expect(try await store.throttleRecord(ThrottleKey(.login, "ada@example.com\u{0}x")) == nil)
+            try await store.deleteThrottleRecord(ThrottleKey(.login, "ada@example.com\u{0}x"))
+            #expect(try await store.throttleRecord(key) == record)
+            #expect(try await store.listUsers(after: "a\u{0}", limit: 10, now: Self.t0, idleCutoff: Self.t0).isEmpty)
 
         case .throttleRecordsRoundTrip:
             let key = ThrottleKey(.login, "ada@example.com")
@@ -144,6 +166,20 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             #expect(try await store.throttleRecord(key)?.lockedUntil == nil)
             #expect(try await store.updateThrottleRecord(key) { _ in nil } == nil)
             #expect(try await store.throttleRecord(key) == nil)
+
+        case .deleteThrottleRecordRemovesOnlyItsKey:
+            let record = ThrottleRecord(count: 2, firstAt: Self.t0, lastAt: Self.t0)
+            let ada = ThrottleKey(.login, "ada@example.com")
+            try await store.updateThrottleRecord(ada) { _ in record }
+            try await store.updateThrottleRecord(ThrottleKey(.resetToken, "ada@example.com")) { _ in record }
+            try await store.updateThrottleRecord(ThrottleKey(.login, "bob@example.com")) { _ in record }
+            try await store.deleteThrottleRecord(ada)
+            #expect(try await store.throttleRecord(ada) == nil)
+            #expect(try await store.throttleRecord(ThrottleKey(.resetToken, "ada@example.com")) == record)
+            #expect(try await store.throttleRecord(ThrottleKey(.login, "bob@example.com")) == record)
+            // Deleting what is not there is not an error, and writes nothing.
+            try await store.deleteThrottleRecord(ThrottleKey(.login, "nobody@example.com"))
+            #expect(try await store.throttleRecord(ThrottleKey(.login, "nobody@example.com")) == nil)
 
         case .concurrentThrottleUpdatesAllCount:
             let key = ThrottleKey(.login, "race@example.com")

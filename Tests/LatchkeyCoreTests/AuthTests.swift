@@ -1,5 +1,5 @@
 import Foundation
-import LatchkeyCore
+@testable import LatchkeyCore
 import LatchkeyTestSupport
 import NIOCore
 import Synchronization
@@ -175,7 +175,7 @@ struct LoginTests {
     func rightPassword() async throws {
         let fixture = try await Fixture()
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        #expect(try await fixture.auth.validLogin(email: "ADA@example.com ", password: "b4l0u") == user)
+        #expect(try await fixture.auth.validLogin(email: "ADA@example.com ", password: "b4l0u") == VerifiedLogin(user))
     }
 
     @Test("a wrong password and an unknown email fail alike, after the same bcrypt work")
@@ -262,7 +262,7 @@ struct LoginTests {
 struct SessionTests {
     func loggedIn(_ fixture: Fixture) async throws -> (User, String) {
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        return (user, try await fixture.auth.createSession(for: user))
+        return (user, try await fixture.auth.createSession(for: VerifiedLogin(user)))
     }
 
     @Test("a session token is 43 base64url characters and the store keeps only its SHA-256")
@@ -280,7 +280,7 @@ struct SessionTests {
     func unique() async throws {
         let fixture = try await Fixture()
         let (user, first) = try await loggedIn(fixture)
-        let second = try await fixture.auth.createSession(for: user)
+        let second = try await fixture.auth.createSession(for: VerifiedLogin(user))
         #expect(first != second)
     }
 
@@ -288,7 +288,7 @@ struct SessionTests {
     func logoutOne() async throws {
         let fixture = try await Fixture()
         let (user, phone) = try await loggedIn(fixture)
-        let laptop = try await fixture.auth.createSession(for: user)
+        let laptop = try await fixture.auth.createSession(for: VerifiedLogin(user))
         try await fixture.auth.destroySession(token: phone)
         await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: phone) }
         #expect(try await fixture.auth.user(forSessionToken: laptop) == SessionUser(user))
@@ -364,7 +364,7 @@ struct SessionTests {
         let (user, old) = try await loggedIn(fixture)
         _ = try await fixture.auth.resetPasswordToken(for: user.email)
         fixture.clock.advance(by: 1000)
-        let fresh = try await fixture.auth.createSession(for: user)
+        let fresh = try await fixture.auth.createSession(for: VerifiedLogin(user))
         let result = try await fixture.auth.purgeExpired()
         #expect(result == PurgeResult(sessions: 1, resetTokens: 1))
         #expect(await fixture.store.sessionCount == 1)
@@ -387,7 +387,7 @@ struct ResetTests {
     func fullReset() async throws {
         let fixture = try await Fixture()
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        let session = try await fixture.auth.createSession(for: user)
+        let session = try await fixture.auth.createSession(for: VerifiedLogin(user))
         let issued = try await fixture.auth.resetPasswordToken(for: " ADA@example.com")
         #expect(issued.email == "ada@example.com")
         #expect(issued.token.count == 43)
@@ -489,7 +489,7 @@ struct StorageFailureTests {
     func unavailable() async throws {
         let fixture = try await Fixture()
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        let token = try await fixture.auth.createSession(for: user)
+        let token = try await fixture.auth.createSession(for: VerifiedLogin(user))
         await fixture.store.setFailing(true)
         await #expect(throws: AuthError.storageUnavailable) {
             _ = try await fixture.auth.registerUser(email: "bob@example.com", password: "xq7")

@@ -12,7 +12,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 
     var testDescription: String { rawValue }
 
-    func make() throws -> (any AuthStore, cleanup: () -> Void) {
+    func make() throws -> (any AdminStore, cleanup: () -> Void) {
         switch self {
         case .inMemory:
             return (InMemoryStore(), {})

@@ -1,53 +1,6 @@
-/// The tunable rules of `Auth`. Read from configuration by the executable and passed in.
-public struct AuthPolicy: Sendable, Equatable {
-    /// The shortest password accepted, in characters.
-    public var passwordMinLength: Int
-    /// How long a session lives at most, in seconds, whatever its use.
-    public var sessionLifetime: Int
-    /// How long a session may go unused, in seconds, before it ends.
-    public var sessionIdleTimeout: Int
-    /// How long a reset token is accepted, in seconds.
-    public var resetTokenTTL: Int
-    /// The least time between two last-seen refreshes of a session, in seconds, so that
-    /// most session reads stay reads.
-    public var sessionTouchInterval: Int
-    /// Failed logins per email before waits begin, and the waits.
-    public var loginThrottle = FailureThrottle()
-    /// Wrong reset tokens per email before waits begin, and the waits.
-    public var resetTokenThrottle = FailureThrottle()
-    /// Reset tokens that may be requested per email per window.
-    public var resetRequestLimit = RequestLimit()
-    /// How reset tokens reach their owners.
-    public var resetTokenDelivery = ResetTokenDelivery.response
-    /// Whether registration hides which emails have accounts (the production profile): an
-    /// existing email is answered as a new one, after the same hashing work, and its owner is
-    /// notified instead.
-    public var concealExistingAccounts = false
-
-    /// Creates a policy; the defaults are the service's defaults.
-    /// - Parameters:
-    ///   - passwordMinLength: The shortest password accepted (default 1).
-    ///   - sessionLifetime: The absolute session lifetime in seconds (default 30 days).
-    ///   - sessionIdleTimeout: The idle timeout in seconds (default 7 days).
-    ///   - resetTokenTTL: The reset token lifetime in seconds (default 1 hour).
-    ///   - sessionTouchInterval: The least time between last-seen refreshes (default 60 s).
-    public init(
-        passwordMinLength: Int = 1,
-        sessionLifetime: Int = 30 * 24 * 3600,
-        sessionIdleTimeout: Int = 7 * 24 * 3600,
-        resetTokenTTL: Int = 3600,
-        sessionTouchInterval: Int = 60
-    ) {
-        self.passwordMinLength = passwordMinLength
-        self.sessionLifetime = sessionLifetime
-        self.sessionIdleTimeout = sessionIdleTimeout
-        self.resetTokenTTL = resetTokenTTL
-        self.sessionTouchInterval = sessionTouchInterval
-    }
-}
-
 /// The longest password bcrypt reads, in bytes; it silently ignores the rest.
 public let bcryptMaximumPasswordBytes = 72
+
 /// The longest email address accepted, in characters (RFC 5321's path limit less the brackets).
 public let maximumEmailLength = 254
 

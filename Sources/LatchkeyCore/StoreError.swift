@@ -30,28 +30,3 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
-
-/// The outcomes of `Auth`'s rules that a caller must handle. The HTTP layer maps each
-/// case to a status in one place.
-public enum AuthError: Error, Sendable, Equatable {
-    /// The email is malformed; the text says how.
-    case invalidEmail(String)
-    /// The password breaks the policy; the text says how.
-    case invalidPassword(String)
-    /// Registration of an email that already has an account.
-    case emailAlreadyRegistered
-    /// Unknown email or wrong password (deliberately the same case).
-    case invalidCredentials
-    /// The session token is missing, malformed, unknown or expired.
-    case invalidSession
-    /// A reset token was asked for an email that has no account.
-    case emailNotRegistered
-    /// The reset token is unknown, used, expired or issued for another email.
-    case invalidResetToken
-    /// A field the caller sent is unusable by the store; the text says which.
-    case invalidInput(String)
-    /// Too many failures or requests for this email: wait this many whole seconds.
-    case throttled(retryAfter: Int)
-    /// The database is unreachable or failed; the request can be retried.
-    case storageUnavailable
-}

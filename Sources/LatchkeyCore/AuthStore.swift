@@ -1,47 +1,5 @@
 import Foundation
 
-/// The typed key for finding one user: the original service's `find_user_by(**kwargs)`,
-/// without the run-time error for an unknown column.
-public enum UserLookup: Sendable, Equatable {
-    /// By the store's identifier.
-    case id(Int64)
-    /// By the normalised email address.
-    case email(String)
-}
-
-/// The changes `updateUser` can make to a user.
-public struct UserUpdate: Sendable, Equatable {
-    /// A new bcrypt hash for the password, when it changes.
-    public var passwordHash: String?
-
-    /// Creates an update.
-    /// - Parameter passwordHash: A new password hash, or `nil` to keep the current one.
-    public init(passwordHash: String? = nil) {
-        self.passwordHash = passwordHash
-    }
-}
-
-/// What the stores purged.
-public struct PurgeResult: Sendable, Equatable {
-    /// Sessions removed because they passed their absolute or idle expiry.
-    public var sessions: Int
-    /// Reset tokens removed because they expired.
-    public var resetTokens: Int
-    /// Throttle records removed because they went quiet.
-    public var throttles: Int
-
-    /// Creates a result.
-    /// - Parameters:
-    ///   - sessions: The number of sessions removed.
-    ///   - resetTokens: The number of reset tokens removed.
-    ///   - throttles: The number of throttle records removed.
-    public init(sessions: Int, resetTokens: Int, throttles: Int = 0) {
-        self.sessions = sessions
-        self.resetTokens = resetTokens
-        self.throttles = throttles
-    }
-}
-
 /// The storage interface: the original service's DB class (add a user, find a user by one typed field,
 /// update a user) plus what sessions and reset tokens need. It holds no rules; `Auth` does.
 ///
@@ -62,7 +20,10 @@ public protocol AuthStore: Sendable {
     /// - Returns: The user, or `nil` when there is none.
     func findUser(by lookup: UserLookup) async throws -> User?
 
-    /// Changes a user.
+    /// Changes a user: the original service's `update_user`. The rules change a password
+    /// through `replacePasswordHash` and `resetPassword`, which check what they replace; this
+    /// stays as the general update of the DB interface the service reimplements, for operators
+    /// and tests.
     /// - Parameters:
     ///   - id: The user to change.
     ///   - update: The fields to change.
@@ -138,30 +99,6 @@ public protocol AuthStore: Sendable {
     /// - Returns: What was removed.
     func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult
 
-    /// Lists users by email, in order, for operators.
-    /// - Parameters:
-    ///   - after: Only emails sorted after this one (for paging).
-    ///   - limit: The most users to return.
-    ///   - now: Sessions expiring at or before this are not live.
-    ///   - idleCutoff: Sessions last seen at or before this are not live.
-    /// - Returns: The users with their live session counts.
-    func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary]
-
-    /// Deletes a user with their sessions and reset token.
-    /// - Parameter id: The user.
-    /// - Returns: Whether a user went.
-    func deleteUser(id: Int64) async throws -> Bool
-
-    /// Adds many users in one transaction; an email that is already registered is skipped.
-    /// - Parameter users: The users, with distinct normalised emails.
-    /// - Returns: For each user, in order, whether it was added.
-    func addUsers(_ users: [NewUser]) async throws -> [Bool]
-
-    /// Adds many sessions in one transaction, for seeding benchmarks.
-    /// - Parameter sessions: The sessions.
-    /// - Throws: `StoreError.notFound`, and adds none, when one of their users is missing.
-    func addSessions(_ sessions: [Session]) async throws
-
     /// Reads a throttle record.
     /// - Parameter key: The scope and normalised email.
     /// - Returns: The record, or `nil` when there is none.
@@ -178,6 +115,10 @@ public protocol AuthStore: Sendable {
     func updateThrottleRecord(
         _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?
     ) async throws -> ThrottleRecord?
+
+    /// Deletes the throttle record of a key, if there is one (a success clears its failures).
+    /// - Parameter key: The scope and normalised email.
+    func deleteThrottleRecord(_ key: ThrottleKey) async throws
 
     /// Deletes throttle records whose last event is at or before `lastBefore` and whose wait,
     /// if any, has ended by `now`.

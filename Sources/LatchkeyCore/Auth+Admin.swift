@@ -1,76 +1,29 @@
 import Foundation
 
-/// What an import did with each row.
-public struct ImportReport: Sendable, Equatable {
-    /// Why a row was skipped.
-    public enum Reason: Sendable, Equatable, CustomStringConvertible {
-        /// The email is not one the service accepts; the text says why.
-        case malformedEmail(String)
-        /// The stored hash is not a bcrypt hash the service can verify.
-        case malformedHash
-        /// Another row of the file has the same normalised email.
-        case duplicateInFile(firstRow: Int)
-        /// The email already has an account here.
-        case alreadyRegistered
-
-        /// The reason, for the summary.
-        public var description: String {
-            switch self {
-            case .malformedEmail(let why): "malformed email (\(why))"
-            case .malformedHash: "not a bcrypt hash"
-            case .duplicateInFile(let row): "duplicate of row \(row)"
-            case .alreadyRegistered: "already registered"
-            }
-        }
-    }
-
-    /// A row that was not imported.
-    public struct SkippedRow: Sendable, Equatable {
-        /// The row's number in the source.
-        public var row: Int
-        /// Why it was skipped.
-        public var reason: Reason
-    }
-
-    /// Rows imported.
-    public var imported: Int
-    /// Rows skipped, with their row numbers and reasons, in row order.
-    public var skipped: [SkippedRow]
-}
-
-/// A row of another service's user table, as read.
-public struct ImportedRow: Sendable, Equatable {
-    /// The row's number in the source, for the report.
-    public var row: Int
-    /// The email as stored there.
-    public var email: String
-    /// The password hash as stored there.
-    public var passwordHash: String
-
-    /// Creates a row.
-    /// - Parameters:
-    ///   - row: The row's number.
-    ///   - email: The email as stored.
-    ///   - passwordHash: The hash as stored.
-    public init(row: Int, email: String, passwordHash: String) {
-        self.row = row
-        self.email = email
-        self.passwordHash = passwordHash
-    }
-}
-
 /// Operators' work: listing, deleting and importing users, ending sessions.
 extension Auth {
+    /// The store's operator interface: every store Latchkey ships (SQLite, PostgreSQL, the
+    /// in-memory store of the tests) has one; a store without it makes these operations fail.
+    /// - Throws: `storageUnavailable` when the store has no operator interface.
+    func adminStore() throws -> any AdminStore {
+        guard let admin = store as? any AdminStore else {
+            logger.error("this store offers no operator interface")
+            throw AuthError.storageUnavailable
+        }
+        return admin
+    }
+
     /// Lists users by email.
     /// - Parameters:
     ///   - after: Only emails after this one (paging), normalised like any email.
     ///   - limit: The most users to list.
     /// - Returns: The users with their live session counts; no secrets.
-    /// - Throws: `storageUnavailable`.
+    /// - Throws: `storageUnavailable` (also when the store has no operator interface).
     public func listUsers(after: String?, limit: Int) async throws -> [UserSummary] {
         let now = clock()
         let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
         let after = after.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+        let store = try adminStore()
         return try await storage {
             try await store.listUsers(after: after, limit: limit, now: now, idleCutoff: idleCutoff)
         }
@@ -83,7 +36,8 @@ extension Auth {
     public func deleteUser(email: String) async throws -> Bool {
         let email = try Validation.normalizedEmail(email)
         guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else { return false }
-        return try await storage { try await store.deleteUser(id: user.id) }
+        let admin = try adminStore()
+        return try await storage { try await admin.deleteUser(id: user.id) }
     }
 
     /// Ends every session of an account.
@@ -129,7 +83,8 @@ extension Auth {
             firstRowByEmail[email] = row.row
             candidates.append((row.row, NewUser(email: email, passwordHash: row.passwordHash, createdAt: now)))
         }
-        let added = try await storage { try await store.addUsers(candidates.map(\.user)) }
+        let admin = try adminStore()
+        let added = try await storage { try await admin.addUsers(candidates.map(\.user)) }
         for (candidate, wasAdded) in zip(candidates, added) where !wasAdded {
             skipped.append(.init(row: candidate.row, reason: .alreadyRegistered))
         }

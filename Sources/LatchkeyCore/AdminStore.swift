@@ -1,0 +1,32 @@
+import Foundation
+
+/// What operators and benchmarks need beyond the rules: listing and deleting accounts, and bulk
+/// inserts in one transaction. `Auth`'s admin operations (`Auth+Admin.swift`) use it; the rules
+/// of the service need only `AuthStore`.
+///
+/// Every method throws only `StoreError`.
+public protocol AdminStore: AuthStore {
+    /// Lists users by email, in order, for operators.
+    /// - Parameters:
+    ///   - after: Only emails sorted after this one (for paging).
+    ///   - limit: The most users to return.
+    ///   - now: Sessions expiring at or before this are not live.
+    ///   - idleCutoff: Sessions last seen at or before this are not live.
+    /// - Returns: The users with their live session counts.
+    func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary]
+
+    /// Deletes a user with their sessions and reset token.
+    /// - Parameter id: The user.
+    /// - Returns: Whether a user went.
+    func deleteUser(id: Int64) async throws -> Bool
+
+    /// Adds many users in one transaction; an email that is already registered is skipped.
+    /// - Parameter users: The users, with distinct normalised emails.
+    /// - Returns: For each user, in order, whether it was added.
+    func addUsers(_ users: [NewUser]) async throws -> [Bool]
+
+    /// Adds many sessions in one transaction, for seeding benchmarks.
+    /// - Parameter sessions: The sessions.
+    /// - Throws: `StoreError.notFound`, and adds none, when one of their users is missing.
+    func addSessions(_ sessions: [Session]) async throws
+}

@@ -1,0 +1,29 @@
+import Foundation
+import Logging
+
+extension Auth {
+    /// Whether the database answers, for readiness checks.
+    /// - Returns: `true` when a trivial query succeeds.
+    public func isStorageReady() async -> Bool {
+        do {
+            try await store.checkAvailable()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Removes expired sessions and reset tokens so that the tables stay bounded.
+    /// - Returns: What was removed.
+    /// - Throws: `storageUnavailable`.
+    @discardableResult
+    public func purgeExpired() async throws -> PurgeResult {
+        let now = clock()
+        let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
+        var result = try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
+        let memory = max(policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.resetRequestLimit.window)
+        let quietSince = now.addingTimeInterval(-TimeInterval(memory))
+        result.throttles = try await storage { try await store.purgeThrottles(lastBefore: quietSince, now: now) }
+        return result
+    }
+}

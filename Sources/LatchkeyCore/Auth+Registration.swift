@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+
+extension Auth {
+    /// Registers a new user.
+    /// - Parameters:
+    ///   - email: The email as sent; it is trimmed and lower-cased.
+    ///   - password: The password as sent; it must pass the policy.
+    /// - Returns: The new user, with the normalised email. When `policy.concealExistingAccounts`
+    ///   is set and the email already has an account, that account, after the same hashing work
+    ///   and a notification to its owner: the caller must answer exactly as for a new one.
+    /// - Throws: `invalidEmail`, `invalidPassword`, `emailAlreadyRegistered` (not when concealing),
+    ///   `storageUnavailable`.
+    public func registerUser(email: String, password: String) async throws -> User {
+        let email = try Validation.normalizedEmail(email)
+        try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
+        let existing = try await storage { try await store.findUser(by: .email(email)) }
+        if let existing, !policy.concealExistingAccounts {
+            // Checked before hashing so that a taken address costs no bcrypt work; the unique
+            // index still decides a race between two registrations.
+            throw AuthError.emailAlreadyRegistered
+        }
+        // When concealing, an existing address costs the same bcrypt work as a new one.
+        let hash = try await hashing { try await hasher.hash(password) }
+        if let existing {
+            notifier?.notify(.registrationAttemptExistingAccount(email: email))
+            return existing
+        }
+        do {
+            let user = try await storage {
+                try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
+            }
+            metrics.registrations.increment()
+            return user
+        } catch AuthError.emailAlreadyRegistered where policy.concealExistingAccounts {
+            // Lost a race with another registration of the same address.
+            notifier?.notify(.registrationAttemptExistingAccount(email: email))
+            guard let winner = try await storage({ try await store.findUser(by: .email(email)) }) else {
+                throw AuthError.storageUnavailable
+            }
+            return winner
+        }
+    }
+}

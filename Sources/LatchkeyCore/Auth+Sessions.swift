@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+
+extension Auth {
+    /// Starts a session for a login that was just verified.
+    /// - Parameter login: What `validLogin(email:password:)` returned.
+    /// - Returns: The session token for the cookie; the store keeps only its digest.
+    /// - Throws: `invalidCredentials` when the password changed since the login was checked;
+    ///   `storageUnavailable`.
+    public func createSession(for login: VerifiedLogin) async throws -> String {
+        let token = SecretToken.generate()
+        let now = clock()
+        let session = Session(
+            tokenDigest: TokenDigest(of: token),
+            userID: login.id,
+            createdAt: now,
+            lastSeenAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(policy.sessionLifetime))
+        )
+        guard try await storage({ try await store.addSession(session, ifPasswordHash: login.passwordHash) }) else {
+            throw AuthError.invalidCredentials
+        }
+        metrics.sessionsCreated.increment()
+        return token
+    }
+
+    /// Finds the user behind a live session, refreshing its last-seen time at most once
+    /// per `sessionTouchInterval`.
+    /// - Parameter token: The session token from the cookie.
+    /// - Returns: The session's user: its id and email.
+    /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
+    public func user(forSessionToken token: String) async throws -> SessionUser {
+        try await liveSession(token).user
+    }
+
+    /// Ends the session a token names, and only that one.
+    /// - Parameter token: The session token from the cookie.
+    /// - Throws: `invalidSession` when it names no live session.
+    public func destroySession(token: String) async throws {
+        let digest = try await liveSession(token).digest
+        guard try await storage({ try await store.deleteSession(digest: digest) }) else {
+            throw AuthError.invalidSession
+        }
+        metrics.sessionsEndedByLogout.increment()
+    }
+
+    /// Looks up a live session: the token's shape, its digest, then absolute and idle expiry.
+    func liveSession(_ token: String) async throws -> (digest: TokenDigest, user: SessionUser) {
+        // A malformed token costs no database round trip.
+        guard SecretToken.isWellFormed(token) else { throw AuthError.invalidSession }
+        let digest = TokenDigest(of: token)
+        guard let (session, user) = try await storage({ try await store.findSession(digest: digest) }) else {
+            throw AuthError.invalidSession
+        }
+        let now = clock()
+        let idleDeadline = session.lastSeenAt.addingTimeInterval(TimeInterval(policy.sessionIdleTimeout))
+        if session.expiresAt <= now || idleDeadline <= now {
+            if (try? await store.deleteSession(digest: digest)) == true {
+                metrics.sessionsEndedByExpiry.increment()
+            }
+            throw AuthError.invalidSession
+        }
+        if now.timeIntervalSince(session.lastSeenAt) >= touchInterval {
+            do {
+                try await store.touchSession(digest: digest, lastSeenAt: now)
+            } catch {
+                // A failed refresh only shortens the idle window; the read itself succeeded.
+                logger.warning("could not refresh a session's last-seen time", metadata: ["error": "\(error)"])
+            }
+        }
+        return (digest, user)
+    }
+
+    /// The least time between two last-seen refreshes: the policy's interval, but never more
+    /// than half the idle timeout, so that a session in use cannot idle out between refreshes.
+    var touchInterval: TimeInterval {
+        TimeInterval(min(policy.sessionTouchInterval, policy.sessionIdleTimeout / 2))
+    }
+}

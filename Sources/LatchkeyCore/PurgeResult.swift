@@ -1,0 +1,22 @@
+import Foundation
+
+/// What the stores purged.
+public struct PurgeResult: Sendable, Equatable {
+    /// Sessions removed because they passed their absolute or idle expiry.
+    public var sessions: Int
+    /// Reset tokens removed because they expired.
+    public var resetTokens: Int
+    /// Throttle records removed because they went quiet.
+    public var throttles: Int
+
+    /// Creates a result.
+    /// - Parameters:
+    ///   - sessions: The number of sessions removed.
+    ///   - resetTokens: The number of reset tokens removed.
+    ///   - throttles: The number of throttle records removed.
+    public init(sessions: Int, resetTokens: Int, throttles: Int = 0) {
+        self.sessions = sessions
+        self.resetTokens = resetTokens
+        self.throttles = throttles
+    }
+}

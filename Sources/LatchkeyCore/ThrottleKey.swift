@@ -1,0 +1,28 @@
+import Foundation
+
+/// What a throttle counts, per normalised email.
+public enum ThrottleScope: String, Sendable, CaseIterable {
+    /// Failed logins (`POST /sessions`).
+    case login
+    /// Wrong reset tokens (`PUT /reset_password`).
+    case resetToken = "reset_token"
+    /// Reset tokens requested (`POST /reset_password`).
+    case resetRequest = "reset_request"
+}
+
+/// One throttle's row: a scope and the normalised email it counts for, registered or not.
+public struct ThrottleKey: Sendable, Hashable {
+    /// What is counted.
+    public var scope: ThrottleScope
+    /// The normalised email.
+    public var subject: String
+
+    /// Creates a key.
+    /// - Parameters:
+    ///   - scope: What is counted.
+    ///   - subject: The normalised email.
+    public init(_ scope: ThrottleScope, _ subject: String) {
+        self.scope = scope
+        self.subject = subject
+    }
+}

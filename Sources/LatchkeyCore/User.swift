@@ -1,0 +1,26 @@
+import Foundation
+
+/// A registered person: the original service's `User` model.
+public struct User: Sendable, Equatable {
+    /// The store's identifier for the user.
+    public var id: Int64
+    /// The normalised (trimmed, lower-cased) email address.
+    public var email: String
+    /// The bcrypt hash of the user's password.
+    public var passwordHash: String
+    /// When the user registered.
+    public var createdAt: Date
+
+    /// Creates a user value.
+    /// - Parameters:
+    ///   - id: The store's identifier.
+    ///   - email: The normalised email address.
+    ///   - passwordHash: The bcrypt hash of the password.
+    ///   - createdAt: When the user registered.
+    public init(id: Int64, email: String, passwordHash: String, createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+    }
+}
