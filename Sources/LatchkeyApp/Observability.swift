@@ -5,73 +5,6 @@ import Prometheus
 import Synchronization
 import Yams
 
-/// `LOG_FORMAT=json`: one JSON object per line on standard error, with `time` (RFC 3339, UTC,
-/// milliseconds), `level`, `message`, `label`, `error` when the event carries one, and the
-/// metadata as top-level keys (such as `request_id`, `route`, `status`, `duration_ms`).
-struct JSONLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-    let write: @Sendable (String) -> Void
-
-    init(label: String, write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
-        self.label = label
-        self.write = write
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: Logging.LogEvent) {
-        var object: [String: Any] = [:]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
-            object[key] = Self.plain(value)
-        }
-        if let error = event.error {
-            object["error"] = String(describing: error)
-        }
-        object["time"] = Date().formatted(
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt))
-        object["level"] = event.level.rawValue
-        object["message"] = event.message.description
-        object["label"] = label
-        guard
-            let data = try? JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
-        write(String(decoding: data, as: UTF8.self))
-    }
-
-    private static func plain(_ value: Logger.Metadata.Value) -> Any {
-        switch value {
-        case .string(let string): string
-        case .stringConvertible(let convertible as Int): convertible
-        case .stringConvertible(let convertible as Double): convertible
-        case .stringConvertible(let convertible): convertible.description
-        case .array(let values): values.map(plain)
-        case .dictionary(let dictionary): dictionary.mapValues(plain)
-        }
-    }
-
-    private static let lock = Mutex(())
-
-    @Sendable static func standardError(_ line: String) {
-        lock.withLock { _ in
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
-    }
-}
-
-/// The log formats `LOG_FORMAT` accepts.
-public enum LogFormat: String, Sendable, CaseIterable {
-    /// swift-log's plain text lines (the default).
-    case text
-    /// One JSON object per line.
-    case json
-}
-
 /// Process-wide set-up that may happen once: the logging and metrics backends.
 enum Observability {
     private static let installed = Mutex<PrometheusCollectorRegistry?>(nil)
@@ -102,21 +35,5 @@ enum Observability {
         }
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         return registry
-    }
-}
-
-/// The OpenAPI document shipped in the binary (`Sources/LatchkeyApp/Resources/openapi.yaml`).
-enum OpenAPIDocument {
-    /// The YAML text.
-    static var yaml: String { String(decoding: PackageResources.openapi_yaml, as: UTF8.self) }
-
-    /// The document as JSON, converted once at start-up.
-    /// - Throws: When the shipped YAML cannot be read.
-    static func json() throws -> [UInt8] {
-        guard let object = try Yams.load(yaml: yaml) else {
-            throw ConfigurationError("openapi.yaml is empty")
-        }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return Array(data)
     }
 }

@@ -1,21 +1,6 @@
 import Hummingbird
 import NIOCore
 
-/// The request context: Hummingbird's basics plus the peer's address, for the per-client limit.
-public struct LatchkeyRequestContext: RequestContext, RemoteAddressRequestContext {
-    /// Hummingbird's own context storage.
-    public var coreContext: CoreRequestContextStorage
-    /// The address of the TCP peer (a proxy, when there is one in front).
-    public let remoteAddress: SocketAddress?
-
-    /// Creates the context for a request on a channel.
-    /// - Parameter source: The channel and logger.
-    public init(source: ApplicationRequestContextSource) {
-        self.coreContext = .init(source: source)
-        self.remoteAddress = source.channel.remoteAddress
-    }
-}
-
 /// An IP address and prefix length (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or
 /// /128), for `TRUSTED_PROXIES`.
 public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
@@ -77,29 +62,5 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
         default:
             return nil
         }
-    }
-}
-
-/// Who the client is: the TCP peer, or, when the peer is a trusted proxy, the rightmost address
-/// in `X-Forwarded-For` that is not a trusted proxy.
-struct ClientAddressResolver: Sendable {
-    let trustedProxies: [IPNetwork]
-
-    func clientAddress(peer: String?, forwardedFor: [String]) -> String? {
-        guard let peer else { return nil }
-        guard isTrusted(peer) else { return peer }
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        for hop in hops.reversed() where !hop.isEmpty {
-            // A malformed entry ends the chain: nothing left of it can be trusted.
-            guard IPNetwork.addressBytes(hop) != nil else { return hop }
-            if !isTrusted(hop) { return hop }
-        }
-        return peer
-    }
-
-    private func isTrusted(_ address: String) -> Bool {
-        trustedProxies.contains { $0.contains(address) }
     }
 }

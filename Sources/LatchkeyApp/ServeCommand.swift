@@ -6,39 +6,6 @@ import LatchkeySQLite
 import Logging
 import ServiceLifecycle
 
-/// The `latchkey` command line.
-public struct LatchkeyCommand: AsyncParsableCommand {
-    /// The command's description and subcommands.
-    public static let configuration = CommandConfiguration(
-        commandName: "latchkey",
-        abstract: "A user authentication service: register, log in, sessions, profile, logout, password reset.",
-        subcommands: [
-            ServeCommand.self, MigrateCommand.self, UsersCommand.self, BackupCommand.self, ImportFlaskCommand.self,
-            SeedUsersCommand.self, HashBenchmarkCommand.self,
-        ],
-        defaultSubcommand: nil
-    )
-
-    /// Creates the command (for the argument parser).
-    public init() {}
-}
-
-/// The options every subcommand that opens the database shares.
-struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"), help: "The database (overrides DATABASE_URL).")
-    var databaseURL: String?
-
-    @Option(name: .customLong("database-pool-size"), help: "Most PostgreSQL connections (DATABASE_POOL_SIZE; 10).")
-    var databasePoolSize: String?
-
-    var flags: [Settings.Key: String] {
-        var flags: [Settings.Key: String] = [:]
-        flags[.databaseURL] = databaseURL
-        flags[.databasePoolSize] = databasePoolSize
-        return flags
-    }
-}
-
 /// `latchkey serve`: runs the HTTP service until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,28 +6,6 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// `RESET_TOKEN_DELIVERY=log`: account events written to the service log at notice level. This
-/// is the one place where a reset token may reach a log; it is meant for local work only.
-struct LogNotifier: AccountNotifier {
-    let logger: Logger
-
-    func notify(_ event: AccountEvent) {
-        switch event {
-        case .passwordResetRequested(let email, let token, let expiresAt):
-            logger.notice(
-                "password reset token issued",
-                metadata: ["email": "\(email)", "reset_token": "\(token)", "expires_at": "\(rfc3339(expiresAt))"])
-        case .registrationAttemptExistingAccount(let email):
-            logger.notice("registration attempt for an existing account", metadata: ["email": "\(email)"])
-        }
-    }
-}
-
-/// Formats a time as RFC 3339 in UTC, such as `2026-11-28T05:00:00Z`.
-func rfc3339(_ date: Date) -> String {
-    date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC") ?? .gmt))
-}
-
 /// `RESET_TOKEN_DELIVERY=webhook`: every account event is POSTed as JSON to `WEBHOOK_URL`, with
 /// `X-Latchkey-Signature: sha256=<hex HMAC-SHA256 of the exact body under WEBHOOK_SECRET>`.
 ///

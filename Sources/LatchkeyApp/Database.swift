@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyPostgres
+import LatchkeySQLite
+import Logging
+import ServiceLifecycle
+
+/// The opened database: the store `Auth` uses and what the composition root needs around it.
+public enum Database: Sendable {
+    /// An SQLite file or memory database, migrated when opened.
+    case sqlite(SQLiteStore)
+    /// A PostgreSQL database, whose pool runs as a service.
+    case postgres(PostgresStore)
+
+    /// The store, with its operator interface (admin commands and benchmark seeding use it).
+    public var store: any AdminStore {
+        switch self {
+        case .sqlite(let store): store
+        case .postgres(let store): store
+        }
+    }
+
+    /// The services the database needs running (PostgreSQL's connection pool).
+    var services: [any Service] {
+        switch self {
+        case .sqlite: []
+        case .postgres(let store): [store]
+        }
+    }
+
+    /// Runs `body` with the database's services running (PostgreSQL's pool), then stops them.
+    /// - Parameter body: The work.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    func withRunning<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite: try await body()
+        case .postgres(let store): try await store.withRunning(body)
+        }
+    }
+
+    /// Brings the schema up to date.
+    /// - Returns: Every applied migration, oldest first.
+    /// - Throws: `ConfigurationError` with a one-line reason when the database cannot be migrated.
+    @discardableResult
+    func prepare() async throws -> [String] {
+        switch self {
+        case .sqlite(let store):
+            return try store.appliedMigrations()
+        case .postgres(let store):
+            do {
+                return try await store.migrate(timeout: .seconds(10))
+            } catch {
+                throw ConfigurationError(
+                    "cannot migrate the PostgreSQL database \(store.configuration.redactedDescription): \(error)")
+            }
+        }
+    }
+
+}

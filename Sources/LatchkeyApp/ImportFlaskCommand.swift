@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyPostgres
+import LatchkeySQLite
+import Logging
+import Metrics
+
+/// `latchkey import-flask PATH`: users from the original Flask service's SQLite file.
+struct ImportFlaskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-flask",
+        abstract: "Import the users of the original Flask service's SQLite file, keeping their bcrypt hashes.",
+        discussion: """
+            Reads the `users` table (`email`, `hashed_password` as text or bytes). Emails are normalised; \
+            sessions and reset tokens of the old service are dropped; malformed rows, duplicates and emails \
+            already registered are reported and skipped; everything is imported in one transaction.
+            """
+    )
+
+    @Argument(help: "The Flask service's SQLite file.")
+    var path: String
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let rows = try Self.readRows(path)
+        let report = try await Admin.withAuth(database) { auth, _ in try await auth.importUsers(rows) }
+        print("imported \(report.imported), skipped \(report.skipped.count)")
+        for skipped in report.skipped {
+            print("skipped\trow \(skipped.row)\t\(skipped.reason)")
+        }
+    }
+
+    /// Reads the old `users` table, reporting progress on standard error for large files.
+    static func readRows(_ path: String) throws -> [ImportedRow] {
+        do {
+            return try FlaskDatabase.readUsers(at: path) { read, total in
+                FileHandle.standardError.write(Data("read \(read) of \(total) rows\n".utf8))
+            }
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+}

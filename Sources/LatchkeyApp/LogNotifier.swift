@@ -1,0 +1,24 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import LatchkeyCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `RESET_TOKEN_DELIVERY=log`: account events written to the service log at notice level. This
+/// is the one place where a reset token may reach a log; it is meant for local work only.
+struct LogNotifier: AccountNotifier {
+    let logger: Logger
+
+    func notify(_ event: AccountEvent) {
+        switch event {
+        case .passwordResetRequested(let email, let token, let expiresAt):
+            logger.notice(
+                "password reset token issued",
+                metadata: ["email": "\(email)", "reset_token": "\(token)", "expires_at": "\(rfc3339(expiresAt))"])
+        case .registrationAttemptExistingAccount(let email):
+            logger.notice("registration attempt for an existing account", metadata: ["email": "\(email)"])
+        }
+    }
+}

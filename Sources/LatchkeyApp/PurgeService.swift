@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyPostgres
+import LatchkeySQLite
+import Logging
+import ServiceLifecycle
+
+/// Removes expired sessions and reset tokens at start-up and then every `interval` seconds,
+/// so that the tables stay bounded.
+struct PurgeService: Service {
+    let auth: Auth
+    let interval: Int
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let result = try await auth.purgeExpired()
+                    if result.sessions > 0 || result.resetTokens > 0 || result.throttles > 0 {
+                        logger.info(
+                            "purged expired rows",
+                            metadata: [
+                                "sessions": "\(result.sessions)", "reset_tokens": "\(result.resetTokens)",
+                                "throttles": "\(result.throttles)",
+                            ]
+                        )
+                    }
+                } catch {
+                    logger.warning("purge failed; will retry", metadata: ["error": "\(error)"])
+                }
+                do {
+                    try await Task.sleep(for: .seconds(interval))
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+}

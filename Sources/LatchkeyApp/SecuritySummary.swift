@@ -1,0 +1,51 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyHTTP
+import LatchkeyPostgres
+import LatchkeySQLite
+import Logging
+import ServiceLifecycle
+
+extension Server {
+    /// The notifier for account events: the webhook when one is configured for reset tokens (or,
+    /// in `response` mode, for registration attempts), the log otherwise.
+    func makeNotifier(logger: Logger) -> (any AccountNotifier, (any Service)?) {
+        let delivery = settings.policy.resetTokenDelivery
+        if let webhook = settings.webhook, delivery != .log {
+            let notifier = WebhookNotifier(url: webhook.url, secret: webhook.secret, logger: logger)
+            return (notifier, notifier)
+        }
+        return (LogNotifier(logger: logger), nil)
+    }
+
+    /// The effective security settings, for one start-up log line; no secrets.
+    var securitySummary: Logger.Metadata {
+        let policy = settings.policy
+        return [
+            "profile": "\(settings.profile.rawValue)",
+            "secure_cookies": "\(settings.secureCookies)",
+            "password_min_length": "\(policy.passwordMinLength)",
+            "common_passwords_refused": "\(CommonPasswords.count)",
+            "bcrypt_cost": "\(settings.bcryptCost)",
+            "reset_token_delivery": "\(policy.resetTokenDelivery.rawValue)",
+            "webhook": "\(settings.webhook.map { URLComponents(string: $0.url)?.host ?? "?" } ?? "none")",
+            "conceal_existing_accounts": "\(policy.concealExistingAccounts)",
+            "cross_site_refused": "\(settings.profile == .production)",
+            "allowed_origins":
+                "\(settings.allowedOrigins.isEmpty ? "none" : settings.allowedOrigins.joined(separator: " "))",
+            "login_throttle":
+                "\(policy.loginThrottle.maxFailures) then \(policy.loginThrottle.firstWait)-\(policy.loginThrottle.maxWait)s",
+            "reset_token_throttle":
+                "\(policy.resetTokenThrottle.maxFailures) then \(policy.resetTokenThrottle.firstWait)-\(policy.resetTokenThrottle.maxWait)s",
+            "reset_requests_per_hour": "\(policy.resetRequestLimit.maxRequests)",
+            "rate_limit_per_ip_per_minute":
+                "\(settings.rateLimitPerMinute == 0 ? "off" : "\(settings.rateLimitPerMinute)")",
+            "trusted_proxies":
+                "\(settings.trustedProxies.isEmpty ? "none" : settings.trustedProxies.map(\.description).joined(separator: " "))",
+            "session_lifetime": "\(policy.sessionLifetime)",
+            "session_idle_timeout": "\(policy.sessionIdleTimeout)",
+            "metrics_token": "\(settings.metricsToken == nil ? "none (open)" : "set")",
+        ]
+    }
+}

@@ -1,0 +1,43 @@
+import Hummingbird
+import LatchkeyCore
+
+/// The HTTP settings that are not rules of `Auth`.
+public struct HTTPOptions: Sendable {
+    /// Whether the session cookie carries `Secure` (set it behind TLS).
+    public var secureCookies: Bool
+    /// Origins answered with CORS (credentials allowed), and, when `refuseCrossSite` is set, the
+    /// only origins whose state-changing requests are accepted.
+    public var allowedOrigins: [String]
+    /// Whether state-changing cross-site requests are refused with 403 (production).
+    public var refuseCrossSite: Bool
+    /// Requests per client address per minute on the routes that hash or issue tokens; 0 is off.
+    public var rateLimitPerMinute: Int
+    /// Proxies whose `X-Forwarded-For` is believed.
+    public var trustedProxies: [IPNetwork]
+    /// Metrics and the OpenAPI document.
+    public var operations: Operations
+
+    /// Creates the options.
+    /// - Parameters:
+    ///   - secureCookies: Whether the session cookie carries `Secure`.
+    ///   - allowedOrigins: Origins answered with CORS and accepted across sites.
+    ///   - refuseCrossSite: Whether state-changing cross-site requests are refused.
+    ///   - rateLimitPerMinute: The per-client limit; 0 is off.
+    ///   - trustedProxies: Proxies whose `X-Forwarded-For` is believed.
+    ///   - operations: Metrics and the OpenAPI document.
+    public init(
+        secureCookies: Bool = false,
+        allowedOrigins: [String] = [],
+        refuseCrossSite: Bool = false,
+        rateLimitPerMinute: Int = 0,
+        trustedProxies: [IPNetwork] = [],
+        operations: Operations = Operations()
+    ) {
+        self.secureCookies = secureCookies
+        self.allowedOrigins = allowedOrigins
+        self.refuseCrossSite = refuseCrossSite
+        self.rateLimitPerMinute = rateLimitPerMinute
+        self.trustedProxies = trustedProxies
+        self.operations = operations
+    }
+}

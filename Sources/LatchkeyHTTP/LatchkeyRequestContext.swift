@@ -1,0 +1,17 @@
+import Hummingbird
+import NIOCore
+
+/// The request context: Hummingbird's basics plus the peer's address, for the per-client limit.
+public struct LatchkeyRequestContext: RequestContext, RemoteAddressRequestContext {
+    /// Hummingbird's own context storage.
+    public var coreContext: CoreRequestContextStorage
+    /// The address of the TCP peer (a proxy, when there is one in front).
+    public let remoteAddress: SocketAddress?
+
+    /// Creates the context for a request on a channel.
+    /// - Parameter source: The channel and logger.
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+}

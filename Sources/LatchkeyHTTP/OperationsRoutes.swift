@@ -1,0 +1,56 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCore
+import Logging
+import Synchronization
+
+/// The operations routes: metrics, the OpenAPI document, and session checks for proxies.
+struct OperationsRoutes: Sendable {
+    let auth: Auth
+    let operations: Operations
+
+    func metrics(_ request: Request) throws -> Response {
+        guard let render = operations.metrics else { throw APIError(.notFound, "not found") }
+        if let token = operations.metricsToken {
+            let expected = Array("Bearer \(token)".utf8)
+            let given = Array((request.headers[.authorization] ?? "").utf8)
+            guard given.count == expected.count, zip(given, expected).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+                throw APIError(
+                    .unauthorized, "metrics need Authorization: Bearer <METRICS_TOKEN>",
+                    headers: [.wwwAuthenticate: "Bearer"])
+            }
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: render()))
+        )
+    }
+
+    func openAPI(_ request: Request) throws -> Response {
+        guard let document = operations.openAPIDocument else { throw APIError(.notFound, "not found") }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: document))
+        )
+    }
+
+    /// 204 with the user's id and email for a live `session_id` cookie, 401 otherwise (nginx's
+    /// `auth_request` and Traefik's forward auth read only the status and the headers).
+    func verify(_ request: Request) async throws -> Response {
+        guard let token = sessionCookieValue(request), !token.isEmpty else {
+            throw APIError(.unauthorized, "no live session")
+        }
+        do {
+            let user = try await auth.user(forSessionToken: token)
+            return Response(
+                status: .noContent,
+                headers: [.latchkeyUserID: "\(user.id)", .latchkeyEmail: user.email]
+            )
+        } catch AuthError.invalidSession {
+            throw APIError(.unauthorized, "no live session")
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Hummingbird
+import LatchkeyCore
+
+/// The name of the session cookie, as the original service set it.
+public let sessionCookieName = "session_id"
+
+/// Builds the router that serves the whole contract.
+/// - Parameters:
+///   - auth: The rules; the only thing the HTTP layer talks to.
+///   - options: Cookie settings.
+/// - Returns: A router ready for an `Application`.
+public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Router<LatchkeyRequestContext> {
+    let router = Router(context: LatchkeyRequestContext.self)
+    let allowed: [String: [HTTPRequest.Method]] = [
+        "/": [.get],
+        "/users": [.post],
+        "/sessions": [.post, .delete],
+        "/profile": [.get],
+        "/reset_password": [.post, .put],
+        "/healthz": [.get],
+        "/readyz": [.get],
+        "/metrics": [.get],
+        "/openapi.json": [.get],
+        "/auth/verify": [.get],
+    ]
+    // Added first so that they wrap every route and the not-found responder: the headers go on
+    // every response, errors included.
+    router.add(middleware: RequestLoadMiddleware())
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    if !options.allowedOrigins.isEmpty {
+        // Outside the error middleware: a preflight is answered before routing.
+        router.add(middleware: AllowedOriginsCORSMiddleware(allowedOrigins: Set(options.allowedOrigins)))
+    }
+    if options.operations.metrics != nil {
+        // Requests by route and status, and their durations, through swift-metrics; outside the
+        // error middleware, so that it sees every error as the status the client gets.
+        router.add(middleware: MetricsMiddleware())
+    }
+    router.add(middleware: JSONErrorMiddleware(allowedMethods: allowed))
+    if options.refuseCrossSite {
+        router.add(middleware: CrossSiteGuardMiddleware(allowedOrigins: Set(options.allowedOrigins)))
+    }
+    if options.rateLimitPerMinute > 0 {
+        router.add(
+            middleware: ClientRateLimitMiddleware(
+                limiter: ClientRateLimiter(limit: options.rateLimitPerMinute),
+                resolver: ClientAddressResolver(trustedProxies: options.trustedProxies)))
+    }
+    let routes = AuthRoutes(auth: auth, options: options)
+
+    router.get("/") { _, _ in
+        JSONResponse.make(.ok, ["message": "Bienvenue"])
+    }
+    // Liveness: the process serves requests. Readiness: the database answers too.
+    router.get("/healthz") { _, _ in
+        JSONResponse.make(.ok, ["status": "ok"])
+    }
+    router.get("/readyz") { _, _ in
+        await auth.isStorageReady()
+            ? JSONResponse.make(.ok, ["status": "ready"])
+            : JSONResponse.make(.serviceUnavailable, ["message": "the database is not answering"])
+    }
+    let operationsRoutes = OperationsRoutes(auth: auth, operations: options.operations)
+    router.get("/metrics") { request, _ in try operationsRoutes.metrics(request) }
+    router.get("/openapi.json") { request, _ in try operationsRoutes.openAPI(request) }
+    router.get("/auth/verify") { request, _ in try await operationsRoutes.verify(request) }
+    router.post("/users") { request, _ in try await routes.register(request) }
+    router.post("/sessions") { request, _ in try await routes.login(request) }
+    router.delete("/sessions") { request, _ in try await routes.logout(request) }
+    router.get("/profile") { request, _ in try await routes.profile(request) }
+    router.post("/reset_password") { request, _ in try await routes.resetToken(request) }
+    router.put("/reset_password") { request, _ in try await routes.updatePassword(request) }
+    return router
+}
