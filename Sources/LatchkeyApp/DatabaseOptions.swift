@@ -1,17 +1,16 @@
 import ArgumentParser
-import Hummingbird
-import LatchkeyCore
-import LatchkeyHTTP
-import LatchkeySQLite
-import Logging
-import ServiceLifecycle
 
 /// The options every subcommand that opens the database shares.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"), help: "The database (overrides DATABASE_URL).")
+    /// The settings with an option of their own here, and the option's name (without `--`).
+    static let dedicatedOptions: [(key: Settings.Key, option: String)] = [
+        (.databaseURL, "database-url"), (.databasePoolSize, "database-pool-size"),
+    ]
+
+    @Option(name: .customLong("database-url"), help: ArgumentHelp(Settings.Key.databaseURL.helpLine))
     var databaseURL: String?
 
-    @Option(name: .customLong("database-pool-size"), help: "Most PostgreSQL connections (DATABASE_POOL_SIZE; 10).")
+    @Option(name: .customLong("database-pool-size"), help: ArgumentHelp(Settings.Key.databasePoolSize.helpLine))
     var databasePoolSize: String?
 
     var flags: [Settings.Key: String] {

@@ -11,40 +11,54 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the HTTP service (migrating the database first).",
-        discussion: "Each option overrides its environment variable, which overrides a .env file."
+        discussion: """
+            Each option overrides its environment variable, which overrides a .env file. Every setting \
+            can be given with --set NAME=VALUE or as an environment variable:
+
+            \(Settings.Key.helpListing)
+            """
     )
 
-    @Option(name: .long, help: "The profile: development or production (LATCHKEY_ENV; default development).")
+    /// The settings with an option of their own, and that option's name (without `--`); the
+    /// README's configuration table is checked against this list.
+    static let dedicatedOptions: [(key: Settings.Key, option: String)] = [
+        (.profile, "env"), (.host, "hostname"), (.port, "port"), (.bcryptCost, "bcrypt-cost"),
+        (.passwordMinLength, "password-min-length"), (.sessionLifetime, "session-lifetime"),
+        (.sessionIdleTimeout, "session-idle-timeout"), (.sessionCookieSecure, "session-cookie-secure"),
+        (.resetTokenTTL, "reset-token-ttl"), (.purgeInterval, "purge-interval"), (.logLevel, "log-level"),
+    ] + DatabaseOptions.dedicatedOptions
+
+    @Option(name: .long, help: ArgumentHelp(Settings.Key.profile.helpLine))
     var env: String?
 
-    @Option(name: .long, help: "The address to listen on (HOST; default 0.0.0.0).")
+    @Option(name: .long, help: ArgumentHelp(Settings.Key.host.helpLine))
     var hostname: String?
 
-    @Option(name: .long, help: "The port to listen on (PORT; default 5000).")
+    @Option(name: .long, help: ArgumentHelp(Settings.Key.port.helpLine))
     var port: String?
 
-    @Option(name: .customLong("bcrypt-cost"), help: "The bcrypt cost, 4 to 31 (BCRYPT_COST; default 12).")
+    @Option(name: .customLong("bcrypt-cost"), help: ArgumentHelp(Settings.Key.bcryptCost.helpLine))
     var bcryptCost: String?
 
-    @Option(name: .customLong("password-min-length"), help: "The shortest password (PASSWORD_MIN_LENGTH; default 1).")
+    @Option(name: .customLong("password-min-length"), help: ArgumentHelp(Settings.Key.passwordMinLength.helpLine))
     var passwordMinLength: String?
 
-    @Option(name: .customLong("session-lifetime"), help: "Absolute session lifetime, seconds (SESSION_LIFETIME).")
+    @Option(name: .customLong("session-lifetime"), help: ArgumentHelp(Settings.Key.sessionLifetime.helpLine))
     var sessionLifetime: String?
 
-    @Option(name: .customLong("session-idle-timeout"), help: "Session idle timeout, seconds (SESSION_IDLE_TIMEOUT).")
+    @Option(name: .customLong("session-idle-timeout"), help: ArgumentHelp(Settings.Key.sessionIdleTimeout.helpLine))
     var sessionIdleTimeout: String?
 
-    @Option(name: .customLong("session-cookie-secure"), help: "true or false (SESSION_COOKIE_SECURE; default false).")
+    @Option(name: .customLong("session-cookie-secure"), help: ArgumentHelp(Settings.Key.sessionCookieSecure.helpLine))
     var sessionCookieSecure: String?
 
-    @Option(name: .customLong("reset-token-ttl"), help: "Reset token lifetime, seconds (RESET_TOKEN_TTL).")
+    @Option(name: .customLong("reset-token-ttl"), help: ArgumentHelp(Settings.Key.resetTokenTTL.helpLine))
     var resetTokenTTL: String?
 
-    @Option(name: .customLong("purge-interval"), help: "Seconds between purges (PURGE_INTERVAL; default 3600).")
+    @Option(name: .customLong("purge-interval"), help: ArgumentHelp(Settings.Key.purgeInterval.helpLine))
     var purgeInterval: String?
 
-    @Option(name: .customLong("log-level"), help: "The log level (LOG_LEVEL; default info).")
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(Settings.Key.logLevel.helpLine))
     var logLevel: String?
 
     @OptionGroup var database: DatabaseOptions

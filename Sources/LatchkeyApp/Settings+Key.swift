@@ -1,0 +1,143 @@
+import Configuration
+
+extension Settings {
+    /// Every setting, named as its environment variable: the one list of names, defaults,
+    /// production defaults and descriptions. `serve --help`, `latchkey settings` and the
+    /// README's configuration table come from it or are checked against it.
+    public enum Key: String, CaseIterable, Sendable {
+        case profile = "LATCHKEY_ENV"
+        case host = "HOST"
+        case port = "PORT"
+        case databaseURL = "DATABASE_URL"
+        case databasePoolSize = "DATABASE_POOL_SIZE"
+        case bcryptCost = "BCRYPT_COST"
+        case passwordMinLength = "PASSWORD_MIN_LENGTH"
+        case sessionLifetime = "SESSION_LIFETIME"
+        case sessionIdleTimeout = "SESSION_IDLE_TIMEOUT"
+        case sessionCookieSecure = "SESSION_COOKIE_SECURE"
+        case resetTokenTTL = "RESET_TOKEN_TTL"
+        case resetTokenDelivery = "RESET_TOKEN_DELIVERY"
+        case allowResetTokenInResponse = "ALLOW_RESET_TOKEN_IN_RESPONSE"
+        case webhookURL = "WEBHOOK_URL"
+        case webhookSecret = "WEBHOOK_SECRET"
+        case loginMaxFailures = "LOGIN_MAX_FAILURES"
+        case resetTokenMaxFailures = "RESET_TOKEN_MAX_FAILURES"
+        case throttleFirstWait = "THROTTLE_FIRST_WAIT"
+        case throttleMaxWait = "THROTTLE_MAX_WAIT"
+        case resetTokensPerHour = "RESET_TOKENS_PER_HOUR"
+        case rateLimitPerIPPerMinute = "RATE_LIMIT_PER_IP_PER_MINUTE"
+        case trustedProxies = "TRUSTED_PROXIES"
+        case allowedOrigins = "ALLOWED_ORIGINS"
+        case purgeInterval = "PURGE_INTERVAL"
+        case logLevel = "LOG_LEVEL"
+        case logFormat = "LOG_FORMAT"
+        case metricsToken = "METRICS_TOKEN"
+
+        /// The hierarchical key swift-configuration maps to this environment variable.
+        public var configKey: ConfigKey {
+            ConfigKey(rawValue.lowercased().split(separator: "_").map(String.init))
+        }
+
+        /// The value used when the setting is not given in the development profile, as it would
+        /// be written in the environment; `nil` when there is none (the setting is off or unset).
+        public var defaultValue: String? {
+            switch self {
+            case .profile: "development"
+            case .host: "0.0.0.0"
+            case .port: "5000"
+            case .databaseURL: "sqlite://latchkey.sqlite"
+            case .databasePoolSize: "10"
+            case .bcryptCost: "12"
+            case .passwordMinLength: "1"
+            case .sessionLifetime: "2592000"
+            case .sessionIdleTimeout: "604800"
+            case .sessionCookieSecure: "false"
+            case .resetTokenTTL: "3600"
+            case .resetTokenDelivery: "response"
+            case .allowResetTokenInResponse: "false"
+            case .webhookURL, .webhookSecret: nil
+            case .loginMaxFailures, .resetTokenMaxFailures: "10"
+            case .throttleFirstWait: "60"
+            case .throttleMaxWait: "900"
+            case .resetTokensPerHour: "5"
+            case .rateLimitPerIPPerMinute: "0"
+            case .trustedProxies, .allowedOrigins: nil
+            case .purgeInterval: "3600"
+            case .logLevel: "info"
+            case .logFormat: "text"
+            case .metricsToken: nil
+            }
+        }
+
+        /// How the production profile changes the default, when it does.
+        public enum ProductionDefault: Sendable, Equatable {
+            /// The same default as in development.
+            case same
+            /// Another default value, as it would be written in the environment.
+            case value(String)
+            /// No default: start-up stops unless the setting is given.
+            case required
+        }
+
+        /// The default in the production profile.
+        public var productionDefault: ProductionDefault {
+            switch self {
+            case .passwordMinLength: .value("8")
+            case .sessionCookieSecure: .value("true")
+            case .resetTokenDelivery: .required
+            default: .same
+            }
+        }
+
+        /// What the setting does, in one sentence, with its unit or its allowed values.
+        public var summary: String {
+            switch self {
+            case .profile: "development or production (production changes some defaults and refuses unsafe values)"
+            case .host: "the address to listen on"
+            case .port: "the port to listen on"
+            case .databaseURL:
+                "sqlite://PATH, sqlite::memory:, or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=MODE"
+            case .databasePoolSize: "the most PostgreSQL connections per node (1 to 1000)"
+            case .bcryptCost: "the bcrypt cost, 4 to 31"
+            case .passwordMinLength: "the shortest password accepted, in characters (1 to 72)"
+            case .sessionLifetime: "the absolute session lifetime, seconds"
+            case .sessionIdleTimeout: "a session unused this many seconds ends"
+            case .sessionCookieSecure: "true or false: add Secure to the session cookie"
+            case .resetTokenTTL: "how long a reset token is accepted, seconds"
+            case .resetTokenDelivery: "response, log or webhook: where reset tokens go"
+            case .allowResetTokenInResponse: "true to run production with RESET_TOKEN_DELIVERY=response"
+            case .webhookURL: "the http(s):// URL that receives account events"
+            case .webhookSecret: "the HMAC-SHA256 key of the webhook's signature, at least 16 bytes"
+            case .loginMaxFailures: "failed logins per email answered 401 before waits begin"
+            case .resetTokenMaxFailures: "wrong reset tokens per email answered 403 before waits begin"
+            case .throttleFirstWait: "the first wait, seconds; each later one doubles"
+            case .throttleMaxWait: "the longest wait, seconds"
+            case .resetTokensPerHour: "reset requests per email per hour"
+            case .rateLimitPerIPPerMinute: "requests per client address per minute on the sensitive routes; 0 is off"
+            case .trustedProxies: "comma-separated addresses or CIDR ranges whose X-Forwarded-For is believed"
+            case .allowedOrigins: "comma-separated origins answered with CORS (and, in production, accepted across sites)"
+            case .purgeInterval: "seconds between purges of expired rows"
+            case .logLevel: "trace, debug, info, notice, warning, error or critical"
+            case .logFormat: "text or json"
+            case .metricsToken: "when set, /metrics requires Authorization: Bearer <token>"
+            }
+        }
+
+        /// One line of help: the summary and the defaults.
+        public var helpLine: String {
+            var line = "\(rawValue): \(summary)"
+            line += " (default: \(defaultValue ?? "none")"
+            switch productionDefault {
+            case .same: break
+            case .value(let value): line += "; production: \(value)"
+            case .required: line += "; production: must be set"
+            }
+            return line + ")"
+        }
+
+        /// Every setting's help line, one per line, in the catalog's order.
+        public static var helpListing: String {
+            allCases.map(\.helpLine).joined(separator: "\n")
+        }
+    }
+}
