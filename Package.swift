@@ -152,8 +152,14 @@ let package = Package(
         .testTarget(
             name: "LatchkeyAppTests",
             dependencies: [
-                "LatchkeyApp", "LatchkeyCore", "LatchkeyPostgres", "LatchkeyTestSupport",
+                "LatchkeyApp", "LatchkeyCore", "LatchkeyHTTP", "LatchkeyPostgres", "LatchkeySQLite", "LatchkeyTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

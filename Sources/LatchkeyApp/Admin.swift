@@ -26,7 +26,7 @@ enum Admin {
     ) async throws -> T {
         let settings = try await settings(database)
         let logger = logger()
-        let opened = try Server.openDatabase(settings.database, logger: logger)
+        let opened = try Database.open(settings.database, logger: logger)
         try await opened.prepare()
         let hasher = BcryptPasswordHasher(cost: settings.bcryptCost, threads: 1)
         do {

@@ -14,6 +14,32 @@ public enum Database: Sendable {
     /// A PostgreSQL database, whose pool runs as a service.
     case postgres(PostgresStore)
 
+    /// Opens the configured database. SQLite is migrated here; PostgreSQL by `Database.prepare()`.
+    /// - Parameters:
+    ///   - location: The database to open.
+    ///   - logger: Where the PostgreSQL store reports connection trouble.
+    /// - Returns: The opened database.
+    /// - Throws: `ConfigurationError` with a one-line reason when it cannot be opened.
+    public static func open(_ location: DatabaseLocation, logger: Logger) throws -> Database {
+        switch location {
+        case .sqlite(let sqlite):
+            do {
+                return .sqlite(try SQLiteStore(location: sqlite))
+            } catch {
+                let name: String
+                switch sqlite {
+                case .file(let path): name = path
+                case .memory: name = ":memory:"
+                }
+                throw ConfigurationError("cannot open the SQLite database \(name): \(error)")
+            }
+        case .postgres(let configuration):
+            var logger = logger
+            logger[metadataKey: "database"] = "\(configuration.redactedDescription)"
+            return .postgres(PostgresStore(configuration: configuration, logger: logger))
+        }
+    }
+
     /// The store, with its operator interface (admin commands and benchmark seeding use it).
     public var store: any AdminStore {
         switch self {

@@ -35,7 +35,7 @@ struct MigrateCommand: AsyncParsableCommand {
             }
             return
         }
-        let opened = try Server.openDatabase(settings.database, logger: Admin.logger())
+        let opened = try Database.open(settings.database, logger: Admin.logger())
         for migration in try await opened.prepare() {
             print("applied\t\(migration)")
         }

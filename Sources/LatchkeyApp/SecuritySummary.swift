@@ -1,27 +1,12 @@
 import Foundation
-import Hummingbird
 import LatchkeyCore
-import LatchkeyHTTP
-import LatchkeyPostgres
-import LatchkeySQLite
 import Logging
-import ServiceLifecycle
 
-extension Server {
-    /// The notifier for account events: the webhook when one is configured for reset tokens (or,
-    /// in `response` mode, for registration attempts), the log otherwise.
-    func makeNotifier(logger: Logger) -> (any AccountNotifier, (any Service)?) {
-        let delivery = settings.policy.resetTokenDelivery
-        if let webhook = settings.webhook, delivery != .log {
-            let notifier = WebhookNotifier(url: webhook.url, secret: webhook.secret, logger: logger)
-            return (notifier, notifier)
-        }
-        return (LogNotifier(logger: logger), nil)
-    }
-
+extension Settings {
     /// The effective security settings, for one start-up log line; no secrets.
     var securitySummary: Logger.Metadata {
-        let policy = settings.policy
+        let policy = self.policy
+        let settings = self
         return [
             "profile": "\(settings.profile.rawValue)",
             "secure_cookies": "\(settings.secureCookies)",

@@ -21,12 +21,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The settings with an option of their own, and that option's name (without `--`); the
     /// README's configuration table is checked against this list.
-    static let dedicatedOptions: [(key: Settings.Key, option: String)] = [
-        (.profile, "env"), (.host, "hostname"), (.port, "port"), (.bcryptCost, "bcrypt-cost"),
-        (.passwordMinLength, "password-min-length"), (.sessionLifetime, "session-lifetime"),
-        (.sessionIdleTimeout, "session-idle-timeout"), (.sessionCookieSecure, "session-cookie-secure"),
-        (.resetTokenTTL, "reset-token-ttl"), (.purgeInterval, "purge-interval"), (.logLevel, "log-level"),
-    ] + DatabaseOptions.dedicatedOptions
+    static let dedicatedOptions: [(key: Settings.Key, option: String)] =
+        [
+            (.profile, "env"), (.host, "hostname"), (.port, "port"), (.bcryptCost, "bcrypt-cost"),
+            (.passwordMinLength, "password-min-length"), (.sessionLifetime, "session-lifetime"),
+            (.sessionIdleTimeout, "session-idle-timeout"), (.sessionCookieSecure, "session-cookie-secure"),
+            (.resetTokenTTL, "reset-token-ttl"), (.purgeInterval, "purge-interval"), (.logLevel, "log-level"),
+        ] + DatabaseOptions.dedicatedOptions
 
     @Option(name: .long, help: ArgumentHelp(Settings.Key.profile.helpLine))
     var env: String?

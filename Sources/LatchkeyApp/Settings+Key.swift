@@ -115,7 +115,8 @@ extension Settings {
             case .resetTokensPerHour: "reset requests per email per hour"
             case .rateLimitPerIPPerMinute: "requests per client address per minute on the sensitive routes; 0 is off"
             case .trustedProxies: "comma-separated addresses or CIDR ranges whose X-Forwarded-For is believed"
-            case .allowedOrigins: "comma-separated origins answered with CORS (and, in production, accepted across sites)"
+            case .allowedOrigins:
+                "comma-separated origins answered with CORS (and, in production, accepted across sites)"
             case .purgeInterval: "seconds between purges of expired rows"
             case .logLevel: "trace, debug, info, notice, warning, error or critical"
             case .logFormat: "text or json"

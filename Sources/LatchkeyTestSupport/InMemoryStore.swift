@@ -189,6 +189,7 @@ public actor InMemoryStore: AdminStore {
         return throttles[key]
     }
 
+    /// Deletes the throttle record of a key, if there is one.
     public func deleteThrottleRecord(_ key: ThrottleKey) throws {
         try check()
         throttles[key] = nil

@@ -1,11 +1,11 @@
 import Foundation
-@testable import LatchkeyCore
 import LatchkeyTestSupport
 import Logging
 import Synchronization
 import Testing
 
 @testable import LatchkeyApp
+@testable import LatchkeyCore
 
 final class ManualClock: Sendable {
     private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))

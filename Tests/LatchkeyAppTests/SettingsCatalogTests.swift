@@ -26,7 +26,8 @@ struct SettingsCatalogTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(readme.components(separatedBy: "\n## Configuration\n").last)
+        let section =
+            try #require(readme.components(separatedBy: "\n## Configuration\n").last)
             .components(separatedBy: "\n## ").first ?? ""
         var rows: [String: ReadmeRow] = [:]
         for line in section.split(separator: "\n") where line.hasPrefix("| `") {

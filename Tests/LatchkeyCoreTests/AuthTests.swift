@@ -1,9 +1,10 @@
 import Foundation
-@testable import LatchkeyCore
 import LatchkeyTestSupport
 import NIOCore
 import Synchronization
 import Testing
+
+@testable import LatchkeyCore
 
 /// A clock the tests move by hand.
 final class TestClock: Sendable {

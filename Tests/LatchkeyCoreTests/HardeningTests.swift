@@ -1,8 +1,9 @@
 import Foundation
-@testable import LatchkeyCore
 import LatchkeyTestSupport
 import MetricsTestKit
 import Testing
+
+@testable import LatchkeyCore
 
 @Suite("Common passwords")
 struct CommonPasswordTests {

@@ -1,0 +1,117 @@
+import Hummingbird
+import LatchkeyCore
+import LatchkeyHTTP
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The application `buildApplication(settings:logger:metrics:)` returns: Hummingbird's
+/// `Application` over Latchkey's router.
+public typealias LatchkeyApplication = Application<RouterResponder<LatchkeyRequestContext>>
+
+/// Where the application's own counters go and how `/metrics` renders them. The process's
+/// metrics system is bootstrapped by the caller (once per process); Hummingbird's request
+/// metrics always go to that system.
+public struct ApplicationMetrics: Sendable {
+    /// The backend of `Auth`'s counters and the bcrypt histogram.
+    public var factory: any MetricsFactory
+    /// Renders every metric in Prometheus' text format for `/metrics`; `nil` turns the route
+    /// (and Hummingbird's request metrics) off.
+    public var render: (@Sendable () -> [UInt8])?
+
+    /// Creates the metrics settings.
+    /// - Parameters:
+    ///   - factory: The backend of `Auth`'s counters.
+    ///   - render: Renders `/metrics`, or `nil` for no metrics route.
+    public init(factory: any MetricsFactory, render: (@Sendable () -> [UInt8])?) {
+        self.factory = factory
+        self.render = render
+    }
+}
+
+/// Builds the whole service from its settings: opens and migrates the database, builds `Auth`
+/// with the bcrypt hasher and the notifier the delivery mode calls for, the router with its
+/// middleware, and the application with its services.
+///
+/// Services stop in the reverse of the order they are added in: the HTTP server first (letting
+/// requests in flight finish), then the purge service, the webhook notifier (so that events of
+/// the last requests are still sent), the database's pool, and last the hashing threads.
+///
+/// The logging and metrics systems are not bootstrapped here: that may happen once per process,
+/// and is the caller's (`Server.run()` in the executable, a test's own backend in the tests).
+/// - Parameters:
+///   - settings: The settings, as `Settings.load(from:)` read them.
+///   - logger: The service's logger.
+///   - metrics: Where `Auth` counts and how `/metrics` renders.
+/// - Returns: The application, ready to run (`runService()`) or to test (HummingbirdTesting).
+/// - Throws: `ConfigurationError` when the database cannot be opened or migrated; any error of
+///   reading the OpenAPI document compiled into the binary.
+public func buildApplication(
+    settings: Settings,
+    logger: Logger,
+    metrics: ApplicationMetrics
+) async throws -> LatchkeyApplication {
+    let database = try Database.open(settings.database, logger: logger)
+    try await database.prepare()
+    let hasher = BcryptPasswordHasher(cost: settings.bcryptCost)
+    let (notifier, notifierService) = makeNotifier(settings: settings, logger: logger)
+    let auth = try await Auth(
+        store: database.store, hasher: hasher, policy: settings.policy, notifier: notifier,
+        metrics: AuthMetrics(factory: metrics.factory), logger: logger)
+    let options = HTTPOptions(
+        secureCookies: settings.secureCookies,
+        allowedOrigins: settings.allowedOrigins,
+        refuseCrossSite: settings.profile == .production,
+        rateLimitPerMinute: settings.rateLimitPerMinute,
+        trustedProxies: settings.trustedProxies,
+        operations: Operations(
+            metrics: metrics.render,
+            metricsToken: settings.metricsToken,
+            openAPIDocument: try OpenAPIDocument.json()
+        )
+    )
+    var app = Application(
+        router: buildRouter(auth: auth, options: options),
+        configuration: ApplicationConfiguration(
+            address: .hostname(settings.host, port: settings.port),
+            serverName: "latchkey"
+        ),
+        logger: logger
+    )
+    app.addServices(HasherShutdownService(hasher: hasher))
+    app.addServices(database.services)
+    if let notifierService {
+        app.addServices(notifierService)
+    }
+    app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
+    return app
+}
+
+/// The notifier for account events: the webhook when one is configured and reset tokens do not
+/// go to the log (with `response` delivery it receives registration attempts for existing
+/// accounts), the log otherwise.
+/// - Parameters:
+///   - settings: The delivery mode and the webhook.
+///   - logger: Where the log notifier writes, and where the webhook reports failures.
+/// - Returns: The notifier, and the service that must run for it to deliver (the webhook's
+///   queue), if any.
+func makeNotifier(settings: Settings, logger: Logger) -> (any AccountNotifier, (any Service)?) {
+    if let webhook = settings.webhook, settings.policy.resetTokenDelivery != .log {
+        let notifier = WebhookNotifier(url: webhook.url, secret: webhook.secret, logger: logger)
+        return (notifier, notifier)
+    }
+    return (LogNotifier(logger: logger), nil)
+}
+
+/// Shuts the hashing threads down once the services added after it have stopped (it is added
+/// first, so it stops last), or when the application fails to start.
+struct HasherShutdownService: Service {
+    let hasher: BcryptPasswordHasher
+
+    func run() async throws {
+        // Returns at graceful shutdown, or throws when the group is cancelled; either way the
+        // threads go.
+        try? await gracefulShutdown()
+        try await hasher.shutdown()
+    }
+}

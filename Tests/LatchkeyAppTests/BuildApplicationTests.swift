@@ -1,0 +1,264 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LatchkeyCore
+import LatchkeyPostgres
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import LatchkeyApp
+
+/// The metrics backend of this test process. The metrics system may be bootstrapped once per
+/// process, as `Server.run()` does, so every test here shares it.
+enum TestMetricsBackend {
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    static var metrics: ApplicationMetrics {
+        let registry = registry
+        return ApplicationMetrics(factory: MetricsSystem.factory, render: { registry.emitToBuffer() })
+    }
+}
+
+/// Every message logged through `logger`, with its metadata, one line each.
+final class LogCapture: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var logger: Logger {
+        Logger(label: "test") { _ in Handler(capture: self) }
+    }
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var logLevel = Logger.Level.trace
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.MetadataValue? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let fields = metadata.merging(event.metadata ?? [:]) { $1 }.map { "\($0)=\($1)" }.sorted()
+            capture.lines.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
+        }
+    }
+}
+
+@Suite("buildApplication: the wiring of the service")
+struct BuildApplicationTests {
+    /// Settings as the executable would read them from these variables, on a private in-memory
+    /// database and the cheapest bcrypt cost.
+    static func settings(_ variables: [String: String] = [:]) async throws -> Settings {
+        let base = ["DATABASE_URL": "sqlite::memory:", "BCRYPT_COST": "4", "HOST": "127.0.0.1", "PORT": "0"]
+        return try Settings.load(
+            from: await Settings.reader(
+                flags: [:], environment: base.merging(variables) { $1 }, dotEnvPath: "/nonexistent/.env"))
+    }
+
+    static func app(_ variables: [String: String] = [:], logger: Logger = Logger(label: "test"))
+        async throws -> LatchkeyApplication
+    {
+        try await buildApplication(
+            settings: try await settings(variables), logger: logger, metrics: TestMetricsBackend.metrics)
+    }
+
+    static func form(_ text: String) -> (HTTPFields, ByteBuffer) {
+        ([.contentType: "application/x-www-form-urlencoded"], ByteBuffer(string: text))
+    }
+
+    @Test("the original contract is served: register, log in, profile")
+    func servesTheContract() async throws {
+        let app = try await Self.app()
+        try await app.test(.router) { client in
+            let (headers, body) = Self.form("email=ada%40example.com&password=b4l0u")
+            try await client.execute(uri: "/users", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"email":"ada@example.com","message":"user created"}"#)
+            }
+            let cookie = try await client.execute(uri: "/sessions", method: .post, headers: headers, body: body) {
+                response in
+                #expect(response.status == .ok)
+                return try #require(response.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            }
+            try await client.execute(uri: "/profile", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"email":"ada@example.com"}"#)
+            }
+        }
+    }
+
+    @Test("a cross-site refusal still carries the security headers and a request id")
+    func crossSiteRefusalHasSecurityHeaders() async throws {
+        let app = try await Self.app([
+            "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+        ])
+        try await app.test(.router) { client in
+            var (headers, body) = Self.form("email=ada%40example.com&password=correct-horse-9")
+            headers[HTTPField.Name("Sec-Fetch-Site")!] = "cross-site"
+            try await client.execute(uri: "/users", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+                #expect(response.headers[.cacheControl] == "no-store")
+                #expect(response.headers[HTTPField.Name("X-Request-ID")!]?.isEmpty == false)
+                #expect(String(buffer: response.body).contains(#""message""#))
+            }
+        }
+    }
+
+    @Test("a 429 from the per-client limit is counted in the request metrics")
+    func rateLimitedRequestsAreCounted() async throws {
+        let app = try await Self.app(["RATE_LIMIT_PER_IP_PER_MINUTE": "1"])
+        // `.live`: a real server on a free port, so that requests have a peer address to count.
+        try await app.test(.live) { client in
+            func count429() async throws -> Double {
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let line = String(buffer: response.body).split(separator: "\n").first {
+                        $0.hasPrefix("hb_requests{") && $0.contains(#""/sessions""#) && $0.contains(#""429""#)
+                            && $0.contains(#""POST""#)
+                    }
+                    return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } ?? 0
+                }
+            }
+            let before = try await count429()
+            let (headers, body) = Self.form("email=ada%40example.com&password=wrong")
+            try await client.execute(uri: "/sessions", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/sessions", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] != nil)
+            }
+            #expect(try await count429() == before + 1)
+        }
+    }
+
+    @Test("a CORS preflight from an allowed origin is answered before routing")
+    func preflightAnsweredBeforeRouting() async throws {
+        let app = try await Self.app(["ALLOWED_ORIGINS": "https://app.example.com"])
+        try await app.test(.router) { client in
+            // `/profile` has no OPTIONS route: only the CORS middleware can answer this.
+            let headers: HTTPFields = [
+                .origin: "https://app.example.com", .accessControlRequestMethod: "GET",
+            ]
+            try await client.execute(uri: "/profile", method: .options, headers: headers) { response in
+                #expect(response.status == .noContent || response.status == .ok)
+                #expect(response.headers[.accessControlAllowOrigin] == "https://app.example.com")
+                #expect(response.headers[.accessControlAllowCredentials] == "true")
+                #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            }
+            // Another origin gets no CORS answer: the preflight reaches routing, which has none.
+            let other: HTTPFields = [.origin: "https://evil.example", .accessControlRequestMethod: "GET"]
+            try await client.execute(uri: "/profile", method: .options, headers: other) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.accessControlAllowOrigin] == nil)
+            }
+        }
+    }
+
+    @Test(
+        "the notifier follows the delivery mode and the webhook",
+        arguments: [
+            (["RESET_TOKEN_DELIVERY": "response"], false),
+            (["RESET_TOKEN_DELIVERY": "log"], false),
+            (
+                [
+                    "RESET_TOKEN_DELIVERY": "log", "WEBHOOK_URL": "http://127.0.0.1:9/hook",
+                    "WEBHOOK_SECRET": "0123456789abcdef",
+                ], false
+            ),
+            (
+                [
+                    "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": "http://127.0.0.1:9/hook",
+                    "WEBHOOK_SECRET": "0123456789abcdef",
+                ], true
+            ),
+            (
+                [
+                    "RESET_TOKEN_DELIVERY": "response", "WEBHOOK_URL": "http://127.0.0.1:9/hook",
+                    "WEBHOOK_SECRET": "0123456789abcdef",
+                ], true
+            ),
+        ]
+    )
+    func notifierForDeliveryMode(variables: [String: String], webhook: Bool) async throws {
+        let settings = try await Self.settings(variables)
+        let (notifier, service) = makeNotifier(settings: settings, logger: Logger(label: "test"))
+        if webhook {
+            let webhookNotifier = try #require(notifier as? WebhookNotifier)
+            #expect(webhookNotifier.url == "http://127.0.0.1:9/hook")
+            #expect(service is WebhookNotifier)
+        } else {
+            #expect(notifier is LogNotifier)
+            #expect(service == nil)
+        }
+        // The application runs the webhook's queue exactly when there is one.
+        let app = try await buildApplication(
+            settings: settings, logger: Logger(label: "test"), metrics: TestMetricsBackend.metrics)
+        #expect(app.services.contains { $0 is WebhookNotifier } == webhook)
+    }
+
+    @Test("with log delivery, a requested reset token reaches the service log")
+    func logDeliveryWritesTheToken() async throws {
+        let capture = LogCapture()
+        let app = try await Self.app(["RESET_TOKEN_DELIVERY": "log"], logger: capture.logger)
+        try await app.test(.router) { client in
+            let (headers, body) = Self.form("email=ada%40example.com&password=b4l0u")
+            try await client.execute(uri: "/users", method: .post, headers: headers, body: body) { _ in }
+            let (resetHeaders, resetBody) = Self.form("email=ada%40example.com")
+            try await client.execute(uri: "/reset_password", method: .post, headers: resetHeaders, body: resetBody) {
+                response in
+                #expect(response.status == .ok)
+                #expect(!String(buffer: response.body).contains("reset_token"))
+            }
+        }
+        // The token is issued in the background after the answer.
+        for _ in 0..<100 where !capture.text.contains("reset_token=") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(capture.text.contains("email=ada@example.com"))
+        #expect(capture.text.contains("reset_token="))
+    }
+
+    @Test("the services: hashing threads, the purge service, and the database's pool on PostgreSQL")
+    func servicesStarted() async throws {
+        let sqlite = try await Self.app()
+        #expect(sqlite.services.count == 2)
+        #expect(sqlite.services.first is HasherShutdownService)
+        #expect(sqlite.services.last is PurgeService)
+        let purge = try #require(sqlite.services.last as? PurgeService)
+        #expect(purge.interval == 3600)
+
+        guard let url = ProcessInfo.processInfo.environment["LATCHKEY_TEST_POSTGRES_URL"] else {
+            #expect(ProcessInfo.processInfo.environment["CI"] != "true", "CI needs LATCHKEY_TEST_POSTGRES_URL")
+            return
+        }
+        let postgres = try await Self.app(["DATABASE_URL": url])
+        #expect(postgres.services.count == 3)
+        #expect(postgres.services.first is HasherShutdownService)
+        #expect(postgres.services[1] is PostgresStore)
+        #expect(postgres.services.last is PurgeService)
+    }
+
+    @Test("the application serves on a real port and stops when the test ends")
+    func runsAndStops() async throws {
+        let app = try await Self.app()
+        try await app.test(.live) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+}
