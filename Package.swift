@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "LatchkeyCore",
                 "LatchkeyTestSupport",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],

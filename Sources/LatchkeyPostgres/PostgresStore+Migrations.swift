@@ -8,6 +8,10 @@ import Synchronization
 extension PostgresStore {
     /// The migrations, in order. Each runs once, in a transaction, and is recorded in
     /// `latchkey_migrations`. They only add; nothing is ever dropped.
+    /// Every migration's identifier, oldest first; the same list as SQLite's store
+    /// (`SQLiteStore.migrationIdentifiers`).
+    public static var migrationIdentifiers: [String] { migrations.map(\.id) }
+
     static let migrations: [(id: String, statements: [String])] = [
         (
             "v1-users-sessions-reset-tokens",

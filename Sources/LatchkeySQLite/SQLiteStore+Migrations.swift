@@ -14,6 +14,10 @@ extension SQLiteStore {
         }
     }
 
+    /// Every migration's identifier, oldest first. PostgreSQL's store has the same list
+    /// (`PostgresStore.migrationIdentifiers`), so that one name means one schema change on both.
+    public static var migrationIdentifiers: [String] { migrator.migrations }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-users-sessions-reset-tokens") { db in

@@ -1,0 +1,76 @@
+import Foundation
+import LatchkeyTestSupport
+import MetricsTestKit
+import Testing
+
+@testable import LatchkeyCore
+
+@Suite("Reset token delivery")
+struct DeliveryTests {
+    func auth(_ delivery: ResetTokenDelivery, conceal: Bool = false) async throws
+        -> (Auth, InMemoryStore, RecordingNotifier, FastHasher)
+    {
+        var policy = AuthPolicy()
+        policy.resetTokenDelivery = delivery
+        policy.concealExistingAccounts = conceal
+        let store = InMemoryStore()
+        let notifier = RecordingNotifier()
+        let hasher = FastHasher()
+        return (
+            try await Auth(store: store, hasher: hasher, policy: policy, notifier: notifier), store, notifier, hasher
+        )
+    }
+
+    @Test("response delivery: the token in the answer, 403 for unknown emails, nothing sent")
+    func response() async throws {
+        let (auth, _, notifier, _) = try await auth(.response)
+        _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        guard case .issued(let issued) = try await auth.requestPasswordReset(for: "Ada@example.com") else {
+            Issue.record("expected the token in the answer")
+            return
+        }
+        #expect(issued.email == "ada@example.com")
+        await #expect(throws: AuthError.emailNotRegistered) {
+            _ = try await auth.requestPasswordReset(for: "ghost@example.com")
+        }
+        #expect(notifier.events.isEmpty)
+    }
+
+    @Test(
+        "out-of-band delivery: the same answer for every email; only an account's owner gets a token",
+        arguments: [
+            ResetTokenDelivery.log, .webhook,
+        ])
+    func outOfBand(delivery: ResetTokenDelivery) async throws {
+        let (auth, _, notifier, _) = try await auth(delivery)
+        _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        #expect(try await auth.requestPasswordReset(for: "ghost@example.com") == .accepted(email: "ghost@example.com"))
+        #expect(try await auth.requestPasswordReset(for: "Ada@example.com") == .accepted(email: "ada@example.com"))
+        // The token is issued after the answer: wait for it.
+        for _ in 0..<200 where notifier.events.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        guard case .passwordResetRequested(let email, let token, _) = try #require(notifier.events.first) else {
+            Issue.record("expected a reset event")
+            return
+        }
+        #expect(notifier.events.count == 1)
+        #expect(email == "ada@example.com")
+        // The token sent out of band works.
+        _ = try await auth.updatePassword(resetToken: token, email: email, newPassword: "t4rt1fl3tt3")
+    }
+
+    @Test("concealed accounts: an existing email is answered as a new one, after hashing, and its owner is told")
+    func concealedRegistration() async throws {
+        let (auth, store, notifier, hasher) = try await auth(.webhook, conceal: true)
+        let first = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        let hashes = await hasher.counter.hashes
+        let second = try await auth.registerUser(email: " ADA@example.com", password: "another-one")
+        #expect(second.email == first.email)
+        #expect(await hasher.counter.hashes == hashes + 1)
+        #expect(notifier.events == [.registrationAttemptExistingAccount(email: "ada@example.com")])
+        // The account is untouched: the old password still works, the new one does not.
+        #expect(try await store.findUser(by: .email("ada@example.com"))?.passwordHash == first.passwordHash)
+        _ = try await auth.validLogin(email: "ada@example.com", password: "b4l0u")
+    }
+}

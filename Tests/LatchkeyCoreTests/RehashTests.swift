@@ -1,0 +1,54 @@
+import Foundation
+import LatchkeyTestSupport
+import MetricsTestKit
+import Testing
+
+@testable import LatchkeyCore
+
+@Suite("Rehash on login")
+struct RehashTests {
+    @Test("a hash made with other parameters is replaced after a successful login, and only then")
+    func rehash() async throws {
+        let store = InMemoryStore()
+        let old = try await Auth(store: store, hasher: FastHasher(version: 1))
+        _ = try await old.registerUser(email: "ada@example.com", password: "b4l0u")
+        let oldHash = try #require(try await store.findUser(by: .email("ada@example.com"))?.passwordHash)
+
+        let current = try await Auth(store: store, hasher: FastHasher(version: 2))
+        await #expect(throws: AuthError.invalidCredentials) {
+            _ = try await current.validLogin(email: "ada@example.com", password: "wrong-one")
+        }
+        #expect(try await store.findUser(by: .email("ada@example.com"))?.passwordHash == oldHash)
+
+        let user = try await current.validLogin(email: "ada@example.com", password: "b4l0u")
+        let newHash = try #require(try await store.findUser(by: .email("ada@example.com"))?.passwordHash)
+        #expect(newHash != oldHash)
+        #expect(newHash.hasPrefix("fast$2$"))
+        #expect(user.passwordHash == newHash)
+        // The session is bound to the new hash, and the password still works.
+        _ = try await current.createSession(for: user)
+        _ = try await current.validLogin(email: "ada@example.com", password: "b4l0u")
+        #expect(try await store.findUser(by: .email("ada@example.com"))?.passwordHash == newHash)
+    }
+
+    @Test("a rehash never overwrites a hash that changed meanwhile")
+    func rehashRace() async throws {
+        let store = InMemoryStore()
+        let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Date())
+        #expect(try await store.replacePasswordHash(userID: user.id, from: "other", to: "new") == false)
+        #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "old")
+        #expect(try await store.replacePasswordHash(userID: user.id, from: "old", to: "new"))
+        #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
+    }
+
+    @Test("bcrypt hashes are read for their cost")
+    func bcryptCost() async throws {
+        let hasher = BcryptPasswordHasher(cost: 5, threads: 1)
+        let hash = try await hasher.hash("b4l0u")
+        #expect(BcryptPasswordHasher.cost(of: hash) == 5)
+        #expect(!hasher.needsRehash(hash))
+        #expect(hasher.needsRehash("$2b$04$" + String(repeating: "a", count: 53)))
+        #expect(!hasher.needsRehash("not a bcrypt hash"))
+        try await hasher.shutdown()
+    }
+}
