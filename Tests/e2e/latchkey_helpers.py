@@ -1,5 +1,9 @@
 """What the end-to-end tests share: starting `latchkey` processes on free ports, a throwaway
-PostgreSQL database, and the steps of the original service's script."""
+PostgreSQL database, and the steps of the original service's script.
+
+The quick subset leaves out the tests marked `slow`, which take over 20 s each:
+`python3 -m pytest -m "not slow" Tests/e2e`.
+"""
 
 import functools
 import os

@@ -195,6 +195,7 @@ def timed(method, url, **options):
     return response, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_database_outage_gives_prompt_503s_and_recovers_by_itself():
     require_postgres(control=True)
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
@@ -357,6 +358,7 @@ def test_sigterm_lets_ten_hashing_logins_finish_on_postgres():
         sigterm_with_logins_in_flight({"DATABASE_URL": database.url})
 
 
+@pytest.mark.slow
 def test_200_clients_for_20_seconds_on_postgres():
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
         server = Server(folder, {"DATABASE_URL": database.url, **FAST})
