@@ -36,7 +36,7 @@ public final class HashingPool: Sendable {
 
     /// The scheduler priority (nice value) of the pool's threads: above the request threads'
     /// 0, so that while every core hashes, cheap requests still get the CPU when they need it.
-    public static let niceness: Int32 = 10
+    static let niceness: Int32 = 10
 
     /// Lowers the calling pool thread's priority to `niceness` (a thread may always lower its
     /// own; a failure leaves it as it was). It costs one system call per job.

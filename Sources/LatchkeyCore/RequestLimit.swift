@@ -21,7 +21,7 @@ public struct RequestLimit: Sendable, Equatable {
     ///   - record: The stored record, if any.
     ///   - now: The current time.
     /// - Returns: The new record.
-    public func requesting(_ record: ThrottleRecord?, now: Date) -> ThrottleRecord {
+    func requesting(_ record: ThrottleRecord?, now: Date) -> ThrottleRecord {
         guard var record, record.firstAt.addingTimeInterval(TimeInterval(window)) > now else {
             return ThrottleRecord(count: 1, firstAt: now, lastAt: now)
         }

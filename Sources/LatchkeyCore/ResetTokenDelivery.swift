@@ -10,7 +10,7 @@ public enum ResetTokenDelivery: String, Sendable, CaseIterable {
     case webhook
 
     /// Whether the token leaves through a notifier rather than the response.
-    public var isOutOfBand: Bool { self != .response }
+    var isOutOfBand: Bool { self != .response }
 }
 
 /// What `Auth.requestPasswordReset(for:)` did.

@@ -6,7 +6,7 @@ public enum SecretToken {
     /// The number of random bytes in a token.
     public static let byteCount = 32
     /// The length of a token's text: 32 bytes in unpadded base64url.
-    public static let textLength = 43
+    static let textLength = 43
 
     /// Generates a new token from the system's cryptographically secure generator.
     /// - Parameter byteCount: The number of random bytes (default 32: a 43-character token).
@@ -25,7 +25,7 @@ public enum SecretToken {
     /// are refused without a database round trip.
     /// - Parameter text: The text a client sent.
     /// - Returns: Whether it is 43 base64url characters.
-    public static func isWellFormed(_ text: String) -> Bool {
+    static func isWellFormed(_ text: String) -> Bool {
         let utf8 = text.utf8
         guard utf8.count == textLength else { return false }
         return utf8.allSatisfy { byte in

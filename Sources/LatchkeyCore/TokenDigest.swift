@@ -23,7 +23,7 @@ public struct TokenDigest: Sendable, Hashable {
     /// Compares two digests in time that does not depend on where they differ.
     /// - Parameter other: The digest to compare with.
     /// - Returns: Whether the digests are equal.
-    public func constantTimeEquals(_ other: TokenDigest) -> Bool {
+    func constantTimeEquals(_ other: TokenDigest) -> Bool {
         guard bytes.count == other.bytes.count else { return false }
         var difference: UInt8 = 0
         for (left, right) in zip(bytes, other.bytes) {

@@ -2,15 +2,15 @@
 public let bcryptMaximumPasswordBytes = 72
 
 /// The longest email address accepted, in characters (RFC 5321's path limit less the brackets).
-public let maximumEmailLength = 254
+let maximumEmailLength = 254
 
 /// Validation of the inputs `Auth` accepts.
-public enum Validation {
+enum Validation {
     /// Trims and lower-cases an email, then checks its shape.
     /// - Parameter raw: The email as the client sent it.
     /// - Returns: The normalised email.
     /// - Throws: `AuthError.invalidEmail` with the reason.
-    public static func normalizedEmail(_ raw: String) throws(AuthError) -> String {
+    static func normalizedEmail(_ raw: String) throws(AuthError) -> String {
         let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         if email.isEmpty {
             throw .invalidEmail("email must not be empty")
@@ -41,7 +41,7 @@ public enum Validation {
     /// and fits in 72 bytes. bcrypt silently ignores what lies beyond.
     /// - Parameter password: The password.
     /// - Returns: Whether bcrypt would hash all of it.
-    public static func isHashable(_ password: String) -> Bool {
+    static func isHashable(_ password: String) -> Bool {
         !password.isEmpty && !password.utf8.contains(0) && password.utf8.count <= bcryptMaximumPasswordBytes
     }
 
@@ -51,7 +51,7 @@ public enum Validation {
     ///   - minimumLength: The policy's minimum length in characters.
     ///   - field: The field name to use in messages.
     /// - Throws: `AuthError.invalidPassword` with the reason.
-    public static func checkPassword(_ password: String, minimumLength: Int, field: String = "password")
+    static func checkPassword(_ password: String, minimumLength: Int, field: String = "password")
         throws(AuthError)
     {
         if password.isEmpty {
