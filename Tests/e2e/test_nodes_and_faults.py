@@ -122,8 +122,9 @@ def test_two_nodes_behind_nginx_with_tls():
         env = {"DATABASE_URL": database.url, "SESSION_COOKIE_SECURE": "true", **FAST}
         a = Server(folder, env)
         b = Server(folder, env)
-        proxy = two_node_nginx(folder, [a.port, b.port])
+        proxy = None
         try:
+            proxy = two_node_nginx(folder, [a.port, b.port])
             response = requests.get(f"http://127.0.0.1:{proxy.http_port}/profile", allow_redirects=False)
             assert response.status_code == 301
             assert response.headers["Location"].startswith("https://")
@@ -163,7 +164,8 @@ def test_two_nodes_behind_nginx_with_tls():
                 response = call("POST", "/sessions", data={"email": EMAIL, "password": NEW_PASSWD})
                 assert response.status_code == 200
         finally:
-            proxy.stop()
+            if proxy:
+                proxy.stop()
             a.stop()
             assert b.stop() == 0, b.output()
 

@@ -281,12 +281,13 @@ def test_auth_request_with_nginx():
         server = Server(folder, {"BCRYPT_COST": "4"})
         app = EchoApp()
         port = free_port()
-        proxy = Nginx(folder, NGINX_AUTH_REQUEST_CONF, {
-            "server 127.0.0.1:5000;": f"server 127.0.0.1:{server.port};",
-            "server 127.0.0.1:8080;": f"server 127.0.0.1:{app.port};",
-            "listen 8000;": f"listen 127.0.0.1:{port};",
-        }, f"http://127.0.0.1:{port}")
+        proxy = None
         try:
+            proxy = Nginx(folder, NGINX_AUTH_REQUEST_CONF, {
+                "server 127.0.0.1:5000;": f"server 127.0.0.1:{server.port};",
+                "server 127.0.0.1:8080;": f"server 127.0.0.1:{app.port};",
+                "listen 8000;": f"listen 127.0.0.1:{port};",
+            }, f"http://127.0.0.1:{port}")
             assert requests.get(proxy.url + "/app/hello").status_code == 401
             spoofed = requests.get(proxy.url + "/app/hello", headers={"X-Latchkey-Email": "admin@example.com"})
             assert spoofed.status_code == 401
@@ -301,7 +302,8 @@ def test_auth_request_with_nginx():
             requests.delete(proxy.url + "/sessions", cookies={"session_id": cookie}, allow_redirects=False)
             assert requests.get(proxy.url + "/app/hello", cookies={"session_id": cookie}).status_code == 401
         finally:
-            proxy.stop()
+            if proxy:
+                proxy.stop()
             app.server.shutdown()
             assert server.stop() == 0
 
