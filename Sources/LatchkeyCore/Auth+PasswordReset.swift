@@ -74,10 +74,10 @@ extension Auth {
     ///   - resetToken: The token the user received.
     ///   - email: The email the token was issued for, as sent.
     ///   - newPassword: The new password; it must pass the policy.
-    /// - Returns: The user, with the normalised email.
+    /// - Returns: The account, with the normalised email.
     /// - Throws: `invalidEmail`, `throttled`, `invalidPassword`, `invalidResetToken` (counted
     ///   toward a wait), `storageUnavailable`.
-    public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> User {
+    public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> Account {
         let email = try Validation.normalizedEmail(email)
         let throttleKey = ThrottleKey(.resetToken, email)
         let throttle = try await checkThrottle(throttleKey, policy.resetTokenThrottle)
@@ -108,8 +108,6 @@ extension Auth {
         if throttle != nil {
             try await storage { try await store.deleteThrottleRecord(throttleKey) }
         }
-        var updated = user
-        updated.passwordHash = hash
-        return updated
+        return Account(user)
     }
 }

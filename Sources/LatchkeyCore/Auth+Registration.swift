@@ -6,12 +6,12 @@ extension Auth {
     /// - Parameters:
     ///   - email: The email as sent; it is trimmed and lower-cased.
     ///   - password: The password as sent; it must pass the policy.
-    /// - Returns: The new user, with the normalised email. When `policy.concealExistingAccounts`
+    /// - Returns: The new account, with the normalised email. When `policy.concealExistingAccounts`
     ///   is set and the email already has an account, that account, after the same hashing work
     ///   and a notification to its owner: the caller must answer exactly as for a new one.
     /// - Throws: `invalidEmail`, `invalidPassword`, `emailAlreadyRegistered` (not when concealing),
     ///   `storageUnavailable`.
-    public func registerUser(email: String, password: String) async throws -> User {
+    public func registerUser(email: String, password: String) async throws -> Account {
         let email = try Validation.normalizedEmail(email)
         try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
         let existing = try await storage { try await store.findUser(by: .email(email)) }
@@ -24,21 +24,21 @@ extension Auth {
         let hash = try await hashing { try await hasher.hash(password) }
         if let existing {
             notifier?.notify(.registrationAttemptExistingAccount(email: email))
-            return existing
+            return Account(existing)
         }
         do {
             let user = try await storage {
                 try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
             }
             metrics.registrations.increment()
-            return user
+            return Account(user)
         } catch AuthError.emailAlreadyRegistered where policy.concealExistingAccounts {
             // Lost a race with another registration of the same address.
             notifier?.notify(.registrationAttemptExistingAccount(email: email))
             guard let winner = try await storage({ try await store.findUser(by: .email(email)) }) else {
                 throw AuthError.storageUnavailable
             }
-            return winner
+            return Account(winner)
         }
     }
 }

@@ -21,4 +21,10 @@ public struct SessionUser: Sendable, Equatable {
     public init(_ user: User) {
         self.init(id: user.id, email: user.email)
     }
+
+    /// The session's view of an account.
+    /// - Parameter account: The account.
+    public init(_ account: Account) {
+        self.init(id: account.id, email: account.email)
+    }
 }

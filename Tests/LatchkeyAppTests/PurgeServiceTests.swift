@@ -32,7 +32,7 @@ struct PurgeServiceTests {
         let policy = AuthPolicy(sessionLifetime: 3600, sessionIdleTimeout: 600, resetTokenTTL: 900)
         let auth = try await Auth(store: store, hasher: FastHasher(), policy: policy, clock: { clock.now })
         let user = try await auth.registerUser(email: "ada@example.com", password: "pw")
-        _ = try await auth.createSession(for: VerifiedLogin(user))
+        _ = try await auth.createSession(for: auth.validLogin(email: user.email, password: "pw"))
         _ = try await auth.resetPasswordToken(for: user.email)
         let service = PurgeService(auth: auth, interval: 1, logger: Logger(label: "test"))
         let running = Task { try await service.run() }
@@ -53,7 +53,7 @@ struct PurgeServiceTests {
         )
 
         // A later pass catches what expires after the first one.
-        _ = try await auth.createSession(for: VerifiedLogin(user))
+        _ = try await auth.createSession(for: auth.validLogin(email: user.email, password: "pw"))
         #expect(await store.sessionCount == 1)
         clock.advance(by: 700)
         #expect(try await eventually { await store.sessionCount == 0 })

@@ -64,3 +64,11 @@ func attempt(_ auth: Auth, _ email: String, _ password: String) async -> AuthErr
         return nil
     }
 }
+
+extension Auth {
+    /// A verified login for an account, as if its password had just been checked, from the
+    /// store's current hash: for tests that need a session without a login.
+    func verifiedLogin(for account: Account) async throws -> VerifiedLogin {
+        VerifiedLogin(try #require(try await store.findUser(by: .id(account.id))))
+    }
+}

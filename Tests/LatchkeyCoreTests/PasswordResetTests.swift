@@ -20,7 +20,7 @@ struct ResetTests {
     func fullReset() async throws {
         let fixture = try await Fixture()
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        let session = try await fixture.auth.createSession(for: VerifiedLogin(user))
+        let session = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: user))
         let issued = try await fixture.auth.resetPasswordToken(for: " ADA@example.com")
         #expect(issued.email == "ada@example.com")
         #expect(issued.token.count == 43)

@@ -8,9 +8,9 @@ import Testing
 
 @Suite("Sessions")
 struct SessionTests {
-    func loggedIn(_ fixture: Fixture) async throws -> (User, String) {
+    func loggedIn(_ fixture: Fixture) async throws -> (Account, String) {
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        return (user, try await fixture.auth.createSession(for: VerifiedLogin(user)))
+        return (user, try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: user)))
     }
 
     @Test("a session token is 43 base64url characters and the store keeps only its SHA-256")
@@ -28,7 +28,7 @@ struct SessionTests {
     func unique() async throws {
         let fixture = try await Fixture()
         let (user, first) = try await loggedIn(fixture)
-        let second = try await fixture.auth.createSession(for: VerifiedLogin(user))
+        let second = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: user))
         #expect(first != second)
     }
 
@@ -36,7 +36,7 @@ struct SessionTests {
     func logoutOne() async throws {
         let fixture = try await Fixture()
         let (user, phone) = try await loggedIn(fixture)
-        let laptop = try await fixture.auth.createSession(for: VerifiedLogin(user))
+        let laptop = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: user))
         try await fixture.auth.destroySession(token: phone)
         await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: phone) }
         #expect(try await fixture.auth.user(forSessionToken: laptop) == SessionUser(user))
@@ -112,7 +112,7 @@ struct SessionTests {
         let (user, old) = try await loggedIn(fixture)
         _ = try await fixture.auth.resetPasswordToken(for: user.email)
         fixture.clock.advance(by: 1000)
-        let fresh = try await fixture.auth.createSession(for: VerifiedLogin(user))
+        let fresh = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: user))
         let result = try await fixture.auth.purgeExpired()
         #expect(result == PurgeResult(sessions: 1, resetTokens: 1))
         #expect(await fixture.store.sessionCount == 1)

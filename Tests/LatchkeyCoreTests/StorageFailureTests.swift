@@ -12,7 +12,7 @@ struct StorageFailureTests {
     func unavailable() async throws {
         let fixture = try await Fixture()
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        let token = try await fixture.auth.createSession(for: VerifiedLogin(user))
+        let token = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: user))
         await fixture.store.setFailing(true)
         await #expect(throws: AuthError.storageUnavailable) {
             _ = try await fixture.auth.registerUser(email: "bob@example.com", password: "xq7")

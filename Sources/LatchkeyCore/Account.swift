@@ -1,0 +1,21 @@
+import Foundation
+
+/// An account as the layers above Core see it: who it is, never its password hash.
+/// `Auth.registerUser(email:password:)` and `Auth.updatePassword(resetToken:email:newPassword:)`
+/// return it.
+public struct Account: Sendable, Equatable {
+    /// The store's identifier for the account.
+    public let id: Int64
+    /// The normalised email address.
+    public let email: String
+    /// When the account was registered.
+    public let createdAt: Date
+
+    /// The account of a stored user, without the hash.
+    /// - Parameter user: The user, as the store holds it.
+    init(_ user: User) {
+        self.id = user.id
+        self.email = user.email
+        self.createdAt = user.createdAt
+    }
+}
