@@ -1,11 +1,8 @@
 import ArgumentParser
 import Foundation
 import LatchkeyCore
-import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
-import Logging
-import Metrics
 
 /// `latchkey backup PATH`: an online, consistent copy of the SQLite database.
 struct BackupCommand: AsyncParsableCommand {

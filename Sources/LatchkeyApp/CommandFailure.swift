@@ -4,8 +4,6 @@ import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
-import Logging
-import Metrics
 
 /// A command that could not do its work: `latchkey` prints `Error: <reason>` on one line on
 /// standard error and exits with 1.

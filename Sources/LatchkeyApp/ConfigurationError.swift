@@ -1,11 +1,8 @@
-import Configuration
 import Foundation
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
-import Logging
-import SystemPackage
 
 /// A value in the configuration that cannot be used; start-up stops with its one-line reason.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {

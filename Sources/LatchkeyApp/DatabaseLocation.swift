@@ -1,11 +1,7 @@
-import Configuration
 import Foundation
 import LatchkeyCore
-import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
-import Logging
-import SystemPackage
 
 /// Which database the service uses, from `DATABASE_URL`.
 public enum DatabaseLocation: Sendable, Equatable {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HummingbirdBcrypt
 import LatchkeyCore
 import NIOCore
 import NIOPosix

@@ -4,8 +4,6 @@ import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
-import Logging
-import Metrics
 
 /// `latchkey import-flask PATH`: users from the original Flask service's SQLite file.
 struct ImportFlaskCommand: AsyncParsableCommand {

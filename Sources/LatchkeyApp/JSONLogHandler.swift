@@ -1,9 +1,6 @@
 import Foundation
 import Logging
-import Metrics
-import Prometheus
 import Synchronization
-import Yams
 
 /// `LOG_FORMAT=json`: one JSON object per line on standard error, with `time` (RFC 3339, UTC,
 /// milliseconds), `level`, `message`, `label`, `error` when the event carries one, and the

@@ -3,8 +3,6 @@ import Hummingbird
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeySQLite
-import Logging
-import ServiceLifecycle
 
 /// The `latchkey` command line.
 public struct LatchkeyCommand: AsyncParsableCommand {

@@ -1,9 +1,4 @@
 import Foundation
-import Logging
-import Metrics
-import Prometheus
-import Synchronization
-import Yams
 
 /// The log formats `LOG_FORMAT` accepts.
 public enum LogFormat: String, Sendable, CaseIterable {

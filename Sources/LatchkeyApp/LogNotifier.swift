@@ -1,10 +1,6 @@
-import AsyncHTTPClient
-import Crypto
 import Foundation
 import LatchkeyCore
 import Logging
-import NIOCore
-import ServiceLifecycle
 
 /// `RESET_TOKEN_DELIVERY=log`: account events written to the service log at notice level. This
 /// is the one place where a reset token may reach a log; it is meant for local work only.

@@ -1,11 +1,8 @@
 import ArgumentParser
 import Foundation
 import LatchkeyCore
-import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
-import Logging
-import Metrics
 
 /// `latchkey migrate`: brings the database schema up to date and lists the migrations.
 struct MigrateCommand: AsyncParsableCommand {

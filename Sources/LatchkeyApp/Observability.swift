@@ -3,7 +3,6 @@ import Logging
 import Metrics
 import Prometheus
 import Synchronization
-import Yams
 
 /// Process-wide set-up that may happen once: the logging and metrics backends.
 enum Observability {

@@ -1,8 +1,4 @@
 import Foundation
-import Logging
-import Metrics
-import Prometheus
-import Synchronization
 import Yams
 
 /// The OpenAPI document shipped in the binary (`Sources/LatchkeyApp/Resources/openapi.yaml`).

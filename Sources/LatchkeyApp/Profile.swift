@@ -1,11 +1,6 @@
-import Configuration
 import Foundation
 import LatchkeyCore
 import LatchkeyHTTP
-import LatchkeyPostgres
-import LatchkeySQLite
-import Logging
-import SystemPackage
 
 /// The deployment profile (`LATCHKEY_ENV`, `serve --env`).
 public enum Profile: String, Sendable, CaseIterable {

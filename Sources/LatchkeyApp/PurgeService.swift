@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import LatchkeyCore
-import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
 import Logging

@@ -1,10 +1,4 @@
-import AsyncHTTPClient
-import Crypto
 import Foundation
-import LatchkeyCore
-import Logging
-import NIOCore
-import ServiceLifecycle
 
 /// Formats a time as RFC 3339 in UTC, such as `2026-11-28T05:00:00Z`.
 func rfc3339(_ date: Date) -> String {

@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import HummingbirdBcrypt
 import LatchkeyCore
-import NIOCore
-import NIOPosix
 
 /// `latchkey seed-users`: bulk users (sharing one precomputed hash) and sessions, for benchmarks.
 struct SeedUsersCommand: AsyncParsableCommand {

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Hummingbird
 import LatchkeyCore
-import LatchkeyHTTP
-import LatchkeySQLite
-import Logging
-import ServiceLifecycle
 
 /// `latchkey serve`: runs the HTTP service until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {

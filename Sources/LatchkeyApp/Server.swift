@@ -4,7 +4,6 @@ import LatchkeyCore
 import LatchkeyHTTP
 import Logging
 import Metrics
-import ServiceLifecycle
 
 /// The composition root's entry: sets up the process (logging, metrics), builds the
 /// application with `buildApplication(settings:logger:metrics:)`, and runs it under

@@ -3,9 +3,7 @@ import Foundation
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyPostgres
-import LatchkeySQLite
 import Logging
-import SystemPackage
 
 extension Settings {
     /// Reads `RESET_TOKEN_DELIVERY`, `ALLOW_RESET_TOKEN_IN_RESPONSE` and the webhook, with the

@@ -3,7 +3,6 @@ import Foundation
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyPostgres
-import LatchkeySQLite
 import Logging
 import SystemPackage
 

@@ -4,8 +4,6 @@ import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
-import Logging
-import Metrics
 
 /// `latchkey users`: list, create and delete users, and end their sessions.
 struct UsersCommand: AsyncParsableCommand {

@@ -1,11 +1,4 @@
-import Configuration
 import Foundation
-import LatchkeyCore
-import LatchkeyHTTP
-import LatchkeyPostgres
-import LatchkeySQLite
-import Logging
-import SystemPackage
 
 /// Where account events go by webhook.
 public struct WebhookSettings: Sendable, Equatable {

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 extension Auth {
     /// Checks an email and password pair.

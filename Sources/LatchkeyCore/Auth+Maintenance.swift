@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 extension Auth {
     /// Whether the database answers, for readiness checks.

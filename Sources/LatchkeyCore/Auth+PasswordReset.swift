@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 extension Auth {
     /// Handles a reset request as `policy.resetTokenDelivery` says: the token in the answer

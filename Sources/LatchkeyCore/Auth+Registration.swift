@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 extension Auth {
     /// Registers a new user.

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 extension Auth {
     /// Starts a session for a login that was just verified.

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 extension Auth {
     /// Reads a throttle record and refuses the attempt while its wait runs.

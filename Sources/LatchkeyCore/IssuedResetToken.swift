@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 /// A reset token just issued, with the normalised email it is bound to.
 public struct IssuedResetToken: Sendable, Equatable {

@@ -1,7 +1,4 @@
 import Foundation
-import HummingbirdBcrypt
-import NIOCore
-import NIOPosix
 
 /// Hashes and verifies passwords. Implementations must not block the caller's executor.
 public protocol PasswordHasher: Sendable {

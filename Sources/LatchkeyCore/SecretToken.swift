@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Makes the random secrets handed to clients: session cookies and reset tokens.

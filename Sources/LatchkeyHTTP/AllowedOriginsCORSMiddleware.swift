@@ -1,8 +1,6 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import LatchkeyCore
-import Synchronization
 
 /// CORS with credentials, answered only for `ALLOWED_ORIGINS` (Hummingbird's CORS middleware
 /// does the answering); requests from any other origin get no CORS headers.

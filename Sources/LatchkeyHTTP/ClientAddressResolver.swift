@@ -1,5 +1,4 @@
 import Hummingbird
-import NIOCore
 
 /// Who the client is: the TCP peer, or, when the peer is a trusted proxy, the rightmost address
 /// in `X-Forwarded-For` that is not a trusted proxy.

@@ -1,8 +1,6 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import LatchkeyCore
-import Synchronization
 
 /// Refuses cross-site requests that change state (production): `Sec-Fetch-Site: cross-site`, or
 /// an `Origin` that is not one of `ALLOWED_ORIGINS`.

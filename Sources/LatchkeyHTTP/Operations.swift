@@ -1,9 +1,6 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import LatchkeyCore
-import Logging
-import Synchronization
 
 /// What the operations routes serve, provided by the executable: the HTTP layer knows neither
 /// Prometheus nor YAML.

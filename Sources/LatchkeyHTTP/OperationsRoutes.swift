@@ -1,9 +1,6 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import LatchkeyCore
-import Logging
-import Synchronization
 
 /// The operations routes: metrics, the OpenAPI document, and session checks for proxies.
 struct OperationsRoutes: Sendable {

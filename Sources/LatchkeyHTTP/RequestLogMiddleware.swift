@@ -1,8 +1,6 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import LatchkeyCore
-import Logging
 import Synchronization
 
 /// Gives every request an id and logs one line per request: method, route, status, duration.

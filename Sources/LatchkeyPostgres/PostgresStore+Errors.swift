@@ -1,9 +1,6 @@
 import Foundation
 import LatchkeyCore
-import Logging
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 
 extension PostgresStore {
     /// Turns driver errors into the store errors every store shares, and tells whether the

@@ -2,8 +2,6 @@ import Foundation
 import LatchkeyCore
 import Logging
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 
 extension PostgresStore {
     /// The migrations, in order. Each runs once, in a transaction, and is recorded in

@@ -1,9 +1,6 @@
 import Foundation
 import LatchkeyCore
-import Logging
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 
 extension PostgresStore {
     /// Waits for failures; after one, tries a fresh client until one answers or the current one

@@ -1,9 +1,6 @@
 import Foundation
 import LatchkeyCore
-import Logging
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 
 extension PostgresStore {
     /// Stores the user's reset token, replacing an earlier one (one row per user).

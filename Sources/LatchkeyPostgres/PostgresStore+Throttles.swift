@@ -1,9 +1,6 @@
 import Foundation
 import LatchkeyCore
-import Logging
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 
 extension PostgresStore {
     /// Reads a throttle record.

@@ -1,9 +1,6 @@
 import Foundation
 import LatchkeyCore
-import Logging
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 
 extension PostgresStore {
     /// Inserts a user; the unique index `users_email` turns a taken email into `StoreError.duplicateEmail`.
