@@ -10,7 +10,10 @@ extension Settings {
         return [
             "profile": "\(settings.profile.rawValue)",
             "secure_cookies": "\(settings.secureCookies)",
-            "password_min_length": "\(policy.passwordMinLength)",
+            "password_min_length":
+                settings.profile == .production && policy.passwordMinLength < 15
+                ? "\(policy.passwordMinLength) (warning: below the 15 NIST SP 800-63B asks of a single-factor password)"
+                : "\(policy.passwordMinLength)",
             "common_passwords_refused": "\(CommonPasswords.count)",
             "bcrypt_cost": "\(settings.bcryptCost)",
             "reset_token_delivery": "\(policy.resetTokenDelivery.rawValue)",

@@ -82,7 +82,7 @@ extension Settings {
         /// The default in the production profile.
         public var productionDefault: ProductionDefault {
             switch self {
-            case .passwordMinLength: .value("8")
+            case .passwordMinLength: .value("15")
             case .sessionCookieSecure: .value("true")
             case .resetTokenDelivery: .required
             default: .same
@@ -99,7 +99,8 @@ extension Settings {
                 "sqlite://PATH, sqlite::memory:, or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=MODE"
             case .databasePoolSize: "the most PostgreSQL connections per node (1 to 1000)"
             case .bcryptCost: "the bcrypt cost, 4 to 31"
-            case .passwordMinLength: "the shortest password accepted, in characters (1 to 72)"
+            case .passwordMinLength:
+                "the shortest password accepted, in characters after NFKC (1 to 256; production refuses below 8, warns below 15)"
             case .sessionLifetime: "the absolute session lifetime, seconds"
             case .sessionIdleTimeout: "a session unused this many seconds ends"
             case .sessionCookieSecure: "true or false: add Secure to the session cookie"

@@ -88,7 +88,8 @@ extension Settings {
         let production = settings.profile == .production
         if production {
             settings.secureCookies = true
-            settings.policy.passwordMinLength = 8
+            // NIST SP 800-63B rev 4, 3.1.1.2: 15 characters for a password that is the only factor.
+            settings.policy.passwordMinLength = 15
             settings.policy.concealExistingAccounts = true
         }
         if let host = text(.host) {
@@ -112,7 +113,7 @@ extension Settings {
         )
         settings.policy.passwordMinLength = try integer(
             .passwordMinLength,
-            1...bcryptMaximumPasswordBytes,
+            1...maximumPasswordLength,
             default: settings.policy.passwordMinLength
         )
         settings.policy.sessionLifetime = try integer(

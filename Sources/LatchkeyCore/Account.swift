@@ -14,8 +14,13 @@ public struct Account: Sendable, Equatable {
     /// The account of a stored user, without the hash.
     /// - Parameter user: The user, as the store holds it.
     init(_ user: User) {
-        self.id = user.id
-        self.email = user.email
-        self.createdAt = user.createdAt
+        self.init(id: user.id, email: user.email, createdAt: user.createdAt)
+    }
+
+    /// An account value from its parts.
+    init(id: Int64, email: String, createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.createdAt = createdAt
     }
 }

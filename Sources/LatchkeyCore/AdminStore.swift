@@ -29,4 +29,17 @@ public protocol AdminStore: AuthStore {
     /// - Parameter sessions: The sessions.
     /// - Throws: `StoreError.notFound`, and adds none, when one of their users is missing.
     func addSessions(_ sessions: [Session]) async throws
+
+    /// Every account listed among the email conflicts, by canonical form then id.
+    /// - Returns: The conflicts.
+    func emailConflicts() async throws -> [EmailConflict]
+
+    /// Gives an account another address (already canonical) and takes it off the email
+    /// conflicts; its sessions carry the new address.
+    /// - Parameters:
+    ///   - id: The account.
+    ///   - email: The new canonical address.
+    /// - Returns: Whether there was such an account.
+    /// - Throws: `StoreError.duplicateEmail` when another account has the address.
+    func renameUser(id: Int64, email: String) async throws -> Bool
 }

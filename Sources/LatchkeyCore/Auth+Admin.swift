@@ -34,8 +34,7 @@ extension Auth {
     /// - Returns: Whether there was such an account.
     /// - Throws: `invalidEmail`, `storageUnavailable`.
     public func deleteUser(email: String) async throws -> Bool {
-        let email = try Validation.normalizedEmail(email)
-        guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else { return false }
+        guard let user = try await account(typed: email).user else { return false }
         let admin = try adminStore()
         return try await storage { try await admin.deleteUser(id: user.id) }
     }
@@ -45,9 +44,49 @@ extension Auth {
     /// - Returns: How many sessions ended, or `nil` when there is no such account.
     /// - Throws: `invalidEmail`, `storageUnavailable`.
     public func revokeSessions(email: String) async throws -> Int? {
-        let email = try Validation.normalizedEmail(email)
-        guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else { return nil }
+        guard let user = try await account(typed: email).user else { return nil }
         return try await storage { try await store.deleteSessions(userID: user.id) }
+    }
+
+    /// Deletes an account by id, with its sessions and reset token: how an operator resolves
+    /// an email conflict.
+    /// - Parameter id: The account.
+    /// - Returns: Whether there was such an account.
+    /// - Throws: `storageUnavailable`.
+    public func deleteUser(id: Int64) async throws -> Bool {
+        let admin = try adminStore()
+        return try await storage { try await admin.deleteUser(id: id) }
+    }
+
+    /// Gives an account another address, in canonical form, and takes it off the email
+    /// conflicts: how an operator resolves one.
+    /// - Parameters:
+    ///   - id: The account.
+    ///   - email: The new address as given.
+    /// - Returns: The canonical address it now has, or `nil` when there is no such account.
+    /// - Throws: `invalidEmail`; `emailAlreadyRegistered` when another account has the address,
+    ///   or it is the canonical form of conflicting accounts; `storageUnavailable`.
+    public func renameUser(id: Int64, to email: String) async throws -> String? {
+        let email = try Validation.normalizedEmail(email)
+        let admin = try adminStore()
+        if try await storage({ try await admin.hasEmailConflict(canonical: email) }) {
+            // Renaming one member of a group to the group's form would leave the others unreachable.
+            let others = try await storage { try await admin.emailConflicts() }
+            if others.contains(where: { $0.canonical?.utf8.elementsEqual(email.utf8) == true && $0.userID != id }) {
+                throw AuthError.emailAlreadyRegistered
+            }
+        }
+        return try await storage({ try await admin.renameUser(id: id, email: email) }) ? email : nil
+    }
+
+    /// The accounts that keep an old address because it could not take its canonical form, by
+    /// canonical form then id; each group (one canonical form, or one invalid address) waits
+    /// for an operator to rename or delete its accounts.
+    /// - Returns: The conflicts.
+    /// - Throws: `storageUnavailable`.
+    public func emailConflicts() async throws -> [EmailConflict] {
+        let admin = try adminStore()
+        return try await storage { try await admin.emailConflicts() }
     }
 
     /// Imports users with the bcrypt hashes another service stored, so that they log in with

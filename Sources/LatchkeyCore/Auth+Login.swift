@@ -10,8 +10,8 @@ extension Auth {
     /// - Throws: `invalidEmail` for a malformed email; `throttled` while a wait for this email
     ///   runs (before any bcrypt work); `invalidCredentials` for an unknown email or a wrong
     ///   password, after the same bcrypt work in both cases, counted toward the wait.
-    public func validLogin(email: String, password: String) async throws -> VerifiedLogin {
-        let email = try Validation.normalizedEmail(email)
+    public func validLogin(email raw: String, password: String) async throws -> VerifiedLogin {
+        let (email, user) = try await account(typed: raw)
         // Counted per email, registered or not, so that a 429 tells nothing about accounts.
         let throttleKey = ThrottleKey(.login, email)
         let throttle: ThrottleRecord?
@@ -21,13 +21,22 @@ extension Auth {
             metrics.loginsThrottled.increment()
             throw AuthError.throttled(retryAfter: seconds)
         }
-        let user = try await storage { try await store.findUser(by: .email(email)) }
-        // A password bcrypt cannot hash faithfully never matches: verifying it would compare
-        // only its first 72 bytes (or the bytes before a NUL).
-        let hashable = Validation.isHashable(password)
-        let target = hashable ? (user?.passwordHash ?? dummyHash) : dummyHash
-        let matches = try await hashing { try await hasher.verify(password, against: target) }
-        guard var user, hashable, matches else {
+        // A plain bcrypt hash is checked against the password exactly as sent, once; every
+        // other scheme against its NFKC form. A password the scheme cannot check faithfully
+        // (over 72 bytes or with a NUL for plain bcrypt; empty, too long or with a control
+        // character otherwise) never matches, after the same work against the dummy hash.
+        let candidate: String
+        let checkable: Bool
+        if let user, PasswordHashScheme(of: user.passwordHash) == .bcrypt {
+            candidate = password
+            checkable = Validation.fitsPlainBcrypt(password)
+        } else {
+            candidate = Validation.normalizedPassword(password)
+            checkable = Validation.shapeProblem(candidate) == nil
+        }
+        let target = checkable ? (user?.passwordHash ?? dummyHash) : dummyHash
+        let matches = try await hashing { try await hasher.verify(candidate, against: target) }
+        guard var user, checkable, matches else {
             metrics.loginsFailed.increment()
             try await recordFailure(throttleKey, policy.loginThrottle)
             throw AuthError.invalidCredentials
@@ -36,9 +45,12 @@ extension Auth {
         if throttle != nil {
             try await storage { try await store.deleteThrottleRecord(throttleKey) }
         }
-        if hasher.needsRehash(user.passwordHash) {
-            // The password is at hand only now: store it hashed with the current cost.
-            let newHash = try await hashing { try await hasher.hash(password) }
+        let normalized = Validation.normalizedPassword(password)
+        // A plain bcrypt password that today's rules refuse (a control character) keeps its
+        // hash: rehashing it would lock its owner out.
+        if hasher.needsRehash(user.passwordHash), Validation.shapeProblem(normalized) == nil {
+            // The password is at hand only now: store it with the current scheme and cost.
+            let newHash = try await hashing { try await hasher.hash(normalized) }
             let oldHash = user.passwordHash
             let userID = user.id
             if try await storage({ try await store.replacePasswordHash(userID: userID, from: oldHash, to: newHash) }) {

@@ -12,32 +12,33 @@ extension Auth {
         guard policy.resetTokenDelivery.isOutOfBand else {
             return .issued(try await resetPasswordToken(for: email))
         }
-        let email = try Validation.normalizedEmail(email)
-        try await countResetRequest(email)
+        let (key, user) = try await account(typed: email)
+        try await countResetRequest(key)
         // The answer must not depend on whether the email has an account, in content or in
-        // time: the lookup, the token and the notification happen after it, in the background.
-        Task { [self] in
-            do {
-                let issued = try await issueResetToken(email)
-                notifier?.notify(
-                    .passwordResetRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
-            } catch AuthError.emailNotRegistered {
-                // Nothing to send; the caller got the same answer.
-            } catch {
-                logger.error("a requested reset token could not be issued", metadata: ["error": "\(error)"])
+        // time: the token and the notification happen after it, in the background.
+        if let user {
+            Task { [self] in
+                do {
+                    let issued = try await issueResetToken(for: user)
+                    notifier?.notify(
+                        .passwordResetRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
+                } catch {
+                    logger.error("a requested reset token could not be issued", metadata: ["error": "\(error)"])
+                }
             }
         }
-        return .accepted(email: email)
+        return .accepted(email: key)
     }
 
     /// Issues a reset token for an email, replacing any earlier one.
     /// - Parameter email: The email as sent.
-    /// - Returns: The token and the normalised email.
+    /// - Returns: The token and the account's email.
     /// - Throws: `invalidEmail`, `throttled`, `emailNotRegistered`, `storageUnavailable`.
     func resetPasswordToken(for email: String) async throws -> IssuedResetToken {
-        let email = try Validation.normalizedEmail(email)
-        try await countResetRequest(email)
-        return try await issueResetToken(email)
+        let (key, user) = try await account(typed: email)
+        try await countResetRequest(key)
+        guard let user else { throw AuthError.emailNotRegistered }
+        return try await issueResetToken(for: user)
     }
 
     /// Counts a reset request for an email, registered or not, and refuses it over the limit.
@@ -52,11 +53,8 @@ extension Auth {
         }
     }
 
-    /// Stores a new reset token for the account of a normalised email.
-    func issueResetToken(_ email: String) async throws -> IssuedResetToken {
-        guard let user = try await storage({ try await store.findUser(by: .email(email)) }) else {
-            throw AuthError.emailNotRegistered
-        }
+    /// Stores a new reset token for an account.
+    func issueResetToken(for user: User) async throws -> IssuedResetToken {
         let token = SecretToken.generate()
         let now = clock()
         let expiresAt = now.addingTimeInterval(TimeInterval(policy.resetTokenTTL))
@@ -74,15 +72,16 @@ extension Auth {
     ///   - email: The email the token was issued for, as sent.
     ///   - newPassword: The new password; it must pass the policy.
     /// - Returns: The account, with the normalised email.
-    /// - Throws: `invalidEmail`, `throttled`, `invalidPassword`, `invalidResetToken` (counted
-    ///   toward a wait), `storageUnavailable`.
+    /// - Throws: `invalidEmail`, `throttled`; `invalidResetToken` (counted toward a wait) for a
+    ///   token that is not the account's current one, whatever the new password; then
+    ///   `invalidPassword` (the token stays usable); `storageUnavailable`.
     public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> Account {
-        let email = try Validation.normalizedEmail(email)
-        let throttleKey = ThrottleKey(.resetToken, email)
+        let (key, account) = try await account(typed: email)
+        let throttleKey = ThrottleKey(.resetToken, key)
         let throttle = try await checkThrottle(throttleKey, policy.resetTokenThrottle)
-        try Validation.checkPassword(newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
-        guard SecretToken.isWellFormed(resetToken),
-            let user = try await storage({ try await store.findUser(by: .email(email)) }),
+        // The token first: a wrong token is a 403 whatever the new password, and a refused
+        // password after a right token leaves the token usable for a corrected retry.
+        guard SecretToken.isWellFormed(resetToken), let user = account,
             let record = try await storage({ try await store.findResetToken(userID: user.id) })
         else {
             try await recordFailure(throttleKey, policy.resetTokenThrottle)
@@ -95,6 +94,8 @@ extension Auth {
             try await recordFailure(throttleKey, policy.resetTokenThrottle)
             throw AuthError.invalidResetToken
         }
+        let newPassword = try Validation.checkPassword(
+            newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
         let hash = try await hashing { try await hasher.hash(newPassword) }
         let changed = try await storage {
             try await store.resetPassword(userID: user.id, digest: digest, passwordHash: hash, now: clock())

@@ -12,9 +12,11 @@ extension Auth {
     ///   `storageUnavailable`.
     public func registerUser(email: String, password: String) async throws -> Account {
         let email = try Validation.normalizedEmail(email)
-        try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
+        let password = try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
+        // An address whose canonical form stored accounts still share (email conflicts) is taken.
+        let conflicted = try await storage { try await store.hasEmailConflict(canonical: email) }
         let existing = try await storage { try await store.findUser(by: .email(email)) }
-        if let existing, !policy.concealExistingAccounts {
+        if existing != nil || conflicted, !policy.concealExistingAccounts {
             // Checked before hashing so that a taken address costs no bcrypt work; the unique
             // index still decides a race between two registrations.
             throw AuthError.emailAlreadyRegistered
@@ -24,6 +26,10 @@ extension Auth {
         if let existing {
             notifier?.notify(.registrationAttemptExistingAccount(email: email))
             return Account(existing)
+        }
+        if conflicted {
+            notifier?.notify(.registrationAttemptExistingAccount(email: email))
+            return Account(id: 0, email: email, createdAt: clock())
         }
         do {
             let user = try await storage {

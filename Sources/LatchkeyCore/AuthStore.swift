@@ -128,6 +128,17 @@ public protocol AuthStore: Sendable {
     /// - Returns: How many went.
     func purgeThrottles(lastBefore: Date, now: Date) async throws -> Int
 
+    /// Whether stored accounts that share this canonical address are listed as email conflicts
+    /// (`EmailConflict`): then the address names no single account.
+    /// - Parameter canonical: A canonical address.
+    /// - Returns: `true` when it is listed.
+    func hasEmailConflict(canonical: String) async throws -> Bool
+
+    /// Whether an account is listed among the email conflicts (it keeps its old address).
+    /// - Parameter userID: The account.
+    /// - Returns: `true` when it is listed.
+    func hasEmailConflict(userID: Int64) async throws -> Bool
+
     /// Returns when the database answers a trivial query, for readiness checks.
     /// - Throws: `StoreError.unavailable` when it does not.
     func checkAvailable() async throws

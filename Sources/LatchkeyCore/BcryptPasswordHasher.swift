@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HummingbirdBcrypt
 import NIOCore
@@ -31,28 +32,71 @@ public final class BcryptPasswordHasher: PasswordHasher {
         try await pool.shutdown()
     }
 
-    /// Hashes a password on the hashing pool.
+    /// Hashes a password on the hashing pool with the `$lkb2$` scheme: bcrypt over the 44-character
+    /// base64 of HMAC-SHA-256(key: a fresh 16-byte salt, message: the UTF-8 of the NFKC password),
+    /// so that every character counts, however long the password (plain bcrypt reads 72 bytes).
+    /// bcrypt keeps its own salt; the HMAC key is a second one, because `HummingbirdBcrypt`
+    /// chooses bcrypt's.
     /// - Parameter password: A password that passed the policy.
-    /// - Returns: A `$2b$` hash.
+    /// - Returns: `$lkb2$<22 characters of base64 salt>$<bcrypt hash>`; the bcrypt hash starts with
+    ///   its own `$`, as in Django's `bcrypt_sha256$$2b$…`.
     public func hash(_ password: String) async throws -> String {
         let cost = UInt8(self.cost)
-        return try await pool.run { Bcrypt.hash(password, cost: cost) }
+        var salt = [UInt8](repeating: 0, count: 16)
+        var generator = SystemRandomNumberGenerator()
+        for index in salt.indices { salt[index] = generator.next() }
+        let input = Self.bcryptInput(password, salt: salt)
+        let saltText = Data(salt).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        return try await pool.run {
+            PasswordHashScheme.bcryptHMACSHA256Prefix + saltText + "$" + Bcrypt.hash(input, cost: cost)
+        }
     }
 
-    /// Verifies a password on the hashing pool.
+    /// Verifies a password on the hashing pool: an `$lkb2$` hash against the NFKC password's HMAC,
+    /// a plain bcrypt hash against the password as given.
     /// - Parameters:
     ///   - password: The password to check.
-    ///   - hash: The stored hash; a malformed hash never matches.
+    ///   - hash: The stored hash; a malformed hash, or one of another scheme, never matches.
     /// - Returns: Whether they match.
     public func verify(_ password: String, against hash: String) async throws -> Bool {
-        try await pool.run { Bcrypt.verify(password, hash: hash) }
+        switch PasswordHashScheme(of: hash) {
+        case .bcryptHMACSHA256:
+            guard let (salt, inner) = Self.parts(of: hash) else { return false }
+            let input = Self.bcryptInput(password, salt: salt)
+            return try await pool.run { Bcrypt.verify(input, hash: inner) }
+        case .bcrypt:
+            return try await pool.run { Bcrypt.verify(password, hash: hash) }
+        case .other:
+            return false
+        }
     }
 
-    /// Whether a `$2a$`/`$2b$`/`$2y$` hash has a cost other than this hasher's.
+    /// Whether a stored hash should be replaced after a successful login: a plain bcrypt hash
+    /// (its password counts only to 72 bytes), or one of another cost than this hasher's.
     /// - Parameter hash: The stored hash; a hash of another kind is left alone.
-    /// - Returns: `true` when the cost differs.
+    /// - Returns: `true` when it should be replaced.
     public func needsRehash(_ hash: String) -> Bool {
-        Self.cost(of: hash).map { $0 != cost } ?? false
+        switch PasswordHashScheme(of: hash) {
+        case .bcryptHMACSHA256: Self.parts(of: hash).flatMap { Self.cost(of: $0.inner) }.map { $0 != cost } ?? false
+        case .bcrypt: true
+        case .other: false
+        }
+    }
+
+    /// bcrypt's input for the `$lkb2$` scheme: the base64 of HMAC-SHA-256 of the NFKC password.
+    static func bcryptInput(_ password: String, salt: [UInt8]) -> String {
+        let message = Data(password.precomposedStringWithCompatibilityMapping.utf8)
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: salt))
+        return Data(code).base64EncodedString()
+    }
+
+    /// The salt and the inner bcrypt hash of an `$lkb2$` hash.
+    static func parts(of hash: String) -> (salt: [UInt8], inner: String)? {
+        let rest = hash.dropFirst(PasswordHashScheme.bcryptHMACSHA256Prefix.count)
+        guard let separator = rest.firstIndex(of: "$") else { return nil }
+        let saltText = rest[..<separator]
+        guard saltText.count == 22, let salt = Data(base64Encoded: saltText + "==") else { return nil }
+        return (Array(salt), String(rest[rest.index(after: separator)...]))
     }
 
     /// The cost written in a bcrypt hash (`$2b$12$…` has cost 12).

@@ -33,11 +33,12 @@ struct Fields: Sendable {
         }
         switch mediaType {
         case "application/x-www-form-urlencoded":
-            guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+            return try parseForm(Array(buffer.readableBytesView))
+        case "application/json":
+            // Checked before parsing: a decoder may repair invalid bytes instead of refusing them.
+            guard String(validating: buffer.readableBytesView, as: UTF8.self) != nil else {
                 throw APIError(.badRequest, "request body must be UTF-8")
             }
-            return try parseForm(text)
-        case "application/json":
             return try parseJSON(buffer)
         default:
             throw APIError(
@@ -47,12 +48,60 @@ struct Fields: Sendable {
         }
     }
 
-    private static func parseForm(_ text: String) throws -> Fields {
-        if text.isEmpty { return Fields(values: [:]) }
-        do {
-            return Fields(values: try URLEncodedFormDecoder().decode([String: String].self, from: text))
-        } catch {
-            throw APIError(.badRequest, "request body is not a valid form")
+    /// Parses `application/x-www-form-urlencoded` (WHATWG URL standard, 5.1): pairs split by
+    /// `&`, name and value by the first `=`, `+` for a space, `%XX` for a byte. Every name and
+    /// value must be UTF-8 once decoded: a decoder that repairs invalid bytes with U+FFFD would
+    /// let two different byte strings be one password or one address.
+    /// - Throws: `APIError` 400 for bytes that are not UTF-8 (raw or percent-encoded), a broken
+    ///   `%` escape, or a name given twice.
+    static func parseForm(_ bytes: [UInt8]) throws -> Fields {
+        var values: [String: String] = [:]
+        for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let name = try decodeFormComponent(parts[0])
+            let value = try parts.count > 1 ? decodeFormComponent(parts[1]) : ""
+            guard values.updateValue(value, forKey: name) == nil else {
+                throw APIError(.badRequest, "field \(name) must be sent once")
+            }
+        }
+        return Fields(values: values)
+    }
+
+    /// One percent-decoded name or value, checked to be UTF-8.
+    private static func decodeFormComponent(_ component: ArraySlice<UInt8>) throws -> String {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(component.count)
+        var index = component.startIndex
+        while index < component.endIndex {
+            let byte = component[index]
+            if byte == UInt8(ascii: "+") {
+                decoded.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%") {
+                guard index + 2 < component.endIndex,
+                    let high = hexValue(component[index + 1]), let low = hexValue(component[index + 2])
+                else {
+                    throw APIError(
+                        .badRequest, "request body is not a valid form: a % must be followed by two hex digits")
+                }
+                decoded.append(high << 4 | low)
+                index += 2
+            } else {
+                decoded.append(byte)
+            }
+            index += 1
+        }
+        guard let text = String(validating: decoded, as: UTF8.self) else {
+            throw APIError(.badRequest, "request body must be UTF-8, also after percent-decoding")
+        }
+        return text
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 

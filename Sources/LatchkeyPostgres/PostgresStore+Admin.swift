@@ -84,4 +84,36 @@ extension PostgresStore: AdminStore {
             }
         }
     }
+
+    /// Every account listed among the email conflicts, by canonical form then id.
+    public func emailConflicts() async throws -> [EmailConflict] {
+        try await call { client in
+            try await client.query(
+                """
+                SELECT c.user_id, u.email, c.canonical FROM email_conflicts c JOIN users u ON u.id = c.user_id
+                ORDER BY coalesce(c.canonical, ''), c.user_id
+                """,
+                logger: self.logger
+            ).collect().map { row in
+                let (id, email, canonical) = try row.decode((Int64, String, String?).self)
+                return EmailConflict(userID: id, email: email, canonical: canonical)
+            }
+        }
+    }
+
+    /// Gives an account another address and takes it off the email conflicts, in one
+    /// transaction; the trigger of migration v3 updates its sessions' copies.
+    public func renameUser(id: Int64, email: String) async throws -> Bool {
+        try StoreError.checkText(email)
+        let logger = self.logger
+        return try await transaction { connection in
+            let renamed = try await !connection.query(
+                "UPDATE users SET email = \(email) WHERE id = \(id) RETURNING 1", logger: logger
+            ).collect().isEmpty
+            if renamed {
+                try await connection.query("DELETE FROM email_conflicts WHERE user_id = \(id)", logger: logger)
+            }
+            return renamed
+        }
+    }
 }

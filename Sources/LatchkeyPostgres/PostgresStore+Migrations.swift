@@ -4,12 +4,13 @@ import Logging
 import PostgresNIO
 
 extension PostgresStore {
-    /// The migrations, in order. Each runs once, in a transaction, and is recorded in
-    /// `latchkey_migrations`. They only add; nothing is ever dropped.
     /// Every migration's identifier, oldest first; the same list as SQLite's store
     /// (`SQLiteStore.migrationIdentifiers`).
     public static var migrationIdentifiers: [String] { migrations.map(\.id) }
 
+    /// The migrations, in order. Each runs once, in a transaction, and is recorded in
+    /// `latchkey_migrations`. They only add; nothing is ever dropped. A migration's statements
+    /// run first, then its data step in `dataSteps`, if any, in the same transaction.
     static let migrations: [(id: String, statements: [String])] = [
         (
             "v1-users-sessions-reset-tokens",
@@ -88,6 +89,59 @@ extension PostgresStore {
                 """,
             ]
         ),
+        // Stored addresses take their canonical forms where that form is valid and unique; the
+        // others keep their old address and are listed (the data step below).
+        (
+            "v4-canonical-emails",
+            [
+                """
+                CREATE TABLE email_conflicts (
+                    user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                    canonical TEXT
+                )
+                """,
+                "CREATE INDEX email_conflicts_canonical ON email_conflicts (canonical)",
+            ]
+        ),
+    ]
+
+    /// The data steps of migrations, in Swift: what SQL alone cannot decide. The decision is
+    /// Core's (`EmailCanonicalisation`), shared with SQLite's store.
+    static let dataSteps: [String: @Sendable (PostgresConnection, Logger) async throws -> Void] = [
+        "v4-canonical-emails": { connection, logger in
+            let users = try await connection.query("SELECT id, email FROM users", logger: logger).collect().map {
+                row in
+                let (id, email) = try row.decode((Int64, String).self)
+                return (id: id, email: email)
+            }
+            let plan = EmailCanonicalisation.plan(users)
+            if !plan.updates.isEmpty {
+                let ids = plan.updates.map(\.userID)
+                let emails = plan.updates.map(\.email)
+                try await connection.query(
+                    """
+                    UPDATE users SET email = v.email
+                    FROM unnest(\(ids)::BIGINT[], \(emails)::TEXT[]) AS v (id, email) WHERE users.id = v.id
+                    """,
+                    logger: logger)
+            }
+            let shared = plan.conflicts.compactMap { conflict in conflict.canonical.map { (conflict.userID, $0) } }
+            if !shared.isEmpty {
+                let ids = shared.map(\.0)
+                let canonicals = shared.map(\.1)
+                try await connection.query(
+                    """
+                    INSERT INTO email_conflicts (user_id, canonical)
+                    SELECT * FROM unnest(\(ids)::BIGINT[], \(canonicals)::TEXT[])
+                    """,
+                    logger: logger)
+            }
+            let invalid = plan.conflicts.filter { $0.canonical == nil }.map(\.userID)
+            if !invalid.isEmpty {
+                try await connection.query(
+                    "INSERT INTO email_conflicts (user_id) SELECT * FROM unnest(\(invalid)::BIGINT[])", logger: logger)
+            }
+        }
     ]
 
     /// An arbitrary constant that names Latchkey's migration lock among the database's advisory locks.
@@ -163,6 +217,7 @@ extension PostgresStore {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
+                try await dataSteps[migration.id]?(connection, logger)
                 try await connection.query(
                     "INSERT INTO latchkey_migrations (id) VALUES (\(migration.id))", logger: logger)
             }

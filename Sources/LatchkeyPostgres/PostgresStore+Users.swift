@@ -70,4 +70,23 @@ extension PostgresStore {
             ).collect().isEmpty
         }
     }
+
+    /// Whether accounts sharing a canonical address are listed as email conflicts.
+    public func hasEmailConflict(canonical: String) async throws -> Bool {
+        if canonical.utf8.contains(0) { return false }
+        return try await call { client in
+            try await !client.query(
+                "SELECT 1 FROM email_conflicts WHERE canonical = \(canonical) LIMIT 1", logger: self.logger
+            ).collect().isEmpty
+        }
+    }
+
+    /// Whether an account is listed among the email conflicts.
+    public func hasEmailConflict(userID: Int64) async throws -> Bool {
+        try await call { client in
+            try await !client.query(
+                "SELECT 1 FROM email_conflicts WHERE user_id = \(userID)", logger: self.logger
+            ).collect().isEmpty
+        }
+    }
 }

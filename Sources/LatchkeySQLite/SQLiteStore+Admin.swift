@@ -79,4 +79,29 @@ extension SQLiteStore: AdminStore {
             throw Self.translate(error)
         }
     }
+
+    /// Every account listed among the email conflicts, by canonical form then id.
+    public func emailConflicts() async throws -> [EmailConflict] {
+        try readHere { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.user_id, u.email, c.canonical FROM email_conflicts c JOIN users u ON u.id = c.user_id
+                    ORDER BY coalesce(c.canonical, ''), c.user_id
+                    """
+            ).map { EmailConflict(userID: $0[0], email: $0[1], canonical: $0[2]) }
+        }
+    }
+
+    /// Gives an account another address and takes it off the email conflicts, in one write
+    /// transaction; the trigger of migration v3 updates its sessions' copies.
+    public func renameUser(id: Int64, email: String) async throws -> Bool {
+        try StoreError.checkText(email)
+        return try await write { db in
+            try db.execute(sql: "UPDATE users SET email = ? WHERE id = ?", arguments: [email, id])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(sql: "DELETE FROM email_conflicts WHERE user_id = ?", arguments: [id])
+            return true
+        }
+    }
 }

@@ -82,6 +82,33 @@ extension SQLiteStore {
                     """
             )
         }
+        // Stored addresses take their canonical forms (`EmailAddress`) where that form is valid
+        // and unique; the others keep their old address and are listed in `email_conflicts`.
+        // The decision is Core's (`EmailCanonicalisation`), shared with PostgreSQL's store.
+        migrator.registerMigration("v4-canonical-emails") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE email_conflicts (
+                        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                        canonical TEXT
+                    );
+                    CREATE INDEX email_conflicts_canonical ON email_conflicts(canonical);
+                    """
+            )
+            let users = try Row.fetchAll(db, sql: "SELECT id, email FROM users").map { row in
+                (id: row[0] as Int64, email: row[1] as String)
+            }
+            let plan = EmailCanonicalisation.plan(users)
+            for update in plan.updates {
+                try db.execute(
+                    sql: "UPDATE users SET email = ? WHERE id = ?", arguments: [update.email, update.userID])
+            }
+            for conflict in plan.conflicts {
+                try db.execute(
+                    sql: "INSERT INTO email_conflicts (user_id, canonical) VALUES (?, ?)",
+                    arguments: [conflict.userID, conflict.canonical])
+            }
+        }
         return migrator
     }
 

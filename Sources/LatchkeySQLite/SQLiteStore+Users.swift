@@ -65,4 +65,23 @@ extension SQLiteStore {
     static func user(from row: Row) -> User {
         User(id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]))
     }
+
+    /// Whether accounts sharing a canonical address are listed as email conflicts.
+    public func hasEmailConflict(canonical: String) async throws -> Bool {
+        if canonical.utf8.contains(0) { return false }
+        return try readHere { db in
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM email_conflicts WHERE canonical = ?)"),
+                arguments: [canonical]) ?? false
+        }
+    }
+
+    /// Whether an account is listed among the email conflicts.
+    public func hasEmailConflict(userID: Int64) async throws -> Bool {
+        try readHere { db in
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM email_conflicts WHERE user_id = ?)"),
+                arguments: [userID]) ?? false
+        }
+    }
 }

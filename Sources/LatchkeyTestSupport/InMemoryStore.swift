@@ -5,11 +5,14 @@ import LatchkeyCore
 /// requires of every store, unique email included.
 public actor InMemoryStore: AdminStore {
     private var users: [Int64: User] = [:]
-    private var userIDsByEmail: [String: Int64] = [:]
+    /// By the address's UTF-8 bytes: the databases compare bytes, and Swift's `String` equality
+    /// would make an NFD address equal to its NFC form.
+    private var userIDsByEmail: [[UInt8]: Int64] = [:]
     private var sessions: [TokenDigest: Session] = [:]
     private var resetTokens: [Int64: ResetToken] = [:]
     private var throttles: [ThrottleKey: ThrottleRecord] = [:]
     private var nextID: Int64 = 1
+    private var conflicts: [Int64: EmailConflict] = [:]
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
 
@@ -36,11 +39,11 @@ public actor InMemoryStore: AdminStore {
     public func addUser(email: String, passwordHash: String, createdAt: Date) throws -> User {
         try check()
         try StoreError.checkText(email, passwordHash)
-        guard userIDsByEmail[email] == nil else { throw StoreError.duplicateEmail }
+        guard userIDsByEmail[Array(email.utf8)] == nil else { throw StoreError.duplicateEmail }
         let user = User(id: nextID, email: email, passwordHash: passwordHash, createdAt: createdAt)
         nextID += 1
         users[user.id] = user
-        userIDsByEmail[email] = user.id
+        userIDsByEmail[Array(email.utf8)] = user.id
         return user
     }
 
@@ -51,7 +54,7 @@ public actor InMemoryStore: AdminStore {
         case .id(let id):
             return users[id]
         case .email(let email):
-            return userIDsByEmail[email].flatMap { users[$0] }
+            return userIDsByEmail[Array(email.utf8)].flatMap { users[$0] }
         }
     }
 
@@ -156,10 +159,59 @@ public actor InMemoryStore: AdminStore {
     public func deleteUser(id: Int64) throws -> Bool {
         try check()
         guard let user = users.removeValue(forKey: id) else { return false }
-        userIDsByEmail.removeValue(forKey: user.email)
+        userIDsByEmail.removeValue(forKey: Array(user.email.utf8))
         sessions = sessions.filter { $0.value.userID != id }
         resetTokens.removeValue(forKey: id)
+        conflicts.removeValue(forKey: id)
         return true
+    }
+
+    /// Whether accounts sharing a canonical address are listed as conflicts.
+    public func hasEmailConflict(canonical: String) throws -> Bool {
+        try check()
+        return conflicts.values.contains { $0.canonical?.utf8.elementsEqual(canonical.utf8) == true }
+    }
+
+    /// Whether an account is listed as a conflict.
+    public func hasEmailConflict(userID: Int64) throws -> Bool {
+        try check()
+        return conflicts[userID] != nil
+    }
+
+    /// The listed conflicts, by canonical form then id.
+    public func emailConflicts() throws -> [EmailConflict] {
+        try check()
+        return conflicts.values.sorted { ($0.canonical ?? "", $0.userID) < ($1.canonical ?? "", $1.userID) }
+    }
+
+    /// Renames an account and takes it off the conflicts.
+    public func renameUser(id: Int64, email: String) throws -> Bool {
+        try check()
+        try StoreError.checkText(email)
+        guard var user = users[id] else { return false }
+        if let other = userIDsByEmail[Array(email.utf8)], other != id { throw StoreError.duplicateEmail }
+        userIDsByEmail.removeValue(forKey: Array(user.email.utf8))
+        user.email = email
+        users[id] = user
+        userIDsByEmail[Array(email.utf8)] = id
+        conflicts.removeValue(forKey: id)
+        return true
+    }
+
+    /// Applies the canonical-address data step, as the SQLite and PostgreSQL stores' migration
+    /// `v4-canonical-emails` does.
+    /// - Returns: The plan applied.
+    @discardableResult
+    public func canonicaliseEmails() throws -> EmailCanonicalisation.Plan {
+        try check()
+        let plan = EmailCanonicalisation.plan(users.values.map { ($0.id, $0.email) })
+        for update in plan.updates {
+            _ = try renameUser(id: update.userID, email: update.email)
+        }
+        for conflict in plan.conflicts {
+            conflicts[conflict.userID] = conflict
+        }
+        return plan
     }
 
     /// Adds many users at once; taken emails are skipped.
@@ -167,11 +219,11 @@ public actor InMemoryStore: AdminStore {
         try check()
         for user in newUsers { try StoreError.checkText(user.email, user.passwordHash) }
         return newUsers.map { new in
-            guard userIDsByEmail[new.email] == nil else { return false }
+            guard userIDsByEmail[Array(new.email.utf8)] == nil else { return false }
             let user = User(id: nextID, email: new.email, passwordHash: new.passwordHash, createdAt: new.createdAt)
             nextID += 1
             users[user.id] = user
-            userIDsByEmail[new.email] = user.id
+            userIDsByEmail[Array(new.email.utf8)] = user.id
             return true
         }
     }

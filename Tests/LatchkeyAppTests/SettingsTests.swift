@@ -1,8 +1,9 @@
 import Foundation
-import LatchkeyApp
 import LatchkeyCore
 import LatchkeyPostgres
 import Testing
+
+@testable import LatchkeyApp
 
 @Suite("Configuration")
 struct SettingsTests {
@@ -77,7 +78,7 @@ struct SettingsTests {
             ("BCRYPT_COST", "3"), ("BCRYPT_COST", "32"), ("BCRYPT_COST", "twelve"), ("PORT", "70000"),
             ("PORT", "-1"), ("SESSION_COOKIE_SECURE", "yes"), ("SESSION_LIFETIME", "1.5"),
             ("SESSION_IDLE_TIMEOUT", "0"),
-            ("RESET_TOKEN_TTL", ""), ("PASSWORD_MIN_LENGTH", "0"), ("PASSWORD_MIN_LENGTH", "73"),
+            ("RESET_TOKEN_TTL", ""), ("PASSWORD_MIN_LENGTH", "0"), ("PASSWORD_MIN_LENGTH", "257"),
             ("DATABASE_URL", "mysql://db"), ("DATABASE_URL", "sqlite://"),
             ("DATABASE_URL", "postgres://u:p@h/db?sslmode=on"),
             ("DATABASE_URL", "postgres://h/db"), ("DATABASE_POOL_SIZE", "0"), ("LOG_LEVEL", "loud"),
@@ -154,13 +155,19 @@ struct ProfileTests {
         #expect(!settings.policy.concealExistingAccounts)
     }
 
-    @Test("production: Secure cookies, 8-character passwords, concealed accounts")
+    @Test("production: Secure cookies, 15-character passwords (NIST SP 800-63B rev 4), concealed accounts")
     func production() async throws {
         let settings = try await load(["LATCHKEY_ENV": "production"].merging(webhook) { a, _ in a })
         #expect(settings.profile == .production)
         #expect(settings.secureCookies)
-        #expect(settings.policy.passwordMinLength == 8)
+        #expect(settings.policy.passwordMinLength == 15)
         #expect(settings.policy.concealExistingAccounts)
+        #expect(settings.securitySummary["password_min_length"] == "15")
+        // 8 to 14 is allowed, with a warning in the start-up line; below 8 is refused.
+        let weaker = try await load(
+            ["LATCHKEY_ENV": "production", "PASSWORD_MIN_LENGTH": "8"].merging(webhook) { a, _ in a })
+        #expect(weaker.policy.passwordMinLength == 8)
+        #expect("\(weaker.securitySummary["password_min_length"] ?? "")".contains("warning"))
         #expect(settings.policy.resetTokenDelivery == .webhook)
         #expect(settings.webhook == WebhookSettings(url: webhook["WEBHOOK_URL"]!, secret: webhook["WEBHOOK_SECRET"]!))
         let allowed = try await load([

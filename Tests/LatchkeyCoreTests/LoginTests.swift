@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 import LatchkeyTestSupport
 import NIOCore
 import Synchronization
@@ -30,25 +31,50 @@ struct LoginTests {
         #expect(await fixture.hasher.counter.verifications == before + 2)
     }
 
-    @Test("a password longer than 72 bytes never matches, though bcrypt would read only its start")
+    @Test("every character counts: passwords that differ only after their 72nd byte are different passwords")
     func noTruncation() async throws {
         let hasher = BcryptPasswordHasher(cost: 4, threads: 2)
         let auth = try await Auth(store: InMemoryStore(), hasher: hasher)
+        for (email, password) in [
+            ("ada@example.com", String(repeating: "p", count: 72)),
+            ("bob@example.com", String(repeating: "ж", count: 64)),
+        ] {
+            _ = try await auth.registerUser(email: email, password: password)
+            let stored = try await auth.validLogin(email: email, password: password)
+            #expect(stored.passwordHash.hasPrefix("$lkb2$"))
+            #expect(try await hasher.verify(password + "x", against: stored.passwordHash) == false)
+            await #expect(throws: AuthError.invalidCredentials) {
+                _ = try await auth.validLogin(email: email, password: password + "x")
+            }
+        }
+        try await hasher.shutdown()
+    }
+
+    @Test("a plain bcrypt hash is checked against the password as sent, never past 72 bytes, then replaced")
+    func plainBcrypt() async throws {
+        let hasher = BcryptPasswordHasher(cost: 4, threads: 2)
+        let store = InMemoryStore()
+        let auth = try await Auth(store: store, hasher: hasher)
         let password = String(repeating: "p", count: 72)
-        _ = try await auth.registerUser(email: "ada@example.com", password: password)
-        // bcrypt alone accepts the longer password: that is the truncation the rule prevents.
-        let stored = try await auth.validLogin(email: "ada@example.com", password: password)
-        #expect(try await hasher.verify(password + "extra", against: stored.passwordHash))
+        let old = Bcrypt.hash(password, cost: 4)
+        let user = try await store.addUser(email: "ada@example.com", passwordHash: old, createdAt: Date())
+        // Plain bcrypt would accept the longer password: that is the truncation refused here.
+        #expect(Bcrypt.verify(password + "extra", hash: old))
         await #expect(throws: AuthError.invalidCredentials) {
             _ = try await auth.validLogin(email: "ada@example.com", password: password + "extra")
         }
         // bcrypt stops at a NUL byte: "qzx\0zzz" would pass for "qzx".
-        _ = try await auth.registerUser(email: "bob@example.com", password: "qzx")
-        let short = try await auth.validLogin(email: "bob@example.com", password: "qzx")
-        #expect(try await hasher.verify("qzx\u{0}zzz", against: short.passwordHash))
+        let short = try await store.addUser(
+            email: "bob@example.com", passwordHash: Bcrypt.hash("qzx", cost: 4), createdAt: Date())
         await #expect(throws: AuthError.invalidCredentials) {
             _ = try await auth.validLogin(email: "bob@example.com", password: "qzx\u{0}zzz")
         }
+        _ = try await auth.validLogin(email: "ada@example.com", password: password)
+        let rehashed = try #require(try await store.findUser(by: .id(user.id))?.passwordHash)
+        #expect(rehashed.hasPrefix("$lkb2$"))
+        _ = try await auth.validLogin(email: "ada@example.com", password: password)
+        _ = try await auth.validLogin(email: "bob@example.com", password: "qzx")
+        #expect(try await store.findUser(by: .id(short.id))?.passwordHash.hasPrefix("$lkb2$") == true)
         try await hasher.shutdown()
     }
 
@@ -64,8 +90,8 @@ struct LoginTests {
         }
         let verified = try #require(await recorder.verifiedHashes.last)
         #expect(verified != user.passwordHash)
-        #expect(verified.prefix(7) == user.passwordHash.prefix(7))
-        #expect(verified.hasPrefix("$2b$05$"))
+        #expect(verified.hasPrefix("$lkb2$") && user.passwordHash.hasPrefix("$lkb2$"))
+        #expect(verified.contains("$$2b$05$") && user.passwordHash.contains("$$2b$05$"))
     }
 
     @Test("a password reset between the password check and the session insert wins")

@@ -92,14 +92,29 @@ struct ResetTests {
         let fixture = try await Fixture()
         _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
         let issued = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
-        await #expect(throws: AuthError.self) {
-            _ = try await fixture.auth.updatePassword(
-                resetToken: issued.token,
-                email: "ada@example.com",
-                newPassword: String(repeating: "x", count: 73)
-            )
+        for refused in ["", "tab\there", String(repeating: "x", count: 257), "password"] {
+            await #expect(throws: AuthError.self) {
+                _ = try await fixture.auth.updatePassword(
+                    resetToken: issued.token, email: "ada@example.com", newPassword: refused)
+            }
         }
         _ = try await fixture.auth.updatePassword(resetToken: issued.token, email: "ada@example.com", newPassword: "ok")
+    }
+
+    @Test("a wrong token is refused as such whatever the new password, and counts toward the wait")
+    func wrongTokenBeforePassword() async throws {
+        let fixture = try await Fixture()
+        _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        let issued = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
+        for refused in ["", String(repeating: "x", count: 257)] {
+            await #expect(throws: AuthError.invalidResetToken) {
+                _ = try await fixture.auth.updatePassword(
+                    resetToken: SecretToken.generate(), email: "ada@example.com", newPassword: refused)
+            }
+        }
+        _ = try await fixture.auth.updatePassword(
+            resetToken: issued.token, email: "ada@example.com", newPassword: "n3w-secret")
+        _ = try await fixture.auth.validLogin(email: "ada@example.com", password: "n3w-secret")
     }
 
     @Test("a wrong token costs no hashing")

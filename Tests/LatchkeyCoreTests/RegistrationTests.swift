@@ -77,22 +77,32 @@ struct RegistrationTests {
         #expect(await fixture.hasher.counter.hashes == 1)  // only the dummy hash
     }
 
-    @Test("an address of exactly 254 characters is accepted")
+    @Test("an address of exactly 254 octets, with a local part of 64, is accepted; one more is not")
     func longestEmail() async throws {
         let fixture = try await Fixture()
-        let email = String(repeating: "a", count: 249) + "@x.io"
-        #expect(email.count == 254)
+        let label = String(repeating: "d", count: 62)
+        let domain = [label, label, String(repeating: "d", count: 60), "io"].joined(separator: ".")
+        let email = String(repeating: "a", count: 64) + "@" + domain
+        #expect(email.utf8.count == 254)
         let user = try await fixture.auth.registerUser(email: email, password: "pw")
         #expect(user.email == email)
+        await #expect(throws: AuthError.invalidEmail("email must be at most 254 bytes in UTF-8")) {
+            _ = try await fixture.auth.registerUser(
+                email: String(repeating: "a", count: 64) + "@e" + domain, password: "pw")
+        }
     }
 
     @Test(
-        "passwords bcrypt cannot hash faithfully, and empty ones, are refused",
+        "empty passwords, passwords with control characters, and passwords over 256 characters are refused",
         arguments: [
             ("", "empty"),
-            ("abc\u{0}def", "NUL"),
-            (String(repeating: "x", count: 73), "72 bytes"),
-            (String(repeating: "é", count: 37), "72 bytes"),  // 74 bytes, 37 characters
+            ("abc\u{0}def", "control characters (U+0000)"),
+            ("tab\there-horse", "control characters (U+0009)"),
+            ("next\u{85}line-horse", "control characters (U+0085)"),
+            ("escape\u{1B}-horse", "control characters (U+001B)"),
+            (String(repeating: "x", count: 257), "at most 256 characters"),
+            // NFKC turns each ligature into two letters: 129 ligatures are 258 characters.
+            (String(repeating: "\u{FB01}", count: 129), "at most 256 characters"),
         ]
     )
     func badPasswords(password: String, reason: String) async throws {
@@ -106,10 +116,14 @@ struct RegistrationTests {
         #expect(try await fixture.store.findUser(by: .email("ada@example.com")) == nil)
     }
 
-    @Test("a 72-byte password, the original's passwords and short uncommon ones are accepted by default")
+    @Test("256-character and 64-character non-Latin passwords, the original's and short uncommon ones are accepted")
     func acceptedPasswords() async throws {
         let fixture = try await Fixture()
-        _ = try await fixture.auth.registerUser(email: "a@example.com", password: String(repeating: "x", count: 72))
+        _ = try await fixture.auth.registerUser(email: "a@example.com", password: String(repeating: "x", count: 256))
+        _ = try await fixture.auth.registerUser(email: "d@example.com", password: String(repeating: "ж", count: 64))
+        _ = try await fixture.auth.registerUser(email: "e@example.com", password: String(repeating: "密", count: 64))
+        // Format characters are allowed: emoji sequences join with U+200D.
+        _ = try await fixture.auth.registerUser(email: "f@example.com", password: "👩\u{200D}💻-horse-staple")
         _ = try await fixture.auth.registerUser(email: "b@example.com", password: "b4l0u")
         _ = try await fixture.auth.registerUser(email: "c@example.com", password: "7r")
     }

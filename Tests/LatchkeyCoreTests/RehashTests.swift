@@ -45,9 +45,15 @@ struct RehashTests {
     func bcryptCost() async throws {
         let hasher = BcryptPasswordHasher(cost: 5, threads: 1)
         let hash = try await hasher.hash("b4l0u")
-        #expect(BcryptPasswordHasher.cost(of: hash) == 5)
+        #expect(BcryptPasswordHasher.cost(of: String(hash.dropFirst("$lkb2$".count + 23))) == 5)
         #expect(!hasher.needsRehash(hash))
+        // Another cost, or plain bcrypt of any cost (its passwords count only to 72 bytes).
+        let cheapHasher = BcryptPasswordHasher(cost: 4, threads: 1)
+        let cheaper = try await cheapHasher.hash("b4l0u")
+        try await cheapHasher.shutdown()
+        #expect(hasher.needsRehash(cheaper))
         #expect(hasher.needsRehash("$2b$04$" + String(repeating: "a", count: 53)))
+        #expect(hasher.needsRehash("$2b$05$" + String(repeating: "a", count: 53)))
         #expect(!hasher.needsRehash("not a bcrypt hash"))
         try await hasher.shutdown()
     }
