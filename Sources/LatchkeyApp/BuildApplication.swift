@@ -84,6 +84,7 @@ public func buildApplication(
         app.addServices(notifierService)
     }
     app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
+    app.addServices(EmailConflictReport(auth: auth, logger: logger))
     return app
 }
 

@@ -66,7 +66,9 @@ public enum Database: Sendable {
         }
     }
 
-    /// Brings the schema up to date.
+    /// Brings the schema up to date. On PostgreSQL the database must answer within 10 seconds;
+    /// a pending migration with a data step (rewriting stored rows) is then waited for however
+    /// long it takes, and a node that finds another migrating waits on the lock for it.
     /// - Returns: Every applied migration, oldest first.
     /// - Throws: `ConfigurationError` with a one-line reason when the database cannot be migrated.
     @discardableResult
@@ -76,7 +78,9 @@ public enum Database: Sendable {
             return try store.appliedMigrations()
         case .postgres(let store):
             do {
-                return try await store.migrate(timeout: .seconds(10))
+                let pending = try await store.pendingMigrations()
+                let rewritesRows = pending.contains { PostgresStore.hasDataStep($0) }
+                return try await store.migrate(timeout: rewritesRows ? .seconds(24 * 3600) : .seconds(10))
             } catch {
                 throw ConfigurationError(
                     "cannot migrate the PostgreSQL database \(store.configuration.redactedDescription): \(error)")

@@ -10,7 +10,7 @@ struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
         abstract: "Manage users on the configured database.",
-        subcommands: [List.self, Create.self, Delete.self, RevokeSessions.self]
+        subcommands: [List.self, Create.self, Delete.self, Rename.self, RevokeSessions.self, Conflicts.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -77,17 +77,69 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a user with their sessions and reset token.")
 
-        @Argument(help: "The email.")
+        @Argument(help: "The email (or give --id).")
+        var email: String?
+
+        @Option(help: "The account's id, as `users conflicts` lists it.")
+        var id: Int64?
+
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard (email == nil) != (id == nil) else { throw ValidationError("give an email or --id, not both") }
+        }
+
+        func run() async throws {
+            let (email, id) = (email, id)
+            let deleted = try await Admin.withAuth(database) { auth, _ in
+                if let id { return try await auth.deleteUser(id: id) }
+                return try await auth.deleteUser(email: email ?? "")
+            }
+            let name = id.map { "id \($0)" } ?? email ?? ""
+            guard deleted else { throw CommandFailure("no such user: \(name)") }
+            print("deleted\t\(name)")
+        }
+    }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give an account another address (how an email conflict is resolved); prints the canonical form.")
+
+        @Option(help: "The account's id, as `users conflicts` lists it.")
+        var id: Int64
+
+        @Argument(help: "The new email.")
         var email: String
 
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let email = email
-            guard try await Admin.withAuth(database, { auth, _ in try await auth.deleteUser(email: email) }) else {
-                throw CommandFailure("no such user: \(email)")
+            let (id, email) = (id, email)
+            let renamed = try await Admin.withAuth(database) { auth, _ in try await auth.renameUser(id: id, to: email) }
+            guard let renamed else {
+                throw CommandFailure("no such user: id \(id)")
             }
-            print("deleted\t\(email)")
+            print("renamed\t\(id)\t\(renamed)")
+        }
+    }
+
+    struct Conflicts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accounts whose stored address could not take its canonical form.",
+            discussion: """
+                One line per account, one group after the other: id, stored email, canonical form or (invalid), \
+                tab-separated. Resolve each with `users rename --id N NEW-EMAIL` or `users delete --id N`; \
+                until then each logs in with its old spelling.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let conflicts = try await Admin.withAuth(database) { auth, _ in try await auth.emailConflicts() }
+            for conflict in conflicts {
+                print("\(conflict.userID)\t\(conflict.email)\t\(conflict.canonical ?? "(invalid)")")
+            }
         }
     }
 

@@ -33,6 +33,7 @@ public enum EmailCanonicalisation {
         /// Accounts that keep their old address, to be listed as conflicts.
         public var conflicts: [EmailConflict]
 
+        /// Equal when they make the same changes in the same order.
         public static func == (lhs: Plan, rhs: Plan) -> Bool {
             lhs.updates.map(\.userID) == rhs.updates.map(\.userID)
                 && lhs.updates.map(\.email) == rhs.updates.map(\.email) && lhs.conflicts == rhs.conflicts

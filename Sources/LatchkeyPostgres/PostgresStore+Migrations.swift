@@ -105,6 +105,14 @@ extension PostgresStore {
         ),
     ]
 
+    /// Whether a migration rewrites stored rows (has a data step), and so may take longer than a
+    /// start-up deadline.
+    /// - Parameter id: A migration's identifier.
+    /// - Returns: `true` when it has a data step.
+    public static func hasDataStep(_ id: String) -> Bool {
+        dataSteps[id] != nil
+    }
+
     /// The data steps of migrations, in Swift: what SQL alone cannot decide. The decision is
     /// Core's (`EmailCanonicalisation`), shared with SQLite's store.
     static let dataSteps: [String: @Sendable (PostgresConnection, Logger) async throws -> Void] = [
@@ -201,7 +209,9 @@ extension PostgresStore {
         return ids
     }
 
-    static func applyMigrations(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+    static func applyMigrations(
+        on connection: PostgresConnection, logger: Logger, upTo last: String? = nil
+    ) async throws -> [String] {
         try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS latchkey_migrations (
@@ -223,6 +233,7 @@ extension PostgresStore {
             }
             logger.info("applied migration", metadata: ["migration": "\(migration.id)"])
             applied.append(migration.id)
+            if migration.id == last { break }
         }
         return applied
     }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import LatchkeyCore
 import LatchkeyPostgres
+import LatchkeyTestSupport
 import Logging
 import Metrics
 import NIOCore
@@ -235,10 +236,11 @@ struct BuildApplicationTests {
     @Test("the services: hashing threads, the purge service, and the database's pool on PostgreSQL")
     func servicesStarted() async throws {
         let sqlite = try await Self.app()
-        #expect(sqlite.services.count == 2)
+        #expect(sqlite.services.count == 3)
         #expect(sqlite.services.first is HasherShutdownService)
-        #expect(sqlite.services.last is PurgeService)
-        let purge = try #require(sqlite.services.last as? PurgeService)
+        #expect(sqlite.services[1] is PurgeService)
+        #expect(sqlite.services.last is EmailConflictReport)
+        let purge = try #require(sqlite.services[1] as? PurgeService)
         #expect(purge.interval == 3600)
 
         guard let url = ProcessInfo.processInfo.environment["LATCHKEY_TEST_POSTGRES_URL"] else {
@@ -246,10 +248,10 @@ struct BuildApplicationTests {
             return
         }
         let postgres = try await Self.app(["DATABASE_URL": url])
-        #expect(postgres.services.count == 3)
+        #expect(postgres.services.count == 4)
         #expect(postgres.services.first is HasherShutdownService)
         #expect(postgres.services[1] is PostgresStore)
-        #expect(postgres.services.last is PurgeService)
+        #expect(postgres.services[2] is PurgeService)
     }
 
     @Test("the application serves on a real port and stops when the test ends")
@@ -260,5 +262,30 @@ struct BuildApplicationTests {
                 #expect(response.status == .ok)
             }
         }
+    }
+}
+
+@Suite("Start-up report of email conflicts")
+struct EmailConflictReportTests {
+    @Test("one warning line per unresolved group, naming its accounts")
+    func warnsPerGroup() async throws {
+        let store = InMemoryStore()
+        let nfc = try await store.addUser(email: "l\u{E9}a@example.com", passwordHash: "h", createdAt: Date())
+        let nfd = try await store.addUser(email: "le\u{301}a@example.com", passwordHash: "h", createdAt: Date())
+        let quoted = try await store.addUser(email: "\"q\"@example.org", passwordHash: "h", createdAt: Date())
+        _ = try await store.addUser(email: "bob@example.org", passwordHash: "h", createdAt: Date())
+        try await store.canonicaliseEmails()
+        let capture = LogCapture()
+        let auth = try await Auth(store: store, hasher: FastHasher())
+        let report = Task { try await EmailConflictReport(auth: auth, logger: capture.logger).run() }
+        for _ in 0..<100 where capture.lines.withLock({ $0.count }) < 2 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        report.cancel()
+        let lines = capture.lines.withLock { $0 }
+        #expect(lines.count == 2)
+        #expect(
+            lines.contains { $0.contains("user_ids=\(nfc.id),\(nfd.id)") && $0.contains("latchkey users conflicts") })
+        #expect(lines.contains { $0.contains("user_ids=\(quoted.id)") && $0.contains("canonical=(invalid)") })
     }
 }
