@@ -73,6 +73,20 @@ extension StoreContract {
             #expect(try await store.findSession(digest: Self.digest("three")) == nil)
             #expect(try await store.findSession(digest: Self.digest("orphan")) == nil)
 
+        case .renameUserMovesTheAddress:
+            let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
+            _ = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
+            try await Self.addSession(store, Self.session("s", userID: ada.id))
+            #expect(try await store.renameUser(id: ada.id, email: "ada.l@example.com"))
+            #expect(try await store.findUser(by: .email("ada@example.com")) == nil)
+            #expect(try await store.findUser(by: .email("ada.l@example.com"))?.id == ada.id)
+            // The session carries the new address.
+            #expect(try await store.findSession(digest: Self.digest("s"))?.user.email == "ada.l@example.com")
+            await #expect(throws: StoreError.duplicateEmail) {
+                _ = try await store.renameUser(id: ada.id, email: "bob@example.com")
+            }
+            #expect(try await store.renameUser(id: 9999, email: "nobody@example.com") == false)
+
         default:
             Issue.record("\(self) is not one of these checks")
         }

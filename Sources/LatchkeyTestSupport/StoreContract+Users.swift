@@ -98,6 +98,18 @@ extension StoreContract {
             #expect(try await store.throttleRecord(key) == record)
             #expect(try await store.listUsers(after: "a\u{0}", limit: 10, now: Self.t0, idleCutoff: Self.t0).isEmpty)
 
+        case .addressesCompareAsBytes:
+            // Canonically equivalent text (NFC and NFD) is two addresses to a store: only
+            // `EmailAddress` decides what is one mailbox.
+            let nfc = try await store.addUser(email: "l\u{E9}a@example.com", passwordHash: "h", createdAt: Self.t0)
+            let nfd = try await store.addUser(email: "le\u{301}a@example.com", passwordHash: "h", createdAt: Self.t0)
+            #expect(nfc.id != nfd.id)
+            #expect(try await store.findUser(by: .email("le\u{301}a@example.com"))?.id == nfd.id)
+            #expect(try await store.findUser(by: .email("l\u{E9}a@example.com"))?.id == nfc.id)
+            #expect(try await !store.hasEmailConflict(canonical: "l\u{E9}a@example.com"))
+            #expect(try await !store.hasEmailConflict(userID: nfc.id))
+            #expect(try await store.emailConflicts().isEmpty)
+
         default:
             Issue.record("\(self) is not one of these checks")
         }

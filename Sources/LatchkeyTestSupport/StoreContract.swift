@@ -19,6 +19,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case sessionNeedsTheCheckedPasswordHash
     case purgeRemovesOnlyExpired
     case nulInTextIsInvalidValue
+    case addressesCompareAsBytes
+    case renameUserMovesTheAddress
     case throttleRecordsRoundTrip
     case deleteThrottleRecordRemovesOnlyItsKey
     case concurrentThrottleUpdatesAllCount
@@ -68,7 +70,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     public func run(on store: any AdminStore) async throws {
         switch self {
         case .addAndFindUser, .duplicateEmailIsTyped, .concurrentDuplicatesHaveOneWinner, .unknownUserIsNil,
-            .updateUserChangesHash, .nulInTextIsInvalidValue:
+            .updateUserChangesHash, .nulInTextIsInvalidValue,
+            .addressesCompareAsBytes:
             try await runUsers(on: store)
         case .sessionsRoundTrip, .deleteSessionEndsOnlyThatSession, .deleteSessionsEndsAllOfOneUser,
             .sessionNeedsTheCheckedPasswordHash, .purgeRemovesOnlyExpired:
@@ -80,7 +83,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             .purgeRemovesOnlyQuietThrottles:
             try await runThrottles(on: store)
         case .listUsersPagesByEmailAndCountsLiveSessions, .deleteUserTakesSessionsAndResetToken,
-            .addUsersSkipsTakenEmails, .addSessionsInBulk:
+            .addUsersSkipsTakenEmails, .addSessionsInBulk, .renameUserMovesTheAddress:
             try await runAdmin(on: store)
         }
     }
