@@ -15,14 +15,15 @@ extension Auth {
 
     /// Lists users by email.
     /// - Parameters:
-    ///   - after: Only emails after this one (paging), normalised like any email.
+    ///   - after: Only emails after this one (paging), in canonical form when it has one.
     ///   - limit: The most users to list.
     /// - Returns: The users with their live session counts; no secrets.
     /// - Throws: `storageUnavailable` (also when the store has no operator interface).
     public func listUsers(after: String?, limit: Int) async throws -> [UserSummary] {
         let now = clock()
         let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
-        let after = after.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+        // Stored addresses are canonical, but for the email conflicts, which keep the old form.
+        let after = after.map { (try? Validation.normalizedEmail($0)) ?? Validation.legacyNormalizedEmail($0) }
         let store = try adminStore()
         return try await storage {
             try await store.listUsers(after: after, limit: limit, now: now, idleCutoff: idleCutoff)
