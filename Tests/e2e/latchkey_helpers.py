@@ -181,6 +181,29 @@ def update_password(url, email, reset_token, new_password):
 
 
 
+# The command line, and the original service's database for `import-flask`.
+
+
+def latchkey(*args, url, stdin=None, env=None):
+    """Runs a `latchkey` command on the database at `url` (bcrypt at cost 4); returns the result."""
+    environment = clean_environment({"BCRYPT_COST": "4", **(env or {})})
+    return subprocess.run([BINARY, *args, "--database-url", url], input=stdin, env=environment,
+                          capture_output=True, text=True, timeout=60)
+
+
+def flask_database(path, rows):
+    """A SQLite file in the original service's schema (SQLAlchemy's `users` table); `rows` are
+    (email, hashed_password, session_id, reset_token)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("""CREATE TABLE users (
+            id INTEGER NOT NULL PRIMARY KEY, email VARCHAR(250) NOT NULL, hashed_password VARCHAR(250) NOT NULL,
+            session_id VARCHAR(250), reset_token VARCHAR(250))""")
+        db.executemany("INSERT INTO users (email, hashed_password, session_id, reset_token) VALUES (?, ?, ?, ?)",
+                       rows)
+
+
 # PostgreSQL: the server `.ci/run` starts with Tests/tools/postgres.sh.
 
 POSTGRES_URL = os.environ.get("LATCHKEY_TEST_POSTGRES_URL", "")

@@ -16,17 +16,11 @@ import pytest
 import requests
 
 from latchkey_helpers import (
-    BINARY, NGINX_AUTH_REQUEST_CONF, ROOT, Nginx, PostgresDatabase, Server, clean_environment, free_port,
+    NGINX_AUTH_REQUEST_CONF, ROOT, Nginx, PostgresDatabase, Server, flask_database, latchkey, free_port,
     require_postgres,
 )
 
 OPENAPI = os.path.join(ROOT, "Sources", "LatchkeyApp", "Resources", "openapi.yaml")
-
-
-def latchkey(*args, url, stdin=None, env=None):
-    environment = clean_environment({"BCRYPT_COST": "4", **(env or {})})
-    return subprocess.run([BINARY, *args, "--database-url", url], input=stdin, env=environment,
-                          capture_output=True, text=True, timeout=60)
 
 
 def one_line_error(result, reason):
@@ -121,16 +115,6 @@ def test_users_commands_on_postgres():
         assert listed.stdout.split("\t")[0] == "pg@example.com"
         assert latchkey("users", "delete", "pg@example.com", url=database.url).returncode == 0
         assert latchkey("users", "list", url=database.url).stdout == ""
-
-
-def flask_database(path, rows):
-    """A SQLite file in the original service's schema (SQLAlchemy's `users` table)."""
-    with sqlite3.connect(path) as db:
-        db.execute("""CREATE TABLE users (
-            id INTEGER NOT NULL PRIMARY KEY, email VARCHAR(250) NOT NULL, hashed_password VARCHAR(250) NOT NULL,
-            session_id VARCHAR(250), reset_token VARCHAR(250))""")
-        db.executemany("INSERT INTO users (email, hashed_password, session_id, reset_token) VALUES (?, ?, ?, ?)",
-                       rows)
 
 
 def test_import_flask():
