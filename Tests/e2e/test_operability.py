@@ -319,6 +319,25 @@ def test_openapi_document_is_valid_and_served():
             assert server.stop() == 0
 
 
+# The schemathesis run checks everything (`--checks all`), with one allowance: on the operations
+# that read an address or a password, `positive_data_acceptance` also accepts a 400. The document's
+# `EmailAddress` pattern is deliberately a superset of what the server accepts (NFKC, IDNA and the
+# octet limits cannot be a regular expression; the refusals are in the schema's description), and
+# no schema can say "already registered" or "a common password". `schemathesis_hooks.py` adds the
+# check that keeps this narrow: such a 400 must come from one of those documented rules, never from
+# the request's shape. `negative_data_rejection` stays as it is, so every request the document
+# forbids must still be refused.
+SCHEMATHESIS_CONFIG = """
+[auth.openapi.session]
+api_key = "{cookie}"
+
+[[operations]]
+include-operation-id = ["register", "logIn", "requestPasswordReset", "updatePassword"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+"""
+SCHEMATHESIS_HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemathesis_hooks.py")
+
+
 def test_schemathesis_finds_no_5xx_and_no_nonconforming_response():
     require_tool("schemathesis")
     with tempfile.TemporaryDirectory() as folder:
@@ -328,13 +347,17 @@ def test_schemathesis_finds_no_5xx_and_no_nonconforming_response():
             requests.post(server.url + "/users", data={"email": "st@example.com", "password": "b4l0u-st"})
             cookie = requests.post(server.url + "/sessions",
                                    data={"email": "st@example.com", "password": "b4l0u-st"}).cookies["session_id"]
+            config = os.path.join(folder, "schemathesis.toml")
+            with open(config, "w") as file:
+                # The session goes through the document's security scheme, not a fixed header, so
+                # that the requests without it (negative data, `ignored_auth`) really go without it.
+                file.write(SCHEMATHESIS_CONFIG.replace("{cookie}", cookie))
             result = subprocess.run(
-                ["schemathesis", "run", OPENAPI, "--url", server.url, "--max-examples", "40",
-                 "-H", f"Cookie: session_id={cookie}",
-                 "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
-                             "response_headers_conformance,response_schema_conformance",
+                ["schemathesis", "--config-file", config, "run", OPENAPI, "--url", server.url,
+                 "--max-examples", "40", "--checks", "all",
                  "--no-color", "--seed", "1"],
                 capture_output=True, text=True, timeout=900, cwd=folder,
+                env={**os.environ, "SCHEMATHESIS_HOOKS": SCHEMATHESIS_HOOKS},
             )
             assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         finally:
