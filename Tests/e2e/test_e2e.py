@@ -179,7 +179,10 @@ NASTY = [
     ("POST", "/users", {"data": "{", "headers": {"Content-Type": "application/json"}}),
     ("POST", "/users", {"data": "a[b][c]=1", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
     ("POST", "/users", {"data": {"email": "x" * 300 + "@b.c", "password": "x"}}),
-    ("POST", "/users", {"data": {"email": "a@b.c", "password": "é" * 40}}),
+    ("POST", "/users", {"data": {"email": "a@b.c", "password": "é" * 257}}),
+    ("POST", "/users", {"data": b"email=a%40b.c&password=%FF%FE", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
+    ("POST", "/users", {"data": b'{"email": "a@b.c", "password": "\xff"}', "headers": {"Content-Type": "application/json"}}),
+    ("POST", "/users", {"data": {"email": "a@exa\u00admple.com", "password": "x"}}),
     ("POST", "/sessions", {"data": {"email": "\u0000@b.c", "password": "x"}}),
     ("POST", "/sessions", {"data": {"email": "a@b.c", "password": "x" * 1000}}),
     ("GET", "/profile", {"headers": {"Cookie": "session_id=" + "\u00e9" * 43}}),
@@ -226,7 +229,8 @@ def test_settings_reach_the_running_service():
             assert running.stop() == 0
         with sqlite3.connect(os.path.join(folder, "latchkey.sqlite")) as db:
             (stored,) = db.execute("SELECT password_hash FROM users WHERE email = 'conf@example.com'").fetchone()
-        assert stored.startswith("$2b$04$")
+        # The keyed scheme, with bcrypt at the configured cost inside.
+        assert stored.startswith("$lkb2$") and "$$2b$04$" in stored
 
 
 def test_flags_override_the_environment():

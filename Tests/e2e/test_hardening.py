@@ -92,10 +92,11 @@ def test_production_profile_with_webhook_delivery():
         server = Server(folder, production_env(receiver))
         try:
             url = server.url
-            # Passwords: at least 8 characters, and not a common one.
-            response = requests.post(url + "/users", data={"email": "ada@example.com", "password": "short7!"})
-            assert response.status_code == 400 and "at least 8" in response.json()["message"]
-            response = requests.post(url + "/users", data={"email": "ada@example.com", "password": "password123"})
+            # Passwords: at least 15 characters by default in production, and not a common one.
+            response = requests.post(url + "/users", data={"email": "ada@example.com", "password": "fourteen-chars"})
+            assert response.status_code == 400 and "at least 15" in response.json()["message"]
+            response = requests.post(url + "/users", data={"email": "ada@example.com",
+                                                           "password": "1q2w3e4r5t6y7u8i9o0p"})
             assert response.status_code == 400 and "common" in response.json()["message"]
 
             first = requests.post(url + "/users", data={"email": "ada@example.com", "password": STRONG})
