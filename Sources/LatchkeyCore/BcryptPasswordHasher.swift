@@ -65,6 +65,8 @@ public final class BcryptPasswordHasher: PasswordHasher {
             let input = Self.bcryptInput(password, salt: salt)
             return try await pool.run { Bcrypt.verify(input, hash: inner) }
         case .bcrypt:
+            // `$2y$` (PHP's name) is the same algorithm as `$2b$`, which the library verifies.
+            let hash = hash.hasPrefix("$2y$") ? "$2b$" + hash.dropFirst(4) : hash
             return try await pool.run { Bcrypt.verify(password, hash: hash) }
         case .other:
             return false

@@ -59,7 +59,7 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
     ///   `@`; a local part that is not a dot-atom or is over 64 octets; a domain that is not a
     ///   valid host name; an address over 254 octets.
     public init(_ raw: String) throws(AuthError) {
-        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = Self.trimmingWhiteSpace(raw)
         if trimmed.isEmpty {
             throw .invalidEmail("email must not be empty")
         }
@@ -81,6 +81,19 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
             throw .invalidEmail("email must be at most \(Self.maximumOctets) bytes in UTF-8")
         }
         self.value = value
+    }
+
+    /// The text without Unicode White_Space at either end. Foundation's `.whitespacesAndNewlines`
+    /// also holds U+200B (zero width space), which is not white space but an invisible
+    /// character, and must be refused rather than trimmed away.
+    static func trimmingWhiteSpace(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else {
+            return ""
+        }
+        return String(scalars[first...last])
     }
 
     /// Whether a code point is invisible or a control: Cc, Cf, or default-ignorable.

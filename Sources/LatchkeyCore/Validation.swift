@@ -22,7 +22,7 @@ enum Validation {
     /// - Parameter raw: The email as the client sent it.
     /// - Returns: The trimmed, lower-cased text.
     static func legacyNormalizedEmail(_ raw: String) -> String {
-        raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        EmailAddress.trimmingWhiteSpace(raw).lowercased()
     }
 
     /// A password as it is checked, hashed and verified: NFKC (NIST SP 800-63B 3.1.1.2 asks

@@ -47,6 +47,9 @@ struct EmailAddressTests {
             "bob@exa\u{AD}mple.org", "b\u{200B}ob@example.org", "bob\u{200D}@example.org", "\u{FEFF}bob@example.org",
             "bob@example\u{2060}.org", "bo\u{200C}b@example.org", "bob@example.org\u{180E}", "b\u{34F}ob@example.org",
             "bob\u{7}@example.org", "bob@exam\u{85}ple.org", "b\u{115F}ob@example.org", "bob\u{E0041}@example.org",
+            // At either end too: U+200B is not white space, and must not be trimmed away.
+            "\u{200B}bob@example.org", "bob@example.org\u{200B}", "\u{FEFF}bob@example.org ",
+            " bob@example.org\u{2060}",
         ]
     )
     func invisibleRefused(raw: String) {

@@ -69,6 +69,13 @@ struct LoginTests {
         await #expect(throws: AuthError.invalidCredentials) {
             _ = try await auth.validLogin(email: "bob@example.com", password: "qzx\u{0}zzz")
         }
+        // PHP's `$2y$` and the older `$2a$` are plain bcrypt too.
+        for prefix in ["$2y$", "$2a$"] {
+            let variant = prefix + Bcrypt.hash("old-pw", cost: 4).dropFirst(4)
+            _ = try await store.addUser(
+                email: "\(prefix.dropFirst().dropLast())@example.com", passwordHash: variant, createdAt: Date())
+            _ = try await auth.validLogin(email: "\(prefix.dropFirst().dropLast())@example.com", password: "old-pw")
+        }
         _ = try await auth.validLogin(email: "ada@example.com", password: password)
         let rehashed = try #require(try await store.findUser(by: .id(user.id))?.passwordHash)
         #expect(rehashed.hasPrefix("$lkb2$"))
