@@ -22,7 +22,8 @@ struct IdentityRoutesTests {
             (.post, "/users", Array("email=ann%40example.com&password=%FF%FE-Horse-Tr1cky".utf8)),
             (.post, "/sessions", Array("email=ann%40example.com&password=%80%81-Horse-Tr1cky".utf8)),
             (.post, "/reset_password", Array("email=t%C3m%40example.com".utf8)),  // a truncated sequence
-            (.put, "/reset_password", Array("email=a%40b.co&reset_token=x&new_password=%ED%A0%80".utf8)),  // a surrogate
+            // A UTF-16 surrogate, encoded as if it were a character.
+            (.put, "/reset_password", Array("email=a%40b.co&reset_token=x&new_password=%ED%A0%80".utf8)),
             (.post, "/users", Array("email=ann%40example.com&password=".utf8) + [0xFF, 0xFE]),
             (.post, "/users", Array("email=ann%40example.com&pass%FFword=b4l0u".utf8)),
         ]
