@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HummingbirdBcrypt
 import LatchkeyCore
 
 /// `latchkey seed-users`: bulk users (sharing one precomputed hash) and sessions, for benchmarks.
@@ -51,8 +50,12 @@ struct SeedUsersCommand: AsyncParsableCommand {
             return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
         defer { try? file?.close() }
+        // One hash of the password in the scheme registration uses, so that logins verify it
+        // as they would a registered user's, and none has to replace it.
+        let hasher = BcryptPasswordHasher(cost: cost, threads: 1)
+        let hash = try await hasher.hash(password)
+        try await hasher.shutdown()
         try await Admin.withAuth(database) { auth, opened in
-            let hash = Bcrypt.hash(password, cost: UInt8(cost))
             let now = Date()
             var first: Int64?
             var start = 0

@@ -55,6 +55,16 @@ extension Auth {
             let userID = user.id
             if try await storage({ try await store.replacePasswordHash(userID: userID, from: oldHash, to: newHash) }) {
                 user.passwordHash = newHash
+            } else if let current = try await storage({ try await store.findUser(by: .id(userID)) }),
+                current.passwordHash != oldHash
+            {
+                // Another login replaced the hash first (a burst of logins after an upgrade), or
+                // a reset changed the password: the session must be bound to the hash stored now,
+                // and only if this password matches it.
+                guard try await hashing({ try await hasher.verify(normalized, against: current.passwordHash) }) else {
+                    throw AuthError.invalidCredentials
+                }
+                user.passwordHash = current.passwordHash
             }
         }
         return VerifiedLogin(user)

@@ -57,4 +57,57 @@ struct RehashTests {
         #expect(!hasher.needsRehash("not a bcrypt hash"))
         try await hasher.shutdown()
     }
+
+    @Test("two logins that both verified the old hash both succeed, and both get sessions, after one replaced it")
+    func concurrentRehash() async throws {
+        let store = InMemoryStore()
+        let old = try await Auth(store: store, hasher: FastHasher(version: 1))
+        _ = try await old.registerUser(email: "ada@example.com", password: "b4l0u")
+        // Both logins pass their verification before either replaces the hash.
+        let current = try await Auth(store: store, hasher: GatedHasher(inner: FastHasher(version: 2), gate: 2))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    let login = try await current.validLogin(email: "ada@example.com", password: "b4l0u")
+                    _ = try await current.createSession(for: login)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.findUser(by: .email("ada@example.com"))?.passwordHash.hasPrefix("fast$2$") == true)
+    }
+}
+
+/// A hasher whose first `gate` verifications wait for each other, so that concurrent logins
+/// all pass verification before any goes on.
+actor GatedHasher: PasswordHasher {
+    let inner: FastHasher
+    let gate: Int
+    private var arrived = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(inner: FastHasher, gate: Int) {
+        self.inner = inner
+        self.gate = gate
+    }
+
+    func hash(_ password: String) async throws -> String {
+        try await inner.hash(password)
+    }
+
+    func verify(_ password: String, against hash: String) async throws -> Bool {
+        let result = try await inner.verify(password, against: hash)
+        arrived += 1
+        if arrived < gate {
+            await withCheckedContinuation { waiting.append($0) }
+        } else if arrived == gate {
+            waiting.forEach { $0.resume() }
+            waiting = []
+        }
+        return result
+    }
+
+    nonisolated func needsRehash(_ hash: String) -> Bool {
+        inner.needsRehash(hash)
+    }
 }
