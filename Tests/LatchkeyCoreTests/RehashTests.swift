@@ -101,7 +101,7 @@ actor GatedHasher: PasswordHasher {
         if arrived < gate {
             await withCheckedContinuation { waiting.append($0) }
         } else if arrived == gate {
-            waiting.forEach { $0.resume() }
+            for continuation in waiting { continuation.resume() }
             waiting = []
         }
         return result
