@@ -7,16 +7,17 @@ extension Auth {
     ///   - password: The password as sent.
     /// - Returns: The verified login (the account's id and normalised email) when the pair is
     ///   right; hand it to `createSession(for:)`.
-    /// - Throws: `invalidEmail` for a malformed email; `throttled` while a wait for this email
-    ///   runs (before any bcrypt work); `invalidCredentials` for an unknown email or a wrong
-    ///   password, after the same bcrypt work in both cases, counted toward the wait.
+    /// - Throws: `invalidEmail` for a malformed email; `throttled` (before any bcrypt work) while
+    ///   a wait for this email runs, or while attempts under way already fill its limit;
+    ///   `invalidCredentials` for an unknown email or a wrong password, after the same bcrypt
+    ///   work in both cases, counted toward the wait.
     public func validLogin(email raw: String, password: String) async throws -> VerifiedLogin {
         let (email, user) = try await account(typed: raw)
         // Counted per email, registered or not, so that a 429 tells nothing about accounts.
         let throttleKey = ThrottleKey(.login, email)
-        let throttle: ThrottleRecord?
+        let reservedAt: Date
         do {
-            throttle = try await checkThrottle(throttleKey, policy.loginThrottle)
+            reservedAt = try await reserveAttempt(throttleKey, policy.loginThrottle)
         } catch AuthError.throttled(let seconds) {
             metrics.loginsThrottled.increment()
             throw AuthError.throttled(retryAfter: seconds)
@@ -35,16 +36,20 @@ extension Auth {
             checkable = Validation.shapeProblem(candidate) == nil
         }
         let target = checkable ? (user?.passwordHash ?? dummyHash) : dummyHash
-        let matches = try await hashing { try await hasher.verify(candidate, against: target) }
-        guard var user, checkable, matches else {
+        let matches: Bool
+        do {
+            matches = try await hashing { try await hasher.verify(candidate, against: target) }
+        } catch {
+            await releaseAttempt(throttleKey, policy.loginThrottle, reservedAt: reservedAt)
+            throw error
+        }
+        let succeeded = user != nil && checkable && matches
+        try await settleAttempt(throttleKey, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
+        guard var user, succeeded else {
             metrics.loginsFailed.increment()
-            try await recordFailure(throttleKey, policy.loginThrottle)
             throw AuthError.invalidCredentials
         }
         metrics.loginsSucceeded.increment()
-        if throttle != nil {
-            try await storage { try await store.deleteThrottleRecord(throttleKey) }
-        }
         let normalized = Validation.normalizedPassword(password)
         // A plain bcrypt password that today's rules refuse (a control character) keeps its
         // hash: rehashing it would lock its owner out.

@@ -78,22 +78,28 @@ extension Auth {
     public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> Account {
         let (key, account) = try await account(typed: email)
         let throttleKey = ThrottleKey(.resetToken, key)
-        let throttle = try await checkThrottle(throttleKey, policy.resetTokenThrottle)
+        let reservedAt = try await reserveAttempt(throttleKey, policy.resetTokenThrottle)
         // The token first: a wrong token is a 403 whatever the new password, and a refused
         // password after a right token leaves the token usable for a corrected retry.
-        guard SecretToken.isWellFormed(resetToken), let user = account,
-            let record = try await storage({ try await store.findResetToken(userID: user.id) })
-        else {
-            try await recordFailure(throttleKey, policy.resetTokenThrottle)
-            throw AuthError.invalidResetToken
+        var record: ResetToken?
+        do {
+            if let user = account, SecretToken.isWellFormed(resetToken) {
+                record = try await storage { try await store.findResetToken(userID: user.id) }
+            }
+        } catch {
+            await releaseAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt)
+            throw error
         }
         let digest = TokenDigest(of: resetToken)
         // Checked before hashing so that a wrong token costs no bcrypt work; the store checks
         // again atomically when it consumes the token.
-        guard record.tokenDigest.constantTimeEquals(digest), record.expiresAt > clock() else {
-            try await recordFailure(throttleKey, policy.resetTokenThrottle)
+        guard SecretToken.isWellFormed(resetToken), let user = account, let record,
+            record.tokenDigest.constantTimeEquals(digest), record.expiresAt > clock()
+        else {
+            try await settleAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt, succeeded: false)
             throw AuthError.invalidResetToken
         }
+        try await settleAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt, succeeded: true)
         let newPassword = try Validation.checkPassword(
             newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
         let hash = try await hashing { try await hasher.hash(newPassword) }
@@ -105,9 +111,6 @@ extension Auth {
             throw AuthError.invalidResetToken
         }
         metrics.resetTokensUsed.increment()
-        if throttle != nil {
-            try await storage { try await store.deleteThrottleRecord(throttleKey) }
-        }
         return Account(user)
     }
 }

@@ -1,17 +1,55 @@
 import Foundation
+import Synchronization
 
 extension Auth {
-    /// Reads a throttle record and refuses the attempt while its wait runs.
-    /// - Returns: The record, so that a success can clear it.
-    func checkThrottle(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws -> ThrottleRecord? {
-        let record = try await storage { try await store.throttleRecord(key) }
-        if let seconds = throttle.retryAfter(record, now: clock()) {
-            throw AuthError.throttled(retryAfter: seconds)
+    /// Reserves one attempt for a key before its password or token is checked, atomically in
+    /// the store, so that every node counts the attempts under way (`FailureThrottle.reserving`).
+    /// - Returns: The reservation's time, for `settle` or `release`.
+    /// - Throws: `throttled` when the attempt is refused; `storageUnavailable`.
+    func reserveAttempt(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws -> Date {
+        let now = clock()
+        let decision = Mutex<ThrottleReservation?>(nil)
+        try await storage {
+            try await store.updateThrottleRecord(key) { record in
+                let (next, reservation) = throttle.reserving(record, now: now)
+                decision.withLock { $0 = reservation }
+                return next
+            }
         }
-        return record
+        switch decision.withLock({ $0 }) {
+        case .reserved(let at):
+            return at
+        case .refused(let seconds):
+            throw AuthError.throttled(retryAfter: seconds)
+        case nil:
+            throw AuthError.storageUnavailable
+        }
     }
 
-    /// Counts one failure, starting a wait when it reaches the limit.
+    /// Settles a reserved attempt once checked: a failure counts (and may start a wait), a
+    /// success forgets every failure.
+    func settleAttempt(
+        _ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date, succeeded: Bool
+    ) async throws {
+        let now = clock()
+        try await storage {
+            try await store.updateThrottleRecord(key) {
+                throttle.settling($0, reservedAt: reservedAt, succeeded: succeeded, now: now)
+            }
+        }
+    }
+
+    /// Gives a reservation back when its attempt is given up before its check. Best effort: a
+    /// reservation that cannot be given back stops counting after `FailureThrottle.pendingLifetime`.
+    func releaseAttempt(_ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date) async {
+        do {
+            try await store.updateThrottleRecord(key) { throttle.releasing($0, reservedAt: reservedAt) }
+        } catch {
+            logger.warning("could not give a throttle reservation back", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Counts one failure outside a reservation (a token consumed by a concurrent reset).
     func recordFailure(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws {
         let now = clock()
         try await storage { try await store.updateThrottleRecord(key) { throttle.failing($0, now: now) } }

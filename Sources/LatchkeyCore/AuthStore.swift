@@ -116,10 +116,6 @@ public protocol AuthStore: Sendable {
         _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?
     ) async throws -> ThrottleRecord?
 
-    /// Deletes the throttle record of a key, if there is one (a success clears its failures).
-    /// - Parameter key: The scope and normalised email.
-    func deleteThrottleRecord(_ key: ThrottleKey) async throws
-
     /// Deletes throttle records whose last event is at or before `lastBefore` and whose wait,
     /// if any, has ended by `now`.
     /// - Parameters:

@@ -103,6 +103,12 @@ extension PostgresStore {
                 "CREATE INDEX email_conflicts_canonical ON email_conflicts (canonical)",
             ]
         ),
+        // Attempts reserved before their check (`FailureThrottle.reserving`), as seconds since
+        // 1970 separated by spaces.
+        (
+            "v5-throttle-pending-attempts",
+            ["ALTER TABLE throttles ADD COLUMN pending TEXT NOT NULL DEFAULT ''"]
+        ),
     ]
 
     /// Whether a migration rewrites stored rows (has a data step), and so may take longer than a

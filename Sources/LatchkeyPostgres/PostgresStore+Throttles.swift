@@ -11,7 +11,7 @@ extension PostgresStore {
         return try await call { client in
             try await client.query(
                 """
-                SELECT count, first_at, last_at, locked_until, lock_count FROM throttles
+                SELECT count, first_at, last_at, locked_until, lock_count, pending FROM throttles
                 WHERE scope = \(scope) AND subject = \(subject)
                 """,
                 logger: self.logger
@@ -39,7 +39,7 @@ extension PostgresStore {
                 logger: logger)
             let stored = try await connection.query(
                 """
-                SELECT count, first_at, last_at, locked_until, lock_count FROM throttles
+                SELECT count, first_at, last_at, locked_until, lock_count, pending FROM throttles
                 WHERE scope = \(scope) AND subject = \(subject) FOR UPDATE
                 """,
                 logger: logger
@@ -54,28 +54,15 @@ extension PostgresStore {
             let lockedUntil = record.lockedUntil?.timeIntervalSince1970
             let count = Int32(clamping: record.count)
             let lockCount = Int32(clamping: record.lockCount)
+            let pending = record.pendingText
             try await connection.query(
                 """
                 UPDATE throttles SET count = \(count), first_at = \(firstAt), last_at = \(lastAt),
-                    locked_until = \(lockedUntil), lock_count = \(lockCount)
+                    locked_until = \(lockedUntil), lock_count = \(lockCount), pending = \(pending)
                 WHERE scope = \(scope) AND subject = \(subject)
                 """,
                 logger: logger)
             return record
-        }
-    }
-
-    /// Deletes a throttle record with one `DELETE`: no placeholder row is written first, so
-    /// clearing the record after a success costs one statement and takes no row lock when there
-    /// is nothing to clear.
-    public func deleteThrottleRecord(_ key: ThrottleKey) async throws {
-        if key.subject.utf8.contains(0) { return }
-        let scope = key.scope.rawValue
-        let subject = key.subject
-        _ = try await call { client in
-            try await client.query(
-                "DELETE FROM throttles WHERE scope = \(scope) AND subject = \(subject)", logger: self.logger
-            ).collect().count
         }
     }
 
@@ -95,19 +82,22 @@ extension PostgresStore {
         }
     }
 
-    /// A stored row as a record; the placeholder row (count 0, no wait) is no record.
+    /// A stored row as a record; the placeholder row (count 0, no wait, nothing pending) is no
+    /// record.
     static func throttle(from row: PostgresRow) -> ThrottleRecord? {
         guard
-            let (count, firstAt, lastAt, lockedUntil, lockCount) = try? row.decode(
-                (Int32, Double, Double, Double?, Int32).self)
+            let (count, firstAt, lastAt, lockedUntil, lockCount, pendingText) = try? row.decode(
+                (Int32, Double, Double, Double?, Int32, String).self)
         else { return nil }
-        if count == 0 && lockedUntil == nil { return nil }
+        let pending = ThrottleRecord.pending(fromText: pendingText)
+        if count == 0 && lockedUntil == nil && pending.isEmpty { return nil }
         return ThrottleRecord(
             count: Int(count),
             firstAt: Date(timeIntervalSince1970: firstAt),
             lastAt: Date(timeIntervalSince1970: lastAt),
             lockedUntil: lockedUntil.map(Date.init(timeIntervalSince1970:)),
-            lockCount: Int(lockCount)
+            lockCount: Int(lockCount),
+            pending: pending
         )
     }
 }

@@ -109,6 +109,11 @@ extension SQLiteStore {
                     arguments: [conflict.userID, conflict.canonical])
             }
         }
+        // Attempts reserved before their check (`FailureThrottle.reserving`), as seconds since
+        // 1970 separated by spaces.
+        migrator.registerMigration("v5-throttle-pending-attempts") { db in
+            try db.execute(sql: "ALTER TABLE throttles ADD COLUMN pending TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 

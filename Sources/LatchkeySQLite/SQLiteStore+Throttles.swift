@@ -25,28 +25,20 @@ extension SQLiteStore {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO throttles (scope, subject, count, first_at, last_at, locked_until, lock_count)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO throttles (scope, subject, count, first_at, last_at, locked_until, lock_count, pending)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(scope, subject) DO UPDATE SET
                         count = excluded.count, first_at = excluded.first_at, last_at = excluded.last_at,
-                        locked_until = excluded.locked_until, lock_count = excluded.lock_count
+                        locked_until = excluded.locked_until, lock_count = excluded.lock_count,
+                        pending = excluded.pending
                     """,
                 arguments: [
                     key.scope.rawValue, key.subject, record.count, record.firstAt.timeIntervalSince1970,
                     record.lastAt.timeIntervalSince1970, record.lockedUntil?.timeIntervalSince1970, record.lockCount,
+                    record.pendingText,
                 ]
             )
             return record
-        }
-    }
-
-    /// Deletes a throttle record, if there is one.
-    public func deleteThrottleRecord(_ key: ThrottleKey) async throws {
-        if key.subject.utf8.contains(0) { return }
-        try await write { db in
-            try db.execute(
-                sql: "DELETE FROM throttles WHERE scope = ? AND subject = ?",
-                arguments: [key.scope.rawValue, key.subject])
         }
     }
 
@@ -65,7 +57,7 @@ extension SQLiteStore {
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT count, first_at, last_at, locked_until, lock_count FROM throttles
+                        SELECT count, first_at, last_at, locked_until, lock_count, pending FROM throttles
                         WHERE scope = ? AND subject = ?
                         """),
                 arguments: [key.scope.rawValue, key.subject])
@@ -76,7 +68,8 @@ extension SQLiteStore {
             firstAt: Date(timeIntervalSince1970: row[1]),
             lastAt: Date(timeIntervalSince1970: row[2]),
             lockedUntil: lockedUntil.map(Date.init(timeIntervalSince1970:)),
-            lockCount: row[4]
+            lockCount: row[4],
+            pending: ThrottleRecord.pending(fromText: row[5])
         )
     }
 }

@@ -241,12 +241,6 @@ public actor InMemoryStore: AdminStore {
         return throttles[key]
     }
 
-    /// Deletes the throttle record of a key, if there is one.
-    public func deleteThrottleRecord(_ key: ThrottleKey) throws {
-        try check()
-        throttles[key] = nil
-    }
-
     /// Changes a throttle record; the actor runs one change at a time.
     public func updateThrottleRecord(
         _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?

@@ -26,19 +26,48 @@ extension StoreContract {
             #expect(try await store.updateThrottleRecord(key) { _ in nil } == nil)
             #expect(try await store.throttleRecord(key) == nil)
 
-        case .deleteThrottleRecordRemovesOnlyItsKey:
-            let record = ThrottleRecord(count: 2, firstAt: Self.t0, lastAt: Self.t0)
+        case .pendingAttemptsRoundTrip:
+            // Reservation times round-trip closely enough to be settled, and a key's record
+            // goes alone.
+            let throttle = FailureThrottle(maxFailures: 3)
             let ada = ThrottleKey(.login, "ada@example.com")
-            try await store.updateThrottleRecord(ada) { _ in record }
-            try await store.updateThrottleRecord(ThrottleKey(.resetToken, "ada@example.com")) { _ in record }
-            try await store.updateThrottleRecord(ThrottleKey(.login, "bob@example.com")) { _ in record }
-            try await store.deleteThrottleRecord(ada)
+            let times = [Self.t0.addingTimeInterval(0.123_456), Self.t0.addingTimeInterval(1.5)]
+            for time in times {
+                try await store.updateThrottleRecord(ada) { throttle.reserving($0, now: time).0 }
+            }
+            let stored = try #require(try await store.throttleRecord(ada))
+            #expect(stored.pending.count == 2)
+            #expect(zip(stored.pending, times).allSatisfy { abs($0.timeIntervalSince($1)) < 0.000_001 })
+            try await store.updateThrottleRecord(ThrottleKey(.login, "bob@example.com")) {
+                throttle.reserving($0, now: Self.t0).0
+            }
+            try await store.updateThrottleRecord(ada) {
+                throttle.settling($0, reservedAt: times[0], succeeded: false, now: Self.t0 + 2)
+            }
+            #expect(try await store.throttleRecord(ada)?.pending.count == 1)
+            #expect(try await store.throttleRecord(ada)?.count == 1)
+            try await store.updateThrottleRecord(ada) {
+                throttle.settling($0, reservedAt: times[1], succeeded: true, now: Self.t0 + 3)
+            }
             #expect(try await store.throttleRecord(ada) == nil)
-            #expect(try await store.throttleRecord(ThrottleKey(.resetToken, "ada@example.com")) == record)
-            #expect(try await store.throttleRecord(ThrottleKey(.login, "bob@example.com")) == record)
-            // Deleting what is not there is not an error, and writes nothing.
-            try await store.deleteThrottleRecord(ThrottleKey(.login, "nobody@example.com"))
-            #expect(try await store.throttleRecord(ThrottleKey(.login, "nobody@example.com")) == nil)
+            #expect(try await store.throttleRecord(ThrottleKey(.login, "bob@example.com"))?.pending.count == 1)
+
+        case .concurrentReservationsNeverExceedTheLimit:
+            // 50 attempts at once against a limit of 10: exactly 10 are reserved, on every store.
+            let throttle = FailureThrottle(maxFailures: 10)
+            let key = ThrottleKey(.login, "burst@example.com")
+            let reserved = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        let now = Self.t0.addingTimeInterval(Double(index) / 1000)
+                        let outcome = try await store.updateThrottleRecord(key) { throttle.reserving($0, now: now).0 }
+                        return outcome?.pending.contains(now) == true
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(reserved == 10)
+            #expect(try await store.throttleRecord(key)?.pending.count == 10)
 
         case .concurrentThrottleUpdatesAllCount:
             let key = ThrottleKey(.login, "race@example.com")

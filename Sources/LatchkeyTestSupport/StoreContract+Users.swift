@@ -94,7 +94,6 @@ extension StoreContract {
                 try await store.updateThrottleRecord(ThrottleKey(.login, "ada@example.com\u{0}x")) { _ in record }
             }
             #expect(try await store.throttleRecord(ThrottleKey(.login, "ada@example.com\u{0}x")) == nil)
-            try await store.deleteThrottleRecord(ThrottleKey(.login, "ada@example.com\u{0}x"))
             #expect(try await store.throttleRecord(key) == record)
             #expect(try await store.listUsers(after: "a\u{0}", limit: 10, now: Self.t0, idleCutoff: Self.t0).isEmpty)
 

@@ -22,7 +22,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case addressesCompareAsBytes
     case renameUserMovesTheAddress
     case throttleRecordsRoundTrip
-    case deleteThrottleRecordRemovesOnlyItsKey
+    case pendingAttemptsRoundTrip
+    case concurrentReservationsNeverExceedTheLimit
     case concurrentThrottleUpdatesAllCount
     case purgeRemovesOnlyQuietThrottles
     case listUsersPagesByEmailAndCountsLiveSessions
@@ -79,7 +80,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
         case .newerResetTokenReplacesOlder, .resetPasswordIsSingleUseAndEndsSessions,
             .resetPasswordRefusesWrongOrExpiredToken:
             try await runResetTokens(on: store)
-        case .throttleRecordsRoundTrip, .deleteThrottleRecordRemovesOnlyItsKey, .concurrentThrottleUpdatesAllCount,
+        case .throttleRecordsRoundTrip, .pendingAttemptsRoundTrip, .concurrentReservationsNeverExceedTheLimit,
+            .concurrentThrottleUpdatesAllCount,
             .purgeRemovesOnlyQuietThrottles:
             try await runThrottles(on: store)
         case .listUsersPagesByEmailAndCountsLiveSessions, .deleteUserTakesSessionsAndResetToken,

@@ -77,37 +77,3 @@ struct RehashTests {
         #expect(try await store.findUser(by: .email("ada@example.com"))?.passwordHash.hasPrefix("fast$2$") == true)
     }
 }
-
-/// A hasher whose first `gate` verifications wait for each other, so that concurrent logins
-/// all pass verification before any goes on.
-actor GatedHasher: PasswordHasher {
-    let inner: FastHasher
-    let gate: Int
-    private var arrived = 0
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(inner: FastHasher, gate: Int) {
-        self.inner = inner
-        self.gate = gate
-    }
-
-    func hash(_ password: String) async throws -> String {
-        try await inner.hash(password)
-    }
-
-    func verify(_ password: String, against hash: String) async throws -> Bool {
-        let result = try await inner.verify(password, against: hash)
-        arrived += 1
-        if arrived < gate {
-            await withCheckedContinuation { waiting.append($0) }
-        } else if arrived == gate {
-            for continuation in waiting { continuation.resume() }
-            waiting = []
-        }
-        return result
-    }
-
-    nonisolated func needsRehash(_ hash: String) -> Bool {
-        inner.needsRehash(hash)
-    }
-}

@@ -130,3 +130,50 @@ struct ResetThrottleTests {
         _ = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
     }
 }
+
+@Suite("Bursts")
+struct BurstTests {
+    @Test("a burst never gets more checks than the limit; the rest, right password included, waits")
+    func burst() async throws {
+        try await BurstScenario.run(on: InMemoryStore())
+    }
+
+    @Test("a reserved attempt given up before its check is given back")
+    func givenUp() async throws {
+        let fixture = try await Fixture(policy: AuthPolicy())
+        _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        await fixture.store.setFailing(false)
+        let key = ThrottleKey(.login, "ada@example.com")
+        let reservedAt = try await fixture.auth.reserveAttempt(key, fixture.auth.policy.loginThrottle)
+        #expect(try await fixture.store.throttleRecord(key)?.pending.count == 1)
+        await fixture.auth.releaseAttempt(key, fixture.auth.policy.loginThrottle, reservedAt: reservedAt)
+        #expect(try await fixture.store.throttleRecord(key) == nil)
+    }
+
+    @Test("an attempt reserved more than 60 seconds ago no longer counts")
+    func stalePending() {
+        let throttle = FailureThrottle(maxFailures: 2)
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let full = ThrottleRecord(count: 0, firstAt: t0, lastAt: t0, pending: [t0, t0])
+        #expect(throttle.reserving(full, now: t0 + 59).1 == .refused(retryAfter: 1))
+        #expect(throttle.reserving(full, now: t0 + 60).1 == .reserved(at: t0 + 60))
+        #expect(throttle.reserving(full, now: t0 + 60).0?.pending == [t0 + 60])
+    }
+
+    @Test("a success forgets the failures but keeps the other attempts under way; after a wait, one at a time")
+    func settling() {
+        let throttle = FailureThrottle(maxFailures: 3, firstWait: 60)
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        var record = ThrottleRecord(count: 2, firstAt: t0, lastAt: t0, pending: [t0, t0 + 1])
+        record = throttle.settling(record, reservedAt: t0, succeeded: true, now: t0 + 2)!
+        #expect(record.count == 0 && record.pending == [t0 + 1])
+        #expect(throttle.settling(record, reservedAt: t0 + 1, succeeded: true, now: t0 + 3) == nil)
+        // The failure that reaches the limit starts the wait; after it, one check at a time.
+        var failing = ThrottleRecord(count: 2, firstAt: t0, lastAt: t0, pending: [t0])
+        failing = throttle.settling(failing, reservedAt: t0, succeeded: false, now: t0)!
+        #expect(throttle.reserving(failing, now: t0 + 30).1 == .refused(retryAfter: 30))
+        let (afterWait, first) = throttle.reserving(failing, now: t0 + 61)
+        #expect(first == .reserved(at: t0 + 61))
+        #expect(throttle.reserving(afterWait, now: t0 + 62).1 == .refused(retryAfter: 1))
+    }
+}
