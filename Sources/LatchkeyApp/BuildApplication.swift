@@ -65,10 +65,12 @@ public func buildApplication(
         rateLimitPerMinute: settings.rateLimitPerMinute,
         trustedProxies: settings.trustedProxies,
         operations: Operations(
-            metrics: metrics.render,
+            metrics: settings.metricsEnabled ? metrics.render : nil,
             metricsToken: settings.metricsToken,
             openAPIDocument: try OpenAPIDocument.json()
-        )
+        ),
+        sessionCookieName: settings.sessionCookieName,
+        publicOrigin: settings.publicOrigin
     )
     var app = Application(
         router: buildRouter(auth: auth, options: options),

@@ -32,6 +32,9 @@ extension Settings {
         case logLevel = "LOG_LEVEL"
         case logFormat = "LOG_FORMAT"
         case metricsToken = "METRICS_TOKEN"
+        case metricsEnabled = "METRICS_ENABLED"
+        case sessionCookieName = "SESSION_COOKIE_NAME"
+        case publicURL = "PUBLIC_URL"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -66,6 +69,9 @@ extension Settings {
             case .logLevel: "info"
             case .logFormat: "text"
             case .metricsToken: nil
+            case .metricsEnabled: "true"
+            case .sessionCookieName: "session_id"
+            case .publicURL: nil
             }
         }
 
@@ -85,6 +91,8 @@ extension Settings {
             case .passwordMinLength: .value("15")
             case .sessionCookieSecure: .value("true")
             case .resetTokenDelivery: .required
+            case .metricsToken: .required
+            case .sessionCookieName: .value("__Host-session_id")
             default: .same
             }
         }
@@ -121,7 +129,13 @@ extension Settings {
             case .purgeInterval: "seconds between purges of expired rows"
             case .logLevel: "trace, debug, info, notice, warning, error or critical"
             case .logFormat: "text or json"
-            case .metricsToken: "when set, /metrics requires Authorization: Bearer <token>"
+            case .metricsToken:
+                "when set, /metrics requires Authorization: Bearer <token>; production requires it unless METRICS_ENABLED=false"
+            case .metricsEnabled: "true or false: false answers 404 on /metrics"
+            case .sessionCookieName:
+                "the session cookie's name; __Host- or __Secure- names need Secure cookies, and production needs one of them"
+            case .publicURL:
+                "the service's own URL, scheme://host[:port][/prefix]: production accepts state-changing requests from its origin"
             }
         }
 

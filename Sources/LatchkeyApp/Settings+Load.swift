@@ -191,6 +191,7 @@ extension Settings {
             }
             settings.metricsToken = token
         }
+        try loadHTTP(into: &settings, text: text, boolean: boolean)
         if let raw = text(.logLevel) {
             guard let level = Logger.Level(rawValue: raw.lowercased()) else {
                 let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

@@ -22,6 +22,13 @@ public struct Settings: Sendable, Equatable {
     public var logFormat = LogFormat.text
     /// The bearer token `/metrics` requires, if any.
     public var metricsToken: String?
+    /// Whether `/metrics` answers at all (`METRICS_ENABLED`); 404 when off.
+    public var metricsEnabled = true
+    /// The session cookie's name (`SESSION_COOKIE_NAME`).
+    public var sessionCookieName = "session_id"
+    /// The service's own origin, from `PUBLIC_URL` (`scheme://host[:port]`), whose
+    /// state-changing requests production accepts as same-origin.
+    public var publicOrigin: String?
     /// The address to listen on.
     public var host = "0.0.0.0"
     /// The port to listen on.

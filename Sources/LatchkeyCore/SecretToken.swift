@@ -24,7 +24,7 @@ public enum SecretToken {
     /// are refused without a database round trip.
     /// - Parameter text: The text a client sent.
     /// - Returns: Whether it is 43 base64url characters.
-    static func isWellFormed(_ text: String) -> Bool {
+    public static func isWellFormed(_ text: String) -> Bool {
         let utf8 = text.utf8
         guard utf8.count == textLength else { return false }
         return utf8.allSatisfy { byte in

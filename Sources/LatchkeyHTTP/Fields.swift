@@ -8,7 +8,13 @@ struct Fields: Sendable {
     /// The largest body accepted, in bytes.
     static let maximumBodySize = 64 * 1024
 
+    /// The string values, by name.
     let values: [String: String]
+    /// Names sent more than once: a 400 when the route reads them (a proxy that read the first
+    /// and a server that read the last would disagree about the request), ignored otherwise.
+    var repeated: Set<String> = []
+    /// Names whose JSON value is neither a string nor null: a 400 when the route reads them.
+    var nonStrings: Set<String> = []
 
     /// Reads and parses a request body.
     /// - Throws: `APIError` with 413 for a body over 64 KiB, 415 for another content type,
@@ -52,19 +58,20 @@ struct Fields: Sendable {
     /// `&`, name and value by the first `=`, `+` for a space, `%XX` for a byte. Every name and
     /// value must be UTF-8 once decoded: a decoder that repairs invalid bytes with U+FFFD would
     /// let two different byte strings be one password or one address.
-    /// - Throws: `APIError` 400 for bytes that are not UTF-8 (raw or percent-encoded), a broken
-    ///   `%` escape, or a name given twice.
+    /// - Throws: `APIError` 400 for bytes that are not UTF-8 (raw or percent-encoded), or a
+    ///   broken `%` escape.
     static func parseForm(_ bytes: [UInt8]) throws -> Fields {
         var values: [String: String] = [:]
+        var repeated: Set<String> = []
         for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             let name = try decodeFormComponent(parts[0])
             let value = try parts.count > 1 ? decodeFormComponent(parts[1]) : ""
-            guard values.updateValue(value, forKey: name) == nil else {
-                throw APIError(.badRequest, "field \(name) must be sent once")
+            if values.updateValue(value, forKey: name) != nil {
+                repeated.insert(name)
             }
         }
-        return Fields(values: values)
+        return Fields(values: values, repeated: repeated)
     }
 
     /// One percent-decoded name or value, checked to be UTF-8.
@@ -117,24 +124,35 @@ struct Fields: Sendable {
             throw APIError(.badRequest, "request body must be a JSON object")
         }
         var values: [String: String] = [:]
+        var nonStrings: Set<String> = []
         for (key, value) in dictionary {
             if let string = value as? String {
                 values[key] = string
-            } else if value is NSNull {
-                continue
-            } else {
-                values[key] = nil
-                throw APIError(.badRequest, "\(key) must be a string")
+            } else if !(value is NSNull) {
+                nonStrings.insert(key)
             }
         }
-        return Fields(values: values)
+        // JSONSerialization keeps the last of repeated keys without a word: find them ourselves.
+        var seen: Set<String> = []
+        var repeated: Set<String> = []
+        for key in JSONObjectKeys.topLevel(of: Array(buffer.readableBytesView)) where !seen.insert(key).inserted {
+            repeated.insert(key)
+        }
+        return Fields(values: values, repeated: repeated, nonStrings: nonStrings)
     }
 
     /// A field the request must carry.
     /// - Parameter name: The field name.
     /// - Returns: Its value.
-    /// - Throws: `APIError` 400 naming the field when it is missing.
+    /// - Throws: `APIError` 400 naming the field when it is sent more than once, is not a
+    ///   string, or is missing (JSON `null` counts as missing).
     func required(_ name: String) throws -> String {
+        if repeated.contains(name) {
+            throw APIError(.badRequest, "field \(name) must be sent once")
+        }
+        if nonStrings.contains(name) {
+            throw APIError(.badRequest, "\(name) must be a string")
+        }
         guard let value = values[name] else {
             throw APIError(.badRequest, "missing field: \(name)")
         }

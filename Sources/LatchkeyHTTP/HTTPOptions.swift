@@ -16,6 +16,11 @@ public struct HTTPOptions: Sendable {
     public var trustedProxies: [IPNetwork]
     /// Metrics and the OpenAPI document.
     public var operations: Operations
+    /// The session cookie's name: `session_id`, the original's, unless configured.
+    public var sessionCookieName: String
+    /// The service's own origin (`scheme://host[:port]`), whose state-changing requests are
+    /// same-origin when cross-site requests are refused.
+    public var publicOrigin: String?
 
     /// Creates the options.
     /// - Parameters:
@@ -25,13 +30,17 @@ public struct HTTPOptions: Sendable {
     ///   - rateLimitPerMinute: The per-client limit; 0 is off.
     ///   - trustedProxies: Proxies whose `X-Forwarded-For` is believed.
     ///   - operations: Metrics and the OpenAPI document.
+    ///   - sessionCookieName: The session cookie's name.
+    ///   - publicOrigin: The service's own origin, if known.
     public init(
         secureCookies: Bool = false,
         allowedOrigins: [String] = [],
         refuseCrossSite: Bool = false,
         rateLimitPerMinute: Int = 0,
         trustedProxies: [IPNetwork] = [],
-        operations: Operations = Operations()
+        operations: Operations = Operations(),
+        sessionCookieName: String = "session_id",
+        publicOrigin: String? = nil
     ) {
         self.secureCookies = secureCookies
         self.allowedOrigins = allowedOrigins
@@ -39,5 +48,7 @@ public struct HTTPOptions: Sendable {
         self.rateLimitPerMinute = rateLimitPerMinute
         self.trustedProxies = trustedProxies
         self.operations = operations
+        self.sessionCookieName = sessionCookieName
+        self.publicOrigin = publicOrigin
     }
 }

@@ -6,6 +6,8 @@ import LatchkeyCore
 struct OperationsRoutes: Sendable {
     let auth: Auth
     let operations: Operations
+    /// The session cookie's name, for `/auth/verify`.
+    let cookieName: String
 
     func metrics(_ request: Request) throws -> Response {
         guard let render = operations.metrics else { throw APIError(.notFound, "not found") }
@@ -37,11 +39,9 @@ struct OperationsRoutes: Sendable {
     /// 204 with the user's id and email for a live `session_id` cookie, 401 otherwise (nginx's
     /// `auth_request` and Traefik's forward auth read only the status and the headers).
     func verify(_ request: Request) async throws -> Response {
-        guard let token = sessionCookieValue(request), !token.isEmpty else {
-            throw APIError(.unauthorized, "no live session")
-        }
         do {
-            let user = try await auth.user(forSessionToken: token)
+            let user = try await SessionCookie(name: cookieName, secure: false).liveSession(in: request, auth: auth)
+                .user
             return Response(
                 status: .noContent,
                 headers: [.latchkeyUserID: "\(user.id)", .latchkeyEmail: user.email]

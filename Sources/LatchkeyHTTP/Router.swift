@@ -10,18 +10,20 @@ public let sessionCookieName = "session_id"
 ///   - options: Cookie settings.
 /// - Returns: A router ready for an `Application`.
 public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Router<LatchkeyRequestContext> {
-    let router = Router(context: LatchkeyRequestContext.self)
+    // Every GET route answers HEAD with the same status and headers and no body (nginx and
+    // health checkers send HEAD); Hummingbird makes the HEAD routes.
+    let router = Router(context: LatchkeyRequestContext.self, options: .autoGenerateHeadEndpoints)
     let allowed: [String: [HTTPRequest.Method]] = [
-        "/": [.get],
+        "/": [.get, .head],
         "/users": [.post],
         "/sessions": [.post, .delete],
-        "/profile": [.get],
+        "/profile": [.get, .head],
         "/reset_password": [.post, .put],
-        "/healthz": [.get],
-        "/readyz": [.get],
-        "/metrics": [.get],
-        "/openapi.json": [.get],
-        "/auth/verify": [.get],
+        "/healthz": [.get, .head],
+        "/readyz": [.get, .head],
+        "/metrics": [.get, .head],
+        "/openapi.json": [.get, .head],
+        "/auth/verify": [.get, .head],
     ]
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
@@ -39,7 +41,9 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     }
     router.add(middleware: JSONErrorMiddleware(allowedMethods: allowed))
     if options.refuseCrossSite {
-        router.add(middleware: CrossSiteGuardMiddleware(allowedOrigins: Set(options.allowedOrigins)))
+        router.add(
+            middleware: CrossSiteGuardMiddleware(
+                allowedOrigins: Set(options.allowedOrigins), publicOrigin: options.publicOrigin))
     }
     if options.rateLimitPerMinute > 0 {
         router.add(
@@ -61,7 +65,8 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
             ? JSONResponse.make(.ok, ["status": "ready"])
             : JSONResponse.make(.serviceUnavailable, ["message": "the database is not answering"])
     }
-    let operationsRoutes = OperationsRoutes(auth: auth, operations: options.operations)
+    let operationsRoutes = OperationsRoutes(
+        auth: auth, operations: options.operations, cookieName: options.sessionCookieName)
     router.get("/metrics") { request, _ in try operationsRoutes.metrics(request) }
     router.get("/openapi.json") { request, _ in try operationsRoutes.openAPI(request) }
     router.get("/auth/verify") { request, _ in try await operationsRoutes.verify(request) }

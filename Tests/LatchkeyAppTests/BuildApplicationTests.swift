@@ -104,6 +104,7 @@ struct BuildApplicationTests {
     func crossSiteRefusalHasSecurityHeaders() async throws {
         let app = try await Self.app([
             "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+            "METRICS_TOKEN": "metrics-t0ken",
         ])
         try await app.test(.router) { client in
             var (headers, body) = Self.form("email=ada%40example.com&password=correct-horse-9")

@@ -92,6 +92,7 @@ struct SettingsCatalogTests {
     func productionDefaultsAreLoaded() async throws {
         let base = [
             "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+            "METRICS_TOKEN": "metrics-t0ken",
         ]
         let unset = try await Self.load(base)
         #expect(unset != (try await Self.load([:])))
@@ -110,9 +111,16 @@ struct SettingsCatalogTests {
 
     @Test("a setting production requires stops start-up, naming it, when it is missing")
     func productionRequiredSettings() async throws {
+        // Each required setting given a valid value, so that the one left out is the one named.
+        let satisfied = [
+            "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+            "METRICS_TOKEN": "metrics-t0ken",
+        ]
         for key in Settings.Key.allCases where key.productionDefault == .required {
+            var environment = satisfied.filter { $0.key != key.rawValue }
+            environment["LATCHKEY_ENV"] = "production"
             let error = await #expect(throws: ConfigurationError.self) {
-                _ = try await Self.load(["LATCHKEY_ENV": "production"])
+                _ = try await Self.load(environment)
             }
             #expect(error?.description.hasPrefix(key.rawValue) == true)
         }

@@ -157,7 +157,8 @@ struct ProfileTests {
 
     @Test("production: Secure cookies, 15-character passwords (NIST SP 800-63B rev 4), concealed accounts")
     func production() async throws {
-        let settings = try await load(["LATCHKEY_ENV": "production"].merging(webhook) { a, _ in a })
+        let settings = try await load(
+            ["LATCHKEY_ENV": "production", "METRICS_TOKEN": "metrics-t0ken"].merging(webhook) { a, _ in a })
         #expect(settings.profile == .production)
         #expect(settings.secureCookies)
         #expect(settings.policy.passwordMinLength == 15)
@@ -165,13 +166,16 @@ struct ProfileTests {
         #expect(settings.securitySummary["password_min_length"] == "15")
         // 8 to 14 is allowed, with a warning in the start-up line; below 8 is refused.
         let weaker = try await load(
-            ["LATCHKEY_ENV": "production", "PASSWORD_MIN_LENGTH": "8"].merging(webhook) { a, _ in a })
+            ["LATCHKEY_ENV": "production", "PASSWORD_MIN_LENGTH": "8", "METRICS_TOKEN": "metrics-t0ken"].merging(
+                webhook
+            ) { a, _ in a })
         #expect(weaker.policy.passwordMinLength == 8)
         #expect("\(weaker.securitySummary["password_min_length"] ?? "")".contains("warning"))
         #expect(settings.policy.resetTokenDelivery == .webhook)
         #expect(settings.webhook == WebhookSettings(url: webhook["WEBHOOK_URL"]!, secret: webhook["WEBHOOK_SECRET"]!))
         let allowed = try await load([
             "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+            "METRICS_TOKEN": "metrics-t0ken",
         ])
         #expect(allowed.policy.resetTokenDelivery == .response)
     }

@@ -119,22 +119,38 @@ struct JSONBodyTests {
 
 @Suite("Session cookie")
 struct SessionCookieTests {
+    static let a = String(repeating: "a", count: 43)
+    static let b = String(repeating: "b", count: 43)
+
     @Test(
-        "the session_id cookie is found among others, and only it",
+        "the session cookie's well-formed values are found among others, quoted or not, at most four",
         arguments: [
-            (["session_id=abc"], "abc"), (["a=1; session_id=abc; b=2"], "abc"),
-            (["session_idx=1; session_id=abc"], "abc"),
-            (["  session_id=abc  "], "abc"), (["a=1", "session_id=abc"], "abc"), (["a=1"], nil),
-            (["xsession_id=abc"], nil), (["session_id="], ""), (["session_id=first; session_id=second"], "first"),
-        ] as [([String], String?)]
+            (["session_id=\(a)"], [a]), (["x=1; session_id=\(a); y=2"], [a]),
+            (["session_idx=1; session_id=\(a)"], [a]), (["  session_id=\(a)  "], [a]),
+            (["x=1", "session_id=\(a)"], [a]), (["x=1"], []), (["xsession_id=\(a)"], []), (["session_id="], []),
+            (["session_id=\"\(a)\""], [a]), (["session_id=garbage; session_id=\(b)"], [b]),
+            (["session_id=\(a); session_id=\(b)"], [a, b]),
+            ([Array(repeating: "session_id=\(a)", count: 6).joined(separator: "; ")], [a, a, a, a]),
+            (["__Host-session_id=\(a)"], []),
+        ] as [([String], [String])]
     )
-    func value(headers: [String], expected: String?) {
+    func candidates(headers: [String], expected: [String]) {
         var fields = HTTPFields()
         fields[values: .cookie] = headers
         let request = Request(
             head: HTTPRequest(
                 method: .get, scheme: "http", authority: "localhost", path: "/profile", headerFields: fields),
             body: .init(buffer: ByteBuffer()))
-        #expect(sessionCookieValue(request) == expected)
+        #expect(SessionCookie(name: "session_id", secure: false).candidates(in: request) == expected)
+    }
+
+    @Test("Set-Cookie attributes come in one fixed order")
+    func setCookie() {
+        #expect(
+            SessionCookie(name: "__Host-session_id", secure: true).header(value: "v", maxAge: 60)
+                == "__Host-session_id=v; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Lax")
+        #expect(
+            SessionCookie(name: "session_id", secure: false).header(value: "", maxAge: 0)
+                == "session_id=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")
     }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+@testable import LatchkeyApp
+
+@Suite("The HTTP settings: cookie name, metrics in production, PUBLIC_URL")
+struct HTTPSettingsTests {
+    static let production = [
+        "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+        "METRICS_TOKEN": "metrics-t0ken",
+    ]
+
+    static func load(_ environment: [String: String]) async throws -> Settings {
+        try Settings.load(
+            from: await Settings.reader(flags: [:], environment: environment, dotEnvPath: "/nonexistent/.env"))
+    }
+
+    @Test("the cookie is session_id in development and __Host-session_id in production")
+    func cookieNames() async throws {
+        #expect(try await Self.load([:]).sessionCookieName == "session_id")
+        #expect(try await Self.load(Self.production).sessionCookieName == "__Host-session_id")
+        let custom = try await Self.load(Self.production.merging(["SESSION_COOKIE_NAME": "__Secure-sid"]) { $1 })
+        #expect(custom.sessionCookieName == "__Secure-sid")
+        #expect(try await Self.load(["SESSION_COOKIE_NAME": "custom_sid"]).sessionCookieName == "custom_sid")
+    }
+
+    @Test(
+        "cookie names that browsers would drop, or that production forbids, stop start-up",
+        arguments: [
+            ["SESSION_COOKIE_NAME": "__Host-sid"],  // without Secure
+            ["SESSION_COOKIE_NAME": "__Secure-sid", "SESSION_COOKIE_SECURE": "false"],
+            ["SESSION_COOKIE_NAME": "sid;x"], ["SESSION_COOKIE_NAME": "s id"], ["SESSION_COOKIE_NAME": "sid=1"],
+            production.merging(["SESSION_COOKIE_NAME": "session_id"]) { $1 },
+        ]
+    )
+    func refusedCookieNames(environment: [String: String]) async throws {
+        let error = await #expect(throws: ConfigurationError.self) { _ = try await Self.load(environment) }
+        #expect(error?.description.hasPrefix("SESSION_COOKIE_NAME:") == true)
+    }
+
+    @Test("production needs a metrics token, unless metrics are off")
+    func metrics() async throws {
+        var open = Self.production
+        open["METRICS_TOKEN"] = nil
+        let error = await #expect(throws: ConfigurationError.self) { _ = try await Self.load(open) }
+        #expect(error?.description.hasPrefix("METRICS_TOKEN:") == true)
+        open["METRICS_ENABLED"] = "false"
+        #expect(try await Self.load(open).metricsEnabled == false)
+        #expect(try await Self.load([:]).metricsEnabled)
+    }
+
+    @Test(
+        "PUBLIC_URL gives the service's origin",
+        arguments: [
+            ("https://auth.example.com", "https://auth.example.com"),
+            ("http://LOCALHOST:8080", "http://localhost:8080"),
+            ("https://example.com/auth", "https://example.com"),
+            ("HTTPS://example.com:443/a/b", "https://example.com:443"),
+        ])
+    func publicURL(url: String, origin: String) async throws {
+        #expect(try await Self.load(["PUBLIC_URL": url]).publicOrigin == origin)
+    }
+
+    @Test(
+        "PUBLIC_URL values that are not a service's URL stop start-up",
+        arguments: [
+            "https://auth.example.com/", "ftp://example.com", "https://example.com?x=1", "https://example.com#f",
+            "https://user:pw@example.com", "example.com", "https://", "/auth",
+        ])
+    func refusedPublicURLs(url: String) async throws {
+        let error = await #expect(throws: ConfigurationError.self) { _ = try await Self.load(["PUBLIC_URL": url]) }
+        #expect(error?.description.hasPrefix("PUBLIC_URL:") == true)
+    }
+}
