@@ -24,6 +24,13 @@ EMAIL = "guillaume@holberton.io"
 PASSWD = "b4l0u"
 NEW_PASSWD = "t4rt1fl3tt3"
 
+# What every production server needs to start, besides the reset delivery each test chooses:
+# production refuses to start without a metrics token (unless METRICS_ENABLED=false).
+METRICS_TOKEN = "a-metrics-token-for-the-tests"
+PRODUCTION_BASE = {"LATCHKEY_ENV": "production", "METRICS_TOKEN": METRICS_TOKEN}
+# The session cookie's name in production, unless SESSION_COOKIE_NAME names another.
+PRODUCTION_COOKIE = "__Host-session_id"
+
 
 def free_port():
     with socket.socket() as sock:

@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from latchkey_helpers import BINARY, Server, clean_environment, free_port
+from latchkey_helpers import BINARY, PRODUCTION_BASE, PRODUCTION_COOKIE, Server, clean_environment, free_port
 
 SECRET = "a-webhook-secret-of-some-length"
 STRONG = "correct horse battery"
@@ -74,7 +74,7 @@ def signed(headers, body):
 
 def production_env(receiver, extra=None):
     env = {
-        "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
+        **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
         "WEBHOOK_SECRET": SECRET, "BCRYPT_COST": "4", "ALLOWED_ORIGINS": "https://app.example.com",
     }
     env.update(extra or {})
@@ -113,9 +113,9 @@ def test_production_profile_with_webhook_delivery():
             assert "secure" in [p.strip().lower() for p in login.headers["Set-Cookie"].split(";")]
             assert login.headers["Cache-Control"] == "no-store"
             assert login.headers["X-Content-Type-Options"] == "nosniff"
-            session_id = login.cookies["session_id"]
+            session_id = login.cookies[PRODUCTION_COOKIE]
             # The cookie jar would not send a Secure cookie over plain HTTP: pass it explicitly.
-            profile = requests.get(url + "/profile", cookies={"session_id": session_id})
+            profile = requests.get(url + "/profile", cookies={PRODUCTION_COOKIE: session_id})
             assert profile.status_code == 200 and profile.json() == {"email": "ada@example.com"}
 
             # Reset: the same answer for a known and an unknown email; the token goes to the webhook.
@@ -142,7 +142,7 @@ def test_production_profile_with_webhook_delivery():
             response = requests.put(url + "/reset_password",
                                     data={"email": "ada@example.com", "reset_token": token, "new_password": STRONGER})
             assert response.status_code == 200
-            assert requests.get(url + "/profile", cookies={"session_id": session_id}).status_code == 403
+            assert requests.get(url + "/profile", cookies={PRODUCTION_COOKIE: session_id}).status_code == 403
             assert requests.post(url + "/sessions",
                                  data={"email": "ada@example.com", "password": STRONGER}).status_code == 200
 
@@ -164,14 +164,15 @@ def test_production_profile_with_webhook_delivery():
         output = server.output()
         summary = [line for line in output.splitlines() if "security settings" in line]
         assert len(summary) == 1 and "profile=production" in summary[0] and "reset_token_delivery=webhook" in summary[0]
-        assert_clean_log(output, [STRONG, STRONGER, "another password", session_id, token, SECRET])
+        assert_clean_log(output, [STRONG, STRONGER, "another password", session_id, token, SECRET,
+                                  PRODUCTION_BASE["METRICS_TOKEN"]])
 
 
 def test_production_refuses_unsafe_reset_delivery_with_one_line():
     for env, reason in [
-        ({"LATCHKEY_ENV": "production"}, "RESET_TOKEN_DELIVERY"),
-        ({"LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "log"}, "RESET_TOKEN_DELIVERY"),
-        ({"LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response"}, "ALLOW_RESET_TOKEN_IN_RESPONSE"),
+        (PRODUCTION_BASE, "RESET_TOKEN_DELIVERY"),
+        ({**PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "log"}, "RESET_TOKEN_DELIVERY"),
+        ({**PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "response"}, "ALLOW_RESET_TOKEN_IN_RESPONSE"),
     ]:
         environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **env})
         with tempfile.TemporaryDirectory() as folder:
@@ -181,7 +182,8 @@ def test_production_refuses_unsafe_reset_delivery_with_one_line():
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and reason in lines[0], result.stderr
     # --env on the command line selects the profile too.
-    environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port())})
+    environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()),
+                                     "METRICS_TOKEN": PRODUCTION_BASE["METRICS_TOKEN"]})
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run([BINARY, "serve", "--env", "production"], cwd=folder, env=environment,
                                 capture_output=True, text=True, timeout=30)

@@ -23,7 +23,7 @@ import unicodedata
 import pytest
 import requests
 
-from latchkey_helpers import BINARY, Server, clean_environment, flask_database, free_port, latchkey
+from latchkey_helpers import BINARY, PRODUCTION_BASE, Server, clean_environment, flask_database, free_port, latchkey
 
 FAST = {"BCRYPT_COST": "4"}
 INVISIBLE = "email must not contain invisible or control characters"
@@ -305,7 +305,7 @@ def test_webhook_events_carry_the_canonical_address():
     secret = "a-webhook-secret-of-some-length"
     with tempfile.TemporaryDirectory() as folder:
         server = Server(folder, {
-            **FAST, "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
+            **FAST, **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
             "WEBHOOK_SECRET": secret})
         try:
             canonical = "zo\u00eb@xn--bcher-kva.example"
@@ -540,7 +540,7 @@ def test_a_refused_new_password_keeps_the_token_usable(server):
 
 # The production profile: at least 15 characters, unless set otherwise.
 
-PRODUCTION = {**FAST, "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response",
+PRODUCTION = {**FAST, **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "response",
               "ALLOW_RESET_TOKEN_IN_RESPONSE": "true"}
 
 
@@ -590,7 +590,7 @@ def test_production_accepts_8_to_14_with_a_warning():
 
 
 @pytest.mark.parametrize("env, value", [
-    ({"LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true"}, "7"),
+    ({**PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true"}, "7"),
     ({}, "0"),
     ({}, "257"),
 ])
