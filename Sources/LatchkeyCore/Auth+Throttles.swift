@@ -7,11 +7,13 @@ extension Auth {
     /// - Returns: The reservation's time, for `settle` or `release`.
     /// - Throws: `throttled` when the attempt is refused; `storageUnavailable`.
     func reserveAttempt(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws -> Date {
-        let now = clock()
         let decision = Mutex<ThrottleReservation?>(nil)
+        let clock = self.clock
         try await storage {
             try await store.updateThrottleRecord(key) { record in
-                let (next, reservation) = throttle.reserving(record, now: now)
+                // The time is read once the store holds the record: a wait that another node
+                // started while this update waited for the lock must not look longer than it is.
+                let (next, reservation) = throttle.reserving(record, now: clock())
                 decision.withLock { $0 = reservation }
                 return next
             }
@@ -31,10 +33,10 @@ extension Auth {
     func settleAttempt(
         _ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date, succeeded: Bool
     ) async throws {
-        let now = clock()
+        let clock = self.clock
         try await storage {
             try await store.updateThrottleRecord(key) {
-                throttle.settling($0, reservedAt: reservedAt, succeeded: succeeded, now: now)
+                throttle.settling($0, reservedAt: reservedAt, succeeded: succeeded, now: clock())
             }
         }
     }

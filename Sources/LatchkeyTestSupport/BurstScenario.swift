@@ -15,6 +15,8 @@ public enum BurstScenario {
         public var succeeded = 0
         /// Anything else.
         public var other = 0
+        /// The longest `Retry-After` given, in seconds.
+        public var longestRetryAfter = 0
     }
 
     /// Sends `count` login attempts at once, spread over `nodes`; attempt `rightAt` (if any)
@@ -37,6 +39,7 @@ public enum BurstScenario {
                     } catch AuthError.throttled(let seconds) {
                         outcome.throttled = seconds >= 1 ? 1 : 0
                         outcome.other = seconds >= 1 ? 0 : 1
+                        outcome.longestRetryAfter = seconds
                     } catch {
                         outcome.other = 1
                     }
@@ -48,6 +51,7 @@ public enum BurstScenario {
                 total.throttled += one.throttled
                 total.succeeded += one.succeeded
                 total.other += one.other
+                total.longestRetryAfter = max(total.longestRetryAfter, one.longestRetryAfter)
             }
         }
     }
@@ -79,6 +83,7 @@ public enum BurstScenario {
                 total.throttled += one.throttled
                 total.succeeded += one.succeeded
                 total.other += one.other
+                total.longestRetryAfter = max(total.longestRetryAfter, one.longestRetryAfter)
             }
         }
     }
@@ -103,6 +108,8 @@ public enum BurstScenario {
         #expect(first.wrong == 10)
         #expect(first.throttled == 90)
         #expect(first.other == 0)
+        // Never more than the first wait: the time is read once the store holds the record.
+        #expect(first.longestRetryAfter <= FailureThrottle().firstWait)
         #expect(await hasher.verifications == 10)
         let second = await logins(nodes, email: "burst@example.com", password: "b4l0u", count: 60, rightAt: 30)
         #expect(second.throttled == 60)
