@@ -27,7 +27,14 @@ struct AuthRoutes: Sendable {
     }
 
     func logout(_ request: Request) async throws -> Response {
-        try await auth.destroySession(token: cookie.liveSession(in: request, auth: auth).token)
+        do {
+            try await auth.destroySession(token: cookie.liveSession(in: request, auth: auth).token)
+        } catch AuthError.invalidSession {
+            // A stale cookie is cleared even when the logout is refused.
+            var headers = HTTPFields()
+            headers[.setCookie] = cookie.header(value: "", maxAge: 0)
+            throw APIError(.forbidden, APIError(AuthError.invalidSession).message, headers: headers)
+        }
         var response = Response(status: .found, headers: [.location: "/"])
         response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
         return response

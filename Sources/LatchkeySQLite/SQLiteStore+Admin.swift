@@ -68,9 +68,11 @@ extension SQLiteStore: AdminStore {
 
     /// Copies the database, consistently, to a new file while it is in use (SQLite's online
     /// backup, through GRDB).
-    /// - Parameter path: The new file; it must not exist.
+    /// - Parameter path: The new file; it must not exist. It is created readable by its owner
+    ///   only (0600): a backup holds what the database holds.
     /// - Throws: `StoreError.unavailable` when the copy fails.
     public func backup(to path: String) throws {
+        try Self.createOwnerOnly(path)
         do {
             let destination = try DatabaseQueue(path: path)
             try writer.backup(to: destination)

@@ -31,6 +31,7 @@ public final class SQLiteStore: AuthStore {
         do {
             switch location {
             case .file(let path):
+                try Self.createOwnerOnly(path)
                 let pool = try DatabasePool(path: path, configuration: configuration)
                 // GRDB sets synchronous=NORMAL when it enables WAL, after `prepareDatabase`;
                 // FULL on the one writer connection makes every acknowledged commit durable.
@@ -116,4 +117,28 @@ extension SQLiteStore {
             throw Self.translate(error)
         }
     }
+}
+
+extension SQLiteStore {
+    /// Creates a file readable and writable by its owner only (0600), whatever the umask, when it
+    /// does not exist yet: the database holds password hashes and token digests. SQLite gives its
+    /// `-wal` and `-shm` files the database file's permissions.
+    /// - Parameter path: The file.
+    /// - Throws: `StoreError.unavailable` when it cannot be created.
+    static func createOwnerOnly(_ path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            // The umask may have taken bits away, never added any; set the mode exactly.
+            fchmod(descriptor, 0o600)
+            closeDescriptor(descriptor)
+            return
+        }
+        if errno == EEXIST { return }
+        throw StoreError.unavailable("cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// Closes a file descriptor (outside `SQLiteStore`, where `close` names the store's method).
+private func closeDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
 }

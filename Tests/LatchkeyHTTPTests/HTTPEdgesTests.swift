@@ -170,4 +170,15 @@ struct HTTPEdgesTests {
             if !accepted { #expect(response.status == .forbidden) }
         }
     }
+
+    @Test("a refused logout still clears the stale cookie")
+    func refusedLogoutClearsCookie() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            let stale = SecretToken.generate()
+            let response = try await client.send(.delete, "/sessions", cookie: stale)
+            response.expectError(.forbidden)
+            #expect(response.headers[.setCookie] == "session_id=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")
+        }
+    }
 }

@@ -85,3 +85,28 @@ struct SQLiteSessionEmailTests {
         #expect(changed?.user.email == "ada@lovelace.example")
     }
 }
+
+@Suite("SQLite files on disk")
+struct SQLiteFileModeTests {
+    /// The permission bits of a file.
+    static func mode(_ path: String) throws -> Int {
+        try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+    }
+
+    @Test("the database, its -wal and -shm files, and backups are readable by their owner only, whatever the umask")
+    func ownerOnly() async throws {
+        let (path, directory) = try temporaryPath()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        let store = try SQLiteStore(location: .file(path: path))
+        _ = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date())
+        for file in [path, path + "-wal", path + "-shm"] {
+            #expect(try Self.mode(file) == 0o600, "\(file)")
+        }
+        let backup = directory.appendingPathComponent("backup.sqlite").path
+        try store.backup(to: backup)
+        #expect(try Self.mode(backup) == 0o600)
+        try store.close()
+    }
+}
