@@ -20,11 +20,17 @@ struct ImportFlaskCommand: AsyncParsableCommand {
     @Argument(help: "The Flask service's SQLite file.")
     var path: String
 
+    @Flag(name: .customLong("allow-high-cost"), help: "Import hashes above IMPORT_MAX_BCRYPT_COST too.")
+    var allowHighCost = false
+
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
         let rows = try Self.readRows(path)
-        let report = try await Admin.withAuth(database) { auth, _ in try await auth.importUsers(rows) }
+        let maximumCost = allowHighCost ? nil : try await Admin.settings(database).importMaxBcryptCost
+        let report = try await Admin.withAuth(database) { auth, _ in
+            try await auth.importUsers(rows, maximumCost: maximumCost)
+        }
         print("imported \(report.imported), skipped \(report.skipped.count)")
         for skipped in report.skipped {
             print("skipped\trow \(skipped.row)\t\(skipped.reason)")

@@ -35,6 +35,7 @@ extension Settings {
         case metricsEnabled = "METRICS_ENABLED"
         case sessionCookieName = "SESSION_COOKIE_NAME"
         case publicURL = "PUBLIC_URL"
+        case importMaxBcryptCost = "IMPORT_MAX_BCRYPT_COST"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -72,6 +73,7 @@ extension Settings {
             case .metricsEnabled: "true"
             case .sessionCookieName: "session_id"
             case .publicURL: nil
+            case .importMaxBcryptCost: "14"
             }
         }
 
@@ -134,6 +136,8 @@ extension Settings {
             case .metricsEnabled: "true or false: false answers 404 on /metrics"
             case .sessionCookieName:
                 "the session cookie's name; __Host- or __Secure- names need Secure cookies, and production needs one of them"
+            case .importMaxBcryptCost:
+                "the highest bcrypt cost import-flask takes without --allow-high-cost (4 to 31)"
             case .publicURL:
                 "the service's own URL, scheme://host[:port][/prefix]: production accepts state-changing requests from its origin"
             }

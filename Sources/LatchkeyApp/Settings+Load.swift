@@ -111,6 +111,8 @@ extension Settings {
             BcryptPasswordHasher.validCosts,
             default: settings.bcryptCost
         )
+        settings.importMaxBcryptCost = try integer(
+            .importMaxBcryptCost, BcryptPasswordHasher.validCosts, default: settings.importMaxBcryptCost)
         settings.policy.passwordMinLength = try integer(
             .passwordMinLength,
             1...maximumPasswordLength,

@@ -37,6 +37,8 @@ public struct Settings: Sendable, Equatable {
     public var database = DatabaseLocation.sqlite(.file(path: "latchkey.sqlite"))
     /// The bcrypt cost.
     public var bcryptCost = 12
+    /// The highest bcrypt cost `import-flask` imports without `--allow-high-cost`.
+    public var importMaxBcryptCost = 14
     /// The rules' tunable values.
     public var policy = AuthPolicy()
     /// Whether the session cookie carries `Secure`.

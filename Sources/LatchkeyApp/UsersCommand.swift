@@ -91,13 +91,13 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (email, id) = (email, id)
-            let deleted = try await Admin.withAuth(database) { auth, _ in
-                if let id { return try await auth.deleteUser(id: id) }
+            // The canonical address acted on, not the argument as typed.
+            let deleted: String? = try await Admin.withAuth(database) { auth, _ in
+                if let id { return try await auth.deleteUser(id: id) ? "id \(id)" : nil }
                 return try await auth.deleteUser(email: email ?? "")
             }
-            let name = id.map { "id \($0)" } ?? email ?? ""
-            guard deleted else { throw CommandFailure("no such user: \(name)") }
-            print("deleted\t\(name)")
+            guard let deleted else { throw CommandFailure("no such user: \(id.map { "id \($0)" } ?? email ?? "")") }
+            print("deleted\t\(deleted)")
         }
     }
 

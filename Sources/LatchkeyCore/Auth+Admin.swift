@@ -32,12 +32,13 @@ extension Auth {
 
     /// Deletes the account of an email, with its sessions and reset token.
     /// - Parameter email: The email as given.
-    /// - Returns: Whether there was such an account.
+    /// - Returns: The address of the account deleted (its canonical form, or its old one for an
+    ///   email conflict), or `nil` when there was no such account.
     /// - Throws: `invalidEmail`, `storageUnavailable`.
-    public func deleteUser(email: String) async throws -> Bool {
-        guard let user = try await account(typed: email).user else { return false }
+    public func deleteUser(email: String) async throws -> String? {
+        guard let user = try await account(typed: email).user else { return nil }
         let admin = try adminStore()
-        return try await storage { try await admin.deleteUser(id: user.id) }
+        return try await storage { try await admin.deleteUser(id: user.id) } ? user.email : nil
     }
 
     /// Ends every session of an account.
@@ -94,10 +95,14 @@ extension Auth {
     /// their old passwords. Emails are normalised; malformed rows, duplicates within the rows
     /// and emails already registered are skipped and reported; what is imported is added in one
     /// transaction.
-    /// - Parameter rows: The rows, in source order.
+    /// - Parameters:
+    ///   - rows: The rows, in source order.
+    ///   - maximumCost: The highest bcrypt cost imported, or `nil` for any: one wrong guess
+    ///     against a cost-16 hash holds a hashing thread for seconds, at cost 31 for a day and a
+    ///     half, so rows above it are skipped and reported unless the operator allows them.
     /// - Returns: What was imported and what was skipped, and why.
     /// - Throws: `storageUnavailable` (and then nothing was imported).
-    public func importUsers(_ rows: [ImportedRow]) async throws -> ImportReport {
+    public func importUsers(_ rows: [ImportedRow], maximumCost: Int? = nil) async throws -> ImportReport {
         var skipped: [ImportReport.SkippedRow] = []
         var firstRowByEmail: [String: Int] = [:]
         var candidates: [(row: Int, user: NewUser)] = []
@@ -114,6 +119,10 @@ extension Auth {
             }
             guard Self.isBcryptHash(row.passwordHash) else {
                 skipped.append(.init(row: row.row, reason: .malformedHash))
+                continue
+            }
+            if let maximumCost, let cost = BcryptPasswordHasher.cost(of: row.passwordHash), cost > maximumCost {
+                skipped.append(.init(row: row.row, reason: .costTooHigh(cost: cost, maximum: maximumCost)))
                 continue
             }
             if let first = firstRowByEmail[email] {

@@ -12,6 +12,8 @@ public struct ImportReport: Sendable, Equatable {
         case duplicateInFile(firstRow: Int)
         /// The email already has an account here.
         case alreadyRegistered
+        /// The hash's bcrypt cost is above the import's maximum (`IMPORT_MAX_BCRYPT_COST`).
+        case costTooHigh(cost: Int, maximum: Int)
 
         /// The reason, for the summary.
         public var description: String {
@@ -20,6 +22,8 @@ public struct ImportReport: Sendable, Equatable {
             case .malformedHash: "not a bcrypt hash"
             case .duplicateInFile(let row): "duplicate of row \(row)"
             case .alreadyRegistered: "already registered"
+            case .costTooHigh(let cost, let maximum):
+                "bcrypt cost \(cost) is above IMPORT_MAX_BCRYPT_COST (\(maximum)); --allow-high-cost imports it"
             }
         }
     }

@@ -45,6 +45,24 @@ struct AdminTests {
         try await hasher.shutdown()
     }
 
+    @Test("rows above the maximum bcrypt cost are skipped with that reason, unless allowed")
+    func importMaximumCost() async throws {
+        let rows = [15, 14, 31].enumerated().map { index, cost in
+            ImportedRow(
+                row: index + 1, email: "user\(index)@example.com",
+                passwordHash: "$2b$\(cost)$" + String(repeating: "a", count: 53))
+        }
+        let fixture = try await Fixture()
+        let report = try await fixture.auth.importUsers(rows, maximumCost: 14)
+        #expect(report.imported == 1)
+        #expect(report.skipped.map(\.row) == [1, 3])
+        #expect(
+            report.skipped.map(\.reason) == [.costTooHigh(cost: 15, maximum: 14), .costTooHigh(cost: 31, maximum: 14)])
+        #expect(report.skipped[0].reason.description.contains("--allow-high-cost"))
+        let allowed = try await Fixture().auth.importUsers(rows, maximumCost: nil)
+        #expect(allowed.imported == 3)
+    }
+
     @Test("an import that the store refuses imports nothing")
     func importUsersAllOrNothing() async throws {
         let fixture = try await Fixture()
@@ -85,8 +103,8 @@ struct AdminTests {
             _ = try await fixture.auth.user(forSessionToken: token)
         }
         #expect(try await fixture.auth.revokeSessions(email: "nobody@example.com") == nil)
-        #expect(try await fixture.auth.deleteUser(email: " Ada@example.com") == true)
+        #expect(try await fixture.auth.deleteUser(email: " Ada@Example.COM") == "ada@example.com")
         #expect(try await fixture.store.findUser(by: .email("ada@example.com")) == nil)
-        #expect(try await fixture.auth.deleteUser(email: "ada@example.com") == false)
+        #expect(try await fixture.auth.deleteUser(email: "ada@example.com") == nil)
     }
 }
