@@ -6,8 +6,13 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// `RESET_TOKEN_DELIVERY=webhook`: every account event is POSTed as JSON to `WEBHOOK_URL`, with
-/// `X-Latchkey-Signature: sha256=<hex HMAC-SHA256 of the exact body under WEBHOOK_SECRET>`.
+/// `RESET_TOKEN_DELIVERY=webhook`: every account event is POSTed as JSON to `WEBHOOK_URL`, signed
+/// as Standard Webhooks (standardwebhooks.com) asks: `webhook-id` (the same on every retry of an
+/// event, new for the next), `webhook-timestamp` (Unix seconds of the attempt) and
+/// `webhook-signature: v1,<base64 of HMAC-SHA256(WEBHOOK_SECRET, "<id>.<timestamp>.<body>")>`, so
+/// that a receiver can drop duplicates and refuse a captured delivery replayed later. The older
+/// `X-Latchkey-Signature: sha256=<hex HMAC-SHA256 of the body>` is still sent, deprecated. A
+/// redirect from the receiver is not followed (the body holds reset tokens): it is a failure.
 ///
 /// `notify` only queues the event; the service delivers it in the background with a timeout
 /// and a few retries with backoff (after a connection failure, a timeout, a 429 or a 5xx). On
@@ -41,15 +46,29 @@ final class WebhookNotifier: AccountNotifier, Service {
     }
 
     func run() async throws {
+        // A client of its own, made and shut down here, which never follows a redirect.
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await event in events {
-                    group.addTask { await self.deliver(event) }
+                    group.addTask { await self.deliver(event, with: client) }
                 }
             }
         } onGracefulShutdown: {
             self.continuation.finish()
         }
+        try? await client.shutdown()
+    }
+
+    /// The Standard Webhooks signature of one attempt: `v1,<base64 of HMAC-SHA256(secret,
+    /// "<id>.<timestamp>.<body>")>`.
+    func standardSignature(id: String, timestamp: Int, body: Data) -> String {
+        var message = Data("\(id).\(timestamp).".utf8)
+        message.append(body)
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret))
+        return "v1," + Data(code).base64EncodedString()
     }
 
     /// The exact body sent for an event.
@@ -82,7 +101,7 @@ final class WebhookNotifier: AccountNotifier, Service {
         return "sha256=" + String(decoding: hex, as: UTF8.self)
     }
 
-    private func deliver(_ event: AccountEvent) async {
+    private func deliver(_ event: AccountEvent, with client: HTTPClient) async {
         let name = Self.eventName(event)
         let body: Data
         do {
@@ -97,14 +116,21 @@ final class WebhookNotifier: AccountNotifier, Service {
         request.headers.add(name: "User-Agent", value: "latchkey")
         request.headers.add(name: "X-Latchkey-Signature", value: signature(of: body))
         request.body = .bytes(ByteBuffer(data: body))
+        // One id per event, the same on each retry, so that a receiver can drop duplicates.
+        let id = "evt_" + SecretToken.generate(byteCount: 16)
+        request.headers.add(name: "webhook-id", value: id)
         for attempt in 0...options.retryDelays.count {
             if attempt > 0 {
                 // Shutting down: one attempt per queued event, so that the process exits in time.
                 if Task.isShuttingDownGracefully { break }
                 try? await Task.sleep(for: options.retryDelays[attempt - 1])
             }
+            let timestamp = Int(Date().timeIntervalSince1970)
+            request.headers.replaceOrAdd(name: "webhook-timestamp", value: "\(timestamp)")
+            request.headers.replaceOrAdd(
+                name: "webhook-signature", value: standardSignature(id: id, timestamp: timestamp, body: body))
             do {
-                let response = try await HTTPClient.shared.execute(request, timeout: options.timeout)
+                let response = try await client.execute(request, timeout: options.timeout)
                 let status = response.status.code
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 if (200..<300).contains(status) {

@@ -18,9 +18,14 @@ final class WebhookReceiver: Sendable {
         var signature: String?
         var contentType: String?
         var body: Data
+        var id: String?
+        var timestamp: String?
+        var standardSignature: String?
     }
 
     let received = Mutex<[Received]>([])
+    /// Requests that reached the redirect's target.
+    let redirected = Mutex(0)
     let script: Mutex<[HTTPResponse.Status]>
 
     init(script: [HTTPResponse.Status] = []) {
@@ -35,10 +40,20 @@ final class WebhookReceiver: Sendable {
                 $0.append(
                     Received(
                         signature: request.headers[HTTPField.Name("X-Latchkey-Signature")!],
-                        contentType: request.headers[.contentType], body: Data(buffer: body)))
+                        contentType: request.headers[.contentType], body: Data(buffer: body),
+                        id: request.headers[HTTPField.Name("webhook-id")!],
+                        timestamp: request.headers[HTTPField.Name("webhook-timestamp")!],
+                        standardSignature: request.headers[HTTPField.Name("webhook-signature")!]))
             }
             let status = self.script.withLock { $0.isEmpty ? .ok : $0.removeFirst() }
-            return Response(status: status)
+            var headers = HTTPFields()
+            if status.code / 100 == 3 { headers[.location] = "/elsewhere" }
+            return Response(status: status, headers: headers)
+        }
+        router.post("/elsewhere") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 64 * 1024)
+            self.redirected.withLock { $0 += 1 }
+            return Response(status: .ok)
         }
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
@@ -124,6 +139,46 @@ struct WebhookNotifierTests {
             _ = try await failing.wait(for: 3)
             try await Task.sleep(for: .milliseconds(200))
             #expect(failing.received.withLock { $0.count } == 1 + Self.fast.retryDelays.count)
+        }
+    }
+
+    @Test(
+        "Standard Webhooks headers: one id per event, kept on retries; a fresh timestamp; a v1 signature of id, timestamp and body"
+    )
+    func standardWebhooks() async throws {
+        let receiver = WebhookReceiver(script: [.serviceUnavailable])
+        try await Self.withNotifier(receiver) { notifier in
+            notifier.notify(.registrationAttemptExistingAccount(email: "ada@example.com"))
+            _ = try await receiver.wait(for: 2)
+            notifier.notify(.registrationAttemptExistingAccount(email: "ada@example.com"))
+            let received = try await receiver.wait(for: 3)
+            #expect(received.count == 3)
+            let ids = received.map { $0.id ?? "" }
+            #expect(ids[0] == ids[1] && !ids[0].isEmpty)
+            #expect(ids[2] != ids[0])
+            for delivery in received {
+                let timestamp = try #require(delivery.timestamp.flatMap { Int($0) })
+                #expect(abs(Double(timestamp) - Date().timeIntervalSince1970) < 60)
+                var message = Data("\(delivery.id ?? "").\(timestamp).".utf8)
+                message.append(delivery.body)
+                let mac = HMAC<SHA256>.authenticationCode(
+                    for: message, using: SymmetricKey(data: Data(Self.secret.utf8)))
+                #expect(delivery.standardSignature == "v1," + Data(mac).base64EncodedString())
+            }
+        }
+    }
+
+    @Test("a redirect from the receiver is not followed: the signed body goes nowhere else")
+    func noRedirects() async throws {
+        for status in [HTTPResponse.Status.temporaryRedirect, .permanentRedirect, .found, .seeOther] {
+            let receiver = WebhookReceiver(script: [status])
+            try await Self.withNotifier(receiver) { notifier in
+                notifier.notify(.passwordResetRequested(email: "ada@example.com", token: "tok", expiresAt: Date()))
+                _ = try await receiver.wait(for: 1)
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(receiver.received.withLock { $0.count } == 1)
+                #expect(receiver.redirected.withLock { $0 } == 0)
+            }
         }
     }
 }
