@@ -17,9 +17,20 @@ struct Fields: Sendable {
     var nonStrings: Set<String> = []
 
     /// Reads and parses a request body.
-    /// - Throws: `APIError` with 413 for a body over 64 KiB, 415 for another content type,
-    ///   400 for a body that does not parse.
+    /// - Throws: `APIError` with 413 for a body over 64 KiB, 415 for another content type or a
+    ///   `Content-Encoding` other than `identity`, 400 for a body that does not parse.
     static func read(from request: Request) async throws -> Fields {
+        // Bodies are not decoded here, so a body labelled with an encoding is refused rather
+        // than read as it is: a proxy that honours the label would see another body (RFC 9110
+        // 15.5.16).
+        for encoding in request.headers[values: .contentEncoding] {
+            for token in encoding.split(separator: ",") {
+                let name = token.trimmingCharacters(in: .whitespaces).lowercased()
+                if name != "identity" && !name.isEmpty {
+                    throw APIError(.unsupportedMediaType, "content encoding must be identity (bodies are not decoded)")
+                }
+            }
+        }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBodySize {
             throw APIError(.contentTooLarge, "request body must be at most \(maximumBodySize) bytes")
         }

@@ -181,4 +181,20 @@ struct HTTPEdgesTests {
             #expect(response.headers[.setCookie] == "session_id=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")
         }
     }
+
+    @Test(
+        "a body with a Content-Encoding other than identity is a 415, whatever it holds",
+        arguments: ["gzip", "deflate", "br", "identity, gzip", "x-unknown"])
+    func contentEncoding(encoding: String) async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            var (headers, body) = form(["email": "ada@example.com", "password": "b4l0u"])
+            headers[.contentEncoding] = encoding
+            let response = try await client.execute(uri: "/users", method: .post, headers: headers, body: body)
+            response.expectError(.unsupportedMediaType)
+            var identity = headers
+            identity[.contentEncoding] = "identity"
+            #expect(try await client.execute(uri: "/users", method: .post, headers: identity, body: body).status == .ok)
+        }
+    }
 }
