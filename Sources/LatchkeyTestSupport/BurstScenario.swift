@@ -17,6 +17,15 @@ public enum BurstScenario {
         public var other = 0
         /// The longest `Retry-After` given, in seconds.
         public var longestRetryAfter = 0
+
+        /// Adds another attempt's answer to these.
+        mutating func add(_ other: Outcome) {
+            wrong += other.wrong
+            throttled += other.throttled
+            succeeded += other.succeeded
+            self.other += other.other
+            longestRetryAfter = max(longestRetryAfter, other.longestRetryAfter)
+        }
     }
 
     /// Sends `count` login attempts at once, spread over `nodes`; attempt `rightAt` (if any)
@@ -46,13 +55,7 @@ public enum BurstScenario {
                     return outcome
                 }
             }
-            return await group.reduce(into: Outcome()) { total, one in
-                total.wrong += one.wrong
-                total.throttled += one.throttled
-                total.succeeded += one.succeeded
-                total.other += one.other
-                total.longestRetryAfter = max(total.longestRetryAfter, one.longestRetryAfter)
-            }
+            return await group.reduce(into: Outcome()) { $0.add($1) }
         }
     }
 
@@ -78,13 +81,7 @@ public enum BurstScenario {
                     return outcome
                 }
             }
-            return await group.reduce(into: Outcome()) { total, one in
-                total.wrong += one.wrong
-                total.throttled += one.throttled
-                total.succeeded += one.succeeded
-                total.other += one.other
-                total.longestRetryAfter = max(total.longestRetryAfter, one.longestRetryAfter)
-            }
+            return await group.reduce(into: Outcome()) { $0.add($1) }
         }
     }
 
