@@ -11,8 +11,8 @@ extension Settings {
             "profile": "\(settings.profile.rawValue)",
             "secure_cookies": "\(settings.secureCookies)",
             "password_min_length":
-                settings.profile == .production && policy.passwordMinLength < 15
-                ? "\(policy.passwordMinLength) (warning: below the 15 NIST SP 800-63B asks of a single-factor password)"
+                settings.profile == .production && policy.passwordMinLength < Settings.productionPasswordMinLength
+                ? "\(policy.passwordMinLength) (warning: below the \(Settings.productionPasswordMinLength) NIST SP 800-63B asks of a single-factor password)"
                 : "\(policy.passwordMinLength)",
             "common_passwords_refused": "\(CommonPasswords.count)",
             "bcrypt_cost": "\(settings.bcryptCost)",

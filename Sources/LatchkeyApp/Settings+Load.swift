@@ -88,8 +88,7 @@ extension Settings {
         let production = settings.profile == .production
         if production {
             settings.secureCookies = true
-            // NIST SP 800-63B rev 4, 3.1.1.2: 15 characters for a password that is the only factor.
-            settings.policy.passwordMinLength = 15
+            settings.policy.passwordMinLength = Self.productionPasswordMinLength
             settings.policy.concealExistingAccounts = true
         }
         if let host = text(.host) {

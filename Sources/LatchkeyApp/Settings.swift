@@ -51,6 +51,11 @@ public struct Settings: Sendable, Equatable {
     /// The defaults.
     public init() {}
 
+    /// The production profile's shortest password, in characters: NIST SP 800-63B rev 4,
+    /// 3.1.1.2, asks 15 of a password that is the only factor. A lower explicit value (8 at
+    /// least) is accepted with a warning in the `security settings` line.
+    public static let productionPasswordMinLength = 15
+
     /// Builds the reader with the documented precedence: flags, then environment variables,
     /// then a `.env` file, then the defaults.
     /// - Parameters:

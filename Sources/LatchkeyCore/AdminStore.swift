@@ -30,6 +30,13 @@ public protocol AdminStore: AuthStore {
     /// - Throws: `StoreError.notFound`, and adds none, when one of their users is missing.
     func addSessions(_ sessions: [Session]) async throws
 
+    /// Reads a throttle record, for operators and the store contract: the rules read and change
+    /// records only inside `updateThrottleRecord`, so that a reservation sees the record it
+    /// changes.
+    /// - Parameter key: The scope and normalised email.
+    /// - Returns: The record, or `nil` when there is none.
+    func throttleRecord(_ key: ThrottleKey) async throws -> ThrottleRecord?
+
     /// Every account listed among the email conflicts, by canonical form then id.
     /// - Returns: The conflicts.
     func emailConflicts() async throws -> [EmailConflict]

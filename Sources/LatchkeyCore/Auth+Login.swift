@@ -26,14 +26,15 @@ extension Auth {
         // other scheme against its NFKC form. A password the scheme cannot check faithfully
         // (over 72 bytes or with a NUL for plain bcrypt; empty, too long or with a control
         // character otherwise) never matches, after the same work against the dummy hash.
+        let normalized = Validation.normalizedPassword(password)
         let candidate: String
         let checkable: Bool
         if let user, PasswordHashScheme(of: user.passwordHash) == .bcrypt {
             candidate = password
             checkable = Validation.fitsPlainBcrypt(password)
         } else {
-            candidate = Validation.normalizedPassword(password)
-            checkable = Validation.shapeProblem(candidate) == nil
+            candidate = normalized
+            checkable = Validation.shapeProblem(normalized) == nil
         }
         let target = checkable ? (user?.passwordHash ?? dummyHash) : dummyHash
         let matches: Bool
@@ -50,7 +51,6 @@ extension Auth {
             throw AuthError.invalidCredentials
         }
         metrics.loginsSucceeded.increment()
-        let normalized = Validation.normalizedPassword(password)
         // A plain bcrypt password that today's rules refuse (a control character) keeps its
         // hash: rehashing it would lock its owner out.
         if hasher.needsRehash(user.passwordHash), Validation.shapeProblem(normalized) == nil {

@@ -99,11 +99,6 @@ public protocol AuthStore: Sendable {
     /// - Returns: What was removed.
     func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult
 
-    /// Reads a throttle record.
-    /// - Parameter key: The scope and normalised email.
-    /// - Returns: The record, or `nil` when there is none.
-    func throttleRecord(_ key: ThrottleKey) async throws -> ThrottleRecord?
-
     /// Reads, changes and writes a throttle record atomically, so that every node counts into
     /// the same row: concurrent updates of one key apply one after the other.
     /// - Parameters:

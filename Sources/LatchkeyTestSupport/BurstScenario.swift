@@ -34,47 +34,39 @@ public enum BurstScenario {
     public static func logins(
         _ nodes: [Auth], email: String, password: String, count: Int, rightAt: Int? = nil
     ) async -> Outcome {
-        await withTaskGroup(of: Outcome.self) { group in
-            for index in 0..<count {
-                let auth = nodes[index % nodes.count]
-                group.addTask {
-                    var outcome = Outcome()
-                    do {
-                        _ = try await auth.validLogin(
-                            email: email, password: index == rightAt ? password : "wrong-\(index)")
-                        outcome.succeeded = 1
-                    } catch AuthError.invalidCredentials {
-                        outcome.wrong = 1
-                    } catch AuthError.throttled(let seconds) {
-                        outcome.throttled = seconds >= 1 ? 1 : 0
-                        outcome.other = seconds >= 1 ? 0 : 1
-                        outcome.longestRetryAfter = seconds
-                    } catch {
-                        outcome.other = 1
-                    }
-                    return outcome
-                }
-            }
-            return await group.reduce(into: Outcome()) { $0.add($1) }
+        await burst(nodes, count: count, wrong: .invalidCredentials) { auth, index in
+            _ = try await auth.validLogin(email: email, password: index == rightAt ? password : "wrong-\(index)")
         }
     }
 
     /// Sends `count` wrong reset tokens at once, spread over `nodes`.
     /// - Returns: How they were answered.
     public static func resetTokens(_ nodes: [Auth], email: String, count: Int) async -> Outcome {
+        await burst(nodes, count: count, wrong: .invalidResetToken) { auth, _ in
+            _ = try await auth.updatePassword(
+                resetToken: SecretToken.generate(), email: email, newPassword: "n3w-password")
+        }
+    }
+
+    /// Runs `count` attempts at once, spread over `nodes`, and sorts their answers: success,
+    /// `wrong`, a wait (with its `Retry-After`), or anything else.
+    private static func burst(
+        _ nodes: [Auth], count: Int, wrong: AuthError,
+        attempt: @escaping @Sendable (Auth, Int) async throws -> Void
+    ) async -> Outcome {
         await withTaskGroup(of: Outcome.self) { group in
             for index in 0..<count {
                 let auth = nodes[index % nodes.count]
                 group.addTask {
                     var outcome = Outcome()
                     do {
-                        _ = try await auth.updatePassword(
-                            resetToken: SecretToken.generate(), email: email, newPassword: "n3w-password")
+                        try await attempt(auth, index)
                         outcome.succeeded = 1
-                    } catch AuthError.invalidResetToken {
+                    } catch let error as AuthError where error == wrong {
                         outcome.wrong = 1
-                    } catch AuthError.throttled {
+                    } catch AuthError.throttled(let seconds) where seconds >= 1 {
                         outcome.throttled = 1
+                        outcome.longestRetryAfter = seconds
                     } catch {
                         outcome.other = 1
                     }
