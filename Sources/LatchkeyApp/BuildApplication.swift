@@ -74,6 +74,7 @@ public func buildApplication(
     )
     var app = Application(
         router: buildRouter(auth: auth, options: options),
+        server: .latchkeyHTTP1(timeouts: settings.connectionTimeouts),
         configuration: ApplicationConfiguration(
             address: .hostname(settings.host, port: settings.port),
             serverName: "latchkey"

@@ -4,6 +4,7 @@ import LatchkeyCore
 import LatchkeyHTTP
 import Logging
 import Metrics
+import ServiceLifecycle
 
 /// The composition root's entry: sets up the process (logging, metrics), builds the
 /// application with `buildApplication(settings:logger:metrics:)`, and runs it under
@@ -19,7 +20,10 @@ public struct Server: Sendable {
     }
 
     /// Bootstraps logging and metrics (once per process), builds the application, and runs
-    /// it until a shutdown signal, then lets in-flight requests finish.
+    /// it until a shutdown signal (SIGTERM or SIGINT), then lets in-flight requests finish
+    /// within `SHUTDOWN_TIMEOUT`: connections still open then are closed, and services still
+    /// stopping a second later are cancelled, so that the process exits in that time whatever
+    /// its clients (or a webhook receiver) do.
     /// - Throws: When the database cannot be opened or migrated, or the port cannot be bound.
     public func run() async throws {
         let registry = Observability.bootstrap(format: settings.logFormat, level: settings.logLevel)
@@ -29,6 +33,11 @@ public struct Server: Sendable {
             settings: settings, logger: logger,
             metrics: ApplicationMetrics(factory: MetricsSystem.factory, render: { registry.emitToBuffer() }))
         logger.notice("security settings", metadata: settings.securitySummary)
-        try await app.runService()
+        let shutdown = settings.connectionTimeouts.shutdown
+        var configuration = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .nanoseconds(shutdown.nanoseconds) + .seconds(1)
+        configuration.maximumCancellationDuration = .seconds(2)
+        try await ServiceGroup(configuration: configuration).run()
     }
 }

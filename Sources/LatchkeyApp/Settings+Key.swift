@@ -36,6 +36,10 @@ extension Settings {
         case sessionCookieName = "SESSION_COOKIE_NAME"
         case publicURL = "PUBLIC_URL"
         case importMaxBcryptCost = "IMPORT_MAX_BCRYPT_COST"
+        case httpHeaderTimeout = "HTTP_HEADER_TIMEOUT"
+        case httpBodyTimeout = "HTTP_BODY_TIMEOUT"
+        case httpIdleTimeout = "HTTP_IDLE_TIMEOUT"
+        case shutdownTimeout = "SHUTDOWN_TIMEOUT"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -74,6 +78,9 @@ extension Settings {
             case .sessionCookieName: "session_id"
             case .publicURL: nil
             case .importMaxBcryptCost: "14"
+            case .httpHeaderTimeout, .httpBodyTimeout: "10"
+            case .httpIdleTimeout: "60"
+            case .shutdownTimeout: "15"
             }
         }
 
@@ -138,6 +145,12 @@ extension Settings {
                 "the session cookie's name; __Host- or __Secure- names need Secure cookies, and production needs one of them"
             case .importMaxBcryptCost:
                 "the highest bcrypt cost import-flask takes without --allow-high-cost (4 to 31)"
+            case .httpHeaderTimeout:
+                "seconds a request's headers may take from its first byte (or from the connection's opening) before the connection closes"
+            case .httpBodyTimeout: "seconds a request body may stall between two reads before the connection closes"
+            case .httpIdleTimeout: "seconds a connection may sit idle between requests before it closes"
+            case .shutdownTimeout:
+                "seconds requests in flight get after SIGTERM or SIGINT before their connections are closed"
             case .publicURL:
                 "the service's own URL, scheme://host[:port][/prefix]: production accepts state-changing requests from its origin"
             }

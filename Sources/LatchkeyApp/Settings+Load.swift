@@ -161,6 +161,12 @@ extension Settings {
         settings.policy.resetTokenTTL = try integer(
             .resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
         settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)
+        settings.connectionTimeouts = ConnectionTimeouts(
+            header: .seconds(Int64(try integer(.httpHeaderTimeout, 1...3600, default: 10))),
+            body: .seconds(Int64(try integer(.httpBodyTimeout, 1...3600, default: 10))),
+            idle: .seconds(Int64(try integer(.httpIdleTimeout, 1...day, default: 60))),
+            shutdown: .seconds(Int64(try integer(.shutdownTimeout, 1...3600, default: 15)))
+        )
         let firstWait = try integer(.throttleFirstWait, 1...day, default: settings.policy.loginThrottle.firstWait)
         let maxWait = try integer(.throttleMaxWait, 1...day, default: settings.policy.loginThrottle.maxWait)
         guard maxWait >= firstWait else {

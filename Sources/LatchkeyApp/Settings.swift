@@ -45,6 +45,9 @@ public struct Settings: Sendable, Equatable {
     public var secureCookies = false
     /// Seconds between two purges of expired sessions and reset tokens.
     public var purgeInterval = 3600
+    /// The connections' timeouts (`HTTP_HEADER_TIMEOUT`, `HTTP_BODY_TIMEOUT`,
+    /// `HTTP_IDLE_TIMEOUT`, `SHUTDOWN_TIMEOUT`).
+    public var connectionTimeouts = ConnectionTimeouts()
     /// The least severe log level written.
     public var logLevel = Logger.Level.info
 

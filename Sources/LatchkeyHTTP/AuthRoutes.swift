@@ -10,14 +10,14 @@ struct AuthRoutes: Sendable {
     /// The session cookie under its configured name.
     var cookie: SessionCookie { SessionCookie(name: options.sessionCookieName, secure: options.secureCookies) }
 
-    func register(_ request: Request) async throws -> Response {
-        let fields = try await Fields.read(from: request)
+    func register(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let fields = try await Fields.read(from: request, context: context)
         let user = try await auth.registerUser(email: fields.required("email"), password: fields.required("password"))
         return JSONResponse.make(.ok, ["email": user.email, "message": "user created"])
     }
 
-    func login(_ request: Request) async throws -> Response {
-        let fields = try await Fields.read(from: request)
+    func login(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let fields = try await Fields.read(from: request, context: context)
         let user = try await auth.validLogin(email: fields.required("email"), password: fields.required("password"))
         let token = try await auth.createSession(for: user)
         var response = JSONResponse.make(.ok, ["email": user.email, "message": "logged in"])
@@ -45,8 +45,8 @@ struct AuthRoutes: Sendable {
         return JSONResponse.make(.ok, ["email": user.email])
     }
 
-    func resetToken(_ request: Request) async throws -> Response {
-        let fields = try await Fields.read(from: request)
+    func resetToken(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let fields = try await Fields.read(from: request, context: context)
         switch try await auth.requestPasswordReset(for: fields.required("email")) {
         case .issued(let issued):
             return JSONResponse.make(.ok, ["email": issued.email, "reset_token": issued.token])
@@ -56,8 +56,8 @@ struct AuthRoutes: Sendable {
         }
     }
 
-    func updatePassword(_ request: Request) async throws -> Response {
-        let fields = try await Fields.read(from: request)
+    func updatePassword(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let fields = try await Fields.read(from: request, context: context)
         let user = try await auth.updatePassword(
             resetToken: fields.required("reset_token"),
             email: fields.required("email"),

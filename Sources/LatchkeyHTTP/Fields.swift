@@ -16,10 +16,17 @@ struct Fields: Sendable {
     /// Names whose JSON value is neither a string nor null: a 400 when the route reads them.
     var nonStrings: Set<String> = []
 
-    /// Reads and parses a request body.
+    /// Reads and parses a request body. Everything the headers decide is checked before the
+    /// body is read, and only then is a client that sent `Expect: 100-continue` told to send
+    /// it, so that a refused request is answered at once (RFC 9110 10.1.1).
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - context: Its context, for `100 Continue`.
     /// - Throws: `APIError` with 413 for a body over 64 KiB, 415 for another content type or a
-    ///   `Content-Encoding` other than `identity`, 400 for a body that does not parse.
-    static func read(from request: Request) async throws -> Fields {
+    ///   `Content-Encoding` other than `identity`, 400 for a body that does not parse or does
+    ///   not arrive whole, 408 when the connection's body timeout (or the shutdown timeout)
+    ///   closed it while the body was being read; `CancellationError` when the task is cancelled.
+    static func read(from request: Request, context: LatchkeyRequestContext) async throws -> Fields {
         // Bodies are not decoded here, so a body labelled with an encoding is refused rather
         // than read as it is: a proxy that honours the label would see another body (RFC 9110
         // 15.5.16).
@@ -31,19 +38,32 @@ struct Fields: Sendable {
                 }
             }
         }
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBodySize {
-            throw APIError(.contentTooLarge, "request body must be at most \(maximumBodySize) bytes")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maximumBodySize)
-        } catch is NIOTooManyBytesError {
+        let length = request.headers[.contentLength].flatMap { Int($0) }
+        if let length, length > maximumBodySize {
             throw APIError(.contentTooLarge, "request body must be at most \(maximumBodySize) bytes")
         }
         let mediaType = request.headers[.contentType].map { header in
             header.split(separator: ";", maxSplits: 1).first.map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
             } ?? ""
+        }
+        let known = mediaType == "application/x-www-form-urlencoded" || mediaType == "application/json"
+        if !known && ((mediaType ?? "") != "" || (length ?? 0) > 0) {
+            throw unsupportedMediaType
+        }
+        context.acceptBody(of: request)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maximumBodySize)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body must be at most \(maximumBodySize) bytes")
+        } catch is ConnectionTimeoutError {
+            throw APIError(.requestTimeout, "the request body stalled and the connection was closed")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // The client closed the connection, or sent a body its framing does not allow.
+            throw APIError(.badRequest, "the request body did not arrive whole")
         }
         if buffer.readableBytes == 0 && (mediaType == nil || mediaType == "") {
             return Fields(values: [:])
@@ -58,12 +78,12 @@ struct Fields: Sendable {
             }
             return try parseJSON(buffer)
         default:
-            throw APIError(
-                .unsupportedMediaType,
-                "content type must be application/x-www-form-urlencoded or application/json"
-            )
+            throw unsupportedMediaType
         }
     }
+
+    private static let unsupportedMediaType = APIError(
+        .unsupportedMediaType, "content type must be application/x-www-form-urlencoded or application/json")
 
     /// Parses `application/x-www-form-urlencoded` (WHATWG URL standard, 5.1): pairs split by
     /// `&`, name and value by the first `=`, `+` for a space, `%XX` for a byte. Every name and

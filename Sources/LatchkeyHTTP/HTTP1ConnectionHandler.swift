@@ -1,0 +1,297 @@
+import NIOCore
+import NIOHTTP1
+
+/// The life of one HTTP/1 connection, between NIO's HTTP/1 codec and Hummingbird: its timeouts,
+/// its keep-alive, `Expect: 100-continue`, the checks of a request head that come before any
+/// route (`HTTP1RequestRules`), and its end at shutdown.
+///
+/// - Timeouts (`ConnectionTimeouts`): a connection waiting for its first request, or a request
+///   whose headers began to arrive, is closed when the headers are not complete within the
+///   header timeout; a body that stalls for longer than the body timeout between two reads is
+///   cut (the route reading it gets an error, never a truncated body); a connection idle after
+///   a response for longer than the idle timeout is closed. While a route works on a request,
+///   no timeout runs.
+/// - Keep-alive (RFC 9112 9.3): an HTTP/1.0 request without `Connection: keep-alive`, or any
+///   request with `Connection: close`, is answered with `Connection: close` and the connection
+///   closes after the response; an HTTP/1.0 keep-alive request's response says
+///   `Connection: keep-alive`.
+/// - `Expect: 100-continue` (RFC 9110 10.1.1): `100 Continue` goes out when a route starts to
+///   read the body (`ExpectContinue`); a route that answers from the headers alone (404, 405,
+///   413, 415, …) sends its final status at once, with `Connection: close`, since the client
+///   then never sends the body the connection would still be waiting for.
+/// - Shutdown (`ChannelShouldQuiesceEvent`): an idle connection closes at once; one with a
+///   request in flight closes after its response, or after the shutdown timeout, whichever
+///   comes first.
+final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// One request, from its head to the end of its response.
+    private struct Exchange {
+        let version: HTTPVersion
+        let keepAlive: Bool
+        let expectsContinue: Bool
+        var continueSent = false
+        var bodyComplete = false
+        var closeAfterResponse = false
+    }
+
+    /// What the connection is waiting for, which decides the running timeout.
+    private enum Phase {
+        /// No request yet on this connection: the header timeout runs from its opening.
+        case opened
+        /// Between requests: the idle timeout runs.
+        case idle
+        /// A request's first bytes arrived: the header timeout runs from them.
+        case readingHead
+        /// A request's body is being read: the body timeout runs from the last read.
+        case readingBody
+        /// Every request read is with a route: no timeout runs.
+        case answering
+        /// The connection is being closed: nothing more is read.
+        case closing
+    }
+
+    private let timeouts: ConnectionTimeouts
+    private var phase = Phase.opened
+    /// Requests whose head has been read and whose response has not ended, oldest first.
+    private var exchanges: [Exchange] = []
+    private var timer: Scheduled<Void>?
+    private var shutdownTimer: Scheduled<Void>?
+    private var quiescing = false
+    /// Bytes of a next request arrived while a route was still answering.
+    private var bytesWhileAnswering = false
+    private var context: ChannelHandlerContext?
+
+    /// Creates the handler.
+    /// - Parameter timeouts: The connection's timeouts.
+    init(timeouts: ConnectionTimeouts) {
+        self.timeouts = timeouts
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        arm(timeouts.header, in: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        shutdownTimer?.cancel()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        phase = .closing
+        timer?.cancel()
+        shutdownTimer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    /// Called by `ConnectionReadObserver` for every read from the socket, before it is decoded.
+    func bytesArrived() {
+        guard let context else { return }
+        switch phase {
+        case .idle:
+            phase = .readingHead
+            arm(timeouts.header, in: context)
+        case .readingBody:
+            arm(timeouts.body, in: context)
+        case .opened:
+            // The first request's headers are timed from the connection's opening.
+            phase = .readingHead
+        case .answering:
+            bytesWhileAnswering = true
+        case .readingHead, .closing:
+            break
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard phase != .closing else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let expectsContinue: Bool
+            do {
+                expectsContinue = try HTTP1RequestRules.check(head)
+            } catch {
+                refuse(error, in: context)
+                return
+            }
+            bytesWhileAnswering = false
+            exchanges.append(
+                Exchange(version: head.version, keepAlive: head.isKeepAlive, expectsContinue: expectsContinue))
+            phase = .readingBody
+            arm(timeouts.body, in: context)
+        case .body:
+            break
+        case .end:
+            if !exchanges.isEmpty {
+                exchanges[exchanges.count - 1].bodyComplete = true
+            }
+            phase = .answering
+            disarm()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var response) where !exchanges.isEmpty && response.status.code >= 200:
+            let exchange = exchanges[0]
+            let framedByLength =
+                response.headers.contains(name: "content-length") || !response.status.mayHaveResponseBody
+            let close =
+                quiescing || !exchange.keepAlive
+                || (exchange.expectsContinue && !exchange.continueSent && !exchange.bodyComplete)
+                || (!HTTP1RequestRules.isHTTP11OrLater(exchange.version) && !framedByLength)
+            if close {
+                response.headers.replaceOrAdd(name: "Connection", value: "close")
+            } else if !HTTP1RequestRules.isHTTP11OrLater(exchange.version) {
+                response.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+            }
+            if !HTTP1RequestRules.isHTTP11OrLater(exchange.version) && !framedByLength {
+                // Without a length, an HTTP/1.0 client can only read to the end of the connection:
+                // no chunked coding (RFC 9112 6.1).
+                response.version = exchange.version
+            }
+            exchanges[0].closeAfterResponse = close
+            context.write(wrapOutboundOut(.head(response)), promise: promise)
+        case .end where !exchanges.isEmpty:
+            let exchange = exchanges.removeFirst()
+            if exchange.closeAfterResponse {
+                phase = .closing
+                disarm()
+                let written = context.eventLoop.makePromise(of: Void.self)
+                if let promise { written.futureResult.cascade(to: promise) }
+                context.write(data, promise: written)
+                written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+            if exchanges.isEmpty && phase == .answering {
+                // The next request's headers are timed from its first bytes, if they came already.
+                phase = bytesWhileAnswering ? .readingHead : .idle
+                arm(bytesWhileAnswering ? timeouts.header : timeouts.idle, in: context)
+                bytesWhileAnswering = false
+            }
+            context.write(data, promise: promise)
+        default:
+            context.write(data, promise: promise)
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is ExpectContinue else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        // Only for the request being read, whose client waits, and only once.
+        if let last = exchanges.indices.last, exchanges[last].expectsContinue, !exchanges[last].continueSent,
+            !exchanges[last].bodyComplete, phase == .readingBody
+        {
+            exchanges[last].continueSent = true
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+        }
+        promise?.succeed()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        quiescing = true
+        switch phase {
+        case .opened, .idle, .readingHead:
+            close(context)
+        case .readingBody, .answering:
+            // The response in progress says Connection: close and the connection closes after it;
+            // a request that does not finish in time is cut.
+            shutdownTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeouts.shutdown) {
+                self.close(context, because: .shutdown)
+            }
+        case .closing:
+            break
+        }
+    }
+
+    /// Answers a request refused before routing, then closes the connection: what follows its
+    /// head cannot be trusted to be where the client meant the next request to start.
+    private func refuse(_ error: HTTP1RequestRules.Refusal, in context: ChannelHandlerContext) {
+        phase = .closing
+        disarm()
+        guard exchanges.isEmpty else {
+            // A response is still being written for an earlier request: it must not be cut into.
+            context.close(promise: nil)
+            return
+        }
+        var body = context.channel.allocator.buffer(capacity: error.message.utf8.count + 16)
+        body.writeString(#"{"message":"\#(error.message)"}"#)
+        let headers = HTTPHeaders([
+            ("content-type", "application/json; charset=utf-8"), ("content-length", "\(body.readableBytes)"),
+            ("connection", "close"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff"),
+        ])
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: error.status, headers: headers))),
+            promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    private func arm(_ amount: TimeAmount, in context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) { self.timedOut(context) }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func timedOut(_ context: ChannelHandlerContext) {
+        timer = nil
+        close(context, because: .bodyStalled)
+    }
+
+    /// Closes the connection; a route still reading a body gets `reason` as an error rather
+    /// than a body cut short.
+    private func close(_ context: ChannelHandlerContext, because reason: ConnectionTimeoutError? = nil) {
+        if let reason, phase == .readingBody {
+            context.fireErrorCaught(reason)
+        }
+        phase = .closing
+        disarm()
+        context.close(promise: nil)
+    }
+}
+
+/// The error a route reading a body gets when its connection is closed under it.
+enum ConnectionTimeoutError: Error {
+    /// No byte of the body arrived within the body timeout.
+    case bodyStalled
+    /// The server is shutting down and the shutdown timeout passed.
+    case shutdown
+}
+
+/// Passes every read from the socket on, telling `HTTP1ConnectionHandler` first: the header and
+/// body timeouts start or restart on bytes, which the HTTP decoder only reports once a whole
+/// head (or a piece of body) is in.
+final class ConnectionReadObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let connection: HTTP1ConnectionHandler
+
+    init(connection: HTTP1ConnectionHandler) {
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.bytesArrived()
+        context.fireChannelRead(data)
+    }
+}
