@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyHTTP
 import Testing
 
 @testable import LatchkeyApp
@@ -70,5 +71,27 @@ struct HTTPSettingsTests {
     func refusedPublicURLs(url: String) async throws {
         let error = await #expect(throws: ConfigurationError.self) { _ = try await Self.load(["PUBLIC_URL": url]) }
         #expect(error?.description.hasPrefix("PUBLIC_URL:") == true)
+    }
+
+    @Test("the connection timeouts default to 10, 10, 60 and 15 seconds, and are read")
+    func connectionTimeouts() async throws {
+        #expect(try await Self.load([:]).connectionTimeouts == ConnectionTimeouts())
+        let set = try await Self.load([
+            "HTTP_HEADER_TIMEOUT": "3", "HTTP_BODY_TIMEOUT": "4", "HTTP_IDLE_TIMEOUT": "5", "SHUTDOWN_TIMEOUT": "6",
+        ])
+        #expect(
+            set.connectionTimeouts
+                == ConnectionTimeouts(header: .seconds(3), body: .seconds(4), idle: .seconds(5), shutdown: .seconds(6)))
+    }
+
+    @Test(
+        "a timeout that is not a whole number of seconds in its range stops start-up",
+        arguments: [
+            ("HTTP_HEADER_TIMEOUT", "0"), ("HTTP_HEADER_TIMEOUT", "abc"), ("HTTP_BODY_TIMEOUT", "-1"),
+            ("HTTP_IDLE_TIMEOUT", "1.5"), ("SHUTDOWN_TIMEOUT", "3601"),
+        ])
+    func refusedTimeouts(name: String, value: String) async throws {
+        let error = await #expect(throws: ConfigurationError.self) { _ = try await Self.load([name: value]) }
+        #expect(error?.description.hasPrefix("\(name):") == true)
     }
 }

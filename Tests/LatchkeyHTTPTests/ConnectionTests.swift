@@ -1,0 +1,265 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@testable import LatchkeyHTTP
+
+/// One connection through `ConnectionReadObserver`, NIO's HTTP/1 codec and
+/// `HTTP1ConnectionHandler`, on an embedded event loop whose clock the test moves.
+private final class TestConnection {
+    let channel = EmbeddedChannel()
+    let timeouts = ConnectionTimeouts(
+        header: .seconds(10), body: .seconds(10), idle: .seconds(60), shutdown: .seconds(15))
+
+    init() throws {
+        let handler = HTTP1ConnectionHandler(timeouts: timeouts)
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(ConnectionReadObserver(connection: handler))
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
+        try pipeline.addHandler(handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+    }
+
+    var isOpen: Bool { channel.isActive }
+
+    func send(_ text: String) throws {
+        try channel.writeInbound(ByteBuffer(string: text))
+    }
+
+    /// The request parts that reached the application.
+    func received() throws -> [HTTPServerRequestPart] {
+        var parts: [HTTPServerRequestPart] = []
+        while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
+            parts.append(part)
+        }
+        return parts
+    }
+
+    func respond(_ status: HTTPResponseStatus = .ok, body: String = "{}", length: Bool = true) throws {
+        var headers = HTTPHeaders([("Content-Type", "application/json")])
+        if length {
+            headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+        }
+        try channel.writeOutbound(
+            HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+        try channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: body))))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+    }
+
+    /// Every byte written to the client so far.
+    func written() throws -> String {
+        var text = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            text += String(buffer: buffer)
+        }
+        return text
+    }
+
+    func advance(_ amount: TimeAmount) {
+        channel.embeddedEventLoop.advanceTime(by: amount)
+    }
+}
+
+@Suite("A connection's life: timeouts, keep-alive, 100 Continue, Host, shutdown")
+struct ConnectionTests {
+    @Test("A connection that sends nothing is closed at the header timeout")
+    func silentConnection() throws {
+        let connection = try TestConnection()
+        connection.advance(.seconds(9))
+        #expect(connection.isOpen)
+        connection.advance(.seconds(1))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("Headers that drip are closed at the header timeout, counted from the first byte")
+    func drippedHeaders() throws {
+        let connection = try TestConnection()
+        try connection.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try connection.received().count == 2)
+        try connection.respond()
+        connection.advance(.seconds(30))
+        try connection.send("GET /profile HTTP/1.1\r\n")
+        for _ in 0..<4 {
+            connection.advance(.seconds(2))
+            try connection.send("X-Drip: 1\r\n")
+        }
+        #expect(connection.isOpen)
+        connection.advance(.seconds(2))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("A body that stalls is cut at the body timeout, with an error for its reader; one that keeps coming is not")
+    func stalledBody() throws {
+        let connection = try TestConnection()
+        try connection.send("POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab")
+        for _ in 0..<5 {
+            connection.advance(.seconds(9))
+            try connection.send("c")
+        }
+        #expect(connection.isOpen)
+        connection.advance(.seconds(10))
+        #expect(!connection.isOpen)
+        #expect(throws: ConnectionTimeoutError.bodyStalled) { try connection.channel.throwIfErrorCaught() }
+    }
+
+    @Test("No timeout runs while a route answers; the idle timeout runs after the response")
+    func idleAfterResponse() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        connection.advance(.seconds(120))
+        #expect(connection.isOpen)
+        try connection.respond()
+        connection.advance(.seconds(59))
+        #expect(connection.isOpen)
+        connection.advance(.seconds(1))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("HTTP/1.0 without keep-alive: Connection: close, then the connection closes")
+    func http10Closes() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /healthz HTTP/1.0\r\n\r\n")
+        try connection.respond()
+        #expect(try connection.written().contains("Connection: close\r\n"))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("HTTP/1.0 with keep-alive: Connection: keep-alive, and the connection stays")
+    func http10KeepAlive() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        try connection.respond()
+        #expect(try connection.written().contains("Connection: keep-alive\r\n"))
+        #expect(connection.isOpen)
+    }
+
+    @Test("HTTP/1.0 without a length is answered as HTTP/1.0, without chunks, and closed")
+    func http10WithoutLength() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        try connection.respond(length: false)
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(!written.lowercased().contains("transfer-encoding"))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("HTTP/1.1 with Connection: close is answered with Connection: close, then closed")
+    func http11Close() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        try connection.respond()
+        #expect(try connection.written().contains("Connection: close\r\n"))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("100 Continue goes out when the route starts reading the body, once")
+    func continueWhenRead() throws {
+        let connection = try TestConnection()
+        try connection.send(
+            "POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+        #expect(try connection.written().isEmpty)
+        connection.channel.triggerUserOutboundEvent(ExpectContinue(), promise: nil)
+        connection.channel.triggerUserOutboundEvent(ExpectContinue(), promise: nil)
+        #expect(try connection.written() == "HTTP/1.1 100 Continue\r\n\r\n")
+        try connection.send("a=b")
+        try connection.respond()
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.1 200 OK\r\n") && !written.contains("Connection: close"))
+        #expect(connection.isOpen)
+    }
+
+    @Test("A final answer without 100 Continue closes: the client will not send the body")
+    func finalAnswerWithoutContinue() throws {
+        let connection = try TestConnection()
+        try connection.send(
+            "POST /users HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+        )
+        try connection.respond(.unsupportedMediaType)
+        let written = try connection.written()
+        #expect(
+            written.hasPrefix("HTTP/1.1 415 Unsupported Media Type\r\n") && written.contains("Connection: close\r\n"))
+        #expect(!connection.isOpen)
+    }
+
+    @Test(
+        "Host missing (HTTP/1.1), repeated or invalid: 400 with a JSON message, nothing routed, closed",
+        arguments: [
+            "GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: exa mple.com\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
+        ])
+    func badHost(request: String) throws {
+        let connection = try TestConnection()
+        try connection.send(request)
+        #expect(try connection.received().isEmpty)
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(written.contains("application/json") && written.contains(#"{"message":""#))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("An expectation other than 100-continue is a 417")
+    func unknownExpectation() throws {
+        let connection = try TestConnection()
+        try connection.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n")
+        #expect(try connection.written().hasPrefix("HTTP/1.1 417 Expectation Failed\r\n"))
+    }
+
+    @Test("At shutdown an idle connection closes at once")
+    func shutdownIdle() throws {
+        let connection = try TestConnection()
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(!connection.isOpen)
+    }
+
+    @Test("At shutdown a request in flight finishes with Connection: close")
+    func shutdownInFlight() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(connection.isOpen)
+        try connection.respond()
+        #expect(try connection.written().contains("Connection: close\r\n"))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("At shutdown a stalled body is cut at the shutdown timeout, before the body timeout would")
+    func shutdownStalled() throws {
+        let connection = try TestConnection()
+        try connection.send("POST /users HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab")
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        for _ in 0..<7 {
+            connection.advance(.seconds(2))
+            try connection.send("c")
+        }
+        #expect(connection.isOpen)
+        connection.advance(.seconds(1))
+        #expect(!connection.isOpen)
+        #expect(throws: ConnectionTimeoutError.shutdown) { try connection.channel.throwIfErrorCaught() }
+    }
+}
+
+@Suite("Host values (RFC 9112 3.2, RFC 3986 3.2.2)")
+struct HostValueTests {
+    @Test(
+        "Valid hosts",
+        arguments: [
+            "", "localhost", "example.com", "127.0.0.1:5000", "[::1]:8080", "[::1]", "a-b.c_d~e", "example.com:",
+            "xn--bcher-kva.example", "%41.example",
+        ])
+    func valid(host: String) {
+        #expect(HTTP1RequestRules.isValidHost(host))
+    }
+
+    @Test(
+        "Invalid hosts",
+        arguments: [
+            "exa mple.com", "a/b", "host:port:extra", "[::1", "example.com:80x", "a,b", "a@b", "[]", "[::1]x", "%4",
+            "%zz.example", "a\tb", "bücher.example",
+        ])
+    func invalid(host: String) {
+        #expect(!HTTP1RequestRules.isValidHost(host))
+    }
+}
