@@ -53,7 +53,8 @@ public func buildApplication(
 ) async throws -> LatchkeyApplication {
     let database = try Database.open(settings.database, logger: logger)
     try await database.prepare()
-    let hasher = BcryptPasswordHasher(cost: settings.bcryptCost)
+    let hasher = BcryptPasswordHasher(
+        cost: settings.bcryptCost, queueTimeout: .seconds(settings.hashQueueTimeout), factory: metrics.factory)
     let (notifier, notifierService) = makeNotifier(settings: settings, logger: logger)
     let auth = try await Auth(
         store: database.store, hasher: hasher, policy: settings.policy, notifier: notifier,

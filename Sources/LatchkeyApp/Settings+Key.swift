@@ -40,6 +40,7 @@ extension Settings {
         case httpBodyTimeout = "HTTP_BODY_TIMEOUT"
         case httpIdleTimeout = "HTTP_IDLE_TIMEOUT"
         case shutdownTimeout = "SHUTDOWN_TIMEOUT"
+        case hashQueueTimeout = "HASH_QUEUE_TIMEOUT"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -81,6 +82,7 @@ extension Settings {
             case .httpHeaderTimeout, .httpBodyTimeout: "10"
             case .httpIdleTimeout: "60"
             case .shutdownTimeout: "15"
+            case .hashQueueTimeout: "2"
             }
         }
 
@@ -151,6 +153,8 @@ extension Settings {
             case .httpIdleTimeout: "seconds a connection may sit idle between requests before it closes"
             case .shutdownTimeout:
                 "seconds requests in flight get after SIGTERM or SIGINT before their connections are closed"
+            case .hashQueueTimeout:
+                "seconds a request that needs a password hash may wait for a hashing thread; beyond, it gets a 503 at once"
             case .publicURL:
                 "the service's own URL, scheme://host[:port][/prefix]: production accepts state-changing requests from its origin"
             }

@@ -161,6 +161,7 @@ extension Settings {
         settings.policy.resetTokenTTL = try integer(
             .resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
         settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)
+        settings.hashQueueTimeout = try integer(.hashQueueTimeout, 1...60, default: settings.hashQueueTimeout)
         settings.connectionTimeouts = ConnectionTimeouts(
             header: .seconds(Int64(try integer(.httpHeaderTimeout, 1...3600, default: 10))),
             body: .seconds(Int64(try integer(.httpBodyTimeout, 1...3600, default: 10))),

@@ -37,6 +37,9 @@ public struct Settings: Sendable, Equatable {
     public var database = DatabaseLocation.sqlite(.file(path: "latchkey.sqlite"))
     /// The bcrypt cost.
     public var bcryptCost = 12
+    /// How long a request that needs a password hash may wait for a hashing thread
+    /// (`HASH_QUEUE_TIMEOUT`), in seconds.
+    public var hashQueueTimeout = 2
     /// The highest bcrypt cost `import-flask` imports without `--allow-high-cost`.
     public var importMaxBcryptCost = 14
     /// The rules' tunable values.

@@ -41,11 +41,17 @@ extension Auth {
         }
     }
 
-    /// Gives a reservation back when its attempt is given up before its check. Best effort: a
-    /// reservation that cannot be given back stops counting after `FailureThrottle.pendingLifetime`.
+    /// Gives a reservation back when its attempt is given up before its check: shed, or its
+    /// client went (the request's task is then cancelled, so the store call runs in a task of
+    /// its own, which a cancelled request does not cancel). Best effort: a reservation that
+    /// cannot be given back stops counting after `FailureThrottle.pendingLifetime`.
     func releaseAttempt(_ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date) async {
-        do {
+        let store = self.store
+        let release = Task {
             try await store.updateThrottleRecord(key) { throttle.releasing($0, reservedAt: reservedAt) }
+        }
+        do {
+            _ = try await release.value
         } catch {
             logger.warning("could not give a throttle reservation back", metadata: ["error": "\(error)"])
         }

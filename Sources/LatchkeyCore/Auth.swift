@@ -17,6 +17,8 @@ public final class Auth: Sendable {
     /// A hash of a random password, verified against when an email is unknown so that a
     /// login for an unknown email costs the same bcrypt work as a wrong password.
     let dummyHash: String
+    /// Keeps the warning about shed hashing jobs to one a second.
+    let shedWarning = OncePerSecond()
 
     /// Creates the rules over a store and a hasher.
     /// - Parameters:
@@ -48,7 +50,8 @@ public final class Auth: Sendable {
         self.dummyHash = try await hasher.hash(SecretToken.generate())
     }
 
-    /// Runs a store call and turns its failures into `AuthError`s.
+    /// Runs a store call and turns its failures into `AuthError`s; a cancelled request's
+    /// `CancellationError` passes through.
     func storage<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
@@ -64,18 +67,33 @@ public final class Auth: Sendable {
             }
         } catch let error as AuthError {
             throw error
+        } catch is CancellationError {
+            // The request was cancelled (its client went): not a storage failure.
+            throw CancellationError()
         } catch {
             logger.error("storage failure", metadata: ["error": "\(error)"])
             throw AuthError.storageUnavailable
         }
     }
 
-    /// Runs a hasher call; a hasher that is shutting down makes the request retryable.
+    /// Runs a hasher call. A job the hashing queue sheds is `overloaded` (a warning once a
+    /// second at most); a cancelled request's job is never run; any other failure (a hasher
+    /// shutting down) makes the request retryable.
     func hashing<T>(_ body: () async throws -> T) async throws -> T {
         let started = ContinuousClock.now
-        defer { metrics.bcryptDuration.record(duration: ContinuousClock.now - started) }
         do {
-            return try await body()
+            let value = try await body()
+            metrics.bcryptDuration.record(duration: ContinuousClock.now - started)
+            return value
+        } catch AuthError.overloaded(let seconds) {
+            if shedWarning.shouldWarn(now: started) {
+                logger.warning(
+                    "hashing queue full: requests that need a password hash are refused with 503",
+                    metadata: ["retry_after": "\(seconds)"])
+            }
+            throw AuthError.overloaded(retryAfter: seconds)
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             logger.error("password hashing failed", metadata: ["error": "\(error)"])
             throw AuthError.storageUnavailable

@@ -21,4 +21,7 @@ public enum AuthError: Error, Sendable, Equatable {
     case throttled(retryAfter: Int)
     /// The database is unreachable or failed; the request can be retried.
     case storageUnavailable
+    /// The hashing threads have more work queued than they can start within the hashing queue
+    /// timeout (`HashingAdmission`): nothing was checked; retry after this many whole seconds.
+    case overloaded(retryAfter: Int)
 }

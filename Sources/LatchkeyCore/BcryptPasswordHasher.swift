@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HummingbirdBcrypt
+import Metrics
 import NIOCore
 import NIOPosix
 
@@ -18,11 +19,20 @@ public final class BcryptPasswordHasher: PasswordHasher {
     /// - Parameters:
     ///   - cost: The bcrypt cost, 4 to 31.
     ///   - threads: The number of hashing threads (default: one per core).
-    public init(cost: Int, threads: Int = System.coreCount) {
+    ///   - queueTimeout: How long a hash may wait for a thread before it is refused
+    ///     (`HashingAdmission`); `nil` (the default) for as long as it takes.
+    ///   - factory: Where the hashing queue's metrics go.
+    public init(
+        cost: Int, threads: Int = System.coreCount, queueTimeout: Duration? = nil,
+        factory: any MetricsFactory = MetricsSystem.factory
+    ) {
         precondition(Self.validCosts.contains(cost), "bcrypt cost must be within 4...31")
         self.cost = cost
-        self.pool = HashingPool(threads: threads)
+        self.pool = HashingPool(threads: threads, queueTimeout: queueTimeout, factory: factory)
     }
+
+    /// Hashes admitted and waiting for a thread.
+    public var waiting: Int { pool.waiting }
 
     /// The number of hashes that can run at once.
     public var threads: Int { pool.threads }

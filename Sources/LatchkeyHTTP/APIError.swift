@@ -44,6 +44,10 @@ public struct APIError: Error, Sendable, Equatable {
                 headers: [.retryAfter: "\(seconds)"])
         case .storageUnavailable:
             self.init(.serviceUnavailable, "service temporarily unavailable, try again")
+        case .overloaded(let seconds):
+            self.init(
+                .serviceUnavailable, "too many requests at once; try again in \(seconds) seconds",
+                headers: [.retryAfter: "\(seconds)"])
         }
     }
 

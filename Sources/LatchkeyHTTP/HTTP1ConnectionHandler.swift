@@ -61,6 +61,10 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var timer: Scheduled<Void>?
     private var shutdownTimer: Scheduled<Void>?
     private var quiescing = false
+    /// What to call when the client goes before the response in progress ends (`WatchClient`).
+    private var onClientGone: (@Sendable () -> Void)?
+    /// The client closed its sending side.
+    private var inputClosed = false
     /// Bytes of a next request arrived while a route was still answering.
     private var bytesWhileAnswering = false
     private var context: ChannelHandlerContext?
@@ -86,7 +90,15 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         phase = .closing
         timer?.cancel()
         shutdownTimer?.cancel()
+        clientWent()
         context.fireChannelInactive()
+    }
+
+    /// Tells the route watching the client, if any, that it went.
+    private func clientWent() {
+        let onGone = onClientGone
+        onClientGone = nil
+        onGone?()
     }
 
     /// Called by `ConnectionReadObserver` for every read from the socket, before it is decoded.
@@ -160,6 +172,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             context.write(wrapOutboundOut(.head(response)), promise: promise)
         case .end where !exchanges.isEmpty:
             let exchange = exchanges.removeFirst()
+            onClientGone = nil
             if exchange.closeAfterResponse {
                 phase = .closing
                 disarm()
@@ -182,6 +195,15 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let watch = event as? WatchClient {
+            if phase == .closing || inputClosed {
+                watch.onGone()
+            } else {
+                onClientGone = watch.onGone
+            }
+            promise?.succeed()
+            return
+        }
         guard event is ExpectContinue else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
@@ -198,6 +220,11 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            // The client will send nothing more: a route still working for it works for nobody.
+            inputClosed = true
+            clientWent()
+        }
         guard event is ChannelShouldQuiesceEvent else {
             context.fireUserInboundEventTriggered(event)
             return

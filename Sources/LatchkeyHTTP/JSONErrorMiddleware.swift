@@ -27,6 +27,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError(error.status, error.body ?? error.status.reasonPhrase.lowercased()).response
         } catch let error as any HTTPResponseError {
             return APIError(error.status, error.status.reasonPhrase.lowercased()).response
+        } catch is CancellationError {
+            // The client went before its answer (`AuthRoutes.whileClientStays`): nobody reads
+            // this response; the access log shows 499, the status proxies use for it.
+            return APIError(.init(code: 499, reasonPhrase: "Client Closed Request"), "client closed the connection")
+                .response
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             return APIError(.internalServerError, "internal error").response

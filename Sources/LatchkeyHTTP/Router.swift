@@ -70,11 +70,19 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     router.get("/metrics") { request, _ in try operationsRoutes.metrics(request) }
     router.get("/openapi.json") { request, _ in try operationsRoutes.openAPI(request) }
     router.get("/auth/verify") { request, _ in try await operationsRoutes.verify(request) }
-    router.post("/users") { request, context in try await routes.register(request, context: context) }
-    router.post("/sessions") { request, context in try await routes.login(request, context: context) }
+    router.post("/users") { request, context in
+        try await routes.whileClientStays(request, context: context) { try await routes.register($0, context: context) }
+    }
+    router.post("/sessions") { request, context in
+        try await routes.whileClientStays(request, context: context) { try await routes.login($0, context: context) }
+    }
     router.delete("/sessions") { request, _ in try await routes.logout(request) }
     router.get("/profile") { request, _ in try await routes.profile(request) }
     router.post("/reset_password") { request, context in try await routes.resetToken(request, context: context) }
-    router.put("/reset_password") { request, context in try await routes.updatePassword(request, context: context) }
+    router.put("/reset_password") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await routes.updatePassword($0, context: context)
+        }
+    }
     return router
 }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import LatchkeyHTTP
@@ -239,6 +240,39 @@ struct ConnectionTests {
         #expect(!connection.isOpen)
         #expect(throws: ConnectionTimeoutError.shutdown) { try connection.channel.throwIfErrorCaught() }
     }
+}
+
+extension ConnectionTests {
+    @Test("A route watching its client is told when the client closes its side before the response, and only then")
+    func clientGone() throws {
+        let connection = try TestConnection()
+        let gone = GoneCounter()
+        try connection.send("POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        connection.channel.triggerUserOutboundEvent(WatchClient { gone.count() }, promise: nil)
+        #expect(gone.value == 0)
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(gone.value == 1)
+        connection.channel.pipeline.fireChannelInactive()
+        #expect(gone.value == 1)
+    }
+
+    @Test("A watch ends with its response: a later close calls nobody")
+    func watchEnds() throws {
+        let connection = try TestConnection()
+        let gone = GoneCounter()
+        try connection.send("POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        connection.channel.triggerUserOutboundEvent(WatchClient { gone.count() }, promise: nil)
+        try connection.respond()
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(gone.value == 0)
+    }
+}
+
+/// Counts calls, from any thread.
+private final class GoneCounter: Sendable {
+    private let calls = Mutex(0)
+    func count() { calls.withLock { $0 += 1 } }
+    var value: Int { calls.withLock { $0 } }
 }
 
 @Suite("Host values (RFC 9112 3.2, RFC 3986 3.2.2)")

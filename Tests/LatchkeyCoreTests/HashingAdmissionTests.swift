@@ -1,0 +1,153 @@
+import Foundation
+import LatchkeyTestSupport
+import MetricsTestKit
+import Synchronization
+import Testing
+
+@testable import LatchkeyCore
+
+/// A hasher whose every call is shed, as `HashingPool` sheds a job that cannot start in time.
+private final class SheddingHasher: PasswordHasher {
+    let inner = FastHasher()
+    let shedding = Atomic<Bool>(false)
+
+    func hash(_ password: String) async throws -> String {
+        if shedding.load(ordering: .relaxed) { throw AuthError.overloaded(retryAfter: 3) }
+        return try await inner.hash(password)
+    }
+
+    func verify(_ password: String, against hash: String) async throws -> Bool {
+        if shedding.load(ordering: .relaxed) { throw AuthError.overloaded(retryAfter: 3) }
+        return try await inner.verify(password, against: hash)
+    }
+
+    func needsRehash(_ hash: String) -> Bool { inner.needsRehash(hash) }
+}
+
+@Suite("Hashing admission: shed what cannot start in time")
+struct HashingAdmissionTests {
+    /// An admission whose jobs are measured at `mean`.
+    func admission(threads: Int, timeout: Duration, mean: Duration, metrics: TestMetrics) -> HashingAdmission {
+        let admission = HashingAdmission(threads: threads, queueTimeout: timeout, factory: metrics)
+        let ticket = try! admission.admit()
+        #expect(admission.start(ticket))
+        admission.finish(ticket, ranFor: mean)
+        return admission
+    }
+
+    @Test("jobs are admitted while their estimated wait is within the timeout, then refused with the drain time")
+    func estimate() throws {
+        let metrics = TestMetrics()
+        // Two threads, 0.5 s a job, 2 s timeout: the tenth job waits (10 - 2) / 2 × 0.5 = 2 s; the
+        // eleventh would wait 2.25 s.
+        let admission = admission(threads: 2, timeout: .seconds(2), mean: .milliseconds(500), metrics: metrics)
+        var tickets: [HashingAdmission.Ticket] = []
+        for _ in 0..<10 {
+            tickets.append(try admission.admit())
+        }
+        #expect(admission.waiting == 10)
+        #expect(try metrics.expectGauge("latchkey_hashing_queue_depth").lastValue == 10)
+        #expect(throws: AuthError.overloaded(retryAfter: 3)) { try admission.admit() }
+        #expect(try metrics.expectCounter("latchkey_hashing_shed_total").totalValue == 1)
+        // One job done: room for one more.
+        #expect(admission.start(tickets[0]))
+        admission.finish(tickets[0], ranFor: .milliseconds(500))
+        _ = try admission.admit()
+        #expect(throws: AuthError.overloaded(retryAfter: 3)) { try admission.admit() }
+    }
+
+    @Test("the estimate follows the measured duration of recent jobs")
+    func measured() throws {
+        let metrics = TestMetrics()
+        let admission = admission(threads: 1, timeout: .seconds(1), mean: .milliseconds(100), metrics: metrics)
+        for _ in 0..<11 {
+            _ = try admission.admit()
+        }
+        #expect(throws: AuthError.self) { try admission.admit() }
+        let slower = self.admission(threads: 1, timeout: .seconds(1), mean: .milliseconds(400), metrics: metrics)
+        for _ in 0..<3 {
+            _ = try slower.admit()
+        }
+        #expect(throws: AuthError.self) { try slower.admit() }
+    }
+
+    @Test("before any job is measured, and without a timeout, every job is admitted; a slow pool admits few")
+    func unmeasured() throws {
+        let metrics = TestMetrics()
+        let fresh = HashingAdmission(threads: 1, queueTimeout: .seconds(1), factory: metrics)
+        let slow = admission(threads: 1, timeout: .seconds(1), mean: .seconds(10), metrics: metrics)
+        let noTimeout = HashingAdmission(threads: 1, queueTimeout: nil, factory: metrics)
+        let ticket = try noTimeout.admit()
+        #expect(noTimeout.start(ticket))
+        noTimeout.finish(ticket, ranFor: .seconds(10))
+        for _ in 0..<100 {
+            _ = try fresh.admit()
+            _ = try noTimeout.admit()
+        }
+        _ = try slow.admit()
+        #expect(throws: AuthError.self) { try slow.admit() }
+    }
+
+    @Test("a job whose deadline passed while queued is dropped, not run, and counted as shed")
+    func deadline() throws {
+        let metrics = TestMetrics()
+        let admission = HashingAdmission(threads: 1, queueTimeout: .seconds(2), factory: metrics)
+        let now = ContinuousClock.now
+        let ticket = try admission.admit(now: now)
+        #expect(!admission.start(ticket, now: now.advanced(by: .milliseconds(2001))))
+        admission.finish(ticket, ranFor: nil)
+        #expect(admission.waiting == 0)
+        #expect(try metrics.expectCounter("latchkey_hashing_shed_total").totalValue == 1)
+        let onTime = try admission.admit(now: now)
+        #expect(admission.start(onTime, now: now.advanced(by: .seconds(2))))
+    }
+
+    @Test("a queued job whose request is cancelled (its client went) never runs")
+    func cancelledWhileQueued() async throws {
+        let pool = HashingPool(threads: 1, queueTimeout: .seconds(60), factory: TestMetrics())
+        let gate = DispatchSemaphore(value: 0)
+        let holding = DispatchSemaphore(value: 0)
+        let held = Task {
+            try await pool.run {
+                holding.signal()
+                gate.wait()
+            }
+        }
+        while holding.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(1)) }
+        let recorder = JobRecorder()
+        let queued = Task { try await pool.run { recorder.start(1) } }
+        while pool.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        queued.cancel()
+        // The pool skips a cancelled job when its turn comes, without running it.
+        gate.signal()
+        try await held.value
+        await #expect(throws: CancellationError.self) { try await queued.value }
+        try await pool.run {}
+        #expect(recorder.order.isEmpty)
+        #expect(pool.waiting == 0)
+        try await pool.shutdown()
+    }
+
+    @Test("a shed login answers overloaded, gives its throttle reservation back, and is not a failure")
+    func shedLogin() async throws {
+        let store = InMemoryStore()
+        let hasher = SheddingHasher()
+        let metrics = TestMetrics()
+        let auth = try await Auth(store: store, hasher: hasher, metrics: AuthMetrics(factory: metrics))
+        _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        hasher.shedding.store(true, ordering: .relaxed)
+        for _ in 0..<20 {
+            await #expect(throws: AuthError.overloaded(retryAfter: 3)) {
+                _ = try await auth.validLogin(email: "ada@example.com", password: "wrong")
+            }
+        }
+        #expect(try await store.throttleRecord(ThrottleKey(.login, "ada@example.com")) == nil)
+        #expect(try metrics.expectCounter("latchkey_logins_total", [("outcome", "failed")]).totalValue == 0)
+        await #expect(throws: AuthError.overloaded(retryAfter: 3)) {
+            _ = try await auth.registerUser(email: "bob@example.com", password: "b4l0u")
+        }
+        hasher.shedding.store(false, ordering: .relaxed)
+        _ = try await auth.validLogin(email: "ada@example.com", password: "b4l0u")
+        #expect(try await store.findUser(by: .email("bob@example.com")) == nil)
+    }
+}
