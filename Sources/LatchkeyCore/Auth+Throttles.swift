@@ -29,16 +29,20 @@ extension Auth {
     }
 
     /// Settles a reserved attempt once checked: a failure counts (and may start a wait), a
-    /// success forgets every failure.
+    /// success forgets every failure. The store call runs in a task of its own, which a
+    /// cancelled request (its client went during the check) does not cancel: a checked attempt
+    /// is always settled.
     func settleAttempt(
         _ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date, succeeded: Bool
     ) async throws {
         let clock = self.clock
-        try await storage {
+        let store = self.store
+        let settle = Task {
             try await store.updateThrottleRecord(key) {
                 throttle.settling($0, reservedAt: reservedAt, succeeded: succeeded, now: clock())
             }
         }
+        try await storage { _ = try await settle.value }
     }
 
     /// Gives a reservation back when its attempt is given up before its check: shed, or its

@@ -62,6 +62,8 @@ public final class Auth: Sendable {
             case .invalidValue(let reason):
                 throw AuthError.invalidInput(reason)
             case .notFound, .unavailable:
+                // A store call of a cancelled request (its client went) fails as unavailable.
+                if Task.isCancelled { throw CancellationError() }
                 logger.error("storage failure", metadata: ["error": "\(error)"])
                 throw AuthError.storageUnavailable
             }

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A call to the database that did not finish within its deadline.
@@ -9,9 +11,14 @@ struct DeadlineExceeded: Error {}
 /// stopped answering does not end on cancellation; so the work runs in its own task and the
 /// caller is resumed by whichever comes first: the work, the deadline, or the caller's
 /// cancellation. The work is cancelled when it loses, and ends when its connection does.
+///
+/// The timer is a task scheduled on one of NIO's event loops, not a sleeping Swift task: a
+/// sleeping task costs a task and a timer of Dispatch's on every call, which showed in the
+/// profile of the PostgreSQL path (docs/benchmarks.md).
 enum Deadline {
     static func run<T: Sendable>(
         _ timeout: Duration,
+        on eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
         _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let race = Race<T>()
@@ -25,15 +32,10 @@ enum Deadline {
                             race.finish(.failure(error))
                         }
                     }
-                    let timer = Task {
-                        do {
-                            try await Task.sleep(for: timeout)
-                            race.finish(.failure(DeadlineExceeded()))
-                        } catch {
-                            // Cancelled: the work finished first.
-                        }
+                    let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout / .nanoseconds(1)))) {
+                        race.finish(.failure(DeadlineExceeded()))
                     }
-                    return [worker, timer]
+                    return (worker, timer)
                 }
             }
         } onCancel: {
@@ -42,20 +44,25 @@ enum Deadline {
     }
 }
 
-/// Resumes one continuation once, with the first result offered, and cancels the tasks that lost.
+/// Resumes one continuation once, with the first result offered, and cancels the worker and the
+/// timer that lost.
 private final class Race<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
         var pending: Result<T, any Error>?
-        var tasks: [Task<Void, Never>] = []
+        var worker: Task<Void, Never>?
+        var timer: Scheduled<Void>?
         var finished = false
     }
 
     private let state = Mutex(State())
 
-    /// Installs the continuation, then starts the tasks; a result that arrived first (an early
-    /// cancellation) resumes at once.
-    func start(_ continuation: CheckedContinuation<T, any Error>, tasks makeTasks: () -> [Task<Void, Never>]) {
+    /// Installs the continuation, then starts the worker and the timer; a result that arrived
+    /// first (an early cancellation) resumes at once.
+    func start(
+        _ continuation: CheckedContinuation<T, any Error>,
+        tasks makeTasks: () -> (Task<Void, Never>, Scheduled<Void>)
+    ) {
         let early: Result<T, any Error>? = state.withLock { state in
             if state.finished { return state.pending }
             state.continuation = continuation
@@ -65,29 +72,34 @@ private final class Race<T: Sendable>: Sendable {
             continuation.resume(with: early)
             return
         }
-        let tasks = makeTasks()
+        let (worker, timer) = makeTasks()
         let finishedMeanwhile = state.withLock { state in
-            state.tasks = tasks
+            state.worker = worker
+            state.timer = timer
             return state.finished
         }
         if finishedMeanwhile {
-            for task in tasks { task.cancel() }
+            worker.cancel()
+            timer.cancel()
         }
     }
 
     func finish(_ result: Result<T, any Error>) {
-        let (continuation, tasks): (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) = state.withLock {
-            state in
-            if state.finished { return (nil, []) }
+        let (continuation, worker, timer) = state.withLock { state in
+            if state.finished {
+                return (CheckedContinuation<T, any Error>?.none, Task<Void, Never>?.none, Scheduled<Void>?.none)
+            }
             state.finished = true
             defer {
                 state.continuation = nil
-                state.tasks = []
+                state.worker = nil
+                state.timer = nil
             }
             if state.continuation == nil { state.pending = result }
-            return (state.continuation, state.tasks)
+            return (state.continuation, state.worker, state.timer)
         }
         continuation?.resume(with: result)
-        for task in tasks { task.cancel() }
+        worker?.cancel()
+        timer?.cancel()
     }
 }

@@ -29,30 +29,28 @@ extension PostgresStore {
         }
     }
 
-    /// Reads a session, with its user's email, by its primary key.
+    /// Reads a session, with its user's email, by its primary key: the request path's most
+    /// frequent query (every profile read and session check), as a prepared statement, so that
+    /// PostgreSQL parses and plans it once per connection.
     public func findSession(digest: TokenDigest) async throws -> (session: Session, user: SessionUser)? {
-        let token = digest.bytes
+        let statement = FindSession(token: digest.bytes)
         let rows = try await call { client in
-            try await client.query(
-                """
-                SELECT user_id, created_at, last_seen_at, expires_at, email FROM sessions
-                WHERE token_hash = \(token)
-                """,
-                logger: self.logger
-            ).collect().map { row in
-                let (userID, created, lastSeen, expires, email) = try row.decode(
-                    (Int64, Double, Double, Double, String).self)
-                let session = Session(
-                    tokenDigest: digest,
-                    userID: userID,
-                    createdAt: Date(timeIntervalSince1970: created),
-                    lastSeenAt: Date(timeIntervalSince1970: lastSeen),
-                    expiresAt: Date(timeIntervalSince1970: expires)
-                )
-                return SessionAndUser(session: session, user: SessionUser(id: userID, email: email))
+            var rows: [FindSession.Row] = []
+            for try await row in try await client.execute(statement, logger: self.logger) {
+                rows.append(row)
             }
+            return rows
         }
-        return rows.first.map { ($0.session, $0.user) }
+        return rows.first.map { row in
+            let session = Session(
+                tokenDigest: digest,
+                userID: row.userID,
+                createdAt: Date(timeIntervalSince1970: row.created),
+                lastSeenAt: Date(timeIntervalSince1970: row.lastSeen),
+                expiresAt: Date(timeIntervalSince1970: row.expires)
+            )
+            return (session, SessionUser(id: row.userID, email: row.email))
+        }
     }
 
     /// Updates the session's `last_seen_at`.
@@ -86,8 +84,32 @@ extension PostgresStore {
     }
 }
 
-/// A session and its user, as one `Sendable` value.
-private struct SessionAndUser: Sendable {
-    var session: Session
-    var user: SessionUser
+/// `findSession(digest:)`'s query.
+struct FindSession: PostgresPreparedStatement {
+    static let name = "latchkey_find_session"
+    static let sql = """
+        SELECT user_id, created_at, last_seen_at, expires_at, email FROM sessions WHERE token_hash = $1
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.bytea]
+
+    struct Row: Sendable {
+        let userID: Int64
+        let created: Double
+        let lastSeen: Double
+        let expires: Double
+        let email: String
+    }
+
+    let token: Data
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        try bindings.append(token)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (userID, created, lastSeen, expires, email) = try row.decode((Int64, Double, Double, Double, String).self)
+        return Row(userID: userID, created: created, lastSeen: lastSeen, expires: expires, email: email)
+    }
 }

@@ -31,8 +31,11 @@ public actor InMemoryStore: AdminStore {
     /// The number of reset tokens stored.
     public var resetTokenCount: Int { resetTokens.count }
 
+    /// Fails a call while the store is set to fail, and, as the real stores do, a call made by
+    /// a cancelled task (its request's client went).
     private func check() throws {
         if failing { throw StoreError.unavailable("in-memory store set to fail") }
+        if Task.isCancelled { throw StoreError.unavailable("the calling task is cancelled") }
     }
 
     /// Adds a user; a taken email is `StoreError.duplicateEmail`, as with the unique index.

@@ -24,6 +24,22 @@ private final class SheddingHasher: PasswordHasher {
     func needsRehash(_ hash: String) -> Bool { inner.needsRehash(hash) }
 }
 
+/// A hasher whose verification takes a while and finishes even when its request is cancelled,
+/// as a hash already running on a thread does.
+private struct UncancellableSlowHasher: PasswordHasher {
+    let inner = FastHasher()
+
+    func hash(_ password: String) async throws -> String { try await inner.hash(password) }
+
+    func verify(_ password: String, against hash: String) async throws -> Bool {
+        let done = Task { try await Task.sleep(for: .milliseconds(200)) }
+        _ = try? await done.value
+        return try await inner.verify(password, against: hash)
+    }
+
+    func needsRehash(_ hash: String) -> Bool { inner.needsRehash(hash) }
+}
+
 @Suite("Hashing admission: shed what cannot start in time")
 struct HashingAdmissionTests {
     /// An admission whose jobs are measured at `mean`.
@@ -149,5 +165,21 @@ struct HashingAdmissionTests {
         hasher.shedding.store(false, ordering: .relaxed)
         _ = try await auth.validLogin(email: "ada@example.com", password: "b4l0u")
         #expect(try await store.findUser(by: .email("bob@example.com")) == nil)
+    }
+
+    @Test("a login whose client goes during its check still settles its attempt", arguments: [true, false])
+    func cancelledDuringCheck(rightPassword: Bool) async throws {
+        let store = InMemoryStore()
+        let auth = try await Auth(store: store, hasher: UncancellableSlowHasher())
+        _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        let login = Task {
+            try await auth.validLogin(email: "ada@example.com", password: rightPassword ? "b4l0u" : "wrong")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        login.cancel()
+        _ = try? await login.value
+        let record = try await store.throttleRecord(ThrottleKey(.login, "ada@example.com"))
+        #expect(record?.pending.isEmpty ?? true)
+        #expect((record?.count ?? 0) == (rightPassword ? 0 : 1))
     }
 }
