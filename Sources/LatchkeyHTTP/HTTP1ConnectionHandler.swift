@@ -58,7 +58,13 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var phase = Phase.opened
     /// Requests whose head has been read and whose response has not ended, oldest first.
     private var exchanges: [Exchange] = []
+    /// When the running timeout expires, if one runs.
+    private var deadline: NIODeadline?
+    /// The scheduled check of `deadline`: at most one, never earlier than the deadline it was
+    /// set for, so that moving the deadline on each request costs no timer operations.
     private var timer: Scheduled<Void>?
+    /// When `timer` fires.
+    private var timerDue = NIODeadline.distantFuture
     private var shutdownTimer: Scheduled<Void>?
     private var quiescing = false
     /// What to call when the client goes before the response in progress ends (`WatchClient`).
@@ -269,19 +275,35 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
+    /// Starts (or restarts) the running timeout. A check already scheduled for an earlier time
+    /// finds the later deadline and schedules itself again; one scheduled for a later time is
+    /// replaced.
     private func arm(_ amount: TimeAmount, in context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) { self.timedOut(context) }
+        let due = context.eventLoop.now + amount
+        deadline = due
+        if timer == nil || timerDue > due {
+            timer?.cancel()
+            schedule(at: due, in: context)
+        }
     }
 
     private func disarm() {
-        timer?.cancel()
-        timer = nil
+        deadline = nil
     }
 
-    private func timedOut(_ context: ChannelHandlerContext) {
+    private func schedule(at due: NIODeadline, in context: ChannelHandlerContext) {
+        timerDue = due
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { self.check(context) }
+    }
+
+    private func check(_ context: ChannelHandlerContext) {
         timer = nil
-        close(context, because: .bodyStalled)
+        guard let deadline, phase != .closing else { return }
+        if deadline <= context.eventLoop.now {
+            close(context, because: .bodyStalled)
+        } else {
+            schedule(at: deadline, in: context)
+        }
     }
 
     /// Closes the connection; a route still reading a body gets `reason` as an error rather
