@@ -18,14 +18,18 @@ with open(path) as source:
 expected = [
     "hash_limit", "startup_empty_ms", "rss_start_mib", "hello_rps", "profile_rps", "profile_p99_alone_ms",
     "profile_p99_loaded_ms", "profile_p99_spinning_ms", "login_rps", "register_rps", "profile_small_db_rps", "startup_big_ms",
-    "profile_big_db_rps", "rss_end_mib", "login_during_reads_rps",
+    "profile_big_db_rps", "rss_end_mib", "login_during_reads_rps", "login_alone_ms", "login_after_flood_ms",
+    "rss_flood_peak_mib", "flood_requests", "flood_share", "pg_profile_small_db_rps", "pg_profile_big_db_rps",
+    "pg_hello_rps", "pg_profile_rps", "pg_profile_p99_alone_ms", "pg_profile_p99_loaded_ms", "pg_hash_limit",
+    "pg_login_rps",
 ]
 missing = [name for name in expected if not values.get(name) or min(values[name]) <= 0]
 if missing:
     sys.exit("scenarios without figures: " + ", ".join(missing))
 if len(values["hash_limit"]) != 2:
     sys.exit("the hashing limit was not measured before and after")
-for name in ["hello_rps", "profile_rps", "profile_small_db_rps", "profile_big_db_rps"]:
+for name in ["hello_rps", "profile_rps", "profile_small_db_rps", "profile_big_db_rps", "pg_hello_rps", "pg_profile_rps",
+             "pg_profile_small_db_rps", "pg_profile_big_db_rps"]:
     if len(values[name]) != int(rounds):
         sys.exit(f"{name}: {len(values[name])} rounds instead of {rounds}")
 
@@ -38,8 +42,11 @@ def paired(numerator, denominator):
 
 figures = {name: statistics.median(found) for name, found in values.items()}
 figures["hash_limit"] = statistics.mean(values["hash_limit"])
+figures["pg_hash_limit"] = statistics.mean(values["pg_hash_limit"])
 profile_ratio, profile_low, profile_high = paired("profile_rps", "hello_rps")
 size_ratio, size_low, size_high = paired("profile_big_db_rps", "profile_small_db_rps")
+pg_profile_ratio, pg_profile_low, pg_profile_high = paired("pg_profile_rps", "pg_hello_rps")
+pg_size_ratio, pg_size_low, pg_size_high = paired("pg_profile_big_db_rps", "pg_profile_small_db_rps")
 f = figures
 rows = [
     ("`GET /`", f"{f['hello_rps']:,.0f} req/s", "reference", None, None),
@@ -66,6 +73,29 @@ rows = [
     ("memory after start, empty database", f"{f['rss_start_mib']:.1f} MiB", "< 64 MiB", f["rss_start_mib"],
      lambda r: r < 64),
     ("memory at the end of the run", f"{f['rss_end_mib']:.1f} MiB", "< 160 MiB", f["rss_end_mib"], lambda r: r < 160),
+    ("`GET /profile` on PostgreSQL, over `GET /` on the same server",
+     f"{f['pg_profile_rps']:,.0f} vs {f['pg_hello_rps']:,.0f} req/s; per-round ratios {pg_profile_low:.2f} to "
+     f"{pg_profile_high:.2f}",
+     "≥ 0.4", pg_profile_ratio, lambda r: r >= 0.4),
+    (f"`GET /profile` on PostgreSQL, {int(big_users):,} vs {int(small_users):,} users",
+     f"{f['pg_profile_big_db_rps']:,.0f} vs {f['pg_profile_small_db_rps']:,.0f} req/s; per-round ratios "
+     f"{pg_size_low:.2f} to {pg_size_high:.2f}",
+     "≥ 0.9", pg_size_ratio, lambda r: r >= 0.9),
+    (f"`POST /sessions` on PostgreSQL, {int(cores) * 4} clients",
+     f"{f['pg_login_rps']:,.1f} logins/s; limit {f['pg_hash_limit']:,.1f} verifies/s",
+     "≥ 0.9 of the hashing limit", f["pg_login_rps"] / f["pg_hash_limit"], lambda r: r >= 0.9),
+    ("`GET /profile` p99 on PostgreSQL while logins saturate the hashing",
+     f"{f['pg_profile_p99_loaded_ms']:.2f} ms vs {f['pg_profile_p99_alone_ms']:.2f} ms alone",
+     "≤ 3x", f["pg_profile_p99_loaded_ms"] / f["pg_profile_p99_alone_ms"], lambda r: r <= 3),
+    ("a login 1 s after a flood of 400 connections ends, over one login alone",
+     f"{f['login_after_flood_ms']:.0f} ms vs {f['login_alone_ms']:.0f} ms alone",
+     "≤ 4", f["login_after_flood_ms"] / f["login_alone_ms"], lambda r: r <= 4),
+    ("share of the flood's logins answered 200 or 503 within `HASH_QUEUE_TIMEOUT` + one hash",
+     f"{f['flood_requests']:,.0f} answered: {f['flood_ok']:,.0f} × 200, {f['flood_shed']:,.0f} × 503, "
+     f"{f['flood_other']:,.0f} other; {f['flood_errors']:,.0f} socket errors",
+     "≥ 0.99", f["flood_share"], lambda r: r >= 0.99),
+    ("memory at the flood's peak", f"{f['rss_flood_peak_mib']:.1f} MiB", "< 160 MiB", f["rss_flood_peak_mib"],
+     lambda r: r < 160),
     (f"start-up to the first 200, {int(big_users):,} users vs empty",
      f"{f['startup_big_ms']:.0f} ms vs {f['startup_empty_ms']:.0f} ms", "≤ 2x",
      f["startup_big_ms"] / f["startup_empty_ms"], lambda r: r <= 2),
