@@ -54,8 +54,15 @@ extension Auth {
         // A plain bcrypt password that today's rules refuse (a control character) keeps its
         // hash: rehashing it would lock its owner out.
         if hasher.needsRehash(user.passwordHash), Validation.shapeProblem(normalized) == nil {
-            // The password is at hand only now: store it with the current scheme and cost.
-            let newHash = try await hashing { try await hasher.hash(normalized) }
+            // The password is at hand only now: store it with the current scheme and cost. A
+            // right password is not refused because the queue is full: the old hash stays, to be
+            // replaced at a later login.
+            let newHash: String
+            do {
+                newHash = try await hashing { try await hasher.hash(normalized) }
+            } catch AuthError.overloaded {
+                return VerifiedLogin(user)
+            }
             let oldHash = user.passwordHash
             let userID = user.id
             if try await storage({ try await store.replacePasswordHash(userID: userID, from: oldHash, to: newHash) }) {

@@ -44,27 +44,38 @@ public final class HashingPool: Sendable {
         RequestLoad.markHashing()
         let ticket = try admission.admit()
         let admission = self.admission
-        // Claimed by whichever path finishes the ticket first: the job, or a drop.
-        let finishedBox = FinishedFlag()
-        do {
-            return try await pool.runIfActive {
-                guard admission.start(ticket) else {
-                    if finishedBox.claim() { admission.finish(ticket, ranFor: nil) }
-                    throw AuthError.overloaded(retryAfter: 1)
+        let cancelled = CancelledFlag()
+        // The job is submitted with a flag of its own rather than through `runIfActive`, whose
+        // record of cancelled jobs keeps the id of a job cancelled while it runs for ever.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                pool.submit { state in
+                    guard case .active = state else {
+                        admission.finish(ticket, ranFor: nil)
+                        continuation.resume(throwing: NIOThreadPoolError.ThreadPoolInactive())
+                        return
+                    }
+                    if cancelled.isSet {
+                        admission.dropped(ticket)
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    guard admission.start(ticket) else {
+                        admission.finish(ticket, ranFor: nil)
+                        continuation.resume(throwing: AuthError.overloaded(retryAfter: 1))
+                        return
+                    }
+                    Self.yieldToRequests()
+                    let slices = HashingSlices.arm()
+                    let started = ContinuousClock.now
+                    let value = work()
+                    HashingSlices.disarm(slices)
+                    admission.finish(ticket, ranFor: .now - started)
+                    continuation.resume(returning: value)
                 }
-                Self.yieldToRequests()
-                let slices = HashingSlices.arm()
-                defer { HashingSlices.disarm(slices) }
-                let started = ContinuousClock.now
-                let value = work()
-                if finishedBox.claim() { admission.finish(ticket, ranFor: .now - started) }
-                return value
             }
-        } catch {
-            if finishedBox.claim() {
-                admission.dropped(ticket)
-            }
-            throw error
+        } onCancel: {
+            cancelled.set()
         }
     }
 
@@ -90,12 +101,10 @@ public final class HashingPool: Sendable {
     }
 }
 
-/// Whether a job's ticket has been finished, so that exactly one path finishes it.
-private final class FinishedFlag: Sendable {
+/// Whether a job's request was cancelled (its client went) before the job's turn came.
+private final class CancelledFlag: Sendable {
     private let value = Atomic<Bool>(false)
 
-    /// Claims the finishing: `true` the first time only.
-    func claim() -> Bool {
-        !value.exchange(true, ordering: .acquiringAndReleasing)
-    }
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

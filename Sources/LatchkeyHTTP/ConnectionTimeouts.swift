@@ -8,7 +8,8 @@ public struct ConnectionTimeouts: Sendable, Equatable {
     /// until its headers are complete (`HTTP_HEADER_TIMEOUT`, default 10 seconds).
     public var header: TimeAmount
     /// The longest gap between two reads of a request body (`HTTP_BODY_TIMEOUT`, default 10
-    /// seconds): a body that keeps arriving is never cut, one that stalls is.
+    /// seconds): a body that keeps arriving is never cut, one that stalls is. Also how long a
+    /// client may leave responses unread once the connection's output is full.
     public var body: TimeAmount
     /// From the end of a response until the next request's first byte (`HTTP_IDLE_TIMEOUT`,
     /// default 60 seconds).

@@ -66,6 +66,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// When `timer` fires.
     private var timerDue = NIODeadline.distantFuture
     private var shutdownTimer: Scheduled<Void>?
+    /// Runs while the connection cannot take more output (its client does not read).
+    private var sendTimer: Scheduled<Void>?
     private var quiescing = false
     /// What to call when the client goes before the response in progress ends (`WatchClient`).
     private var onClientGone: (@Sendable () -> Void)?
@@ -89,6 +91,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         shutdownTimer?.cancel()
+        sendTimer?.cancel()
         self.context = nil
     }
 
@@ -96,6 +99,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         phase = .closing
         timer?.cancel()
         shutdownTimer?.cancel()
+        sendTimer?.cancel()
         clientWent()
         context.fireChannelInactive()
     }
@@ -105,6 +109,20 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let onGone = onClientGone
         onClientGone = nil
         onGone?()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            sendTimer?.cancel()
+            sendTimer = nil
+        } else if sendTimer == nil {
+            // A client that stops reading its responses would hold the connection (and the route
+            // writing to it) for ever: it gets the body timeout to read again.
+            sendTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeouts.body) {
+                self.close(context)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// Called by `ConnectionReadObserver` for every read from the socket, before it is decoded.
@@ -145,11 +163,16 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .body:
             break
         case .end:
-            if !exchanges.isEmpty {
+            if exchanges.isEmpty {
+                // Answered before its body ended (a 404, 413, 415 from the headers): the
+                // connection is between requests now.
+                phase = .idle
+                arm(timeouts.idle, in: context)
+            } else {
                 exchanges[exchanges.count - 1].bodyComplete = true
+                phase = .answering
+                disarm()
             }
-            phase = .answering
-            disarm()
         }
         context.fireChannelRead(data)
     }
@@ -179,7 +202,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .end where !exchanges.isEmpty:
             let exchange = exchanges.removeFirst()
             onClientGone = nil
-            if exchange.closeAfterResponse {
+            if exchange.closeAfterResponse || quiescing {
                 phase = .closing
                 disarm()
                 let written = context.eventLoop.makePromise(of: Void.self)
@@ -215,8 +238,10 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         // Only for the request being read, whose client waits, and only once.
-        if let last = exchanges.indices.last, exchanges[last].expectsContinue, !exchanges[last].continueSent,
-            !exchanges[last].bodyComplete, phase == .readingBody
+        // With a pipelined request behind the one being answered, a 100 could be taken for the
+        // earlier request's: none is sent then.
+        if exchanges.count == 1, let last = exchanges.indices.last, exchanges[last].expectsContinue,
+            !exchanges[last].continueSent, !exchanges[last].bodyComplete, phase == .readingBody
         {
             exchanges[last].continueSent = true
             context.writeAndFlush(

@@ -10,9 +10,13 @@ import Testing
 private final class SheddingHasher: PasswordHasher {
     let inner = FastHasher()
     let shedding = Atomic<Bool>(false)
+    /// Only new hashes are shed, and every stored hash asks to be replaced.
+    let sheddingNewHashesOnly = Atomic<Bool>(false)
 
     func hash(_ password: String) async throws -> String {
-        if shedding.load(ordering: .relaxed) { throw AuthError.overloaded(retryAfter: 3) }
+        if shedding.load(ordering: .relaxed) || sheddingNewHashesOnly.load(ordering: .relaxed) {
+            throw AuthError.overloaded(retryAfter: 3)
+        }
         return try await inner.hash(password)
     }
 
@@ -21,7 +25,9 @@ private final class SheddingHasher: PasswordHasher {
         return try await inner.verify(password, against: hash)
     }
 
-    func needsRehash(_ hash: String) -> Bool { inner.needsRehash(hash) }
+    func needsRehash(_ hash: String) -> Bool {
+        sheddingNewHashesOnly.load(ordering: .relaxed) || inner.needsRehash(hash)
+    }
 }
 
 /// A hasher whose verification takes a while and finishes even when its request is cancelled,
@@ -181,5 +187,17 @@ struct HashingAdmissionTests {
         let record = try await store.throttleRecord(ThrottleKey(.login, "ada@example.com"))
         #expect(record?.pending.isEmpty ?? true)
         #expect((record?.count ?? 0) == (rightPassword ? 0 : 1))
+    }
+
+    @Test("a right password is not refused when only the rehash after it is shed: the old hash stays")
+    func shedRehash() async throws {
+        let store = InMemoryStore()
+        let hasher = SheddingHasher()
+        let auth = try await Auth(store: store, hasher: hasher)
+        _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        let before = try await store.findUser(by: .email("ada@example.com"))?.passwordHash
+        hasher.sheddingNewHashesOnly.store(true, ordering: .relaxed)
+        _ = try await auth.validLogin(email: "ada@example.com", password: "b4l0u")
+        #expect(try await store.findUser(by: .email("ada@example.com"))?.passwordHash == before)
     }
 }

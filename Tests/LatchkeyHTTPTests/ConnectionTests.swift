@@ -268,6 +268,55 @@ extension ConnectionTests {
     }
 }
 
+extension ConnectionTests {
+    @Test("A request answered before its body ended leaves the connection under the idle timeout")
+    func answeredBeforeBody() throws {
+        let connection = try TestConnection()
+        try connection.send("POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")
+        try connection.respond(.notFound)
+        try connection.send("hello")
+        connection.advance(.seconds(59))
+        #expect(connection.isOpen)
+        connection.advance(.seconds(1))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("No 100 Continue while a pipelined request waits behind the one being answered")
+    func noContinueWhenPipelined() throws {
+        let connection = try TestConnection()
+        try connection.send(
+            "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+                + "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+        connection.channel.triggerUserOutboundEvent(ExpectContinue(), promise: nil)
+        #expect(try connection.written().isEmpty)
+    }
+
+    @Test("A client that leaves its responses unread is cut at the body timeout")
+    func unreadResponses() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /openapi.json HTTP/1.1\r\nHost: a\r\n\r\n")
+        connection.channel.isWritable = false
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        connection.advance(.seconds(9))
+        #expect(connection.isOpen)
+        connection.advance(.seconds(1))
+        #expect(!connection.isOpen)
+    }
+
+    @Test("Output that drains in time keeps the connection")
+    func drainedOutput() throws {
+        let connection = try TestConnection()
+        try connection.send("GET /openapi.json HTTP/1.1\r\nHost: a\r\n\r\n")
+        connection.channel.isWritable = false
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        connection.advance(.seconds(5))
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        connection.advance(.seconds(30))
+        #expect(connection.isOpen)
+    }
+}
+
 /// Counts calls, from any thread.
 private final class GoneCounter: Sendable {
     private let calls = Mutex(0)
