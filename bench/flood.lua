@@ -2,7 +2,11 @@
 -- so that the per-email throttle does not answer the flood. done() prints one line:
 --   flood <requests> <answered 200> <answered 503> <other statuses> <socket errors> <share within LIMIT_MS>
 -- where the share is the largest percentile of the latency at or below LIMIT_MS.
+-- With RETRY_AFTER=1 the clients honour Retry-After: after a 503 the next request waits as long as
+-- it says (clients that log in as people do, not a flood).
 local emails = {}
+local honour = os.getenv("RETRY_AFTER") == "1"
+local wait_ms = 0
 local index = 0
 counts = { ok = 0, shed = 0, other = 0 }
 local threads = {}
@@ -26,8 +30,16 @@ end
 
 response = function(status, headers, body)
   if status == 200 then counts.ok = counts.ok + 1
-  elseif status == 503 then counts.shed = counts.shed + 1
+  elseif status == 503 then
+    counts.shed = counts.shed + 1
+    if honour then wait_ms = (tonumber(headers["Retry-After"]) or 1) * 1000 end
   else counts.other = counts.other + 1 end
+end
+
+function delay()
+  local ms = wait_ms
+  wait_ms = 0
+  return ms
 end
 
 function done(summary, latency, requests)
