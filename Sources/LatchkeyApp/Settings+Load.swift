@@ -4,6 +4,7 @@ import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyPostgres
 import Logging
+import NIOCore
 
 extension Settings {
     /// Reads `RESET_TOKEN_DELIVERY`, `ALLOW_RESET_TOKEN_IN_RESPONSE` and the webhook, with the
@@ -162,11 +163,17 @@ extension Settings {
             .resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
         settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)
         settings.hashQueueTimeout = try integer(.hashQueueTimeout, 1...60, default: settings.hashQueueTimeout)
+        let timeouts = settings.connectionTimeouts
+        func seconds(_ key: Key, _ range: ClosedRange<Int>, _ value: TimeAmount) throws(ConfigurationError)
+            -> TimeAmount
+        {
+            .seconds(Int64(try integer(key, range, default: Int(value.nanoseconds / 1_000_000_000))))
+        }
         settings.connectionTimeouts = ConnectionTimeouts(
-            header: .seconds(Int64(try integer(.httpHeaderTimeout, 1...3600, default: 10))),
-            body: .seconds(Int64(try integer(.httpBodyTimeout, 1...3600, default: 10))),
-            idle: .seconds(Int64(try integer(.httpIdleTimeout, 1...day, default: 60))),
-            shutdown: .seconds(Int64(try integer(.shutdownTimeout, 1...3600, default: 15)))
+            header: try seconds(.httpHeaderTimeout, 1...3600, timeouts.header),
+            body: try seconds(.httpBodyTimeout, 1...3600, timeouts.body),
+            idle: try seconds(.httpIdleTimeout, 1...day, timeouts.idle),
+            shutdown: try seconds(.shutdownTimeout, 1...3600, timeouts.shutdown)
         )
         let firstWait = try integer(.throttleFirstWait, 1...day, default: settings.policy.loginThrottle.firstWait)
         let maxWait = try integer(.throttleMaxWait, 1...day, default: settings.policy.loginThrottle.maxWait)

@@ -29,36 +29,37 @@ extension Auth {
     }
 
     /// Settles a reserved attempt once checked: a failure counts (and may start a wait), a
-    /// success forgets every failure. The store call runs in a task of its own, which a
-    /// cancelled request (its client went during the check) does not cancel: a checked attempt
-    /// is always settled.
+    /// success forgets every failure. A checked attempt is always settled, even when its request
+    /// was cancelled during the check (`updateOutlivingRequest`).
     func settleAttempt(
         _ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date, succeeded: Bool
     ) async throws {
         let clock = self.clock
-        let store = self.store
-        let settle = Task {
-            try await store.updateThrottleRecord(key) {
+        try await storage {
+            try await updateOutlivingRequest(key) {
                 throttle.settling($0, reservedAt: reservedAt, succeeded: succeeded, now: clock())
             }
         }
-        try await storage { _ = try await settle.value }
     }
 
     /// Gives a reservation back when its attempt is given up before its check: shed, or its
-    /// client went (the request's task is then cancelled, so the store call runs in a task of
-    /// its own, which a cancelled request does not cancel). Best effort: a reservation that
-    /// cannot be given back stops counting after `FailureThrottle.pendingLifetime`.
+    /// client went (`updateOutlivingRequest`). Best effort: a reservation that cannot be given
+    /// back stops counting after `FailureThrottle.pendingLifetime`.
     func releaseAttempt(_ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date) async {
-        let store = self.store
-        let release = Task {
-            try await store.updateThrottleRecord(key) { throttle.releasing($0, reservedAt: reservedAt) }
-        }
         do {
-            _ = try await release.value
+            try await updateOutlivingRequest(key) { throttle.releasing($0, reservedAt: reservedAt) }
         } catch {
             logger.warning("could not give a throttle reservation back", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Updates a throttle record in a task of its own, which a cancelled request (its client
+    /// went) does not cancel: the stores fail a call made by a cancelled task.
+    private func updateOutlivingRequest(
+        _ key: ThrottleKey, _ update: @escaping @Sendable (ThrottleRecord?) -> ThrottleRecord?
+    ) async throws {
+        let store = self.store
+        _ = try await Task { try await store.updateThrottleRecord(key, update) }.value
     }
 
     /// Counts one failure outside a reservation (a token consumed by a concurrent reset).

@@ -127,22 +127,13 @@ struct HashingAdmissionTests {
     @Test("a queued job whose request is cancelled (its client went) never runs")
     func cancelledWhileQueued() async throws {
         let pool = HashingPool(threads: 1, queueTimeout: .seconds(60), factory: TestMetrics())
-        let gate = DispatchSemaphore(value: 0)
-        let holding = DispatchSemaphore(value: 0)
-        let held = Task {
-            try await pool.run {
-                holding.signal()
-                gate.wait()
-            }
-        }
-        while holding.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(1)) }
+        let held = try await HeldThread.hold(pool)
         let recorder = JobRecorder()
         let queued = Task { try await pool.run { recorder.start(1) } }
         while pool.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
         queued.cancel()
         // The pool skips a cancelled job when its turn comes, without running it.
-        gate.signal()
-        try await held.value
+        try await held.release()
         await #expect(throws: CancellationError.self) { try await queued.value }
         try await pool.run {}
         #expect(recorder.order.isEmpty)

@@ -27,6 +27,32 @@ final class JobRecorder: Sendable {
     var threads: Set<String> { state.withLock { $0.threads } }
 }
 
+/// Holds a one-thread pool's only thread until `release()`, so that the jobs handed to it after
+/// `hold(_:)` returns queue up.
+struct HeldThread {
+    let gate: DispatchSemaphore
+    let job: Task<Void, any Error>
+
+    static func hold(_ pool: HashingPool) async throws -> HeldThread {
+        let holding = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
+        let job = Task {
+            try await pool.run {
+                holding.signal()
+                gate.wait()
+            }
+        }
+        while holding.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(1)) }
+        return HeldThread(gate: gate, job: job)
+    }
+
+    /// Lets the held job end, and waits for it.
+    func release() async throws {
+        gate.signal()
+        try await job.value
+    }
+}
+
 @Suite("Hashing pool")
 struct HashingTests {
     @Test("jobs run on the pool's own threads, no more at once than it has, first come first served")
@@ -34,15 +60,7 @@ struct HashingTests {
         let pool = HashingPool(threads: 1)
         let recorder = JobRecorder()
         // Hold the only thread so that the jobs below queue up in submission order.
-        let gate = DispatchSemaphore(value: 0)
-        let holding = DispatchSemaphore(value: 0)
-        let held = Task {
-            try await pool.run {
-                holding.signal()
-                gate.wait()
-            }
-        }
-        while holding.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(1)) }
+        let held = try await HeldThread.hold(pool)
         var tasks: [Task<Void, any Error>] = []
         for index in 0..<8 {
             tasks.append(
@@ -57,8 +75,7 @@ struct HashingTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(recorder.order.isEmpty)
-        gate.signal()
-        try await held.value
+        try await held.release()
         for task in tasks { try await task.value }
         #expect(recorder.peak == 1)
         #expect(recorder.order == Array(0..<8))
