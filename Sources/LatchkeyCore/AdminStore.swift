@@ -15,11 +15,6 @@ public protocol AdminStore: AuthStore {
     /// - Returns: The users with their live session counts.
     func listUsers(after: String?, limit: Int, now: Date, idleCutoff: Date) async throws -> [UserSummary]
 
-    /// Deletes a user with their sessions and reset token.
-    /// - Parameter id: The user.
-    /// - Returns: Whether a user went.
-    func deleteUser(id: Int64) async throws -> Bool
-
     /// Adds many users in one transaction; an email that is already registered is skipped.
     /// - Parameter users: The users, with distinct normalised emails.
     /// - Returns: For each user, in order, whether it was added.

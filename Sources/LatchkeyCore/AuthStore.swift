@@ -73,6 +73,61 @@ public protocol AuthStore: Sendable {
     @discardableResult
     func deleteSessions(userID: Int64) async throws -> Int
 
+    /// The live sessions of a user, newest first (by creation, then public identifier).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - now: Sessions expiring at or before this are not live.
+    ///   - idleCutoff: Sessions last seen at or before this are not live.
+    /// - Returns: The sessions.
+    func listSessions(userID: Int64, now: Date, idleCutoff: Date) async throws -> [Session]
+
+    /// Ends one live session of a user, named by its public identifier.
+    /// - Parameters:
+    ///   - userID: The user the session must belong to.
+    ///   - publicID: The session's public identifier.
+    ///   - now: A session expiring at or before this is not live.
+    ///   - idleCutoff: A session last seen at or before this is not live.
+    /// - Returns: Whether a live session of this user went.
+    func deleteSession(userID: Int64, publicID: String, now: Date, idleCutoff: Date) async throws -> Bool
+
+    /// Ends every live session of a user but one.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - digest: The token digest of the session that stays.
+    ///   - now: Sessions expiring at or before this are not live (and are left to the purge).
+    ///   - idleCutoff: Sessions last seen at or before this are not live.
+    /// - Returns: How many live sessions went.
+    func deleteSessions(userID: Int64, except digest: TokenDigest, now: Date, idleCutoff: Date) async throws -> Int
+
+    /// Ends a user's least recently used sessions (by `last_seen_at`, then `created_at`) beyond
+    /// the newest `limit`.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - limit: The most sessions the user keeps.
+    /// - Returns: How many went.
+    func trimSessions(userID: Int64, keepingAtMost limit: Int) async throws -> Int
+
+    /// Changes a password from a session, atomically: only while the user's hash is still `old`
+    /// and the session `current` is still stored, replaces the hash, ends every other session of
+    /// the user, drops the user's pending reset token, and gives `current` the token digest
+    /// `replacement`, keeping everything else about it.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - old: The hash the current password was verified against.
+    ///   - new: The new hash.
+    ///   - current: The token digest of the session making the change.
+    ///   - replacement: The digest of the session's new token.
+    /// - Returns: Whether the password changed (`false`: the hash changed meanwhile, or the
+    ///   session or the user is gone; then nothing changed).
+    func changePassword(
+        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
+    ) async throws -> Bool
+
+    /// Deletes a user with their sessions, reset token and email-conflict listing.
+    /// - Parameter id: The user.
+    /// - Returns: Whether a user went.
+    func deleteUser(id: Int64) async throws -> Bool
+
     /// Stores a reset token for a user, replacing any earlier one.
     /// - Parameter token: The token, keyed by its user.
     func setResetToken(_ token: ResetToken) async throws

@@ -12,6 +12,19 @@ public struct Session: Sendable, Equatable {
     public var lastSeenAt: Date
     /// The absolute end of the session, whatever its use.
     public var expiresAt: Date
+    /// The session's public identifier, shown in the account's session list and used to end it
+    /// (`publicIDLength` lowercase hexadecimal characters): random, and unrelated to the token,
+    /// so that it can never be turned into the cookie or its digest.
+    public var publicID: String
+    /// The client's address when the session was created, resolved through `TRUSTED_PROXIES`;
+    /// `nil` for sessions made before addresses were recorded.
+    public var ip: String?
+    /// The client's `User-Agent` when the session was created, at most
+    /// `SessionOrigin.userAgentMaxLength` characters; `nil` when none was sent.
+    public var userAgent: String?
+
+    /// The length of a public identifier: 16 random bytes in hexadecimal.
+    public static let publicIDLength = 32
 
     /// Creates a session value.
     /// - Parameters:
@@ -20,11 +33,70 @@ public struct Session: Sendable, Equatable {
     ///   - createdAt: When the session was created.
     ///   - lastSeenAt: When the session was last used.
     ///   - expiresAt: The absolute end of the session.
-    public init(tokenDigest: TokenDigest, userID: Int64, createdAt: Date, lastSeenAt: Date, expiresAt: Date) {
+    ///   - publicID: Its public identifier (default: a new random one).
+    ///   - origin: Where it was created from (default: unknown).
+    public init(
+        tokenDigest: TokenDigest, userID: Int64, createdAt: Date, lastSeenAt: Date, expiresAt: Date,
+        publicID: String = Session.newPublicID(), origin: SessionOrigin = SessionOrigin()
+    ) {
         self.tokenDigest = tokenDigest
         self.userID = userID
         self.createdAt = createdAt
         self.lastSeenAt = lastSeenAt
         self.expiresAt = expiresAt
+        self.publicID = publicID
+        self.ip = origin.ip
+        self.userAgent = origin.userAgent
+    }
+
+    /// A new public identifier from the system's cryptographically secure generator.
+    /// - Returns: 32 lowercase hexadecimal characters (128 random bits).
+    public static func newPublicID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let words = [generator.next() as UInt64, generator.next() as UInt64]
+        return words.map { word in
+            let hex = String(word, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    /// Whether a text has the shape of a public identifier, so that a malformed one is answered
+    /// without a database round trip.
+    /// - Parameter text: The text a client sent.
+    /// - Returns: Whether it is 32 lowercase hexadecimal characters.
+    public static func isWellFormedPublicID(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        return utf8.count == publicIDLength
+            && utf8.allSatisfy {
+                ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                    || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+            }
+    }
+}
+
+/// Where a session was created from, as recorded with it and sent with account notices.
+public struct SessionOrigin: Sendable, Equatable {
+    /// The longest `User-Agent` kept, in characters; a longer one is cut.
+    public static let userAgentMaxLength = 256
+
+    /// The client's address, resolved through `TRUSTED_PROXIES`, or `nil` when unknown.
+    public let ip: String?
+    /// The client's `User-Agent` without control characters, cut to `userAgentMaxLength`
+    /// characters, or `nil`.
+    public let userAgent: String?
+
+    /// Creates an origin.
+    /// - Parameters:
+    ///   - ip: The client's address.
+    ///   - userAgent: The `User-Agent` as sent. Control characters (U+0000 to U+001F and
+    ///     U+007F, which no database column should hold) are dropped; what is left empty counts
+    ///     as none.
+    public init(ip: String? = nil, userAgent: String? = nil) {
+        self.ip = ip
+        self.userAgent = userAgent.flatMap { agent in
+            let kept = agent.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }
+            let text = String(String.UnicodeScalarView(kept).prefix(Self.userAgentMaxLength))
+            return text.isEmpty ? nil : text
+        }
     }
 }

@@ -66,19 +66,7 @@ extension PostgresStore: AdminStore {
         try await withOwnClient { client in
             try await client.withTransaction(logger: logger) { connection in
                 for session in sessions {
-                    let token = session.tokenDigest.bytes
-                    let created = session.createdAt.timeIntervalSince1970
-                    let lastSeen = session.lastSeenAt.timeIntervalSince1970
-                    let expires = session.expiresAt.timeIntervalSince1970
-                    let inserted = try await connection.query(
-                        """
-                        INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
-                        SELECT \(token), id, email, \(created), \(lastSeen), \(expires) FROM users
-                        WHERE id = \(session.userID)
-                        RETURNING 1
-                        """,
-                        logger: logger
-                    ).collect()
+                    let inserted = try await connection.query(try Self.insertSession(session), logger: logger).collect()
                     guard inserted.count == 1 else { throw StoreError.notFound }
                 }
             }

@@ -109,6 +109,17 @@ extension PostgresStore {
             "v5-throttle-pending-attempts",
             ["ALTER TABLE throttles ADD COLUMN pending TEXT NOT NULL DEFAULT ''"]
         ),
+        // Sessions get a public identifier of their own (`Session.publicID`: 32 hexadecimal
+        // characters, unrelated to the token; `gen_random_uuid()` gives the existing ones 122
+        // random bits), and the address and agent they were created from, NULL for those before.
+        (
+            "v6-session-public-ids",
+            [
+                "ALTER TABLE sessions ADD COLUMN public_id TEXT, ADD COLUMN ip TEXT, ADD COLUMN user_agent TEXT",
+                "UPDATE sessions SET public_id = replace(gen_random_uuid()::text, '-', '')",
+                "CREATE UNIQUE INDEX sessions_public_id ON sessions (public_id)",
+            ]
+        ),
     ]
 
     /// Whether a migration rewrites stored rows (has a data step), and so may take longer than a

@@ -9,24 +9,38 @@ extension PostgresStore {
     public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
         // No stored hash holds a NUL, so none can match.
         if passwordHash.utf8.contains(0) { return false }
+        let query = try Self.insertSession(session, ifPasswordHash: passwordHash)
+        return try await call { client in
+            try await client.query(query, logger: self.logger).collect().count == 1
+        }
+    }
+
+    /// `INSERT INTO sessions … RETURNING 1` from the user's row (which carries the email), the
+    /// row read `FOR SHARE` and only while its hash is `passwordHash` when one is given.
+    static func insertSession(_ session: Session, ifPasswordHash passwordHash: String? = nil) throws -> PostgresQuery {
         let token = session.tokenDigest.bytes
         let created = session.createdAt.timeIntervalSince1970
         let lastSeen = session.lastSeenAt.timeIntervalSince1970
         let expires = session.expiresAt.timeIntervalSince1970
         let userID = session.userID
-        return try await call { client in
-            let rows = try await client.query(
-                """
-                INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
-                SELECT \(token), id, email, \(created), \(lastSeen), \(expires) FROM (
-                    SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
-                ) AS checked
-                RETURNING 1
-                """,
-                logger: self.logger
-            ).collect()
-            return rows.count == 1
+        let (publicID, ip, agent) = (session.publicID, session.ip, session.userAgent)
+        if let passwordHash {
+            return try """
+            INSERT INTO sessions
+                (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
+            SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent) FROM (
+                SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
+            ) AS checked
+            RETURNING 1
+            """
         }
+        return try """
+        INSERT INTO sessions
+            (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
+        SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent)
+        FROM users WHERE id = \(userID)
+        RETURNING 1
+        """
     }
 
     /// Reads a session, with its user's email, by its primary key: the request path's most
@@ -47,7 +61,8 @@ extension PostgresStore {
                 userID: row.userID,
                 createdAt: Date(timeIntervalSince1970: row.created),
                 lastSeenAt: Date(timeIntervalSince1970: row.lastSeen),
-                expiresAt: Date(timeIntervalSince1970: row.expires)
+                expiresAt: Date(timeIntervalSince1970: row.expires),
+                publicID: row.publicID
             )
             return (session, SessionUser(id: row.userID, email: row.email))
         }
@@ -88,7 +103,7 @@ extension PostgresStore {
 struct FindSession: PostgresPreparedStatement {
     static let name = "latchkey_find_session"
     static let sql = """
-        SELECT user_id, created_at, last_seen_at, expires_at, email FROM sessions WHERE token_hash = $1
+        SELECT user_id, created_at, last_seen_at, expires_at, email, public_id FROM sessions WHERE token_hash = $1
         """
     static let bindingDataTypes: [PostgresDataType] = [.bytea]
 
@@ -98,6 +113,7 @@ struct FindSession: PostgresPreparedStatement {
         let lastSeen: Double
         let expires: Double
         let email: String
+        let publicID: String
     }
 
     let token: Data
@@ -109,7 +125,9 @@ struct FindSession: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
-        let (userID, created, lastSeen, expires, email) = try row.decode((Int64, Double, Double, Double, String).self)
-        return Row(userID: userID, created: created, lastSeen: lastSeen, expires: expires, email: email)
+        let (userID, created, lastSeen, expires, email, publicID) = try row.decode(
+            (Int64, Double, Double, Double, String, String).self)
+        return Row(
+            userID: userID, created: created, lastSeen: lastSeen, expires: expires, email: email, publicID: publicID)
     }
 }

@@ -52,15 +52,12 @@ extension SQLiteStore: AdminStore {
         try await write { db in
             let statement = try db.makeStatement(
                 sql: """
-                    INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
-                    SELECT ?, id, email, ?, ?, ? FROM users WHERE id = ?
+                    INSERT INTO sessions
+                        (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
+                    SELECT ?, id, email, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?
                     """)
             for session in sessions {
-                try statement.execute(arguments: [
-                    session.tokenDigest.bytes, session.createdAt.timeIntervalSince1970,
-                    session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
-                    session.userID,
-                ])
+                try statement.execute(arguments: Self.sessionArguments(session) + [session.userID])
                 guard db.changesCount == 1 else { throw StoreError.notFound }
             }
         }

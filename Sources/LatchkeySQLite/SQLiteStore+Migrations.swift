@@ -114,6 +114,20 @@ extension SQLiteStore {
         migrator.registerMigration("v5-throttle-pending-attempts") { db in
             try db.execute(sql: "ALTER TABLE throttles ADD COLUMN pending TEXT NOT NULL DEFAULT ''")
         }
+        // Sessions get a public identifier of their own (`Session.publicID`: 16 random bytes in
+        // hexadecimal, unrelated to the token), and the address and agent they were created
+        // from, unknown (NULL) for the sessions made before.
+        migrator.registerMigration("v6-session-public-ids") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE sessions ADD COLUMN public_id TEXT;
+                    ALTER TABLE sessions ADD COLUMN ip TEXT;
+                    ALTER TABLE sessions ADD COLUMN user_agent TEXT;
+                    UPDATE sessions SET public_id = lower(hex(randomblob(16)));
+                    CREATE UNIQUE INDEX sessions_public_id ON sessions(public_id);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -11,16 +11,23 @@ extension SQLiteStore {
         return try await write { db in
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
-                    SELECT ?, id, email, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?
+                    INSERT INTO sessions
+                        (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
+                    SELECT ?, id, email, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?
                     """
-            ).execute(arguments: [
-                session.tokenDigest.bytes, session.createdAt.timeIntervalSince1970,
-                session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
-                session.userID, passwordHash,
-            ])
+            ).execute(arguments: Self.sessionArguments(session) + [session.userID, passwordHash])
             return db.changesCount == 1
         }
+    }
+
+    /// The values of `INSERT INTO sessions` after the token and user: the times, the public
+    /// identifier, the address and the agent.
+    static func sessionArguments(_ session: Session) -> StatementArguments {
+        [
+            session.tokenDigest.bytes, session.createdAt.timeIntervalSince1970,
+            session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
+            session.publicID, session.ip, session.userAgent,
+        ]
     }
 
     /// Reads a session, with its user's email, by its primary key, on the calling thread: the
@@ -29,7 +36,10 @@ extension SQLiteStore {
     public func findSession(digest: TokenDigest) async throws -> (session: Session, user: SessionUser)? {
         try readHere { db in
             let statement = try db.cachedStatement(
-                sql: "SELECT user_id, created_at, last_seen_at, expires_at, email FROM sessions WHERE token_hash = ?"
+                sql: """
+                    SELECT user_id, created_at, last_seen_at, expires_at, email, public_id
+                    FROM sessions WHERE token_hash = ?
+                    """
             )
             // A cursor's row is read in place, without copying the row first.
             let rows = try Row.fetchCursor(statement, arguments: [digest.bytes])
@@ -40,7 +50,8 @@ extension SQLiteStore {
                 userID: userID,
                 createdAt: Date(timeIntervalSince1970: row[1]),
                 lastSeenAt: Date(timeIntervalSince1970: row[2]),
-                expiresAt: Date(timeIntervalSince1970: row[3])
+                expiresAt: Date(timeIntervalSince1970: row[3]),
+                publicID: row[5]
             )
             return (session, SessionUser(id: userID, email: row[4]))
         }
@@ -67,6 +78,97 @@ extension SQLiteStore {
         return try await write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
             return db.changesCount
+        }
+    }
+
+    /// The user's live sessions, newest first, with their address and agent.
+    public func listSessions(userID: Int64, now: Date, idleCutoff: Date) async throws -> [Session] {
+        try readHere { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT token_hash, created_at, last_seen_at, expires_at, public_id, ip, user_agent FROM sessions
+                    WHERE user_id = ? AND expires_at > ? AND last_seen_at > ?
+                    ORDER BY created_at DESC, public_id DESC
+                    """,
+                arguments: [userID, now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970]
+            ).map { row in
+                Session(
+                    tokenDigest: TokenDigest(bytes: row[0]), userID: userID,
+                    createdAt: Date(timeIntervalSince1970: row[1]), lastSeenAt: Date(timeIntervalSince1970: row[2]),
+                    expiresAt: Date(timeIntervalSince1970: row[3]), publicID: row[4],
+                    origin: SessionOrigin(ip: row[5], userAgent: row[6]))
+            }
+        }
+    }
+
+    /// Deletes one live session of the user by its public identifier.
+    public func deleteSession(userID: Int64, publicID: String, now: Date, idleCutoff: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM sessions
+                    WHERE public_id = ? AND user_id = ? AND expires_at > ? AND last_seen_at > ?
+                    """,
+                arguments: [publicID, userID, now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Deletes the user's live sessions but one; returns how many went.
+    public func deleteSessions(userID: Int64, except digest: TokenDigest, now: Date, idleCutoff: Date) async throws
+        -> Int
+    {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM sessions
+                    WHERE user_id = ? AND token_hash <> ? AND expires_at > ? AND last_seen_at > ?
+                    """,
+                arguments: [userID, digest.bytes, now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    /// Deletes the user's least recently used sessions beyond `limit`.
+    public func trimSessions(userID: Int64, keepingAtMost limit: Int) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM sessions WHERE token_hash IN (
+                        SELECT token_hash FROM sessions WHERE user_id = ?
+                        ORDER BY last_seen_at DESC, created_at DESC LIMIT -1 OFFSET ?
+                    )
+                    """,
+                arguments: [userID, max(0, limit)])
+            return db.changesCount
+        }
+    }
+
+    /// Changes the hash, ends the other sessions, drops the reset token and re-keys the current
+    /// session, in one write transaction.
+    public func changePassword(
+        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
+    ) async throws -> Bool {
+        try StoreError.checkText(new)
+        if old.utf8.contains(0) { return false }
+        return try await write { db in
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?",
+                    arguments: [current.bytes, userID]) == true
+            else { return false }
+            try db.execute(
+                sql: "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                arguments: [new, userID, old])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(
+                sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", arguments: [userID, current.bytes])
+            try db.execute(sql: "DELETE FROM reset_tokens WHERE user_id = ?", arguments: [userID])
+            try db.execute(
+                sql: "UPDATE sessions SET token_hash = ? WHERE token_hash = ?",
+                arguments: [replacement.bytes, current.bytes])
+            return true
         }
     }
 }

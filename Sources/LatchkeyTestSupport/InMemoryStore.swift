@@ -114,6 +114,64 @@ public actor InMemoryStore: AdminStore {
         return doomed.count
     }
 
+    /// The user's live sessions, newest first.
+    public func listSessions(userID: Int64, now: Date, idleCutoff: Date) throws -> [Session] {
+        try check()
+        return sessions.values.filter { $0.userID == userID && $0.expiresAt > now && $0.lastSeenAt > idleCutoff }
+            .sorted { ($0.createdAt, $0.publicID) > ($1.createdAt, $1.publicID) }
+    }
+
+    /// Removes one live session of the user by its public identifier.
+    public func deleteSession(userID: Int64, publicID: String, now: Date, idleCutoff: Date) throws -> Bool {
+        try check()
+        guard
+            let digest = sessions.first(where: {
+                $0.value.userID == userID && $0.value.publicID.utf8.elementsEqual(publicID.utf8)
+                    && $0.value.expiresAt > now && $0.value.lastSeenAt > idleCutoff
+            })?.key
+        else { return false }
+        sessions.removeValue(forKey: digest)
+        return true
+    }
+
+    /// Removes the user's live sessions but one.
+    public func deleteSessions(userID: Int64, except digest: TokenDigest, now: Date, idleCutoff: Date) throws -> Int {
+        try check()
+        let doomed = sessions.filter {
+            $0.value.userID == userID && $0.key != digest && $0.value.expiresAt > now
+                && $0.value.lastSeenAt > idleCutoff
+        }.map(\.key)
+        for key in doomed { sessions.removeValue(forKey: key) }
+        return doomed.count
+    }
+
+    /// Removes the user's least recently used sessions beyond `limit`.
+    public func trimSessions(userID: Int64, keepingAtMost limit: Int) throws -> Int {
+        try check()
+        let doomed = sessions.values.filter { $0.userID == userID }
+            .sorted { ($0.lastSeenAt, $0.createdAt) > ($1.lastSeenAt, $1.createdAt) }
+            .dropFirst(max(0, limit)).map(\.tokenDigest)
+        for key in doomed { sessions.removeValue(forKey: key) }
+        return doomed.count
+    }
+
+    /// Changes the hash, ends the other sessions and re-keys the current one, all at once.
+    public func changePassword(
+        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
+    ) throws -> Bool {
+        try check()
+        try StoreError.checkText(new)
+        guard users[userID]?.passwordHash == old, var session = sessions[current], session.userID == userID else {
+            return false
+        }
+        users[userID]?.passwordHash = new
+        sessions = sessions.filter { $0.value.userID != userID }
+        resetTokens.removeValue(forKey: userID)
+        session.tokenDigest = replacement
+        sessions[replacement] = session
+        return true
+    }
+
     /// Stores the user's reset token, replacing an earlier one.
     public func setResetToken(_ token: ResetToken) throws {
         try check()

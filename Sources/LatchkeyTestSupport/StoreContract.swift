@@ -30,6 +30,11 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case deleteUserTakesSessionsAndResetToken
     case addUsersSkipsTakenEmails
     case addSessionsInBulk
+    case listSessionsShowsLiveOnesNewestFirst
+    case deleteSessionByPublicIDTakesOnlyThatLiveSession
+    case deleteSessionsExceptOneKeepsIt
+    case trimSessionsEndsTheLeastRecentlyUsed
+    case changePasswordIsAllOrNothing
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -87,6 +92,9 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
         case .listUsersPagesByEmailAndCountsLiveSessions, .deleteUserTakesSessionsAndResetToken,
             .addUsersSkipsTakenEmails, .addSessionsInBulk, .renameUserMovesTheAddress:
             try await runAdmin(on: store)
+        case .listSessionsShowsLiveOnesNewestFirst, .deleteSessionByPublicIDTakesOnlyThatLiveSession,
+            .deleteSessionsExceptOneKeepsIt, .trimSessionsEndsTheLeastRecentlyUsed, .changePasswordIsAllOrNothing:
+            try await runAccountSessions(on: store)
         }
     }
 }
