@@ -15,6 +15,16 @@ struct LogNotifier: AccountNotifier {
                 metadata: ["email": "\(email)", "reset_token": "\(token)", "expires_at": "\(rfc3339(expiresAt))"])
         case .registrationAttemptExistingAccount(let email):
             logger.notice("registration attempt for an existing account", metadata: ["email": "\(email)"])
+        case .passwordChanged(let email, let at, let ip, let userAgent):
+            logger.notice(
+                "password changed",
+                metadata: [
+                    "event": "\(event.name)", "email": "\(email)", "at": "\(rfc3339(at))", "ip": "\(ip ?? "")",
+                    "user_agent": "\(userAgent ?? "")",
+                ])
+        case .accountDeleted(let email, let at):
+            logger.notice(
+                "account deleted", metadata: ["event": "\(event.name)", "email": "\(email)", "at": "\(rfc3339(at))"])
         }
     }
 }

@@ -41,6 +41,7 @@ extension Settings {
         case httpIdleTimeout = "HTTP_IDLE_TIMEOUT"
         case shutdownTimeout = "SHUTDOWN_TIMEOUT"
         case hashQueueTimeout = "HASH_QUEUE_TIMEOUT"
+        case sessionsPerUserMax = "SESSIONS_PER_USER_MAX"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -83,6 +84,7 @@ extension Settings {
             case .httpIdleTimeout: "60"
             case .shutdownTimeout: "15"
             case .hashQueueTimeout: "2"
+            case .sessionsPerUserMax: "100"
             }
         }
 
@@ -155,6 +157,8 @@ extension Settings {
                 "seconds requests in flight get after SIGTERM or SIGINT before their connections are closed"
             case .hashQueueTimeout:
                 "seconds a request that needs a password hash may wait for a hashing thread; beyond, it gets a 503 at once"
+            case .sessionsPerUserMax:
+                "the most sessions one account keeps (1 to 10000); a login beyond it ends the account's least recently used session"
             case .publicURL:
                 "the service's own URL, scheme://host[:port][/prefix]: production accepts state-changing requests from its origin"
             }

@@ -128,6 +128,11 @@ extension Settings {
             60...(3650 * day),
             default: settings.policy.sessionIdleTimeout
         )
+        settings.policy.sessionsPerUserMax = try integer(
+            .sessionsPerUserMax,
+            1...10_000,
+            default: settings.policy.sessionsPerUserMax
+        )
         settings.secureCookies = try boolean(.sessionCookieSecure, default: settings.secureCookies)
         if production && !settings.secureCookies {
             throw ConfigurationError("SESSION_COOKIE_SECURE: must be true in production")

@@ -10,7 +10,9 @@ struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
         abstract: "Manage users on the configured database.",
-        subcommands: [List.self, Create.self, Delete.self, Rename.self, RevokeSessions.self, Conflicts.self]
+        subcommands: [
+            List.self, Show.self, Create.self, Delete.self, Rename.self, RevokeSessions.self, Conflicts.self,
+        ]
     )
 
     struct List: AsyncParsableCommand {
@@ -47,6 +49,59 @@ struct UsersCommand: AsyncParsableCommand {
                 } else {
                     print("\(user.email)\t\(rfc3339(user.createdAt))\t\(user.liveSessions)")
                 }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One account and its live sessions, no secrets.",
+            discussion: """
+                Tab-separated lines: `id`, `email` and `created_at` with their values, then one `session` line per \
+                live session, newest first: public id, created, last seen, expires (RFC 3339), address, agent \
+                (`-` when unknown).
+                """
+        )
+
+        @Argument(help: "The email.")
+        var email: String
+
+        @Flag(help: "One JSON object.")
+        var json = false
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let email = email
+            guard
+                let (account, sessions) = try await Admin.withAuth(
+                    database, { auth, _ in try await auth.showUser(email: email) })
+            else { throw CommandFailure("no such user: \(email)") }
+            if json {
+                let object: [String: Any] = [
+                    "id": account.id, "email": account.email, "created_at": rfc3339(account.createdAt),
+                    "sessions": sessions.map { session -> [String: Any] in
+                        [
+                            "id": session.id, "created_at": rfc3339(session.createdAt),
+                            "last_seen_at": rfc3339(session.lastSeenAt), "expires_at": rfc3339(session.expiresAt),
+                            "ip": session.ip ?? NSNull(), "user_agent": session.userAgent ?? NSNull(),
+                        ]
+                    },
+                ]
+                let data = try JSONSerialization.data(
+                    withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            print("id\t\(account.id)\nemail\t\(account.email)\ncreated_at\t\(rfc3339(account.createdAt))")
+            for session in sessions {
+                // A tab or line break in an agent would break the columns.
+                let agent = (session.userAgent ?? "-").map { $0 == "\t" || $0.isNewline ? " " : $0 }
+                print(
+                    [
+                        "session", session.id, rfc3339(session.createdAt), rfc3339(session.lastSeenAt),
+                        rfc3339(session.expiresAt), session.ip ?? "-", String(agent),
+                    ].joined(separator: "\t"))
             }
         }
     }

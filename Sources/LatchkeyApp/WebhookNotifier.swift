@@ -73,19 +73,20 @@ final class WebhookNotifier: AccountNotifier, Service {
 
     /// The exact body sent for an event.
     static func body(for event: AccountEvent) throws -> Data {
-        let payload: [String: String]
+        let payload: [String: String?]
         switch event {
         case .passwordResetRequested(let email, let token, let expiresAt):
-            payload = [
-                "event": "password_reset_requested", "email": email, "reset_token": token,
-                "expires_at": rfc3339(expiresAt),
-            ]
+            payload = ["email": email, "reset_token": token, "expires_at": rfc3339(expiresAt)]
         case .registrationAttemptExistingAccount(let email):
-            payload = ["event": "registration_attempt_existing_account", "email": email]
+            payload = ["email": email]
+        case .passwordChanged(let email, let at, let ip, let userAgent):
+            payload = ["email": email, "at": rfc3339(at), "ip": ip, "user_agent": userAgent]
+        case .accountDeleted(let email, let at):
+            payload = ["email": email, "at": rfc3339(at)]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(payload)
+        return try encoder.encode(payload.merging(["event": event.name]) { kept, _ in kept })
     }
 
     /// `sha256=` and the hex HMAC-SHA256 of `body`.
@@ -102,7 +103,7 @@ final class WebhookNotifier: AccountNotifier, Service {
     }
 
     private func deliver(_ event: AccountEvent, with client: HTTPClient) async {
-        let name = Self.eventName(event)
+        let name = event.name
         let body: Data
         do {
             body = try Self.body(for: event)
@@ -151,10 +152,4 @@ final class WebhookNotifier: AccountNotifier, Service {
         logger.error("webhook delivery gave up", metadata: ["event": "\(name)"])
     }
 
-    private static func eventName(_ event: AccountEvent) -> String {
-        switch event {
-        case .passwordResetRequested: "password_reset_requested"
-        case .registrationAttemptExistingAccount: "registration_attempt_existing_account"
-        }
-    }
 }

@@ -6,6 +6,22 @@ public enum AccountEvent: Sendable, Equatable {
     case passwordResetRequested(email: String, token: String, expiresAt: Date)
     /// Someone tried to register `email`, which already has an account.
     case registrationAttemptExistingAccount(email: String)
+    /// The password of `email` was changed from one of its sessions, at `at`, from the client
+    /// address `ip` with the agent `userAgent` (NIST SP 800-63B 6.1.2.3: the owner is told of
+    /// changes to the account).
+    case passwordChanged(email: String, at: Date, ip: String?, userAgent: String?)
+    /// The account of `email` was deleted by its owner at `at`.
+    case accountDeleted(email: String, at: Date)
+
+    /// The event's name in its JSON (`"event"`) and in logs.
+    public var name: String {
+        switch self {
+        case .passwordResetRequested: "password_reset_requested"
+        case .registrationAttemptExistingAccount: "registration_attempt_existing_account"
+        case .passwordChanged: "password_changed"
+        case .accountDeleted: "account_deleted"
+        }
+    }
 }
 
 /// Delivers account events (a log line, a webhook). `notify` hands the event over and returns

@@ -41,6 +41,21 @@ extension Auth {
         return try await storage { try await admin.deleteUser(id: user.id) } ? user.email : nil
     }
 
+    /// An account and its live sessions, for operators: public session identifiers, times,
+    /// addresses and agents, never a token, digest or hash.
+    /// - Parameter email: The email as given.
+    /// - Returns: The account and its sessions (newest first, none marked current), or `nil`
+    ///   when there is no such account.
+    /// - Throws: `invalidEmail`, `storageUnavailable`.
+    public func showUser(email: String) async throws -> (account: Account, sessions: [AccountSession])? {
+        guard let user = try await account(typed: email).user else { return nil }
+        let (now, idleCutoff) = liveWindow()
+        let sessions = try await storage {
+            try await store.listSessions(userID: user.id, now: now, idleCutoff: idleCutoff)
+        }
+        return (Account(user), sessions.map { AccountSession($0, current: false) })
+    }
+
     /// Ends every session of an account.
     /// - Parameter email: The email as given.
     /// - Returns: How many sessions ended, or `nil` when there is no such account.

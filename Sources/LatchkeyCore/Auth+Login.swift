@@ -27,15 +27,7 @@ extension Auth {
         // (over 72 bytes or with a NUL for plain bcrypt; empty, too long or with a control
         // character otherwise) never matches, after the same work against the dummy hash.
         let normalized = Validation.normalizedPassword(password)
-        let candidate: String
-        let checkable: Bool
-        if let user, PasswordHashScheme(of: user.passwordHash) == .bcrypt {
-            candidate = password
-            checkable = Validation.fitsPlainBcrypt(password)
-        } else {
-            candidate = normalized
-            checkable = Validation.shapeProblem(normalized) == nil
-        }
+        let (candidate, checkable) = Self.passwordCandidate(password, normalized: normalized, hash: user?.passwordHash)
         let target = checkable ? (user?.passwordHash ?? dummyHash) : dummyHash
         let matches: Bool
         do {
@@ -80,5 +72,23 @@ extension Auth {
             }
         }
         return VerifiedLogin(user)
+    }
+}
+
+extension Auth {
+    /// What a password is checked as against a stored hash: exactly as sent for a plain bcrypt
+    /// hash, its NFKC form for every other scheme (and for an unknown account).
+    /// - Parameters:
+    ///   - password: The password as sent.
+    ///   - normalized: Its NFKC form (`Validation.normalizedPassword`).
+    ///   - hash: The stored hash, or `nil` for an unknown account.
+    /// - Returns: The text to verify, and whether the scheme can check it faithfully (a plain
+    ///   bcrypt hash cannot check over 72 bytes or a NUL; no scheme an empty, too long or
+    ///   control-character password). One that cannot is never a match.
+    static func passwordCandidate(_ password: String, normalized: String, hash: String?) -> (String, Bool) {
+        if let hash, PasswordHashScheme(of: hash) == .bcrypt {
+            return (password, Validation.fitsPlainBcrypt(password))
+        }
+        return (normalized, Validation.shapeProblem(normalized) == nil)
     }
 }

@@ -1,12 +1,16 @@
 import Foundation
 
 extension Auth {
-    /// Starts a session for a login that was just verified.
-    /// - Parameter login: What `validLogin(email:password:)` returned.
+    /// Starts a session for a login that was just verified. When the account then holds more
+    /// than `policy.sessionsPerUserMax` sessions, its least recently used ones end.
+    /// - Parameters:
+    ///   - login: What `validLogin(email:password:)` returned.
+    ///   - origin: The client's address and agent, recorded with the session (default: unknown).
     /// - Returns: The session token for the cookie; the store keeps only its digest.
     /// - Throws: `invalidCredentials` when the password changed since the login was checked;
     ///   `storageUnavailable`.
-    public func createSession(for login: VerifiedLogin) async throws -> String {
+    public func createSession(for login: VerifiedLogin, origin: SessionOrigin = SessionOrigin()) async throws -> String
+    {
         let token = SecretToken.generate()
         let now = clock()
         let session = Session(
@@ -14,12 +18,15 @@ extension Auth {
             userID: login.id,
             createdAt: now,
             lastSeenAt: now,
-            expiresAt: now.addingTimeInterval(TimeInterval(policy.sessionLifetime))
+            expiresAt: now.addingTimeInterval(TimeInterval(policy.sessionLifetime)),
+            origin: origin
         )
         guard try await storage({ try await store.addSession(session, ifPasswordHash: login.passwordHash) }) else {
             throw AuthError.invalidCredentials
         }
         metrics.sessionsCreated.increment()
+        let limit = policy.sessionsPerUserMax
+        _ = try await storage { try await store.trimSessions(userID: login.id, keepingAtMost: limit) }
         return token
     }
 
@@ -44,7 +51,7 @@ extension Auth {
     }
 
     /// Looks up a live session: the token's shape, its digest, then absolute and idle expiry.
-    func liveSession(_ token: String) async throws -> (digest: TokenDigest, user: SessionUser) {
+    func liveSession(_ token: String) async throws -> LiveSession {
         // A malformed token costs no database round trip.
         guard SecretToken.isWellFormed(token) else { throw AuthError.invalidSession }
         let digest = TokenDigest(of: token)
@@ -67,7 +74,7 @@ extension Auth {
                 logger.warning("could not refresh a session's last-seen time", metadata: ["error": "\(error)"])
             }
         }
-        return (digest, user)
+        return LiveSession(digest: digest, session: session, user: user)
     }
 
     /// The least time between two last-seen refreshes: the policy's interval, but never more
@@ -75,4 +82,14 @@ extension Auth {
     var touchInterval: TimeInterval {
         TimeInterval(min(policy.sessionTouchInterval, policy.sessionIdleTimeout / 2))
     }
+}
+
+/// A session that `Auth.liveSession(_:)` found live, with its owner.
+struct LiveSession: Sendable {
+    /// The digest of the token that named it.
+    let digest: TokenDigest
+    /// The session as stored (its address and agent are not read).
+    let session: Session
+    /// Its owner.
+    let user: SessionUser
 }

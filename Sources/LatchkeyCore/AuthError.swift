@@ -11,6 +11,15 @@ public enum AuthError: Error, Sendable, Equatable {
     case invalidCredentials
     /// The session token is missing, malformed, unknown or expired.
     case invalidSession
+    /// A route with a live session asked for the account's password again, and it was wrong
+    /// (counted by the login throttle).
+    case wrongPassword
+    /// A session identifier (`Session.publicID`), well formed or not, names no live session of
+    /// the account.
+    case sessionNotFound
+    /// The account changed between the check and the change (its password was changed or reset
+    /// by another request meanwhile); nothing was changed.
+    case accountChanged
     /// A reset token was asked for an email that has no account.
     case emailNotRegistered
     /// The reset token is unknown, used, expired or issued for another email.

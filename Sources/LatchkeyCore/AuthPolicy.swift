@@ -23,6 +23,10 @@ public struct AuthPolicy: Sendable, Equatable {
     /// existing email is answered as a new one, after the same hashing work, and its owner is
     /// notified instead.
     public var concealExistingAccounts = false
+    /// The most sessions one account keeps (`SESSIONS_PER_USER_MAX`): a login beyond it ends
+    /// the account's least recently used session (OWASP ASVS 5.0 7.1.2 asks that the limit and
+    /// what happens at it be documented).
+    public var sessionsPerUserMax = 100
 
     /// Creates a policy; the defaults are the service's defaults.
     /// - Parameters:

@@ -34,6 +34,12 @@ public struct APIError: Error, Sendable, Equatable {
             self.init(.unauthorized, "wrong email or password")
         case .invalidSession:
             self.init(.forbidden, "no live session: log in first")
+        case .wrongPassword:
+            self.init(.unauthorized, "wrong password")
+        case .sessionNotFound:
+            self.init(.notFound, "no such session")
+        case .accountChanged:
+            self.init(.conflict, "the account changed meanwhile; try again")
         case .emailNotRegistered:
             self.init(.forbidden, "email not registered")
         case .invalidResetToken:

@@ -19,7 +19,9 @@ struct AuthRoutes: Sendable {
     func login(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
         let user = try await auth.validLogin(email: fields.required("email"), password: fields.required("password"))
-        let token = try await auth.createSession(for: user)
+        let origin = AccountRoutes.origin(
+            of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies))
+        let token = try await auth.createSession(for: user, origin: origin)
         var response = JSONResponse.make(.ok, ["email": user.email, "message": "logged in"])
         response.headers.append(
             HTTPField(name: .setCookie, value: cookie.header(value: token, maxAge: auth.policy.sessionLifetime)))

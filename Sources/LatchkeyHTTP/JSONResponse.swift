@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// Builds the service's JSON responses.
@@ -10,6 +11,20 @@ enum JSONResponse {
             status: status,
             headers: [.contentType: contentType],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: encode(object)))
+        )
+    }
+
+    /// Any encodable value as JSON with a status, keys sorted and slashes unescaped, for the
+    /// bodies that are more than an object of strings (numbers, lists, `null`).
+    static func encoded(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The bodies are made of strings, numbers and booleans, which always encode.
+        let bytes = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(
+            status: status,
+            headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }
 

@@ -24,6 +24,9 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/metrics": [.get, .head],
         "/openapi.json": [.get, .head],
         "/auth/verify": [.get, .head],
+        "/account": [.get, .head, .delete],
+        "/account/password": [.put],
+        "/account/sessions": [.get, .head, .delete],
     ]
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
@@ -82,6 +85,30 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     router.put("/reset_password") { request, context in
         try await routes.whileClientStays(request, context: context) {
             try await routes.updatePassword($0, context: context)
+        }
+    }
+    let account = AccountRoutes(auth: auth, options: options)
+    router.get("/account") { request, _ in try await account.account(request) }
+    router.get("/account/sessions") { request, _ in try await account.sessions(request) }
+    // The routes that check a password hash, and so are cancelled when their client goes.
+    router.put("/account/password") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await account.changePassword($0, context: context)
+        }
+    }
+    router.delete("/account/sessions/{id}") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await account.endSession($0, context: context)
+        }
+    }
+    router.delete("/account/sessions") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await account.endOtherSessions($0, context: context)
+        }
+    }
+    router.delete("/account") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await account.deleteAccount($0, context: context)
         }
     }
     return router

@@ -44,11 +44,12 @@ struct Fixture {
     let store = InMemoryStore()
     let hasher = FastHasher()
     let clock = TestClock()
+    let notifier = RecordingNotifier()
     let auth: Auth
 
     init(policy: AuthPolicy = AuthPolicy()) async throws {
         let clock = self.clock
-        auth = try await Auth(store: store, hasher: hasher, policy: policy, clock: { clock.now })
+        auth = try await Auth(store: store, hasher: hasher, policy: policy, notifier: notifier, clock: { clock.now })
     }
 }
 

@@ -1,0 +1,216 @@
+import Foundation
+
+/// A session as its owner sees it in the account's session list: never its token or digest.
+public struct AccountSession: Sendable, Equatable {
+    /// The public identifier (`Session.publicID`), which ends it.
+    public let id: String
+    /// When it was created.
+    public let createdAt: Date
+    /// When it was last used (refreshed at most once a minute).
+    public let lastSeenAt: Date
+    /// Its absolute end.
+    public let expiresAt: Date
+    /// The client's address when it was created; `nil` when unknown.
+    public let ip: String?
+    /// The client's agent when it was created; `nil` when unknown.
+    public let userAgent: String?
+    /// Whether it is the session asking.
+    public let current: Bool
+
+    /// A stored session as its owner sees it.
+    init(_ session: Session, current: Bool) {
+        self.id = session.publicID
+        self.createdAt = session.createdAt
+        self.lastSeenAt = session.lastSeenAt
+        self.expiresAt = session.expiresAt
+        self.ip = session.ip
+        self.userAgent = session.userAgent
+        self.current = current
+    }
+}
+
+/// The session that changed the password, under its new token.
+public struct RenewedSession: Sendable, Equatable {
+    /// The new session token for the cookie.
+    public let token: String
+    /// The session's remaining lifetime, in whole seconds: the cookie's `Max-Age`.
+    public let maxAge: Int
+}
+
+/// The account's own routes: everything here needs a live session, and what changes or ends
+/// something asks for the password again (OWASP ASVS 5.0 6.2.2, 6.2.3 and 7.5.2).
+extension Auth {
+    /// The account behind a live session.
+    /// - Parameter token: The session token from the cookie.
+    /// - Returns: The account: id, email, registration time.
+    /// - Throws: `invalidSession`; `storageUnavailable`.
+    public func account(sessionToken token: String) async throws -> Account {
+        let live = try await liveSession(token)
+        guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
+            throw AuthError.invalidSession
+        }
+        return Account(user)
+    }
+
+    /// Changes the password from a live session, after checking the current one: every other
+    /// session of the account ends, its pending reset token is dropped, and this session gets a
+    /// new token (keeping its identifier, creation time and expiry); the owner is notified.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - currentPassword: The current password, as sent.
+    ///   - newPassword: The new password, as sent; it must pass the policy, as at registration.
+    ///   - origin: The client's address and agent, for the notice.
+    /// - Returns: The session's new token and its remaining lifetime.
+    /// - Throws: `invalidSession`; `invalidPassword` when the new password breaks the policy
+    ///   (before any hashing); `throttled` (429) while the login throttle waits; `wrongPassword`
+    ///   (counted by the login throttle); `overloaded`; `accountChanged` when the password was
+    ///   changed or reset meanwhile; `storageUnavailable`.
+    public func changePassword(
+        sessionToken token: String, currentPassword: String, newPassword: String, origin: SessionOrigin
+    ) async throws -> RenewedSession {
+        let live = try await liveSession(token)
+        let password = try Validation.checkPassword(
+            newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
+        let user = try await reauthenticate(live, password: currentPassword)
+        let newHash = try await hashing { try await hasher.hash(password) }
+        let newToken = SecretToken.generate()
+        let changed = try await storage {
+            try await store.changePassword(
+                userID: user.id, from: user.passwordHash, to: newHash, keeping: live.digest,
+                as: TokenDigest(of: newToken))
+        }
+        guard changed else {
+            // A reset ended this session meanwhile, or another change replaced the hash.
+            _ = try await liveSession(token)
+            throw AuthError.accountChanged
+        }
+        let now = clock()
+        notifier?.notify(.passwordChanged(email: user.email, at: now, ip: origin.ip, userAgent: origin.userAgent))
+        let remaining = live.session.expiresAt.timeIntervalSince(now)
+        return RenewedSession(token: newToken, maxAge: max(0, Int(remaining.rounded(.down))))
+    }
+
+    /// The account's live sessions, newest first.
+    /// - Parameter token: The session token from the cookie.
+    /// - Returns: The sessions, the asking one marked `current`.
+    /// - Throws: `invalidSession`; `storageUnavailable`.
+    public func sessions(sessionToken token: String) async throws -> [AccountSession] {
+        let live = try await liveSession(token)
+        let (now, idleCutoff) = liveWindow()
+        let sessions = try await storage {
+            try await store.listSessions(userID: live.user.id, now: now, idleCutoff: idleCutoff)
+        }
+        return sessions.map { AccountSession($0, current: $0.tokenDigest == live.digest) }
+    }
+
+    /// Ends one live session of the account, after checking the password.
+    /// - Parameters:
+    ///   - id: The session's public identifier.
+    ///   - token: The session token from the cookie.
+    ///   - password: The account's password, as sent.
+    /// - Returns: Whether the ended session was the asking one (its cookie is then cleared).
+    /// - Throws: `invalidSession`; `sessionNotFound` when the identifier, malformed (before any
+    ///   hashing) or not, names no live session of the account; `throttled`; `wrongPassword`;
+    ///   `overloaded`; `storageUnavailable`.
+    public func endSession(id: String, sessionToken token: String, password: String) async throws -> Bool {
+        let live = try await liveSession(token)
+        guard Session.isWellFormedPublicID(id) else { throw AuthError.sessionNotFound }
+        let user = try await reauthenticate(live, password: password)
+        if id.utf8.elementsEqual(live.session.publicID.utf8) {
+            guard try await storage({ try await store.deleteSession(digest: live.digest) }) else {
+                throw AuthError.sessionNotFound
+            }
+            metrics.sessionsEndedByLogout.increment()
+            return true
+        }
+        let (now, idleCutoff) = liveWindow()
+        guard
+            try await storage({
+                try await store.deleteSession(userID: user.id, publicID: id, now: now, idleCutoff: idleCutoff)
+            })
+        else { throw AuthError.sessionNotFound }
+        metrics.sessionsEndedByLogout.increment()
+        return false
+    }
+
+    /// Ends every live session of the account but the asking one, after checking the password.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - password: The account's password, as sent.
+    /// - Returns: How many sessions ended.
+    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `overloaded`;
+    ///   `storageUnavailable`.
+    public func endOtherSessions(sessionToken token: String, password: String) async throws -> Int {
+        let live = try await liveSession(token)
+        let user = try await reauthenticate(live, password: password)
+        let (now, idleCutoff) = liveWindow()
+        let ended = try await storage {
+            try await store.deleteSessions(userID: user.id, except: live.digest, now: now, idleCutoff: idleCutoff)
+        }
+        metrics.sessionsEndedByLogout.increment(by: ended)
+        return ended
+    }
+
+    /// Deletes the account after checking the password: the user, every session, the reset
+    /// token and the throttle records of its address are erased, the owner is notified, and
+    /// the address can register again.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - password: The account's password, as sent.
+    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `overloaded`;
+    ///   `storageUnavailable`.
+    public func deleteAccount(sessionToken token: String, password: String) async throws {
+        let live = try await liveSession(token)
+        let user = try await reauthenticate(live, password: password)
+        guard try await storage({ try await store.deleteUser(id: user.id) }) else {
+            throw AuthError.invalidSession
+        }
+        for scope in ThrottleScope.allCases {
+            _ = try await storage { try await store.updateThrottleRecord(ThrottleKey(scope, user.email)) { _ in nil } }
+        }
+        notifier?.notify(.accountDeleted(email: user.email, at: clock()))
+    }
+
+    /// Checks the account's password again for a route that has a live session, counted by the
+    /// login throttle under the account's address, as a login is.
+    /// - Returns: The account as stored, with the hash the password matched.
+    /// - Throws: `invalidSession` when the account is gone; `throttled`; `wrongPassword`;
+    ///   `overloaded`; `storageUnavailable`.
+    func reauthenticate(_ live: LiveSession, password: String) async throws -> User {
+        guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
+            throw AuthError.invalidSession
+        }
+        let key = ThrottleKey(.login, user.email)
+        let reservedAt: Date
+        do {
+            reservedAt = try await reserveAttempt(key, policy.loginThrottle)
+        } catch AuthError.throttled(let seconds) {
+            metrics.loginsThrottled.increment()
+            throw AuthError.throttled(retryAfter: seconds)
+        }
+        let normalized = Validation.normalizedPassword(password)
+        let (candidate, checkable) = Self.passwordCandidate(password, normalized: normalized, hash: user.passwordHash)
+        let target = checkable ? user.passwordHash : dummyHash
+        let matches: Bool
+        do {
+            matches = try await hashing { try await hasher.verify(candidate, against: target) }
+        } catch {
+            await releaseAttempt(key, policy.loginThrottle, reservedAt: reservedAt)
+            throw error
+        }
+        let succeeded = checkable && matches
+        try await settleAttempt(key, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
+        guard succeeded else {
+            metrics.loginsFailed.increment()
+            throw AuthError.wrongPassword
+        }
+        return user
+    }
+
+    /// The current time and the idle cutoff: sessions expiring or last seen at or before them
+    /// are not live.
+    func liveWindow() -> (now: Date, idleCutoff: Date) {
+        let now = clock()
+        return (now, now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout)))
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCore
+
+/// The account's own routes under `/account`: each needs a live session cookie (403 without),
+/// takes form or JSON bodies, and answers JSON; a wrong password is 401 `wrong password`.
+struct AccountRoutes: Sendable {
+    let auth: Auth
+    let cookie: SessionCookie
+    let resolver: ClientAddressResolver
+
+    init(auth: Auth, options: HTTPOptions) {
+        self.auth = auth
+        self.cookie = SessionCookie(name: options.sessionCookieName, secure: options.secureCookies)
+        self.resolver = ClientAddressResolver(trustedProxies: options.trustedProxies)
+    }
+
+    /// `GET /account`: 200 `{"id", "email", "created_at"}`.
+    func account(_ request: Request) async throws -> Response {
+        let account = try await auth.account(sessionToken: token(request))
+        return JSONResponse.encoded(
+            .ok, AccountBody(id: account.id, email: account.email, createdAt: rfc3339(account.createdAt)))
+    }
+
+    /// `PUT /account/password` `current_password`, `new_password`: 200 with the session's new
+    /// cookie, whose `Max-Age` is the session's remaining lifetime.
+    func changePassword(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let token = try await token(request)
+        let fields = try await Fields.read(from: request, context: context)
+        let renewed = try await auth.changePassword(
+            sessionToken: token, currentPassword: fields.required("current_password"),
+            newPassword: fields.required("new_password"), origin: origin(of: request, context: context))
+        var response = JSONResponse.make(.ok, ["message": "Password updated"])
+        response.headers.append(
+            HTTPField(name: .setCookie, value: cookie.header(value: renewed.token, maxAge: renewed.maxAge)))
+        return response
+    }
+
+    /// `GET /account/sessions`: 200 `{"sessions": [...]}`, newest first.
+    func sessions(_ request: Request) async throws -> Response {
+        let sessions = try await auth.sessions(sessionToken: token(request))
+        return JSONResponse.encoded(.ok, SessionsBody(sessions: sessions.map(SessionBody.init)))
+    }
+
+    /// `DELETE /account/sessions/{id}` `password`: 204; ending the asking session clears its
+    /// cookie.
+    func endSession(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let token = try await token(request)
+        let id = context.parameters.get("id") ?? ""
+        let fields = try await Fields.read(from: request, context: context)
+        let endedCurrent = try await auth.endSession(id: id, sessionToken: token, password: fields.required("password"))
+        var response = Response(status: .noContent)
+        if endedCurrent {
+            response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
+        }
+        return response
+    }
+
+    /// `DELETE /account/sessions` `password`: 200 `{"ended": N}`, every session but the asking one.
+    func endOtherSessions(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let token = try await token(request)
+        let fields = try await Fields.read(from: request, context: context)
+        let ended = try await auth.endOtherSessions(sessionToken: token, password: fields.required("password"))
+        return JSONResponse.encoded(.ok, ["ended": ended])
+    }
+
+    /// `DELETE /account` `password`: 204, the cookie cleared.
+    func deleteAccount(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let token = try await token(request)
+        let fields = try await Fields.read(from: request, context: context)
+        try await auth.deleteAccount(sessionToken: token, password: fields.required("password"))
+        var response = Response(status: .noContent)
+        response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
+        return response
+    }
+
+    /// The first cookie value that names a live session: checked before the body is read, so
+    /// that a request without a session is 403 whatever it sends.
+    private func token(_ request: Request) async throws -> String {
+        try await cookie.liveSession(in: request, auth: auth).token
+    }
+
+    /// The client's address and agent, as recorded with a session and sent with notices.
+    func origin(of request: Request, context: LatchkeyRequestContext) -> SessionOrigin {
+        Self.origin(of: request, context: context, resolver: resolver)
+    }
+
+    /// The client's address (resolved through `TRUSTED_PROXIES`; `nil` unless it is an IP
+    /// address, since a trusted proxy's `X-Forwarded-For` may end in anything) and agent.
+    static func origin(
+        of request: Request, context: LatchkeyRequestContext, resolver: ClientAddressResolver
+    ) -> SessionOrigin {
+        let address = resolver.clientAddress(
+            peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor])
+        return SessionOrigin(
+            ip: address.flatMap { IPNetwork.addressBytes($0) == nil ? nil : $0 },
+            userAgent: request.headers[.userAgent])
+    }
+}
+
+/// `GET /account`'s body.
+private struct AccountBody: Encodable {
+    let id: Int64
+    let email: String
+    let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, email
+        case createdAt = "created_at"
+    }
+}
+
+/// `GET /account/sessions`' body.
+private struct SessionsBody: Encodable {
+    let sessions: [SessionBody]
+}
+
+/// One session in `GET /account/sessions`; `ip` and `user_agent` are `null` when unknown.
+private struct SessionBody: Encodable {
+    let session: AccountSession
+
+    enum CodingKeys: String, CodingKey {
+        case id, current, ip
+        case createdAt = "created_at"
+        case lastSeenAt = "last_seen_at"
+        case expiresAt = "expires_at"
+        case userAgent = "user_agent"
+    }
+
+    init(_ session: AccountSession) {
+        self.session = session
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(session.id, forKey: .id)
+        try container.encode(rfc3339(session.createdAt), forKey: .createdAt)
+        try container.encode(rfc3339(session.lastSeenAt), forKey: .lastSeenAt)
+        try container.encode(rfc3339(session.expiresAt), forKey: .expiresAt)
+        try container.encode(session.ip, forKey: .ip)
+        try container.encode(session.userAgent, forKey: .userAgent)
+        try container.encode(session.current, forKey: .current)
+    }
+}
