@@ -122,3 +122,83 @@ struct CanonicalEmailMigrationTests {
         }
     }
 }
+
+@Suite("Migration v6: sessions get public ids")
+struct SessionPublicIDMigrationTests {
+    /// Checks the sessions made before the migration: each has a well-formed public id of its own,
+    /// no address or agent, and still names its user.
+    static func check(_ store: any AdminStore, userID: Int64, digests: [TokenDigest]) async throws {
+        let listed = try await store.listSessions(
+            userID: userID, now: Date(timeIntervalSince1970: 10), idleCutoff: Date(timeIntervalSince1970: 0))
+        #expect(Set(listed.map(\.tokenDigest)) == Set(digests))
+        #expect(listed.allSatisfy { Session.isWellFormedPublicID($0.publicID) && $0.ip == nil && $0.userAgent == nil })
+        #expect(Set(listed.map(\.publicID)).count == digests.count)
+        for digest in digests {
+            #expect(try await store.findSession(digest: digest)?.user.id == userID)
+        }
+    }
+
+    @Test("SQLite: existing sessions get random public ids and no address or agent")
+    func sqlite() async throws {
+        let (path, directory) = try temporaryPath()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v5-throttle-pending-attempts")
+        let digests = (0..<3).map { TokenDigest(of: "before-\($0)") }
+        let userID = try await queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO users (email, password_hash, created_at) VALUES ('ada@example.com', 'h', 0)")
+            let id = db.lastInsertedRowID
+            for digest in digests {
+                try db.execute(
+                    sql: """
+                        INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                        VALUES (?, ?, 'ada@example.com', 1, 1, 100)
+                        """,
+                    arguments: [digest.bytes, id])
+            }
+            return id
+        }
+        try queue.close()
+        let store = try SQLiteStore(location: .file(path: path))
+        #expect(try store.appliedMigrations() == SQLiteStore.migrationIdentifiers)
+        try await Self.check(store, userID: userID, digests: digests)
+        try store.close()
+    }
+
+    @Test(
+        "PostgreSQL: existing sessions get random public ids and no address or agent",
+        .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason))
+    func postgres() async throws {
+        try await PostgresTestServer.withDatabase { configuration in
+            let store = PostgresStore(configuration: configuration)
+            let digests = (0..<3).map { TokenDigest(of: "before-\($0)") }
+            let userID = try await store.withOwnClient { client in
+                try await client.withConnection { connection in
+                    let logger = Logger(label: "test")
+                    _ = try await PostgresStore.applyMigrations(
+                        on: connection, logger: logger, upTo: "v5-throttle-pending-attempts")
+                    let rows = try await connection.query(
+                        "INSERT INTO users (email, password_hash, created_at) VALUES ('ada@example.com', 'h', 0) RETURNING id",
+                        logger: logger
+                    ).collect()
+                    let id = try rows[0].decode(Int64.self)
+                    for digest in digests {
+                        let token = digest.bytes
+                        try await connection.query(
+                            """
+                            INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                            VALUES (\(token), \(id), 'ada@example.com', 1, 1, 100)
+                            """,
+                            logger: logger)
+                    }
+                    return id
+                }
+            }
+            try await store.withRunning {
+                #expect(try await store.migrate() == PostgresStore.migrationIdentifiers)
+                try await Self.check(store, userID: userID, digests: digests)
+            }
+        }
+    }
+}

@@ -135,6 +135,8 @@ def test_account_self_service_in_production_with_notices():
             cross = requests.delete(url + "/account", data={"password": STRONG}, cookies={PRODUCTION_COOKIE: token},
                                     headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
             assert cross.status_code == 403
+            logged_out = requests.delete(url + "/sessions", cookies={PRODUCTION_COOKIE: token}, allow_redirects=False)
+            assert logged_out.status_code == 302
             walk_the_account(url, STRONG, STRONGER, PRODUCTION_COOKIE)
             (changed,) = receiver.events("password_changed")
             assert set(changed) == {"event", "email", "at", "ip", "user_agent"}
