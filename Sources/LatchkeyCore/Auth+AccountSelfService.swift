@@ -63,8 +63,10 @@ extension Auth {
     /// - Returns: The session's new token and its remaining lifetime.
     /// - Throws: `invalidSession`; `invalidPassword` when the new password breaks the policy
     ///   (before any hashing); `throttled` (429) while the login throttle waits; `wrongPassword`
-    ///   (counted by the login throttle); `overloaded`; `accountChanged` when the password was
-    ///   changed or reset meanwhile; `storageUnavailable`.
+    ///   (counted by the login throttle); `overloaded`; `invalidSession` when a reset or another
+    ///   change ended or re-keyed this session meanwhile; `accountChanged` when the stored hash
+    ///   changed meanwhile while the session stayed (a login replacing an older hash);
+    ///   `storageUnavailable`.
     public func changePassword(
         sessionToken token: String, currentPassword: String, newPassword: String, origin: SessionOrigin
     ) async throws -> RenewedSession {
@@ -165,10 +167,15 @@ extension Auth {
         guard try await storage({ try await store.deleteUser(id: user.id) }) else {
             throw AuthError.invalidSession
         }
-        for scope in ThrottleScope.allCases {
-            _ = try await storage { try await store.updateThrottleRecord(ThrottleKey(scope, user.email)) { _ in nil } }
-        }
         notifier?.notify(.accountDeleted(email: user.email, at: clock()))
+        // The account is gone whatever follows: a throttle record left behind only ages out.
+        for scope in ThrottleScope.allCases {
+            do {
+                _ = try await store.updateThrottleRecord(ThrottleKey(scope, user.email)) { _ in nil }
+            } catch {
+                logger.warning("could not erase a deleted account's throttle record", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Checks the account's password again for a route that has a live session, counted by the

@@ -21,12 +21,15 @@ extension Auth {
             expiresAt: now.addingTimeInterval(TimeInterval(policy.sessionLifetime)),
             origin: origin
         )
-        guard try await storage({ try await store.addSession(session, ifPasswordHash: login.passwordHash) }) else {
+        let limit = policy.sessionsPerUserMax
+        guard
+            try await storage({
+                try await store.addSession(session, ifPasswordHash: login.passwordHash, keepingAtMost: limit)
+            })
+        else {
             throw AuthError.invalidCredentials
         }
         metrics.sessionsCreated.increment()
-        let limit = policy.sessionsPerUserMax
-        _ = try await storage { try await store.trimSessions(userID: login.id, keepingAtMost: limit) }
         return token
     }
 

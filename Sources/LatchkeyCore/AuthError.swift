@@ -17,8 +17,9 @@ public enum AuthError: Error, Sendable, Equatable {
     /// A session identifier (`Session.publicID`), well formed or not, names no live session of
     /// the account.
     case sessionNotFound
-    /// The account changed between the check and the change (its password was changed or reset
-    /// by another request meanwhile); nothing was changed.
+    /// The account's stored password hash changed between the check and the change, while the
+    /// session stayed (a concurrent login replaced an older hash); nothing was changed, and the
+    /// request can be retried.
     case accountChanged
     /// A reset token was asked for an email that has no account.
     case emailNotRegistered

@@ -32,13 +32,17 @@ public protocol AuthStore: Sendable {
 
     /// Stores a new session, but only while the user's password hash is still the one the
     /// login was checked against: a password reset that commits between the check and this
-    /// call ends every session, and must end this one too.
+    /// call ends every session, and must end this one too. In the same step, when the user then
+    /// holds more than `limit` sessions, the least recently used ones (by `last_seen_at`, then
+    /// `created_at`) end, never the new one.
     /// - Parameters:
     ///   - session: The session, keyed by its token digest.
     ///   - passwordHash: The hash the password was verified against.
+    ///   - limit: The most sessions the user keeps, the new one included (at least 1).
     /// - Returns: Whether the session was stored (`false`: the password changed meanwhile, or
-    ///   the user is gone).
-    func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool
+    ///   the user is gone; then nothing changed).
+    func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int) async throws
+        -> Bool
 
     /// Replaces a user's password hash only while it is still `old` (a rehash after login must
     /// not undo a reset that landed meanwhile).
@@ -52,7 +56,8 @@ public protocol AuthStore: Sendable {
     /// Finds a session and its user in one lookup of the session alone: a session carries its
     /// user's email, so the check costs the same however many users there are.
     /// - Parameter digest: The SHA-256 of the session token.
-    /// - Returns: The session and its owner, or `nil` when there is no such session.
+    /// - Returns: The session and its owner, or `nil` when there is no such session. The
+    ///   session's `ip` and `userAgent` are not read (`nil`): the check does not need them.
     func findSession(digest: TokenDigest) async throws -> (session: Session, user: SessionUser)?
 
     /// Records that a session was used.
@@ -98,14 +103,6 @@ public protocol AuthStore: Sendable {
     ///   - idleCutoff: Sessions last seen at or before this are not live.
     /// - Returns: How many live sessions went.
     func deleteSessions(userID: Int64, except digest: TokenDigest, now: Date, idleCutoff: Date) async throws -> Int
-
-    /// Ends a user's least recently used sessions (by `last_seen_at`, then `created_at`) beyond
-    /// the newest `limit`.
-    /// - Parameters:
-    ///   - userID: The user.
-    ///   - limit: The most sessions the user keeps.
-    /// - Returns: How many went.
-    func trimSessions(userID: Int64, keepingAtMost limit: Int) async throws -> Int
 
     /// Changes a password from a session, atomically: only while the user's hash is still `old`
     /// and the session `current` is still stored, replaces the hash, ends every other session of
@@ -188,4 +185,15 @@ public protocol AuthStore: Sendable {
     /// Returns when the database answers a trivial query, for readiness checks.
     /// - Throws: `StoreError.unavailable` when it does not.
     func checkAvailable() async throws
+}
+
+extension AuthStore {
+    /// Stores a new session, without a cap on the user's sessions (`addSession(_:ifPasswordHash:keepingAtMost:)`).
+    /// - Parameters:
+    ///   - session: The session, keyed by its token digest.
+    ///   - passwordHash: The hash the password was verified against.
+    /// - Returns: Whether the session was stored.
+    public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
+        try await addSession(session, ifPasswordHash: passwordHash, keepingAtMost: .max)
+    }
 }

@@ -65,23 +65,6 @@ extension PostgresStore {
         }
     }
 
-    /// Deletes the user's least recently used sessions beyond `limit`.
-    public func trimSessions(userID: Int64, keepingAtMost limit: Int) async throws -> Int {
-        let keep = max(0, limit)
-        return try await call { client in
-            try await client.query(
-                """
-                DELETE FROM sessions WHERE token_hash IN (
-                    SELECT token_hash FROM sessions WHERE user_id = \(userID)
-                    ORDER BY last_seen_at DESC, created_at DESC OFFSET \(keep)
-                )
-                RETURNING 1
-                """,
-                logger: self.logger
-            ).collect().count
-        }
-    }
-
     /// Changes the hash, ends the other sessions, drops the reset token and re-keys the current
     /// session, in one transaction. The user's row is locked first, so a reset or another change
     /// either commits before (and the hash no longer matches) or waits.

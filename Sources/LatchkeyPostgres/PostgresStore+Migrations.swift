@@ -110,25 +110,34 @@ extension PostgresStore {
             ["ALTER TABLE throttles ADD COLUMN pending TEXT NOT NULL DEFAULT ''"]
         ),
         // Sessions get a public identifier of their own (`Session.publicID`: 32 hexadecimal
-        // characters, unrelated to the token; `gen_random_uuid()` gives the existing ones 122
-        // random bits), and the address and agent they were created from, NULL for those before.
+        // characters, unrelated to the token), and the address and agent they were created from,
+        // NULL for those before. The default, volatile, gives every existing row (the table is
+        // rewritten) and every row an older binary inserts during a rolling upgrade 122 random
+        // bits of `gen_random_uuid()`.
         (
             "v6-session-public-ids",
             [
-                "ALTER TABLE sessions ADD COLUMN public_id TEXT, ADD COLUMN ip TEXT, ADD COLUMN user_agent TEXT",
-                "UPDATE sessions SET public_id = replace(gen_random_uuid()::text, '-', '')",
+                """
+                ALTER TABLE sessions
+                    ADD COLUMN public_id TEXT NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', ''),
+                    ADD COLUMN ip TEXT,
+                    ADD COLUMN user_agent TEXT
+                """,
                 "CREATE UNIQUE INDEX sessions_public_id ON sessions (public_id)",
             ]
         ),
     ]
 
-    /// Whether a migration rewrites stored rows (has a data step), and so may take longer than a
-    /// start-up deadline.
+    /// Whether a migration rewrites stored rows (has a data step, or rewrites a table in SQL),
+    /// and so may take longer than a start-up deadline.
     /// - Parameter id: A migration's identifier.
-    /// - Returns: `true` when it has a data step.
+    /// - Returns: `true` when it rewrites rows.
     public static func hasDataStep(_ id: String) -> Bool {
-        dataSteps[id] != nil
+        dataSteps[id] != nil || rewritingMigrations.contains(id)
     }
+
+    /// The migrations whose SQL rewrites every row of a table (a column with a volatile default).
+    static let rewritingMigrations: Set<String> = ["v6-session-public-ids"]
 
     /// The data steps of migrations, in Swift: what SQL alone cannot decide. The decision is
     /// Core's (`EmailCanonicalisation`), shared with SQLite's store.

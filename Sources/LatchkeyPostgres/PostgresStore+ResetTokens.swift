@@ -53,6 +53,9 @@ extension PostgresStore {
         let nowSeconds = now.timeIntervalSince1970
         let logger = self.logger
         return try await transaction { connection in
+            // The user's row first, as a password change from a session locks it first: taken in
+            // the same order, the two cannot deadlock.
+            try await connection.query("SELECT 1 FROM users WHERE id = \(userID) FOR UPDATE", logger: logger)
             // The delete is the claim: of two concurrent resets with one token, one deletes the row.
             let claimed = try await connection.query(
                 """

@@ -5,11 +5,44 @@ import PostgresNIO
 extension PostgresStore {
     /// Inserts the session only while the user's password hash is still `passwordHash`. The
     /// user's row is read `FOR SHARE`, so a reset that changes the hash either commits first
-    /// (and the insert finds no row) or waits for this insert and then deletes the session.
-    public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
+    /// (and the insert finds no row) or waits for this insert and then deletes the session. The
+    /// user's least recently used sessions beyond `limit` are deleted by the same statement, in
+    /// one round trip: its `DELETE` sees the sessions as they were before the insert, so it keeps
+    /// `limit - 1` of them besides the new one.
+    public func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int)
+        async throws -> Bool
+    {
         // No stored hash holds a NUL, so none can match.
         if passwordHash.utf8.contains(0) { return false }
-        let query = try Self.insertSession(session, ifPasswordHash: passwordHash)
+        let query: PostgresQuery
+        if limit == .max {
+            query = try Self.insertSession(session, ifPasswordHash: passwordHash)
+        } else {
+            let token = session.tokenDigest.bytes
+            let created = session.createdAt.timeIntervalSince1970
+            let lastSeen = session.lastSeenAt.timeIntervalSince1970
+            let expires = session.expiresAt.timeIntervalSince1970
+            let (userID, publicID, ip, agent) = (session.userID, session.publicID, session.ip, session.userAgent)
+            let keptBesides = max(0, limit - 1)
+            query = try """
+            WITH checked AS (
+                SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
+            ), inserted AS (
+                INSERT INTO sessions
+                    (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
+                SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent)
+                FROM checked
+                RETURNING user_id
+            ), trimmed AS (
+                DELETE FROM sessions WHERE token_hash IN (
+                    SELECT token_hash FROM sessions
+                    WHERE user_id = \(userID) AND EXISTS (SELECT 1 FROM inserted)
+                    ORDER BY last_seen_at DESC, created_at DESC OFFSET \(keptBesides)
+                )
+            )
+            SELECT 1 FROM inserted
+            """
+        }
         return try await call { client in
             try await client.query(query, logger: self.logger).collect().count == 1
         }

@@ -116,7 +116,9 @@ extension SQLiteStore {
         }
         // Sessions get a public identifier of their own (`Session.publicID`: 16 random bytes in
         // hexadecimal, unrelated to the token), and the address and agent they were created
-        // from, unknown (NULL) for the sessions made before.
+        // from, unknown (NULL) for the sessions made before. A column added later cannot have an
+        // expression as its default in SQLite, so a trigger gives one to every row an older
+        // binary inserts without it (a `migrate` run while the old service still serves).
         migrator.registerMigration("v6-session-public-ids") { db in
             try db.execute(
                 sql: """
@@ -125,6 +127,11 @@ extension SQLiteStore {
                     ALTER TABLE sessions ADD COLUMN user_agent TEXT;
                     UPDATE sessions SET public_id = lower(hex(randomblob(16)));
                     CREATE UNIQUE INDEX sessions_public_id ON sessions(public_id);
+                    CREATE TRIGGER sessions_public_id_default AFTER INSERT ON sessions
+                    WHEN NEW.public_id IS NULL
+                    BEGIN
+                        UPDATE sessions SET public_id = lower(hex(randomblob(16))) WHERE token_hash = NEW.token_hash;
+                    END;
                     """
             )
         }

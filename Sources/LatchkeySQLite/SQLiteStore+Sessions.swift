@@ -4,8 +4,11 @@ import LatchkeyCore
 
 extension SQLiteStore {
     /// Inserts the session with `INSERT … SELECT` from the user's row, so that it is stored only
-    /// while the password hash is unchanged.
-    public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
+    /// while the password hash is unchanged; then, in the same write transaction, deletes the
+    /// user's least recently used sessions beyond `limit`.
+    public func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int)
+        async throws -> Bool
+    {
         // No stored hash holds a NUL (SQLite would compare only up to it), so none can match.
         if passwordHash.utf8.contains(0) { return false }
         return try await write { db in
@@ -16,7 +19,18 @@ extension SQLiteStore {
                     SELECT ?, id, email, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?
                     """
             ).execute(arguments: Self.sessionArguments(session) + [session.userID, passwordHash])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            if limit < Int.max {
+                try db.cachedStatement(
+                    sql: """
+                        DELETE FROM sessions WHERE token_hash IN (
+                            SELECT token_hash FROM sessions WHERE user_id = ?
+                            ORDER BY last_seen_at DESC, created_at DESC LIMIT -1 OFFSET ?
+                        )
+                        """
+                ).execute(arguments: [session.userID, max(1, limit)])
+            }
+            return true
         }
     }
 
@@ -51,7 +65,8 @@ extension SQLiteStore {
                 createdAt: Date(timeIntervalSince1970: row[1]),
                 lastSeenAt: Date(timeIntervalSince1970: row[2]),
                 expiresAt: Date(timeIntervalSince1970: row[3]),
-                publicID: row[5]
+                // Never NULL (migration v6's trigger fills it), but a row is never trusted to crash.
+                publicID: (row[5] as String?) ?? ""
             )
             return (session, SessionUser(id: userID, email: row[4]))
         }
@@ -96,7 +111,7 @@ extension SQLiteStore {
                 Session(
                     tokenDigest: TokenDigest(bytes: row[0]), userID: userID,
                     createdAt: Date(timeIntervalSince1970: row[1]), lastSeenAt: Date(timeIntervalSince1970: row[2]),
-                    expiresAt: Date(timeIntervalSince1970: row[3]), publicID: row[4],
+                    expiresAt: Date(timeIntervalSince1970: row[3]), publicID: (row[4] as String?) ?? "",
                     origin: SessionOrigin(ip: row[5], userAgent: row[6]))
             }
         }
@@ -126,21 +141,6 @@ extension SQLiteStore {
                     WHERE user_id = ? AND token_hash <> ? AND expires_at > ? AND last_seen_at > ?
                     """,
                 arguments: [userID, digest.bytes, now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970])
-            return db.changesCount
-        }
-    }
-
-    /// Deletes the user's least recently used sessions beyond `limit`.
-    public func trimSessions(userID: Int64, keepingAtMost limit: Int) async throws -> Int {
-        try await write { db in
-            try db.execute(
-                sql: """
-                    DELETE FROM sessions WHERE token_hash IN (
-                        SELECT token_hash FROM sessions WHERE user_id = ?
-                        ORDER BY last_seen_at DESC, created_at DESC LIMIT -1 OFFSET ?
-                    )
-                    """,
-                arguments: [userID, max(0, limit)])
             return db.changesCount
         }
     }

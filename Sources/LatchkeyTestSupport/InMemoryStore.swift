@@ -79,10 +79,17 @@ public actor InMemoryStore: AdminStore {
         return true
     }
 
-    /// Stores the session only while the user's password hash is `passwordHash`.
-    public func addSession(_ session: Session, ifPasswordHash passwordHash: String) throws -> Bool {
+    /// Stores the session only while the user's password hash is `passwordHash`, then ends the
+    /// user's least recently used sessions beyond `limit`.
+    public func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int) throws
+        -> Bool
+    {
         try check()
         guard users[session.userID]?.passwordHash == passwordHash else { return false }
+        let doomed = sessions.values.filter { $0.userID == session.userID }
+            .sorted { ($0.lastSeenAt, $0.createdAt) > ($1.lastSeenAt, $1.createdAt) }
+            .dropFirst(max(0, limit - 1)).map(\.tokenDigest)
+        for key in doomed { sessions.removeValue(forKey: key) }
         sessions[session.tokenDigest] = session
         return true
     }
@@ -90,7 +97,10 @@ public actor InMemoryStore: AdminStore {
     /// Finds a session and its user.
     public func findSession(digest: TokenDigest) throws -> (session: Session, user: SessionUser)? {
         try check()
-        guard let session = sessions[digest], let user = users[session.userID] else { return nil }
+        guard var session = sessions[digest], let user = users[session.userID] else { return nil }
+        // As the databases: the session check does not read the address and agent.
+        session.ip = nil
+        session.userAgent = nil
         return (session, SessionUser(user))
     }
 
@@ -141,16 +151,6 @@ public actor InMemoryStore: AdminStore {
             $0.value.userID == userID && $0.key != digest && $0.value.expiresAt > now
                 && $0.value.lastSeenAt > idleCutoff
         }.map(\.key)
-        for key in doomed { sessions.removeValue(forKey: key) }
-        return doomed.count
-    }
-
-    /// Removes the user's least recently used sessions beyond `limit`.
-    public func trimSessions(userID: Int64, keepingAtMost limit: Int) throws -> Int {
-        try check()
-        let doomed = sessions.values.filter { $0.userID == userID }
-            .sorted { ($0.lastSeenAt, $0.createdAt) > ($1.lastSeenAt, $1.createdAt) }
-            .dropFirst(max(0, limit)).map(\.tokenDigest)
         for key in doomed { sessions.removeValue(forKey: key) }
         return doomed.count
     }

@@ -71,7 +71,7 @@ extension StoreContract {
             #expect(try await store.listSessions(userID: ada.id, now: now, idleCutoff: idleCutoff) == [keep])
             #expect(try await store.findSession(digest: bobs.tokenDigest) != nil)
 
-        case .trimSessionsEndsTheLeastRecentlyUsed:
+        case .addSessionEndsTheLeastRecentlyUsedBeyondTheCap:
             let ada = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Self.t0)
             let bob = try await store.addUser(email: "bob@example.com", passwordHash: "h", createdAt: Self.t0)
             // Created in one order, last used in another: use decides.
@@ -79,11 +79,25 @@ extension StoreContract {
                 Self.session(pair.0, userID: ada.id, createdAfter: Double(index), lastSeenAfter: pair.1)
             }
             let bobs = Self.session("bob", userID: bob.id, createdAfter: 0)
-            for session in sessions + [bobs] { try await Self.addSession(store, session) }
-            #expect(try await store.trimSessions(userID: ada.id, keepingAtMost: 4) == 0)
-            #expect(try await store.trimSessions(userID: ada.id, keepingAtMost: 2) == 2)
+            for session in sessions + [bobs] {
+                #expect(try await store.addSession(session, ifPasswordHash: "h", keepingAtMost: 4))
+            }
+            #expect(try await store.listSessions(userID: ada.id, now: now, idleCutoff: idleCutoff).count == 4)
+            // A refused session ends nothing.
+            let refused = Self.session("refused", userID: ada.id, createdAfter: 49)
+            #expect(try await store.addSession(refused, ifPasswordHash: "stale", keepingAtMost: 1) == false)
+            #expect(try await store.listSessions(userID: ada.id, now: now, idleCutoff: idleCutoff).count == 4)
+            let newest = Self.session("e", userID: ada.id, createdAfter: 50)
+            #expect(try await store.addSession(newest, ifPasswordHash: "h", keepingAtMost: 3))
             let kept = try await store.listSessions(userID: ada.id, now: now, idleCutoff: idleCutoff)
-            #expect(Set(kept.map(\.publicID)) == Set([sessions[0].publicID, sessions[2].publicID]))
+            #expect(Set(kept.map(\.publicID)) == Set([newest.publicID, sessions[0].publicID, sessions[2].publicID]))
+            #expect(
+                try await store.addSession(
+                    Self.session("f", userID: ada.id, createdAfter: 51), ifPasswordHash: "h", keepingAtMost: 1))
+            #expect(
+                try await store.listSessions(userID: ada.id, now: now, idleCutoff: idleCutoff).map(\.tokenDigest) == [
+                    Self.digest("f")
+                ])
             #expect(try await store.findSession(digest: bobs.tokenDigest) != nil)
 
         case .changePasswordIsAllOrNothing:

@@ -33,7 +33,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case listSessionsShowsLiveOnesNewestFirst
     case deleteSessionByPublicIDTakesOnlyThatLiveSession
     case deleteSessionsExceptOneKeepsIt
-    case trimSessionsEndsTheLeastRecentlyUsed
+    case addSessionEndsTheLeastRecentlyUsedBeyondTheCap
     case changePasswordIsAllOrNothing
 
     /// The case's name in test output.
@@ -93,7 +93,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             .addUsersSkipsTakenEmails, .addSessionsInBulk, .renameUserMovesTheAddress:
             try await runAdmin(on: store)
         case .listSessionsShowsLiveOnesNewestFirst, .deleteSessionByPublicIDTakesOnlyThatLiveSession,
-            .deleteSessionsExceptOneKeepsIt, .trimSessionsEndsTheLeastRecentlyUsed, .changePasswordIsAllOrNothing:
+            .deleteSessionsExceptOneKeepsIt, .addSessionEndsTheLeastRecentlyUsedBeyondTheCap,
+            .changePasswordIsAllOrNothing:
             try await runAccountSessions(on: store)
         }
     }

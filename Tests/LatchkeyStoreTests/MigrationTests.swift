@@ -164,6 +164,21 @@ struct SessionPublicIDMigrationTests {
         #expect(try store.appliedMigrations() == SQLiteStore.migrationIdentifiers)
         try await Self.check(store, userID: userID, digests: digests)
         try store.close()
+        // A session an older binary inserts after the migration, without the new columns.
+        let later = TokenDigest(of: "inserted-by-an-older-binary")
+        let reopened = try DatabaseQueue(path: path)
+        try await reopened.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                    VALUES (?, ?, 'ada@example.com', 1, 1, 100)
+                    """,
+                arguments: [later.bytes, userID])
+        }
+        try reopened.close()
+        let upgraded = try SQLiteStore(location: .file(path: path))
+        try await Self.check(upgraded, userID: userID, digests: digests + [later])
+        try upgraded.close()
     }
 
     @Test(
@@ -198,6 +213,18 @@ struct SessionPublicIDMigrationTests {
             try await store.withRunning {
                 #expect(try await store.migrate() == PostgresStore.migrationIdentifiers)
                 try await Self.check(store, userID: userID, digests: digests)
+                // A session an older binary inserts after the migration, without the new columns.
+                let later = TokenDigest(of: "inserted-by-an-older-binary")
+                try await store.withOwnClient { client in
+                    let token = later.bytes
+                    try await client.query(
+                        """
+                        INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
+                        VALUES (\(token), \(userID), 'ada@example.com', 1, 1, 100)
+                        """,
+                        logger: Logger(label: "test"))
+                }
+                try await Self.check(store, userID: userID, digests: digests + [later])
             }
         }
     }
