@@ -42,6 +42,7 @@ extension Settings {
         case shutdownTimeout = "SHUTDOWN_TIMEOUT"
         case hashQueueTimeout = "HASH_QUEUE_TIMEOUT"
         case sessionsPerUserMax = "SESSIONS_PER_USER_MAX"
+        case activityRetention = "ACTIVITY_RETENTION"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -85,6 +86,7 @@ extension Settings {
             case .shutdownTimeout: "15"
             case .hashQueueTimeout: "2"
             case .sessionsPerUserMax: "100"
+            case .activityRetention: "90"
             }
         }
 
@@ -157,6 +159,8 @@ extension Settings {
                 "seconds requests in flight get after SIGTERM or SIGINT before their connections are closed"
             case .hashQueueTimeout:
                 "seconds a request that needs a password hash may wait for a hashing thread; beyond, it gets a 503 at once"
+            case .activityRetention:
+                "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .sessionsPerUserMax:
                 "the most sessions one account keeps (1 to 10000); a login beyond it ends the account's least recently used session"
             case .publicURL:

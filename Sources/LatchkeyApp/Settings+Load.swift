@@ -128,6 +128,11 @@ extension Settings {
             60...(3650 * day),
             default: settings.policy.sessionIdleTimeout
         )
+        settings.policy.activityRetentionDays = try integer(
+            .activityRetention,
+            1...3650,
+            default: settings.policy.activityRetentionDays
+        )
         settings.policy.sessionsPerUserMax = try integer(
             .sessionsPerUserMax,
             1...10_000,

@@ -55,11 +55,12 @@ struct UsersCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "One account and its live sessions, no secrets.",
+            abstract: "One account, its live sessions and its recent activity, no secrets.",
             discussion: """
                 Tab-separated lines: `id`, `email` and `created_at` with their values, then one `session` line per \
                 live session, newest first: public id, created, last seen, expires (RFC 3339), address, agent \
-                (`-` when unknown).
+                (`-` when unknown); then one `activity` line per entry of the last 20, newest first: type, time, \
+                address, agent.
                 """
         )
 
@@ -74,7 +75,7 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let email = email
             guard
-                let (account, sessions) = try await Admin.withAuth(
+                let (account, sessions, activity) = try await Admin.withAuth(
                     database, { auth, _ in try await auth.showUser(email: email) })
             else { throw CommandFailure("no such user: \(email)") }
             if json {
@@ -85,6 +86,12 @@ struct UsersCommand: AsyncParsableCommand {
                             "id": session.id, "created_at": rfc3339(session.createdAt),
                             "last_seen_at": rfc3339(session.lastSeenAt), "expires_at": rfc3339(session.expiresAt),
                             "ip": session.ip ?? NSNull(), "user_agent": session.userAgent ?? NSNull(),
+                        ]
+                    },
+                    "activity": activity.map { event -> [String: Any] in
+                        [
+                            "type": event.kind.rawValue, "at": rfc3339(event.at), "ip": event.ip ?? NSNull(),
+                            "user_agent": event.userAgent ?? NSNull(),
                         ]
                     },
                 ]
@@ -102,6 +109,11 @@ struct UsersCommand: AsyncParsableCommand {
                         "session", session.id, rfc3339(session.createdAt), rfc3339(session.lastSeenAt),
                         rfc3339(session.expiresAt), session.ip ?? "-", String(agent),
                     ].joined(separator: "\t"))
+            }
+            for event in activity {
+                print(
+                    ["activity", event.kind.rawValue, rfc3339(event.at), event.ip ?? "-", event.userAgent ?? "-"]
+                        .joined(separator: "\t"))
             }
         }
     }

@@ -73,7 +73,7 @@ extension Auth {
         let live = try await liveSession(token)
         let password = try Validation.checkPassword(
             newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
-        let user = try await reauthenticate(live, password: currentPassword)
+        let user = try await reauthenticate(live, password: currentPassword, origin: origin)
         let newHash = try await hashing { try await hasher.hash(password) }
         let newToken = SecretToken.generate()
         let changed = try await storage {
@@ -88,6 +88,7 @@ extension Auth {
         }
         let now = clock()
         notifier?.notify(.passwordChanged(email: user.email, at: now, ip: origin.ip, userAgent: origin.userAgent))
+        await record(.passwordChanged, userID: user.id, origin: origin)
         let remaining = live.session.expiresAt.timeIntervalSince(now)
         return RenewedSession(token: newToken, maxAge: max(0, Int(remaining.rounded(.down))))
     }
@@ -110,19 +111,23 @@ extension Auth {
     ///   - id: The session's public identifier.
     ///   - token: The session token from the cookie.
     ///   - password: The account's password, as sent.
+    ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: Whether the ended session was the asking one (its cookie is then cleared).
     /// - Throws: `invalidSession`; `sessionNotFound` when the identifier, malformed (before any
     ///   hashing) or not, names no live session of the account; `throttled`; `wrongPassword`;
     ///   `overloaded`; `storageUnavailable`.
-    public func endSession(id: String, sessionToken token: String, password: String) async throws -> Bool {
+    public func endSession(
+        id: String, sessionToken token: String, password: String, origin: SessionOrigin = SessionOrigin()
+    ) async throws -> Bool {
         let live = try await liveSession(token)
         guard Session.isWellFormedPublicID(id) else { throw AuthError.sessionNotFound }
-        let user = try await reauthenticate(live, password: password)
+        let user = try await reauthenticate(live, password: password, origin: origin)
         if id.utf8.elementsEqual(live.session.publicID.utf8) {
             guard try await storage({ try await store.deleteSession(digest: live.digest) }) else {
                 throw AuthError.sessionNotFound
             }
             metrics.sessionsEndedByLogout.increment()
+            await record(.sessionRevoked, userID: user.id, origin: origin)
             return true
         }
         let (now, idleCutoff) = liveWindow()
@@ -132,6 +137,7 @@ extension Auth {
             })
         else { throw AuthError.sessionNotFound }
         metrics.sessionsEndedByLogout.increment()
+        await record(.sessionRevoked, userID: user.id, origin: origin)
         return false
     }
 
@@ -139,17 +145,21 @@ extension Auth {
     /// - Parameters:
     ///   - token: The session token from the cookie.
     ///   - password: The account's password, as sent.
+    ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: How many sessions ended.
     /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `overloaded`;
     ///   `storageUnavailable`.
-    public func endOtherSessions(sessionToken token: String, password: String) async throws -> Int {
+    public func endOtherSessions(
+        sessionToken token: String, password: String, origin: SessionOrigin = SessionOrigin()
+    ) async throws -> Int {
         let live = try await liveSession(token)
-        let user = try await reauthenticate(live, password: password)
+        let user = try await reauthenticate(live, password: password, origin: origin)
         let (now, idleCutoff) = liveWindow()
         let ended = try await storage {
             try await store.deleteSessions(userID: user.id, except: live.digest, now: now, idleCutoff: idleCutoff)
         }
         metrics.sessionsEndedByLogout.increment(by: ended)
+        await record(.sessionsRevoked, userID: user.id, origin: origin)
         return ended
     }
 
@@ -159,11 +169,14 @@ extension Auth {
     /// - Parameters:
     ///   - token: The session token from the cookie.
     ///   - password: The account's password, as sent.
+    ///   - origin: The client's address and agent, for the account's activity.
     /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `overloaded`;
     ///   `storageUnavailable`.
-    public func deleteAccount(sessionToken token: String, password: String) async throws {
+    public func deleteAccount(
+        sessionToken token: String, password: String, origin: SessionOrigin = SessionOrigin()
+    ) async throws {
         let live = try await liveSession(token)
-        let user = try await reauthenticate(live, password: password)
+        let user = try await reauthenticate(live, password: password, origin: origin)
         guard try await storage({ try await store.deleteUser(id: user.id) }) else {
             throw AuthError.invalidSession
         }
@@ -179,11 +192,12 @@ extension Auth {
     }
 
     /// Checks the account's password again for a route that has a live session, counted by the
-    /// login throttle under the account's address, as a login is.
+    /// login throttle under the account's address, as a login is; a wrong one is recorded in the
+    /// account's activity as `login_failed`.
     /// - Returns: The account as stored, with the hash the password matched.
     /// - Throws: `invalidSession` when the account is gone; `throttled`; `wrongPassword`;
     ///   `overloaded`; `storageUnavailable`.
-    func reauthenticate(_ live: LiveSession, password: String) async throws -> User {
+    func reauthenticate(_ live: LiveSession, password: String, origin: SessionOrigin) async throws -> User {
         guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
             throw AuthError.invalidSession
         }
@@ -206,9 +220,11 @@ extension Auth {
             throw error
         }
         let succeeded = checkable && matches
-        try await settleAttempt(key, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
+        let waitBegan = try await settleAttempt(key, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
         guard succeeded else {
             metrics.loginsFailed.increment()
+            await record(.loginFailed, userID: user.id, origin: origin)
+            if waitBegan { await record(.loginThrottled, userID: user.id, origin: origin) }
             throw AuthError.wrongPassword
         }
         return user

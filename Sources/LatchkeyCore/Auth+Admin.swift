@@ -41,19 +41,22 @@ extension Auth {
         return try await storage { try await admin.deleteUser(id: user.id) } ? user.email : nil
     }
 
-    /// An account and its live sessions, for operators: public session identifiers, times,
-    /// addresses and agents, never a token, digest or hash.
+    /// An account, its live sessions and its last 20 activity entries, for operators: public
+    /// session identifiers, times, addresses and agents, never a token, digest or hash.
     /// - Parameter email: The email as given.
     /// - Returns: The account and its sessions (newest first, none marked current), or `nil`
     ///   when there is no such account.
     /// - Throws: `invalidEmail`, `storageUnavailable`.
-    public func showUser(email: String) async throws -> (account: Account, sessions: [AccountSession])? {
+    public func showUser(email: String) async throws -> (
+        account: Account, sessions: [AccountSession], activity: [ActivityEvent]
+    )? {
         guard let user = try await account(typed: email).user else { return nil }
         let (now, idleCutoff) = liveWindow()
         let sessions = try await storage {
             try await store.listSessions(userID: user.id, now: now, idleCutoff: idleCutoff)
         }
-        return (Account(user), sessions.map { AccountSession($0, current: false) })
+        let activity = try await storage { try await store.listActivity(userID: user.id, limit: 20) }
+        return (Account(user), sessions.map { AccountSession($0, current: false) }, activity)
     }
 
     /// Ends every session of an account.
@@ -62,7 +65,9 @@ extension Auth {
     /// - Throws: `invalidEmail`, `storageUnavailable`.
     public func revokeSessions(email: String) async throws -> Int? {
         guard let user = try await account(typed: email).user else { return nil }
-        return try await storage { try await store.deleteSessions(userID: user.id) }
+        let ended = try await storage { try await store.deleteSessions(userID: user.id) }
+        await record(.sessionsRevoked, userID: user.id)
+        return ended
     }
 
     /// Deletes an account by id, with its sessions and reset token: how an operator resolves

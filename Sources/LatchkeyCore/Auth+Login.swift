@@ -5,13 +5,17 @@ extension Auth {
     /// - Parameters:
     ///   - email: The email as sent.
     ///   - password: The password as sent.
+    ///   - origin: The client's address and agent, for the account's activity: a wrong password
+    ///     for an account records `login_failed`, and `login_throttled` when it begins a wait.
     /// - Returns: The verified login (the account's id and normalised email) when the pair is
     ///   right; hand it to `createSession(for:)`.
     /// - Throws: `invalidEmail` for a malformed email; `throttled` (before any bcrypt work) while
     ///   a wait for this email runs, or while attempts under way already fill its limit;
     ///   `invalidCredentials` for an unknown email or a wrong password, after the same bcrypt
     ///   work in both cases, counted toward the wait.
-    public func validLogin(email raw: String, password: String) async throws -> VerifiedLogin {
+    public func validLogin(email raw: String, password: String, origin: SessionOrigin = SessionOrigin()) async throws
+        -> VerifiedLogin
+    {
         let (email, user) = try await account(typed: raw)
         // Counted per email, registered or not, so that a 429 tells nothing about accounts.
         let throttleKey = ThrottleKey(.login, email)
@@ -37,9 +41,14 @@ extension Auth {
             throw error
         }
         let succeeded = user != nil && checkable && matches
-        try await settleAttempt(throttleKey, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
+        let waitBegan = try await settleAttempt(
+            throttleKey, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
         guard var user, succeeded else {
             metrics.loginsFailed.increment()
+            if let user {
+                await record(.loginFailed, userID: user.id, origin: origin)
+                if waitBegan { await record(.loginThrottled, userID: user.id, origin: origin) }
+            }
             throw AuthError.invalidCredentials
         }
         metrics.loginsSucceeded.increment()

@@ -12,7 +12,8 @@ extension Auth {
         }
     }
 
-    /// Removes expired sessions and reset tokens so that the tables stay bounded.
+    /// Removes expired sessions and reset tokens, quiet throttle records and activity older than
+    /// `ACTIVITY_RETENTION`, so that the tables stay bounded.
     /// - Returns: What was removed.
     /// - Throws: `storageUnavailable`.
     @discardableResult
@@ -23,6 +24,8 @@ extension Auth {
         let memory = max(policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.resetRequestLimit.window)
         let quietSince = now.addingTimeInterval(-TimeInterval(memory))
         result.throttles = try await storage { try await store.purgeThrottles(lastBefore: quietSince, now: now) }
+        let kept = now.addingTimeInterval(-TimeInterval(policy.activityRetentionDays) * 86_400)
+        result.activity = try await storage { try await store.purgeActivity(before: kept) }
         return result
     }
 }

@@ -71,11 +71,14 @@ extension Auth {
     ///   - resetToken: The token the user received.
     ///   - email: The email the token was issued for, as sent.
     ///   - newPassword: The new password; it must pass the policy.
+    ///   - origin: The client's address and agent, for the account's activity (`password_reset`).
     /// - Returns: The account, with the normalised email.
     /// - Throws: `invalidEmail`, `throttled`; `invalidResetToken` (counted toward a wait) for a
     ///   token that is not the account's current one, whatever the new password; then
     ///   `invalidPassword` (the token stays usable); `storageUnavailable`.
-    public func updatePassword(resetToken: String, email: String, newPassword: String) async throws -> Account {
+    public func updatePassword(
+        resetToken: String, email: String, newPassword: String, origin: SessionOrigin = SessionOrigin()
+    ) async throws -> Account {
         let (key, account) = try await account(typed: email)
         let throttleKey = ThrottleKey(.resetToken, key)
         let reservedAt = try await reserveAttempt(throttleKey, policy.resetTokenThrottle)
@@ -111,6 +114,7 @@ extension Auth {
             throw AuthError.invalidResetToken
         }
         metrics.resetTokensUsed.increment()
+        await self.record(.passwordReset, userID: user.id, origin: origin)
         return Account(user)
     }
 }

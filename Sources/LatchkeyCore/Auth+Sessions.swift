@@ -2,7 +2,8 @@ import Foundation
 
 extension Auth {
     /// Starts a session for a login that was just verified. When the account then holds more
-    /// than `policy.sessionsPerUserMax` sessions, its least recently used ones end.
+    /// than `policy.sessionsPerUserMax` sessions, its least recently used ones end. The account's
+    /// activity records `login_succeeded`.
     /// - Parameters:
     ///   - login: What `validLogin(email:password:)` returned.
     ///   - origin: The client's address and agent, recorded with the session (default: unknown).
@@ -30,6 +31,7 @@ extension Auth {
             throw AuthError.invalidCredentials
         }
         metrics.sessionsCreated.increment()
+        await record(.loginSucceeded, userID: login.id, origin: origin)
         return token
     }
 

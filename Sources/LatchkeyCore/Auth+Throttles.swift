@@ -31,15 +31,25 @@ extension Auth {
     /// Settles a reserved attempt once checked: a failure counts (and may start a wait), a
     /// success forgets every failure. A checked attempt is always settled, even when its request
     /// was cancelled during the check (`updateOutlivingRequest`).
+    /// - Returns: Whether this failure began a wait (for the activity's `login_throttled`, once
+    ///   per wait).
+    @discardableResult
     func settleAttempt(
         _ key: ThrottleKey, _ throttle: FailureThrottle, reservedAt: Date, succeeded: Bool
-    ) async throws {
+    ) async throws -> Bool {
         let clock = self.clock
+        let began = Mutex(false)
         try await storage {
-            try await updateOutlivingRequest(key) {
-                throttle.settling($0, reservedAt: reservedAt, succeeded: succeeded, now: clock())
+            try await updateOutlivingRequest(key) { record in
+                let now = clock()
+                let next = throttle.settling(record, reservedAt: reservedAt, succeeded: succeeded, now: now)
+                if let until = next?.lockedUntil, until > now, until != record?.lockedUntil {
+                    began.withLock { $0 = true }
+                }
+                return next
             }
         }
+        return began.withLock { $0 }
     }
 
     /// Gives a reservation back when its attempt is given up before its check: shed, or its

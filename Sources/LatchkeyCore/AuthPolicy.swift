@@ -27,6 +27,8 @@ public struct AuthPolicy: Sendable, Equatable {
     /// the account's least recently used session (OWASP ASVS 5.0 7.1.2 asks that the limit and
     /// what happens at it be documented).
     public var sessionsPerUserMax = 100
+    /// How long an account's security activity is kept, in days (`ACTIVITY_RETENTION`).
+    public var activityRetentionDays = 90
 
     /// Creates a policy; the defaults are the service's defaults.
     /// - Parameters:

@@ -125,6 +125,23 @@ public protocol AuthStore: Sendable {
     /// - Returns: Whether a user went.
     func deleteUser(id: Int64) async throws -> Bool
 
+    /// Records one entry of a user's security activity.
+    /// - Parameter event: The entry.
+    /// - Throws: `StoreError.notFound` when the user is gone.
+    func addActivity(_ event: ActivityEvent) async throws
+
+    /// A user's most recent security activity, newest first.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - limit: The most entries returned.
+    /// - Returns: The entries.
+    func listActivity(userID: Int64, limit: Int) async throws -> [ActivityEvent]
+
+    /// Removes activity older than a time, every user's.
+    /// - Parameter before: Entries at or before this time go.
+    /// - Returns: How many went.
+    func purgeActivity(before: Date) async throws -> Int
+
     /// Stores a reset token for a user, replacing any earlier one.
     /// - Parameter token: The token, keyed by its user.
     func setResetToken(_ token: ResetToken) async throws

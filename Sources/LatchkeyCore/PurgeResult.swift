@@ -8,6 +8,8 @@ public struct PurgeResult: Sendable, Equatable {
     public var resetTokens: Int
     /// Throttle records removed because they went quiet.
     public var throttles: Int
+    /// Activity entries removed because they passed `ACTIVITY_RETENTION`.
+    public var activity = 0
 
     /// Creates a result.
     /// - Parameters:

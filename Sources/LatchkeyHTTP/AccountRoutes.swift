@@ -49,7 +49,9 @@ struct AccountRoutes: Sendable {
         let token = try await token(request)
         let id = context.parameters.get("id") ?? ""
         let fields = try await Fields.read(from: request, context: context)
-        let endedCurrent = try await auth.endSession(id: id, sessionToken: token, password: fields.required("password"))
+        let endedCurrent = try await auth.endSession(
+            id: id, sessionToken: token, password: fields.required("password"),
+            origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         if endedCurrent {
             response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
@@ -61,7 +63,8 @@ struct AccountRoutes: Sendable {
     func endOtherSessions(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let token = try await token(request)
         let fields = try await Fields.read(from: request, context: context)
-        let ended = try await auth.endOtherSessions(sessionToken: token, password: fields.required("password"))
+        let ended = try await auth.endOtherSessions(
+            sessionToken: token, password: fields.required("password"), origin: origin(of: request, context: context))
         return JSONResponse.encoded(.ok, ["ended": ended])
     }
 
@@ -69,10 +72,18 @@ struct AccountRoutes: Sendable {
     func deleteAccount(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let token = try await token(request)
         let fields = try await Fields.read(from: request, context: context)
-        try await auth.deleteAccount(sessionToken: token, password: fields.required("password"))
+        try await auth.deleteAccount(
+            sessionToken: token, password: fields.required("password"), origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
         return response
+    }
+
+    /// `GET /account/activity`: 200 `{"events": [{"type", "at", "ip", "user_agent"}]}`, the last
+    /// 100, newest first.
+    func activity(_ request: Request) async throws -> Response {
+        let events = try await auth.activity(sessionToken: token(request))
+        return JSONResponse.encoded(.ok, ActivityBody(events: events.map(ActivityEntryBody.init)))
     }
 
     /// The first cookie value that names a live session: checked before the body is read, so
@@ -141,5 +152,32 @@ private struct SessionBody: Encodable {
         try container.encode(session.ip, forKey: .ip)
         try container.encode(session.userAgent, forKey: .userAgent)
         try container.encode(session.current, forKey: .current)
+    }
+}
+
+/// `GET /account/activity`'s body.
+private struct ActivityBody: Encodable {
+    let events: [ActivityEntryBody]
+}
+
+/// One activity entry; `ip` and `user_agent` are `null` when unknown.
+private struct ActivityEntryBody: Encodable {
+    let event: ActivityEvent
+
+    enum CodingKeys: String, CodingKey {
+        case type, at, ip
+        case userAgent = "user_agent"
+    }
+
+    init(_ event: ActivityEvent) {
+        self.event = event
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(event.kind.rawValue, forKey: .type)
+        try container.encode(rfc3339(event.at), forKey: .at)
+        try container.encode(event.ip, forKey: .ip)
+        try container.encode(event.userAgent, forKey: .userAgent)
     }
 }

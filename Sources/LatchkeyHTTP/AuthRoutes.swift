@@ -18,9 +18,10 @@ struct AuthRoutes: Sendable {
 
     func login(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        let user = try await auth.validLogin(email: fields.required("email"), password: fields.required("password"))
         let origin = AccountRoutes.origin(
             of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies))
+        let user = try await auth.validLogin(
+            email: fields.required("email"), password: fields.required("password"), origin: origin)
         let token = try await auth.createSession(for: user, origin: origin)
         var response = JSONResponse.make(.ok, ["email": user.email, "message": "logged in"])
         response.headers.append(
@@ -63,7 +64,9 @@ struct AuthRoutes: Sendable {
         let user = try await auth.updatePassword(
             resetToken: fields.required("reset_token"),
             email: fields.required("email"),
-            newPassword: fields.required("new_password")
+            newPassword: fields.required("new_password"),
+            origin: AccountRoutes.origin(
+                of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies))
         )
         return JSONResponse.make(.ok, ["email": user.email, "message": "Password updated"])
     }

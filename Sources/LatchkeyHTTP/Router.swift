@@ -27,6 +27,7 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/account": [.get, .head, .delete],
         "/account/password": [.put],
         "/account/sessions": [.get, .head, .delete],
+        "/account/activity": [.get, .head],
     ]
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
@@ -90,6 +91,7 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     let account = AccountRoutes(auth: auth, options: options)
     router.get("/account") { request, _ in try await account.account(request) }
     router.get("/account/sessions") { request, _ in try await account.sessions(request) }
+    router.get("/account/activity") { request, _ in try await account.activity(request) }
     // The routes that check a password hash, and so are cancelled when their client goes.
     router.put("/account/password") { request, context in
         try await routes.whileClientStays(request, context: context) {

@@ -126,6 +126,24 @@ extension PostgresStore {
                 "CREATE UNIQUE INDEX sessions_public_id ON sessions (public_id)",
             ]
         ),
+        // Each account's security activity (`ActivityEvent`), erased with the account.
+        (
+            "v7-activity",
+            [
+                """
+                CREATE TABLE activity (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    type TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL,
+                    ip TEXT,
+                    user_agent TEXT
+                )
+                """,
+                "CREATE INDEX activity_user_id_at ON activity (user_id, at)",
+                "CREATE INDEX activity_at ON activity (at)",
+            ]
+        ),
     ]
 
     /// Whether a migration rewrites stored rows (has a data step, or rewrites a table in SQL),

@@ -135,6 +135,23 @@ extension SQLiteStore {
                     """
             )
         }
+        // Each account's security activity (`ActivityEvent`), erased with the account.
+        migrator.registerMigration("v7-activity") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE activity (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        type TEXT NOT NULL,
+                        at DOUBLE NOT NULL,
+                        ip TEXT,
+                        user_agent TEXT
+                    );
+                    CREATE INDEX activity_user_id_at ON activity(user_id, at);
+                    CREATE INDEX activity_at ON activity(at);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -13,6 +13,8 @@ public actor InMemoryStore: AdminStore {
     private var throttles: [ThrottleKey: ThrottleRecord] = [:]
     private var nextID: Int64 = 1
     private var conflicts: [Int64: EmailConflict] = [:]
+    /// Every user's activity, oldest first.
+    private var activity: [ActivityEvent] = []
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
 
@@ -172,6 +174,27 @@ public actor InMemoryStore: AdminStore {
         return true
     }
 
+    /// Records an activity entry; `StoreError.notFound` when the user is gone.
+    public func addActivity(_ event: ActivityEvent) throws {
+        try check()
+        guard users[event.userID] != nil else { throw StoreError.notFound }
+        activity.append(event)
+    }
+
+    /// The user's newest activity first.
+    public func listActivity(userID: Int64, limit: Int) throws -> [ActivityEvent] {
+        try check()
+        return Array(activity.filter { $0.userID == userID }.reversed().stableSorted { $0.at > $1.at }.prefix(limit))
+    }
+
+    /// Removes activity at or before `before`.
+    public func purgeActivity(before: Date) throws -> Int {
+        try check()
+        let count = activity.count
+        activity.removeAll { $0.at <= before }
+        return count - activity.count
+    }
+
     /// Stores the user's reset token, replacing an earlier one.
     public func setResetToken(_ token: ResetToken) throws {
         try check()
@@ -224,6 +247,7 @@ public actor InMemoryStore: AdminStore {
         sessions = sessions.filter { $0.value.userID != id }
         resetTokens.removeValue(forKey: id)
         conflicts.removeValue(forKey: id)
+        activity.removeAll { $0.userID == id }
         return true
     }
 
@@ -329,5 +353,15 @@ public actor InMemoryStore: AdminStore {
         let doomedTokens = resetTokens.filter { $0.value.expiresAt <= now }.map(\.key)
         for key in doomedTokens { resetTokens.removeValue(forKey: key) }
         return PurgeResult(sessions: doomedSessions.count, resetTokens: doomedTokens.count)
+    }
+}
+
+extension Array {
+    /// Sorted by `areInIncreasingOrder`, elements that compare equal kept in their order.
+    fileprivate func stableSorted(by areInIncreasingOrder: (Element, Element) -> Bool) -> [Element] {
+        enumerated().sorted { left, right in
+            areInIncreasingOrder(left.element, right.element)
+                || (!areInIncreasingOrder(right.element, left.element) && left.offset < right.offset)
+        }.map(\.element)
     }
 }

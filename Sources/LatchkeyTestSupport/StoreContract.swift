@@ -35,6 +35,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case deleteSessionsExceptOneKeepsIt
     case addSessionEndsTheLeastRecentlyUsedBeyondTheCap
     case changePasswordIsAllOrNothing
+    case activityRoundTripsNewestFirst
+    case purgeActivityRemovesOnlyOldEntries
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -96,6 +98,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             .deleteSessionsExceptOneKeepsIt, .addSessionEndsTheLeastRecentlyUsedBeyondTheCap,
             .changePasswordIsAllOrNothing:
             try await runAccountSessions(on: store)
+        case .activityRoundTripsNewestFirst, .purgeActivityRemovesOnlyOldEntries:
+            try await runActivity(on: store)
         }
     }
 }

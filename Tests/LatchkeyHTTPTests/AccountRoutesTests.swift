@@ -26,9 +26,10 @@ struct AccountRoutesTests {
         (.delete, "/account/sessions/0123456789abcdef0123456789abcdef", ["password": "b4l0u"]),
         (.delete, "/account/sessions", ["password": "b4l0u"]),
         (.delete, "/account", ["password": "b4l0u"]),
+        (.get, "/account/activity", [:]),
     ]
 
-    @Test("without a live session every account route is 403 and changes nothing", arguments: 0..<6)
+    @Test("without a live session every account route is 403 and changes nothing", arguments: 0..<7)
     func noSession(index: Int) async throws {
         let (method, path, fields) = Self.routes[index]
         let service = try await TestService()
@@ -199,6 +200,27 @@ struct AccountRoutesTests {
             #expect(sessions.map { $0["ip"] as? String } == [nil, "198.51.100.4"])
             #expect(sessions.map { $0["user_agent"] as? String } == ["Test/1.0", "Test/1.0"])
             #expect(try await client.send(.get, "/profile", cookie: otherToken).status == .ok)
+        }
+    }
+
+    @Test("GET /account/activity: the account's entries, newest first, with address and agent or null")
+    func activity() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            let token = try await client.logIn()
+            let wrong = try await client.send(
+                .post, "/sessions", form(["email": "bob@example.com", "password": "nope"]))
+            #expect(wrong.status == .unauthorized)
+            let response = try await client.send(.get, "/account/activity", cookie: token)
+            #expect(response.status == .ok)
+            let events = try #require(response.object?["events"] as? [[String: Any]])
+            #expect(events.map { $0["type"] as? String } == ["login_failed", "login_succeeded"])
+            for event in events {
+                #expect(Set(event.keys) == ["type", "at", "ip", "user_agent"])
+                #expect(event["ip"] is NSNull && event["user_agent"] is NSNull)
+                let at = try #require(event["at"] as? String)
+                #expect(try Date(at, strategy: .iso8601) <= Date())
+            }
         }
     }
 }

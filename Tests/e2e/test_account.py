@@ -82,6 +82,14 @@ def walk_the_account(url, password, new_password, cookie="session_id"):
         assert requests.get(url + "/profile", cookies=jar(token)).status_code == 403
     after = requests.get(url + "/account/sessions", cookies=jar(renewed)).json()["sessions"]
     assert [s["id"] for s in after] == [sessions[1]["id"]]
+    activity = requests.get(url + "/account/activity", cookies=jar(renewed))
+    assert activity.status_code == 200
+    events = activity.json()["events"]
+    assert [e["type"] for e in events][:8] == [
+        "password_changed", "login_succeeded", "sessions_revoked", "login_succeeded", "login_succeeded",
+        "session_revoked", "login_failed", "login_succeeded"]
+    assert (events[0]["ip"], events[0]["user_agent"]) == ("127.0.0.1", "Phone/2.0")
+    assert all(set(e) == {"type", "at", "ip", "user_agent"} and re.fullmatch(RFC3339, e["at"]) for e in events)
     old = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": password})
     assert old.status_code == 401
 
@@ -198,6 +206,7 @@ def test_users_show_lists_the_account_and_its_sessions_without_secrets():
 @pytest.mark.parametrize("method,path", [
     ("GET", "/account"), ("PUT", "/account/password"), ("GET", "/account/sessions"),
     ("DELETE", "/account/sessions"), ("DELETE", "/account/sessions/" + "0" * 32), ("DELETE", "/account"),
+    ("GET", "/account/activity"),
 ])
 def test_account_routes_need_a_session(method, path):
     with tempfile.TemporaryDirectory() as folder:

@@ -1,0 +1,48 @@
+import Foundation
+
+/// One entry of an account's security activity, which its owner sees (`GET /account/activity`)
+/// so that they can notice someone else got in. It never holds a secret.
+public struct ActivityEvent: Sendable, Equatable {
+    /// What happened.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A login with the right password started a session.
+        case loginSucceeded = "login_succeeded"
+        /// A wrong password for this account, at login or when an account route asked for it again.
+        case loginFailed = "login_failed"
+        /// The login throttle began a wait for this account's address (once per wait).
+        case loginThrottled = "login_throttled"
+        /// The password was changed from a session.
+        case passwordChanged = "password_changed"
+        /// The password was reset with a reset token.
+        case passwordReset = "password_reset"
+        /// One session was ended from the account's session list.
+        case sessionRevoked = "session_revoked"
+        /// Every other session was ended at once (or every session, by an operator).
+        case sessionsRevoked = "sessions_revoked"
+    }
+
+    /// The account.
+    public let userID: Int64
+    /// What happened.
+    public let kind: Kind
+    /// When.
+    public let at: Date
+    /// The client's address, when known.
+    public let ip: String?
+    /// The client's agent, when known.
+    public let userAgent: String?
+
+    /// Creates an event.
+    /// - Parameters:
+    ///   - userID: The account.
+    ///   - kind: What happened.
+    ///   - at: When.
+    ///   - origin: The client's address and agent (default: unknown).
+    public init(userID: Int64, kind: Kind, at: Date, origin: SessionOrigin = SessionOrigin()) {
+        self.userID = userID
+        self.kind = kind
+        self.at = at
+        self.ip = origin.ip
+        self.userAgent = origin.userAgent
+    }
+}

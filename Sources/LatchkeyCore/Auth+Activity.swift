@@ -1,0 +1,28 @@
+import Foundation
+
+extension Auth {
+    /// The most entries `activity(sessionToken:)` returns.
+    public static let activityShown = 100
+
+    /// The account's security activity, newest first, at most `activityShown` entries.
+    /// - Parameter token: The session token from the cookie.
+    /// - Returns: The entries: what, when, from which address and agent.
+    /// - Throws: `invalidSession`; `storageUnavailable`.
+    public func activity(sessionToken token: String) async throws -> [ActivityEvent] {
+        let live = try await liveSession(token)
+        return try await storage { try await store.listActivity(userID: live.user.id, limit: Self.activityShown) }
+    }
+
+    /// Records an entry of an account's activity. Best effort: the request it records has
+    /// happened, and a failure to record it (the account deleted meanwhile, the database gone)
+    /// only loses the entry, with a warning.
+    func record(_ kind: ActivityEvent.Kind, userID: Int64, origin: SessionOrigin = SessionOrigin()) async {
+        let event = ActivityEvent(userID: userID, kind: kind, at: clock(), origin: origin)
+        do {
+            try await store.addActivity(event)
+        } catch {
+            logger.warning(
+                "could not record account activity", metadata: ["type": "\(kind.rawValue)", "error": "\(error)"])
+        }
+    }
+}
