@@ -16,6 +16,7 @@ extension Settings {
         case sessionIdleTimeout = "SESSION_IDLE_TIMEOUT"
         case sessionCookieSecure = "SESSION_COOKIE_SECURE"
         case resetTokenTTL = "RESET_TOKEN_TTL"
+        case tokenDelivery = "TOKEN_DELIVERY"
         case resetTokenDelivery = "RESET_TOKEN_DELIVERY"
         case allowResetTokenInResponse = "ALLOW_RESET_TOKEN_IN_RESPONSE"
         case webhookURL = "WEBHOOK_URL"
@@ -43,6 +44,8 @@ extension Settings {
         case hashQueueTimeout = "HASH_QUEUE_TIMEOUT"
         case sessionsPerUserMax = "SESSIONS_PER_USER_MAX"
         case activityRetention = "ACTIVITY_RETENTION"
+        case emailVerification = "EMAIL_VERIFICATION"
+        case emailVerificationTTL = "EMAIL_VERIFICATION_TTL"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -64,7 +67,8 @@ extension Settings {
             case .sessionIdleTimeout: "604800"
             case .sessionCookieSecure: "false"
             case .resetTokenTTL: "3600"
-            case .resetTokenDelivery: "response"
+            case .tokenDelivery: "response"
+            case .resetTokenDelivery: nil
             case .allowResetTokenInResponse: "false"
             case .webhookURL, .webhookSecret: nil
             case .loginMaxFailures, .resetTokenMaxFailures: "10"
@@ -87,6 +91,8 @@ extension Settings {
             case .hashQueueTimeout: "2"
             case .sessionsPerUserMax: "100"
             case .activityRetention: "90"
+            case .emailVerification: "optional"
+            case .emailVerificationTTL: "86400"
             }
         }
 
@@ -105,7 +111,7 @@ extension Settings {
             switch self {
             case .passwordMinLength: .value("15")
             case .sessionCookieSecure: .value("true")
-            case .resetTokenDelivery: .required
+            case .tokenDelivery: .required
             case .metricsToken: .required
             case .sessionCookieName: .value("__Host-session_id")
             default: .same
@@ -128,8 +134,10 @@ extension Settings {
             case .sessionIdleTimeout: "a session unused this many seconds ends"
             case .sessionCookieSecure: "true or false: add Secure to the session cookie"
             case .resetTokenTTL: "how long a reset token is accepted, seconds"
-            case .resetTokenDelivery: "response, log or webhook: where reset tokens go"
-            case .allowResetTokenInResponse: "true to run production with RESET_TOKEN_DELIVERY=response"
+            case .tokenDelivery: "response, log or webhook: where reset and verification tokens go"
+            case .resetTokenDelivery:
+                "the old name of TOKEN_DELIVERY, still accepted; the two must agree when both are set"
+            case .allowResetTokenInResponse: "true to run production with TOKEN_DELIVERY=response"
             case .webhookURL: "the http(s):// URL that receives account events"
             case .webhookSecret: "the HMAC-SHA256 key of the webhook's signature, at least 16 bytes"
             case .loginMaxFailures: "failed logins per email answered 401 before waits begin"
@@ -159,6 +167,9 @@ extension Settings {
                 "seconds requests in flight get after SIGTERM or SIGINT before their connections are closed"
             case .hashQueueTimeout:
                 "seconds a request that needs a password hash may wait for a hashing thread; beyond, it gets a 503 at once"
+            case .emailVerification:
+                "off, optional or required: whether addresses are verified, and whether a login needs it"
+            case .emailVerificationTTL: "how long a verification token is accepted, seconds"
             case .activityRetention:
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .sessionsPerUserMax:

@@ -17,23 +17,31 @@ extension Settings {
         let production = settings.profile == .production
         let names = ResetTokenDelivery.allCases.map(\.rawValue).joined(separator: ", ")
         var delivery = ResetTokenDelivery.response
-        if let raw = text(.resetTokenDelivery) {
+        // TOKEN_DELIVERY is the name; RESET_TOKEN_DELIVERY, its old one, stays accepted.
+        let (current, old) = (text(.tokenDelivery), text(.resetTokenDelivery))
+        if let current, let old, current != old {
+            throw ConfigurationError(
+                "TOKEN_DELIVERY: '\(current)' and RESET_TOKEN_DELIVERY (its old name): '\(old)' disagree; set one")
+        }
+        // Messages name the setting the operator used.
+        let name = current == nil && old != nil ? "RESET_TOKEN_DELIVERY" : "TOKEN_DELIVERY"
+        if let raw = current ?? old {
             guard let parsed = ResetTokenDelivery(rawValue: raw) else {
-                throw ConfigurationError("RESET_TOKEN_DELIVERY: '\(raw)' must be one of \(names)")
+                throw ConfigurationError("\(name): '\(raw)' must be one of \(names)")
             }
             delivery = parsed
         } else if production {
             throw ConfigurationError(
-                "RESET_TOKEN_DELIVERY: must be set in production (webhook, or response with "
-                    + "ALLOW_RESET_TOKEN_IN_RESPONSE=true)")
+                "TOKEN_DELIVERY (or its old name RESET_TOKEN_DELIVERY): must be set in production (webhook, or "
+                    + "response with ALLOW_RESET_TOKEN_IN_RESPONSE=true)")
         }
         let allowInResponse = try boolean(.allowResetTokenInResponse, false)
         if production && delivery == .log {
-            throw ConfigurationError("RESET_TOKEN_DELIVERY: log writes tokens to the log and is refused in production")
+            throw ConfigurationError("\(name): log writes tokens to the log and is refused in production")
         }
         if production && delivery == .response && !allowInResponse {
             throw ConfigurationError(
-                "RESET_TOKEN_DELIVERY: response hands tokens to anyone who knows an email; "
+                "\(name): response hands tokens to anyone who knows an email; "
                     + "set ALLOW_RESET_TOKEN_IN_RESPONSE=true to accept that in production")
         }
         settings.policy.resetTokenDelivery = delivery
@@ -48,7 +56,7 @@ extension Settings {
             }
             settings.webhook = WebhookSettings(url: url, secret: secret)
         } else if delivery == .webhook {
-            throw ConfigurationError("WEBHOOK_URL: must be set when RESET_TOKEN_DELIVERY is webhook")
+            throw ConfigurationError("WEBHOOK_URL: must be set when \(name) is webhook")
         }
     }
 
@@ -204,6 +212,16 @@ extension Settings {
         )
         settings.policy.resetRequestLimit.maxRequests = try integer(
             .resetTokensPerHour, 1...1000, default: settings.policy.resetRequestLimit.maxRequests)
+        // Verification requests have a counter of their own, with the same limit.
+        settings.policy.verificationRequestLimit.maxRequests = settings.policy.resetRequestLimit.maxRequests
+        if let raw = text(.emailVerification) {
+            guard let mode = EmailVerification(rawValue: raw) else {
+                throw ConfigurationError("EMAIL_VERIFICATION: '\(raw)' must be off, optional or required")
+            }
+            settings.policy.emailVerification = mode
+        }
+        settings.policy.verificationTokenTTL = try integer(
+            .emailVerificationTTL, 60...(30 * day), default: settings.policy.verificationTokenTTL)
         if let raw = text(.logFormat) {
             guard let format = LogFormat(rawValue: raw) else {
                 throw ConfigurationError("LOG_FORMAT: '\(raw)' must be text or json")

@@ -11,13 +11,14 @@ struct UsersCommand: AsyncParsableCommand {
         commandName: "users",
         abstract: "Manage users on the configured database.",
         subcommands: [
-            List.self, Show.self, Create.self, Delete.self, Rename.self, RevokeSessions.self, Conflicts.self,
+            List.self, Show.self, Verify.self, Create.self, Delete.self, Rename.self, RevokeSessions.self,
+            Conflicts.self,
         ]
     )
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "One line per user: email, created (RFC 3339), live sessions; tab-separated.")
+            abstract: "One line per user: email, created (RFC 3339), live sessions, verified; tab-separated.")
 
         @Option(help: "The most users to list.")
         var limit = 100
@@ -43,11 +44,12 @@ struct UsersCommand: AsyncParsableCommand {
                 if json {
                     let object: [String: Any] = [
                         "email": user.email, "created_at": rfc3339(user.createdAt), "live_sessions": user.liveSessions,
+                        "email_verified": user.emailVerified,
                     ]
                     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
-                    print("\(user.email)\t\(rfc3339(user.createdAt))\t\(user.liveSessions)")
+                    print("\(user.email)\t\(rfc3339(user.createdAt))\t\(user.liveSessions)\t\(user.emailVerified)")
                 }
             }
         }
@@ -81,6 +83,7 @@ struct UsersCommand: AsyncParsableCommand {
             if json {
                 let object: [String: Any] = [
                     "id": account.id, "email": account.email, "created_at": rfc3339(account.createdAt),
+                    "email_verified": account.emailVerified,
                     "sessions": sessions.map { session -> [String: Any] in
                         [
                             "id": session.id, "created_at": rfc3339(session.createdAt),
@@ -101,6 +104,7 @@ struct UsersCommand: AsyncParsableCommand {
                 return
             }
             print("id\t\(account.id)\nemail\t\(account.email)\ncreated_at\t\(rfc3339(account.createdAt))")
+            print("email_verified\t\(account.emailVerified)")
             for session in sessions {
                 // A tab or line break in an agent would break the columns.
                 let agent = (session.userAgent ?? "-").map { $0 == "\t" || $0.isNewline ? " " : $0 }
@@ -115,6 +119,25 @@ struct UsersCommand: AsyncParsableCommand {
                     ["activity", event.kind.rawValue, rfc3339(event.at), event.ip ?? "-", event.userAgent ?? "-"]
                         .joined(separator: "\t"))
             }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark an account's address verified (an operator's word for it); prints the canonical address.")
+
+        @Argument(help: "The email.")
+        var email: String
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let email = email
+            guard
+                let verified = try await Admin.withAuth(
+                    database, { auth, _ in try await auth.markVerified(email: email) })
+            else { throw CommandFailure("no such user: \(email)") }
+            print("verified\t\(verified)")
         }
     }
 

@@ -83,6 +83,10 @@ final class WebhookNotifier: AccountNotifier, Service {
             payload = ["email": email, "at": rfc3339(at), "ip": ip, "user_agent": userAgent]
         case .accountDeleted(let email, let at):
             payload = ["email": email, "at": rfc3339(at)]
+        case .emailVerificationRequested(let email, let token, let expiresAt):
+            payload = ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
+        case .emailChanged(let email, let newEmail):
+            payload = ["email": email, "new_email": newEmail]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -10,17 +10,20 @@ public struct Account: Sendable, Equatable {
     public let email: String
     /// When the account was registered.
     public let createdAt: Date
+    /// Whether the address is verified.
+    public let emailVerified: Bool
 
     /// The account of a stored user, without the hash.
     /// - Parameter user: The user, as the store holds it.
     init(_ user: User) {
-        self.init(id: user.id, email: user.email, createdAt: user.createdAt)
+        self.init(id: user.id, email: user.email, createdAt: user.createdAt, emailVerified: user.emailVerified)
     }
 
     /// An account value from its parts.
-    init(id: Int64, email: String, createdAt: Date) {
+    init(id: Int64, email: String, createdAt: Date, emailVerified: Bool = false) {
         self.id = id
         self.email = email
         self.createdAt = createdAt
+        self.emailVerified = emailVerified
     }
 }

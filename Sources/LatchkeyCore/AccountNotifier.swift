@@ -12,6 +12,10 @@ public enum AccountEvent: Sendable, Equatable {
     case passwordChanged(email: String, at: Date, ip: String?, userAgent: String?)
     /// The account of `email` was deleted by its owner at `at`.
     case accountDeleted(email: String, at: Date)
+    /// A verification token was issued for `email`; only its owner may see `token`.
+    case emailVerificationRequested(email: String, token: String, expiresAt: Date)
+    /// The account of `email` now has the address `newEmail` (told to the old address).
+    case emailChanged(email: String, newEmail: String)
 
     /// The event's name in its JSON (`"event"`) and in logs.
     public var name: String {
@@ -20,6 +24,8 @@ public enum AccountEvent: Sendable, Equatable {
         case .registrationAttemptExistingAccount: "registration_attempt_existing_account"
         case .passwordChanged: "password_changed"
         case .accountDeleted: "account_deleted"
+        case .emailVerificationRequested: "email_verification_requested"
+        case .emailChanged: "email_changed"
         }
     }
 }

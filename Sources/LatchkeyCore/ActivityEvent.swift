@@ -19,6 +19,10 @@ public struct ActivityEvent: Sendable, Equatable {
         case sessionRevoked = "session_revoked"
         /// Every other session was ended at once (or every session, by an operator).
         case sessionsRevoked = "sessions_revoked"
+        /// The address was verified with a token.
+        case emailVerified = "email_verified"
+        /// The address changed to a new, verified one.
+        case emailChanged = "email_changed"
     }
 
     /// The account.

@@ -59,6 +59,17 @@ extension Auth {
         return (Account(user), sessions.map { AccountSession($0, current: false) }, activity)
     }
 
+    /// Marks an account's address verified, as an operator vouches for it.
+    /// - Parameter email: The email as given.
+    /// - Returns: The account's address, or `nil` when there is no such account.
+    /// - Throws: `invalidEmail`, `storageUnavailable`.
+    public func markVerified(email: String) async throws -> String? {
+        guard let user = try await account(typed: email).user else { return nil }
+        guard try await storage({ try await store.setEmailVerified(userID: user.id, true) }) else { return nil }
+        await record(.emailVerified, userID: user.id)
+        return user.email
+    }
+
     /// Ends every session of an account.
     /// - Parameter email: The email as given.
     /// - Returns: How many sessions ended, or `nil` when there is no such account.

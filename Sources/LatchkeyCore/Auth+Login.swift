@@ -12,7 +12,9 @@ extension Auth {
     /// - Throws: `invalidEmail` for a malformed email; `throttled` (before any bcrypt work) while
     ///   a wait for this email runs, or while attempts under way already fill its limit;
     ///   `invalidCredentials` for an unknown email or a wrong password, after the same bcrypt
-    ///   work in both cases, counted toward the wait.
+    ///   work in both cases, counted toward the wait; `emailNotVerified` for the right password
+    ///   while `EMAIL_VERIFICATION=required` and the address is not verified (a new token goes
+    ///   out of band).
     public func validLogin(email raw: String, password: String, origin: SessionOrigin = SessionOrigin()) async throws
         -> VerifiedLogin
     {
@@ -50,6 +52,11 @@ extension Auth {
                 if waitBegan { await record(.loginThrottled, userID: user.id, origin: origin) }
             }
             throw AuthError.invalidCredentials
+        }
+        if policy.emailVerification == .required, !user.emailVerified {
+            // Only someone who knows the password learns this; the owner gets a new token.
+            sendVerificationToken(for: user, alreadyCounted: false)
+            throw AuthError.emailNotVerified
         }
         metrics.loginsSucceeded.increment()
         // A plain bcrypt password that today's rules refuse (a control character) keeps its

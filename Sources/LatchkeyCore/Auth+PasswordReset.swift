@@ -114,6 +114,12 @@ extension Auth {
             throw AuthError.invalidResetToken
         }
         metrics.resetTokensUsed.increment()
+        // The reset token reached the mailbox: that proves the address.
+        do {
+            _ = try await store.setEmailVerified(userID: user.id, true)
+        } catch {
+            logger.warning("could not mark a reset account's address verified", metadata: ["error": "\(error)"])
+        }
         await self.record(.passwordReset, userID: user.id, origin: origin)
         return Account(user)
     }

@@ -36,6 +36,8 @@ extension Auth {
                 try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
             }
             metrics.registrations.increment()
+            // With out-of-band delivery the new address gets its verification token at once.
+            sendVerificationToken(for: user, alreadyCounted: false)
             return Account(user)
         } catch AuthError.emailAlreadyRegistered where policy.concealExistingAccounts {
             // Lost a race with another registration of the same address.

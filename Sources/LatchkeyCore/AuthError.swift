@@ -25,6 +25,17 @@ public enum AuthError: Error, Sendable, Equatable {
     case emailNotRegistered
     /// The reset token is unknown, used, expired or issued for another email.
     case invalidResetToken
+    /// The verification token is unknown, used, expired or bound to another address.
+    case invalidVerificationToken
+    /// A verification was asked for an address that is already verified.
+    case emailAlreadyVerified
+    /// The right password for an address not verified yet, while `EMAIL_VERIFICATION=required`.
+    case emailNotVerified
+    /// The address of an email change was registered by another account meanwhile; nothing
+    /// changed.
+    case emailTaken
+    /// Email verification is off (`EMAIL_VERIFICATION=off`).
+    case emailVerificationOff
     /// A field the caller sent is unusable by the store; the text says which.
     case invalidInput(String)
     /// Too many failures or requests for this email: wait this many whole seconds.

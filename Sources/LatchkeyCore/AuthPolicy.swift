@@ -27,6 +27,13 @@ public struct AuthPolicy: Sendable, Equatable {
     /// the account's least recently used session (OWASP ASVS 5.0 7.1.2 asks that the limit and
     /// what happens at it be documented).
     public var sessionsPerUserMax = 100
+    /// Whether addresses are verified, and whether a login needs it (`EMAIL_VERIFICATION`).
+    public var emailVerification = EmailVerification.optional
+    /// How long a verification token is accepted, in seconds (`EMAIL_VERIFICATION_TTL`).
+    public var verificationTokenTTL = 86_400
+    /// Verification tokens that may be requested per address per window: a counter of its own,
+    /// with the reset requests' limit (`RESET_TOKENS_PER_HOUR`).
+    public var verificationRequestLimit = RequestLimit()
     /// How long an account's security activity is kept, in days (`ACTIVITY_RETENTION`).
     public var activityRetentionDays = 90
 

@@ -125,6 +125,34 @@ public protocol AuthStore: Sendable {
     /// - Returns: Whether a user went.
     func deleteUser(id: Int64) async throws -> Bool
 
+    /// Marks a user's address verified, or not.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - verified: The new state.
+    /// - Returns: Whether there was such a user.
+    func setEmailVerified(userID: Int64, _ verified: Bool) async throws -> Bool
+
+    /// Stores a verification token for a user, replacing any earlier one.
+    /// - Parameter token: The token, keyed by its user.
+    /// - Throws: `StoreError.notFound` when the user is gone.
+    func setVerificationToken(_ token: VerificationToken) async throws
+
+    /// Finds a pending verification token by its digest.
+    /// - Parameter digest: The SHA-256 of the token as sent.
+    /// - Returns: The token, or `nil` when there is none.
+    func findVerificationToken(digest: TokenDigest) async throws -> VerificationToken?
+
+    /// Uses a verification token atomically: only while it is still its user's current,
+    /// unexpired one, it is deleted and the user's address becomes `token.email`, verified (for
+    /// the user's own address, only the verification). Sessions keep going, and carry the new
+    /// address.
+    /// - Parameters:
+    ///   - token: The token as `findVerificationToken(digest:)` returned it.
+    ///   - now: The current time, to refuse a token that expired meanwhile.
+    /// - Returns: What happened (`taken` when another account has the new address: then nothing
+    ///   changed).
+    func consumeVerificationToken(_ token: VerificationToken, now: Date) async throws -> VerificationResult
+
     /// Records one entry of a user's security activity.
     /// - Parameter event: The entry.
     /// - Throws: `StoreError.notFound` when the user is gone.
@@ -161,7 +189,7 @@ public protocol AuthStore: Sendable {
     /// - Returns: Whether the token was valid and the password changed.
     func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
 
-    /// Removes expired sessions and reset tokens.
+    /// Removes expired sessions, reset tokens and verification tokens.
     /// - Parameters:
     ///   - now: The current time.
     ///   - idleCutoff: Sessions last seen before this time are idle-expired.

@@ -10,6 +10,8 @@ public struct PurgeResult: Sendable, Equatable {
     public var throttles: Int
     /// Activity entries removed because they passed `ACTIVITY_RETENTION`.
     public var activity = 0
+    /// Verification tokens removed because they expired.
+    public var verificationTokens = 0
 
     /// Creates a result.
     /// - Parameters:

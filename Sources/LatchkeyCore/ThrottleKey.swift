@@ -8,6 +8,8 @@ public enum ThrottleScope: String, Sendable, CaseIterable {
     case resetToken = "reset_token"
     /// Reset tokens requested (`POST /reset_password`).
     case resetRequest = "reset_request"
+    /// Verification tokens requested (`POST /verify_email`, and those sent out of band).
+    case verificationRequest = "verification_request"
 }
 
 /// One throttle's row: a scope and the normalised email it counts for, registered or not.

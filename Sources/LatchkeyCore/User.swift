@@ -10,6 +10,8 @@ public struct User: Sendable, Equatable {
     public var passwordHash: String
     /// When the user registered.
     public var createdAt: Date
+    /// Whether the address was proven by a verification token or a password reset.
+    public var emailVerified: Bool
 
     /// Creates a user value.
     /// - Parameters:
@@ -17,10 +19,12 @@ public struct User: Sendable, Equatable {
     ///   - email: The normalised email address.
     ///   - passwordHash: The bcrypt hash of the password.
     ///   - createdAt: When the user registered.
-    public init(id: Int64, email: String, passwordHash: String, createdAt: Date) {
+    ///   - emailVerified: Whether the address is verified (default: not yet).
+    public init(id: Int64, email: String, passwordHash: String, createdAt: Date, emailVerified: Bool = false) {
         self.id = id
         self.email = email
         self.passwordHash = passwordHash
         self.createdAt = createdAt
+        self.emailVerified = emailVerified
     }
 }

@@ -10,6 +10,8 @@ public struct UserSummary: Sendable, Equatable {
     public var createdAt: Date
     /// Sessions neither expired nor idle.
     public var liveSessions: Int
+    /// Whether the address is verified.
+    public var emailVerified: Bool
 
     /// Creates a summary.
     /// - Parameters:
@@ -17,10 +19,12 @@ public struct UserSummary: Sendable, Equatable {
     ///   - email: The normalised email.
     ///   - createdAt: When the user registered.
     ///   - liveSessions: Sessions neither expired nor idle.
-    public init(id: Int64, email: String, createdAt: Date, liveSessions: Int) {
+    ///   - emailVerified: Whether the address is verified (default: not).
+    public init(id: Int64, email: String, createdAt: Date, liveSessions: Int, emailVerified: Bool = false) {
         self.id = id
         self.email = email
         self.createdAt = createdAt
         self.liveSessions = liveSessions
+        self.emailVerified = emailVerified
     }
 }

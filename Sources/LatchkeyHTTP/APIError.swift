@@ -44,6 +44,16 @@ public struct APIError: Error, Sendable, Equatable {
             self.init(.forbidden, "email not registered")
         case .invalidResetToken:
             self.init(.forbidden, "reset token is not valid for this email")
+        case .invalidVerificationToken:
+            self.init(.forbidden, "verification token is not valid for this email")
+        case .emailAlreadyVerified:
+            self.init(.conflict, "email already verified")
+        case .emailNotVerified:
+            self.init(.forbidden, "verify your email address before logging in")
+        case .emailTaken:
+            self.init(.conflict, "email already registered")
+        case .emailVerificationOff:
+            self.init(.notFound, "email verification is off")
         case .throttled(let seconds):
             self.init(
                 .tooManyRequests, "too many attempts; try again in \(seconds) seconds",

@@ -16,11 +16,14 @@ struct AccountRoutes: Sendable {
         self.resolver = ClientAddressResolver(trustedProxies: options.trustedProxies)
     }
 
-    /// `GET /account`: 200 `{"id", "email", "created_at"}`.
+    /// `GET /account`: 200 `{"id", "email", "created_at", "email_verified"}`.
     func account(_ request: Request) async throws -> Response {
         let account = try await auth.account(sessionToken: token(request))
         return JSONResponse.encoded(
-            .ok, AccountBody(id: account.id, email: account.email, createdAt: rfc3339(account.createdAt)))
+            .ok,
+            AccountBody(
+                id: account.id, email: account.email, createdAt: rfc3339(account.createdAt),
+                emailVerified: account.emailVerified))
     }
 
     /// `PUT /account/password` `current_password`, `new_password`: 200 with the session's new
@@ -115,10 +118,12 @@ private struct AccountBody: Encodable {
     let id: Int64
     let email: String
     let createdAt: String
+    let emailVerified: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, email
         case createdAt = "created_at"
+        case emailVerified = "email_verified"
     }
 }
 

@@ -59,6 +59,34 @@ struct AuthRoutes: Sendable {
         }
     }
 
+    /// `POST /verify_email` `email`: the token in the answer (`response` delivery), or the same
+    /// answer for every well-formed address with the token out of band.
+    func requestVerification(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let fields = try await Fields.read(from: request, context: context)
+        switch try await auth.requestEmailVerification(for: fields.required("email")) {
+        case .issued(let issued):
+            return JSONResponse.make(.ok, ["email": issued.email, "verification_token": issued.token])
+        case .accepted(let email):
+            return JSONResponse.make(
+                .ok,
+                [
+                    "email": email,
+                    "message": "if this address has an unverified account, a verification token is on its way",
+                ])
+        }
+    }
+
+    /// `PUT /verify_email` `email`, `verification_token`: the address verified, or an email
+    /// change completed.
+    func verifyEmail(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let fields = try await Fields.read(from: request, context: context)
+        let account = try await auth.verifyEmail(
+            token: fields.required("verification_token"), email: fields.required("email"),
+            origin: AccountRoutes.origin(
+                of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies)))
+        return JSONResponse.make(.ok, ["email": account.email, "message": "Email verified"])
+    }
+
     func updatePassword(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
         let user = try await auth.updatePassword(

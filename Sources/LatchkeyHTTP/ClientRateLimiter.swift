@@ -39,7 +39,10 @@ struct ClientRateLimitMiddleware: RouterMiddleware {
     let limiter: ClientRateLimiter
     let resolver: ClientAddressResolver
 
-    static let limited: Set<String> = ["POST /users", "POST /sessions", "POST /reset_password", "PUT /reset_password"]
+    static let limited: Set<String> = [
+        "POST /users", "POST /sessions", "POST /reset_password", "PUT /reset_password", "POST /verify_email",
+        "PUT /verify_email",
+    ]
 
     func handle(
         _ request: Request,

@@ -28,6 +28,7 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/account/password": [.put],
         "/account/sessions": [.get, .head, .delete],
         "/account/activity": [.get, .head],
+        "/verify_email": [.post, .put],
     ]
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
@@ -88,6 +89,8 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
             try await routes.updatePassword($0, context: context)
         }
     }
+    router.post("/verify_email") { request, context in try await routes.requestVerification(request, context: context) }
+    router.put("/verify_email") { request, context in try await routes.verifyEmail(request, context: context) }
     let account = AccountRoutes(auth: auth, options: options)
     router.get("/account") { request, _ in try await account.account(request) }
     router.get("/account/sessions") { request, _ in try await account.sessions(request) }

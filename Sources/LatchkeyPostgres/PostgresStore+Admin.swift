@@ -14,14 +14,16 @@ extension PostgresStore: AdminStore {
                 """
                 SELECT u.id, u.email, u.created_at,
                     (SELECT count(*) FROM sessions s
-                     WHERE s.user_id = u.id AND s.expires_at > \(nowSeconds) AND s.last_seen_at > \(cutoff))
+                     WHERE s.user_id = u.id AND s.expires_at > \(nowSeconds) AND s.last_seen_at > \(cutoff)),
+                    u.email_verified
                 FROM users u WHERE u.email > \(after) ORDER BY u.email LIMIT \(limit)
                 """,
                 logger: self.logger
             ).collect().map { row in
-                let (id, email, created, live) = try row.decode((Int64, String, Double, Int64).self)
+                let (id, email, created, live, verified) = try row.decode((Int64, String, Double, Int64, Bool).self)
                 return UserSummary(
-                    id: id, email: email, createdAt: Date(timeIntervalSince1970: created), liveSessions: Int(live))
+                    id: id, email: email, createdAt: Date(timeIntervalSince1970: created), liveSessions: Int(live),
+                    emailVerified: verified)
             }
         }
     }

@@ -144,6 +144,25 @@ extension PostgresStore {
                 "CREATE INDEX activity_at ON activity (at)",
             ]
         ),
+        // Addresses are verified (every existing one starts unverified) by a token bound to the
+        // address it proves, one pending per account (`VerificationToken`).
+        (
+            "v8-email-verification",
+            [
+                "ALTER TABLE users ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT false",
+                """
+                CREATE TABLE verification_tokens (
+                    user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                    email TEXT NOT NULL,
+                    token_hash BYTEA NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE UNIQUE INDEX verification_tokens_token_hash ON verification_tokens (token_hash)",
+                "CREATE INDEX verification_tokens_expires_at ON verification_tokens (expires_at)",
+            ]
+        ),
     ]
 
     /// Whether a migration rewrites stored rows (has a data step, or rewrites a table in SQL),

@@ -85,7 +85,11 @@ extension PostgresStore {
             let tokens = try await client.query(
                 "DELETE FROM reset_tokens WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
             ).collect().count
-            return PurgeResult(sessions: sessions, resetTokens: tokens)
+            var result = PurgeResult(sessions: sessions, resetTokens: tokens)
+            result.verificationTokens = try await client.query(
+                "DELETE FROM verification_tokens WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
+            ).collect().count
+            return result
         }
     }
 }

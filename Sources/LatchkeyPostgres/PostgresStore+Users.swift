@@ -26,15 +26,17 @@ extension PostgresStore {
             let query: PostgresQuery
             switch lookup {
             case .id(let id):
-                query = "SELECT id, email, password_hash, created_at FROM users WHERE id = \(id)"
+                query = "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE id = \(id)"
             case .email(let email):
                 // No stored email holds a NUL, and PostgreSQL would refuse to compare one.
                 if email.utf8.contains(0) { return [] }
-                query = "SELECT id, email, password_hash, created_at FROM users WHERE email = \(email)"
+                query = "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE email = \(email)"
             }
             return try await client.query(query, logger: self.logger).collect().map { row in
-                let (id, email, hash, created) = try row.decode((Int64, String, String, Double).self)
-                return User(id: id, email: email, passwordHash: hash, createdAt: Date(timeIntervalSince1970: created))
+                let (id, email, hash, created, verified) = try row.decode((Int64, String, String, Double, Bool).self)
+                return User(
+                    id: id, email: email, passwordHash: hash, createdAt: Date(timeIntervalSince1970: created),
+                    emailVerified: verified)
             }
         }
         return rows.first

@@ -13,13 +13,16 @@ extension SQLiteStore: AdminStore {
                 sql: """
                     SELECT u.id, u.email, u.created_at,
                         (SELECT count(*) FROM sessions s
-                         WHERE s.user_id = u.id AND s.expires_at > ? AND s.last_seen_at > ?)
+                         WHERE s.user_id = u.id AND s.expires_at > ? AND s.last_seen_at > ?),
+                        u.email_verified
                     FROM users u WHERE u.email > ? ORDER BY u.email LIMIT ?
                     """,
                 arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970, after ?? "", limit]
             )
             return rows.map {
-                UserSummary(id: $0[0], email: $0[1], createdAt: Date(timeIntervalSince1970: $0[2]), liveSessions: $0[3])
+                UserSummary(
+                    id: $0[0], email: $0[1], createdAt: Date(timeIntervalSince1970: $0[2]), liveSessions: $0[3],
+                    emailVerified: $0[4])
             }
         }
     }

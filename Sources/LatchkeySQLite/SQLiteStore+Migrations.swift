@@ -152,6 +152,24 @@ extension SQLiteStore {
                     """
             )
         }
+        // Addresses are verified (every existing one starts unverified) by a token bound to the
+        // address it proves, one pending per account (`VerificationToken`).
+        migrator.registerMigration("v8-email-verification") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE users ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT 0;
+                    CREATE TABLE verification_tokens (
+                        user_id INTEGER PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        email TEXT NOT NULL,
+                        token_hash BLOB NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    );
+                    CREATE UNIQUE INDEX verification_tokens_token_hash ON verification_tokens(token_hash);
+                    CREATE INDEX verification_tokens_expires_at ON verification_tokens(expires_at);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -58,7 +58,8 @@ extension SQLiteStore {
         }
     }
 
-    /// Deletes sessions past their absolute or idle expiry and expired reset tokens.
+    /// Deletes sessions past their absolute or idle expiry, and expired reset and verification
+    /// tokens.
     public func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult {
         return try await write { db in
             try db.execute(
@@ -68,7 +69,11 @@ extension SQLiteStore {
             let sessions = db.changesCount
             try db.execute(
                 sql: "DELETE FROM reset_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
-            return PurgeResult(sessions: sessions, resetTokens: db.changesCount)
+            var result = PurgeResult(sessions: sessions, resetTokens: db.changesCount)
+            try db.execute(
+                sql: "DELETE FROM verification_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            result.verificationTokens = db.changesCount
+            return result
         }
     }
 }

@@ -24,12 +24,14 @@ extension SQLiteStore {
             switch lookup {
             case .id(let id):
                 row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, email, password_hash, created_at FROM users WHERE id = ?"),
+                    db.cachedStatement(
+                        sql: "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE id = ?"),
                     arguments: [id]
                 )
             case .email(let email):
                 row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, email, password_hash, created_at FROM users WHERE email = ?"),
+                    db.cachedStatement(
+                        sql: "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE email = ?"),
                     arguments: [email]
                 )
             }
@@ -63,7 +65,9 @@ extension SQLiteStore {
     }
 
     static func user(from row: Row) -> User {
-        User(id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]))
+        User(
+            id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]),
+            emailVerified: row[4])
     }
 
     /// Whether accounts sharing a canonical address are listed as email conflicts.

@@ -4,17 +4,18 @@ import LatchkeyCore
 /// A store in memory, for fast tests of the rules. It behaves as the contract suite
 /// requires of every store, unique email included.
 public actor InMemoryStore: AdminStore {
-    private var users: [Int64: User] = [:]
+    var users: [Int64: User] = [:]
     /// By the address's UTF-8 bytes: the databases compare bytes, and Swift's `String` equality
     /// would make an NFD address equal to its NFC form.
-    private var userIDsByEmail: [[UInt8]: Int64] = [:]
-    private var sessions: [TokenDigest: Session] = [:]
-    private var resetTokens: [Int64: ResetToken] = [:]
+    var userIDsByEmail: [[UInt8]: Int64] = [:]
+    var sessions: [TokenDigest: Session] = [:]
+    var resetTokens: [Int64: ResetToken] = [:]
     private var throttles: [ThrottleKey: ThrottleRecord] = [:]
     private var nextID: Int64 = 1
-    private var conflicts: [Int64: EmailConflict] = [:]
+    var conflicts: [Int64: EmailConflict] = [:]
     /// Every user's activity, oldest first.
-    private var activity: [ActivityEvent] = []
+    var activity: [ActivityEvent] = []
+    var verificationTokens: [Int64: VerificationToken] = [:]
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
 
@@ -35,7 +36,7 @@ public actor InMemoryStore: AdminStore {
 
     /// Fails a call while the store is set to fail, and, as the real stores do, a call made by
     /// a cancelled task (its request's client went).
-    private func check() throws {
+    func check() throws {
         if failing { throw StoreError.unavailable("in-memory store set to fail") }
         if Task.isCancelled { throw StoreError.unavailable("the calling task is cancelled") }
     }
@@ -126,75 +127,6 @@ public actor InMemoryStore: AdminStore {
         return doomed.count
     }
 
-    /// The user's live sessions, newest first.
-    public func listSessions(userID: Int64, now: Date, idleCutoff: Date) throws -> [Session] {
-        try check()
-        return sessions.values.filter { $0.userID == userID && $0.expiresAt > now && $0.lastSeenAt > idleCutoff }
-            .sorted { ($0.createdAt, $0.publicID) > ($1.createdAt, $1.publicID) }
-    }
-
-    /// Removes one live session of the user by its public identifier.
-    public func deleteSession(userID: Int64, publicID: String, now: Date, idleCutoff: Date) throws -> Bool {
-        try check()
-        guard
-            let digest = sessions.first(where: {
-                $0.value.userID == userID && $0.value.publicID.utf8.elementsEqual(publicID.utf8)
-                    && $0.value.expiresAt > now && $0.value.lastSeenAt > idleCutoff
-            })?.key
-        else { return false }
-        sessions.removeValue(forKey: digest)
-        return true
-    }
-
-    /// Removes the user's live sessions but one.
-    public func deleteSessions(userID: Int64, except digest: TokenDigest, now: Date, idleCutoff: Date) throws -> Int {
-        try check()
-        let doomed = sessions.filter {
-            $0.value.userID == userID && $0.key != digest && $0.value.expiresAt > now
-                && $0.value.lastSeenAt > idleCutoff
-        }.map(\.key)
-        for key in doomed { sessions.removeValue(forKey: key) }
-        return doomed.count
-    }
-
-    /// Changes the hash, ends the other sessions and re-keys the current one, all at once.
-    public func changePassword(
-        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
-    ) throws -> Bool {
-        try check()
-        try StoreError.checkText(new)
-        guard users[userID]?.passwordHash == old, var session = sessions[current], session.userID == userID else {
-            return false
-        }
-        users[userID]?.passwordHash = new
-        sessions = sessions.filter { $0.value.userID != userID }
-        resetTokens.removeValue(forKey: userID)
-        session.tokenDigest = replacement
-        sessions[replacement] = session
-        return true
-    }
-
-    /// Records an activity entry; `StoreError.notFound` when the user is gone.
-    public func addActivity(_ event: ActivityEvent) throws {
-        try check()
-        guard users[event.userID] != nil else { throw StoreError.notFound }
-        activity.append(event)
-    }
-
-    /// The user's newest activity first.
-    public func listActivity(userID: Int64, limit: Int) throws -> [ActivityEvent] {
-        try check()
-        return Array(activity.filter { $0.userID == userID }.reversed().stableSorted { $0.at > $1.at }.prefix(limit))
-    }
-
-    /// Removes activity at or before `before`.
-    public func purgeActivity(before: Date) throws -> Int {
-        try check()
-        let count = activity.count
-        activity.removeAll { $0.at <= before }
-        return count - activity.count
-    }
-
     /// Stores the user's reset token, replacing an earlier one.
     public func setResetToken(_ token: ResetToken) throws {
         try check()
@@ -235,7 +167,9 @@ public actor InMemoryStore: AdminStore {
                 let live = sessions.values.filter {
                     $0.userID == user.id && $0.expiresAt > now && $0.lastSeenAt > idleCutoff
                 }.count
-                return UserSummary(id: user.id, email: user.email, createdAt: user.createdAt, liveSessions: live)
+                return UserSummary(
+                    id: user.id, email: user.email, createdAt: user.createdAt, liveSessions: live,
+                    emailVerified: user.emailVerified)
             }
     }
 
@@ -248,6 +182,7 @@ public actor InMemoryStore: AdminStore {
         resetTokens.removeValue(forKey: id)
         conflicts.removeValue(forKey: id)
         activity.removeAll { $0.userID == id }
+        verificationTokens.removeValue(forKey: id)
         return true
     }
 
@@ -352,16 +287,10 @@ public actor InMemoryStore: AdminStore {
         for key in doomedSessions { sessions.removeValue(forKey: key) }
         let doomedTokens = resetTokens.filter { $0.value.expiresAt <= now }.map(\.key)
         for key in doomedTokens { resetTokens.removeValue(forKey: key) }
-        return PurgeResult(sessions: doomedSessions.count, resetTokens: doomedTokens.count)
-    }
-}
-
-extension Array {
-    /// Sorted by `areInIncreasingOrder`, elements that compare equal kept in their order.
-    fileprivate func stableSorted(by areInIncreasingOrder: (Element, Element) -> Bool) -> [Element] {
-        enumerated().sorted { left, right in
-            areInIncreasingOrder(left.element, right.element)
-                || (!areInIncreasingOrder(right.element, left.element) && left.offset < right.offset)
-        }.map(\.element)
+        var result = PurgeResult(sessions: doomedSessions.count, resetTokens: doomedTokens.count)
+        let doomedVerifications = verificationTokens.filter { $0.value.expiresAt <= now }.map(\.key)
+        for key in doomedVerifications { verificationTokens.removeValue(forKey: key) }
+        result.verificationTokens = doomedVerifications.count
+        return result
     }
 }

@@ -37,6 +37,9 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case changePasswordIsAllOrNothing
     case activityRoundTripsNewestFirst
     case purgeActivityRemovesOnlyOldEntries
+    case verificationTokensRoundTripAndReplace
+    case verificationVerifiesTheOwnAddressOnce
+    case verificationChangesTheAddressUnlessTaken
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -100,6 +103,9 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             try await runAccountSessions(on: store)
         case .activityRoundTripsNewestFirst, .purgeActivityRemovesOnlyOldEntries:
             try await runActivity(on: store)
+        case .verificationTokensRoundTripAndReplace, .verificationVerifiesTheOwnAddressOnce,
+            .verificationChangesTheAddressUnlessTaken:
+            try await runVerification(on: store)
         }
     }
 }

@@ -113,7 +113,7 @@ struct SettingsCatalogTests {
     func productionRequiredSettings() async throws {
         // Each required setting given a valid value, so that the one left out is the one named.
         let satisfied = [
-            "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
+            "TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
             "METRICS_TOKEN": "metrics-t0ken",
         ]
         for key in Settings.Key.allCases where key.productionDefault == .required {

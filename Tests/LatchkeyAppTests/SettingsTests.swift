@@ -183,7 +183,9 @@ struct ProfileTests {
     @Test(
         "production refuses to start without a safe reset delivery, or with weakened defaults",
         arguments: [
-            ([:], "RESET_TOKEN_DELIVERY"),
+            ([:], "TOKEN_DELIVERY"),
+            (["TOKEN_DELIVERY": "log"], "TOKEN_DELIVERY"),
+            (["TOKEN_DELIVERY": "webhook", "RESET_TOKEN_DELIVERY": "response"], "TOKEN_DELIVERY"),
             (["RESET_TOKEN_DELIVERY": "log"], "RESET_TOKEN_DELIVERY"),
             (["RESET_TOKEN_DELIVERY": "response"], "RESET_TOKEN_DELIVERY"),
             (

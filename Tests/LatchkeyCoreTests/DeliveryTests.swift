@@ -46,15 +46,19 @@ struct DeliveryTests {
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         #expect(try await auth.requestPasswordReset(for: "ghost@example.com") == .accepted(email: "ghost@example.com"))
         #expect(try await auth.requestPasswordReset(for: "Ada@example.com") == .accepted(email: "ada@example.com"))
-        // The token is issued after the answer: wait for it.
-        for _ in 0..<200 where notifier.events.isEmpty {
+        // The token is issued after the answer: wait for it. (Registration sent a verification
+        // token out of band too.)
+        let resets = {
+            notifier.events.filter { if case .passwordResetRequested = $0 { true } else { false } }
+        }
+        for _ in 0..<200 where resets().isEmpty {
             try await Task.sleep(for: .milliseconds(10))
         }
-        guard case .passwordResetRequested(let email, let token, _) = try #require(notifier.events.first) else {
+        guard case .passwordResetRequested(let email, let token, _) = try #require(resets().first) else {
             Issue.record("expected a reset event")
             return
         }
-        #expect(notifier.events.count == 1)
+        #expect(resets().count == 1)
         #expect(email == "ada@example.com")
         // The token sent out of band works.
         _ = try await auth.updatePassword(resetToken: token, email: email, newPassword: "t4rt1fl3tt3")

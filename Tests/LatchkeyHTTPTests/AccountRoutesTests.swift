@@ -53,7 +53,8 @@ struct AccountRoutesTests {
             let response = try await client.send(.get, "/account", cookie: token)
             #expect(response.status == .ok)
             let body = try #require(response.object)
-            #expect(Set(body.keys) == ["id", "email", "created_at"])
+            #expect(Set(body.keys) == ["id", "email", "created_at", "email_verified"])
+            #expect(body["email_verified"] as? Bool == false)
             #expect(body["email"] as? String == "ada@example.com")
             #expect(body["id"] as? Int == 1)
             let created = try #require(body["created_at"] as? String)
@@ -221,6 +222,33 @@ struct AccountRoutesTests {
                 let at = try #require(event["at"] as? String)
                 #expect(try Date(at, strategy: .iso8601) <= Date())
             }
+        }
+    }
+
+    @Test("POST and PUT /verify_email: the token in the answer, then the address verified, as JSON")
+    func verifyEmail() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            let session = try await client.logIn()
+            let unknown = try await client.send(.post, "/verify_email", form(["email": "ghost@example.com"]))
+            unknown.expectError(.forbidden, "email not registered")
+            let issued = try await client.send(.post, "/verify_email", form(["email": "Bob@example.com"]))
+            #expect(issued.status == .ok)
+            let token = try #require(issued.json?["verification_token"])
+            #expect(issued.json?.keys.sorted() == ["email", "verification_token"])
+            let wrong = try await client.send(
+                .put, "/verify_email", json(["email": "bob@example.com", "verification_token": SecretToken.generate()]))
+            wrong.expectError(.forbidden, "verification token is not valid for this email")
+            let missing = try await client.send(.put, "/verify_email", json(["email": "bob@example.com"]))
+            missing.expectError(.badRequest)
+            let verified = try await client.send(
+                .put, "/verify_email", json(["email": "bob@example.com", "verification_token": token]))
+            #expect(verified.status == .ok)
+            #expect(verified.json == ["email": "bob@example.com", "message": "Email verified"])
+            let again = try await client.send(.post, "/verify_email", form(["email": "bob@example.com"]))
+            again.expectError(.conflict, "email already verified")
+            let account = try await client.send(.get, "/account", cookie: session)
+            #expect(account.object?["email_verified"] as? Bool == true)
         }
     }
 }

@@ -33,7 +33,7 @@ def walk_the_account(url, password, new_password, cookie="session_id"):
 
     account = requests.get(url + "/account", cookies=jar(phone))
     assert account.status_code == 200
-    assert set(account.json()) == {"id", "email", "created_at"}
+    assert set(account.json()) == {"id", "email", "created_at", "email_verified"}
     assert account.json()["email"] == "ada@example.com" and re.fullmatch(RFC3339, account.json()["created_at"])
     assert requests.get(url + "/profile", cookies=jar(phone)).json() == {"email": "ada@example.com"}
 

@@ -60,11 +60,16 @@ def test_users_commands():
                                                                     "password": "b4l0u-ada"}).cookies["session_id"]
             listed = latchkey("users", "list", url=url)
             lines = [line.split("\t") for line in listed.stdout.splitlines()]
-            assert [(email, live) for email, _, live in lines] == [("ada@example.com", "1"), ("bob@example.com", "0")]
-            assert all(created.endswith("Z") and "T" in created for _, created, _ in lines)
+            # The columns scripts parse stay in place; new ones come last (the verified state).
+            assert [(email, live, verified) for email, _, live, verified in lines] == [
+                ("ada@example.com", "1", "false"), ("bob@example.com", "0", "false")]
+            assert all(created.endswith("Z") and "T" in created for _, created, _, _ in lines)
             as_json = [json.loads(line) for line in latchkey("users", "list", "--json", url=url).stdout.splitlines()]
             assert [(u["email"], u["live_sessions"]) for u in as_json] == [("ada@example.com", 1), ("bob@example.com", 0)]
-            assert set(as_json[0]) == {"email", "created_at", "live_sessions"}
+            assert set(as_json[0]) == {"email", "created_at", "live_sessions", "email_verified"}
+            assert latchkey("users", "verify", "ADA@example.com", url=url).stdout == "verified\tada@example.com\n"
+            assert latchkey("users", "list", url=url).stdout.splitlines()[0].split("\t")[3] == "true"
+            assert latchkey("users", "verify", "ghost@example.com", url=url).returncode != 0
             paged = latchkey("users", "list", "--limit", "1", "--after", "ada@example.com", url=url)
             assert [line.split("\t")[0] for line in paged.stdout.splitlines()] == ["bob@example.com"]
 
@@ -333,7 +338,7 @@ def test_openapi_document_is_valid_and_served():
 # from the auth provider in `schemathesis_hooks.py`.
 SCHEMATHESIS_CONFIG = """
 [[operations]]
-include-operation-id = ["register", "logIn", "requestPasswordReset", "updatePassword"]
+include-operation-id = ["register", "logIn", "requestPasswordReset", "updatePassword", "requestEmailVerification", "verifyEmail"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 [[operations]]

@@ -1,0 +1,147 @@
+import Foundation
+
+/// A verification token just issued, for the response (`response` delivery) or a notice.
+public struct IssuedVerificationToken: Sendable, Equatable {
+    /// The canonical address the token proves.
+    public let email: String
+    /// The token: 32 random bytes, base64url (43 characters); the store keeps only its SHA-256.
+    public let token: String
+    /// When it stops being accepted.
+    public let expiresAt: Date
+}
+
+/// What `Auth.requestEmailVerification(for:)` did.
+public enum VerificationRequestOutcome: Sendable, Equatable {
+    /// The token, for the response (`response` delivery).
+    case issued(IssuedVerificationToken)
+    /// Accepted for this canonical address: if it has an unverified account, a token went out of
+    /// band. The same answer whether or not it has one.
+    case accepted(email: String)
+}
+
+/// Address verification, mirroring the password reset: a token bound to the address it proves,
+/// delivered as `TOKEN_DELIVERY` says (`RESET_TOKEN_DELIVERY`'s new name).
+extension Auth {
+    /// Handles a verification request as the delivery says: the token in the answer
+    /// (`response`), or out of band with the same answer for every well-formed address.
+    /// - Parameter email: The address as sent.
+    /// - Returns: What to answer.
+    /// - Throws: `emailVerificationOff`; `invalidEmail`; `throttled` beyond `RESET_TOKENS_PER_HOUR`
+    ///   requests for the address in the hour (a counter of its own); with `response` delivery,
+    ///   `emailNotRegistered` (403) and `emailAlreadyVerified` (409); `storageUnavailable`.
+    public func requestEmailVerification(for email: String) async throws -> VerificationRequestOutcome {
+        guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
+        let (key, user) = try await account(typed: email)
+        try await countVerificationRequest(key)
+        guard policy.resetTokenDelivery.isOutOfBand else {
+            guard let user else { throw AuthError.emailNotRegistered }
+            guard !user.emailVerified else { throw AuthError.emailAlreadyVerified }
+            return .issued(try await issueVerificationToken(for: user, email: user.email))
+        }
+        // The answer must not depend on whether the address has an account, in content or in
+        // time: the token and the notice happen after it, in the background.
+        if let user, !user.emailVerified {
+            sendVerificationToken(for: user, alreadyCounted: true)
+        }
+        return .accepted(email: key)
+    }
+
+    /// Verifies an address, or completes an email change, with a token.
+    /// - Parameters:
+    ///   - token: The token as received.
+    ///   - email: The address it was issued for, as sent.
+    ///   - origin: The client's address and agent, for the account's activity.
+    /// - Returns: The account, with its (new) address.
+    /// - Throws: `emailVerificationOff`; `invalidEmail`; `throttled` (the reset-token throttle of
+    ///   the address); `invalidVerificationToken` (403, counted) for a token that is not the
+    ///   current one for that address; `emailTaken` (409) when the new address of a change was
+    ///   registered meanwhile; `storageUnavailable`.
+    public func verifyEmail(token: String, email: String, origin: SessionOrigin = SessionOrigin()) async throws
+        -> Account
+    {
+        guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
+        let address = try Validation.normalizedEmail(email)
+        let throttleKey = ThrottleKey(.resetToken, address)
+        let reservedAt = try await reserveAttempt(throttleKey, policy.resetTokenThrottle)
+        var record: VerificationToken?
+        do {
+            if SecretToken.isWellFormed(token) {
+                record = try await storage { try await store.findVerificationToken(digest: TokenDigest(of: token)) }
+            }
+        } catch {
+            await releaseAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt)
+            throw error
+        }
+        guard let record, record.email.utf8.elementsEqual(address.utf8), record.expiresAt > clock() else {
+            try await settleAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt, succeeded: false)
+            throw AuthError.invalidVerificationToken
+        }
+        try await settleAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt, succeeded: true)
+        let now = clock()
+        switch try await storage({ try await store.consumeVerificationToken(record, now: now) }) {
+        case .verified:
+            await self.record(.emailVerified, userID: record.userID, origin: origin)
+        case .changed(let old):
+            notifier?.notify(.emailChanged(email: old, newEmail: record.email))
+            await self.record(.emailChanged, userID: record.userID, origin: origin)
+        case .taken:
+            throw AuthError.emailTaken
+        case .invalid:
+            try await recordFailure(throttleKey, policy.resetTokenThrottle)
+            throw AuthError.invalidVerificationToken
+        }
+        guard let user = try await storage({ try await store.findUser(by: .id(record.userID)) }) else {
+            throw AuthError.invalidVerificationToken
+        }
+        return Account(user)
+    }
+
+    /// Issues a token for an account's own address and sends it out of band, in the background,
+    /// within the hourly limit: after a registration, and after a login refused for an address
+    /// not verified yet. Only with out-of-band delivery (with `response` the client asks).
+    /// - Parameters:
+    ///   - user: The account.
+    ///   - alreadyCounted: Whether the request was counted against the hourly limit already.
+    func sendVerificationToken(for user: User, alreadyCounted: Bool) {
+        guard policy.emailVerification != .off, policy.resetTokenDelivery.isOutOfBand else { return }
+        Task { [self] in
+            do {
+                if !alreadyCounted { try await countVerificationRequest(user.email) }
+                let issued = try await issueVerificationToken(for: user, email: user.email)
+                notifier?.notify(
+                    .emailVerificationRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
+            } catch AuthError.throttled {
+                // The hour's tokens for this address are spent; the next hour sends again.
+            } catch {
+                logger.error("a verification token could not be issued", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Counts a verification request for an address, registered or not, and refuses it over the
+    /// limit.
+    func countVerificationRequest(_ email: String) async throws {
+        let limit = policy.verificationRequestLimit
+        let now = clock()
+        let counted = try await storage {
+            try await store.updateThrottleRecord(ThrottleKey(.verificationRequest, email)) {
+                limit.requesting($0, now: now)
+            }
+        }
+        if let counted, let seconds = limit.retryAfter(counted, now: now) {
+            throw AuthError.throttled(retryAfter: seconds)
+        }
+    }
+
+    /// Stores a new verification token for an account, bound to `email` (its own address, or
+    /// the new one of a change), replacing any earlier one.
+    func issueVerificationToken(for user: User, email: String) async throws -> IssuedVerificationToken {
+        let token = SecretToken.generate()
+        let now = clock()
+        let expiresAt = now.addingTimeInterval(TimeInterval(policy.verificationTokenTTL))
+        let record = VerificationToken(
+            userID: user.id, email: email, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
+        try await storage { try await store.setVerificationToken(record) }
+        return IssuedVerificationToken(email: email, token: token, expiresAt: expiresAt)
+    }
+}

@@ -1,0 +1,107 @@
+"""Email verification end to end: in development with the token in the answer, and in production
+with `EMAIL_VERIFICATION=required` and the tokens at a webhook receiver; the delivery setting's
+two names."""
+
+import subprocess
+import tempfile
+
+import requests
+
+from latchkey_helpers import BINARY, PRODUCTION_COOKIE, Server, clean_environment, free_port
+from test_hardening import STRONG, WebhookReceiver, production_env, signed
+
+ACCEPTED = "if this address has an unverified account, a verification token is on its way"
+
+
+def test_verification_with_the_token_in_the_answer():
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, {"BCRYPT_COST": "4"})
+        try:
+            url = server.url
+            # The seed contract's answer is unchanged.
+            created = requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+            assert created.json() == {"email": "ada@example.com", "message": "user created"}
+            session = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u"})
+            cookie = session.cookies["session_id"]
+            assert requests.get(url + "/account", cookies={"session_id": cookie}).json()["email_verified"] is False
+
+            unknown = requests.post(url + "/verify_email", data={"email": "ghost@example.com"})
+            assert (unknown.status_code, unknown.json()) == (403, {"message": "email not registered"})
+            issued = requests.post(url + "/verify_email", data={"email": "ADA@example.com"})
+            assert issued.status_code == 200 and set(issued.json()) == {"email", "verification_token"}
+            token = issued.json()["verification_token"]
+            wrong = requests.put(url + "/verify_email", data={"email": "bob@example.com", "verification_token": token})
+            assert wrong.status_code == 403
+            verified = requests.put(url + "/verify_email", json={"email": "ada@example.com", "verification_token": token})
+            assert (verified.status_code, verified.json()) == (200, {"email": "ada@example.com",
+                                                                     "message": "Email verified"})
+            again = requests.put(url + "/verify_email", json={"email": "ada@example.com", "verification_token": token})
+            assert again.status_code == 403
+            assert requests.post(url + "/verify_email", data={"email": "ada@example.com"}).status_code == 409
+            assert requests.get(url + "/account", cookies={"session_id": cookie}).json()["email_verified"] is True
+            events = requests.get(url + "/account/activity", cookies={"session_id": cookie}).json()["events"]
+            assert events[0]["type"] == "email_verified"
+            # No token ever reaches the log with response delivery.
+            assert token not in server.output()
+        finally:
+            assert server.stop() == 0
+
+
+def test_required_verification_in_production_with_webhook_delivery():
+    receiver = WebhookReceiver()
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, production_env(receiver, {"EMAIL_VERIFICATION": "required"}))
+        try:
+            url = server.url
+            assert requests.post(url + "/users", data={"email": "ada@example.com", "password": STRONG}).status_code == 200
+            (first,) = receiver.events("email_verification_requested")
+            assert set(first) == {"event", "email", "verification_token", "expires_at"}
+            assert first["email"] == "ada@example.com"
+
+            wrong = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "not the password"})
+            assert wrong.status_code == 401
+            refused = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG})
+            assert (refused.status_code, refused.json()) == (403, {"message": "verify your email address before "
+                                                                              "logging in"})
+            assert "Set-Cookie" not in refused.headers
+            second = receiver.events("email_verification_requested", count=2)[-1]
+
+            # The same answer for every well-formed address.
+            known = requests.post(url + "/verify_email", data={"email": "ada@example.com"})
+            unknown = requests.post(url + "/verify_email", data={"email": "ghost@example.com"})
+            assert known.json() == {"email": "ada@example.com", "message": ACCEPTED}
+            assert unknown.json() == {"email": "ghost@example.com", "message": ACCEPTED}
+            newest = receiver.events("email_verification_requested", count=3)[-1]
+            stale = requests.put(url + "/verify_email",
+                                 data={"email": "ada@example.com", "verification_token": second["verification_token"]})
+            assert stale.status_code == 403
+            verified = requests.put(url + "/verify_email",
+                                    data={"email": "ada@example.com", "verification_token": newest["verification_token"]})
+            assert verified.status_code == 200
+            login = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG})
+            assert login.status_code == 200 and login.cookies[PRODUCTION_COOKIE]
+            with receiver.lock:
+                assert all(signed(headers, body) for headers, body, _ in receiver.requests)
+            for token in (first["verification_token"], newest["verification_token"]):
+                assert token not in server.output()
+        finally:
+            assert server.stop() == 0
+            receiver.stop()
+
+
+def test_the_delivery_setting_has_two_names_that_must_agree():
+    with tempfile.TemporaryDirectory() as folder:
+        for environment in [{"TOKEN_DELIVERY": "log", "RESET_TOKEN_DELIVERY": "response"}, {"TOKEN_DELIVERY": "bogus"}]:
+            env = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **environment})
+            result = subprocess.run([BINARY, "serve"], cwd=folder, env=env, capture_output=True, text=True, timeout=30)
+            assert result.returncode != 0
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            assert len(lines) == 1 and "TOKEN_DELIVERY" in lines[0], result.stderr
+        # Either name alone works, and an old deployment's RESET_TOKEN_DELIVERY keeps its meaning.
+        server = Server(folder, {"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"})
+        try:
+            requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+            answer = requests.post(server.url + "/reset_password", data={"email": "ada@example.com"}).json()
+            assert "reset_token" not in answer
+        finally:
+            assert server.stop() == 0
