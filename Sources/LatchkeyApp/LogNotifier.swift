@@ -29,9 +29,16 @@ struct LogNotifier: AccountNotifier {
                     "event": "\(event.name)", "email": "\(email)", "verification_token": "\(token)",
                     "expires_at": "\(rfc3339(expiresAt))",
                 ])
-        case .emailChanged(let email, let newEmail):
+        case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
             logger.notice(
-                "email changed", metadata: ["event": "\(event.name)", "email": "\(email)", "new_email": "\(newEmail)"])
+                "email change", metadata: ["event": "\(event.name)", "email": "\(email)", "new_email": "\(newEmail)"])
+        case .emailChangeRequested(let email, let token, let expiresAt):
+            logger.notice(
+                "email change token issued",
+                metadata: [
+                    "event": "\(event.name)", "email": "\(email)", "verification_token": "\(token)",
+                    "expires_at": "\(rfc3339(expiresAt))",
+                ])
         case .accountDeleted(let email, let at):
             logger.notice(
                 "account deleted", metadata: ["event": "\(event.name)", "email": "\(email)", "at": "\(rfc3339(at))"])

@@ -85,8 +85,10 @@ final class WebhookNotifier: AccountNotifier, Service {
             payload = ["email": email, "at": rfc3339(at)]
         case .emailVerificationRequested(let email, let token, let expiresAt):
             payload = ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
-        case .emailChanged(let email, let newEmail):
+        case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
             payload = ["email": email, "new_email": newEmail]
+        case .emailChangeRequested(let email, let token, let expiresAt):
+            payload = ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

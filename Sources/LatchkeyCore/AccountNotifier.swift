@@ -16,6 +16,12 @@ public enum AccountEvent: Sendable, Equatable {
     case emailVerificationRequested(email: String, token: String, expiresAt: Date)
     /// The account of `email` now has the address `newEmail` (told to the old address).
     case emailChanged(email: String, newEmail: String)
+    /// A change to the address `email` was asked for; only its owner may see `token`, which
+    /// completes it.
+    case emailChangeRequested(email: String, token: String, expiresAt: Date)
+    /// The account of `email` asked to move to `newEmail` (told to the current address, which is
+    /// not asked to confirm).
+    case emailChangeStarted(email: String, newEmail: String)
 
     /// The event's name in its JSON (`"event"`) and in logs.
     public var name: String {
@@ -26,6 +32,8 @@ public enum AccountEvent: Sendable, Equatable {
         case .accountDeleted: "account_deleted"
         case .emailVerificationRequested: "email_verification_requested"
         case .emailChanged: "email_changed"
+        case .emailChangeRequested: "email_change_requested"
+        case .emailChangeStarted: "email_change_started"
         }
     }
 }

@@ -145,3 +145,54 @@ extension Auth {
         return IssuedVerificationToken(email: email, token: token, expiresAt: expiresAt)
     }
 }
+
+extension Auth {
+    /// Starts an email change from a live session, after checking the password: a verification
+    /// token is issued for the new address, and the change happens only when `verifyEmail` is
+    /// called with that address and token. The current address is told, not asked.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - password: The account's password, as sent.
+    ///   - newEmail: The new address, as sent.
+    ///   - origin: The client's address and agent, for the account's activity.
+    /// - Returns: As `requestEmailVerification(for:)`: the token (`response` delivery) or the
+    ///   same answer as for any address. When accounts are concealed (production) and the new
+    ///   address is taken, the answer is the same as for a free one, no token is issued (with
+    ///   `response` delivery the token answered works nowhere), and the owner of the taken
+    ///   address gets a `registration_attempt_existing_account` notice.
+    /// - Throws: `invalidSession`; `emailVerificationOff`; `invalidEmail` (400) for a malformed
+    ///   address; `invalidInput` when it is the account's own; `throttled` while the login
+    ///   throttle waits, or beyond the hourly requests for the new address; `wrongPassword`
+    ///   (counted by the login throttle); `emailAlreadyRegistered` (400) for a taken address
+    ///   unless accounts are concealed; `overloaded`; `storageUnavailable`.
+    public func changeEmail(
+        sessionToken token: String, password: String, newEmail: String, origin: SessionOrigin = SessionOrigin()
+    ) async throws -> VerificationRequestOutcome {
+        let live = try await liveSession(token)
+        guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
+        let address = try Validation.normalizedEmail(newEmail)
+        let user = try await reauthenticate(live, password: password, origin: origin)
+        guard !address.utf8.elementsEqual(user.email.utf8) else {
+            throw AuthError.invalidInput("new_email is already this account's address")
+        }
+        try await countVerificationRequest(address)
+        let holder = try await storage { try await store.findUser(by: .email(address)) }
+        let conflicted = try await storage { try await store.hasEmailConflict(canonical: address) }
+        if holder != nil || conflicted {
+            guard policy.concealExistingAccounts else { throw AuthError.emailAlreadyRegistered }
+            notifier?.notify(.registrationAttemptExistingAccount(email: address))
+            guard policy.resetTokenDelivery.isOutOfBand else {
+                let expiresAt = clock().addingTimeInterval(TimeInterval(policy.verificationTokenTTL))
+                return .issued(
+                    IssuedVerificationToken(email: address, token: SecretToken.generate(), expiresAt: expiresAt))
+            }
+            return .accepted(email: address)
+        }
+        let issued = try await issueVerificationToken(for: user, email: address)
+        notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
+        guard policy.resetTokenDelivery.isOutOfBand else { return .issued(issued) }
+        notifier?.notify(
+            .emailChangeRequested(email: address, token: issued.token, expiresAt: issued.expiresAt))
+        return .accepted(email: address)
+    }
+}

@@ -82,6 +82,17 @@ struct AccountRoutes: Sendable {
         return response
     }
 
+    /// `PUT /account/email` `password`, `new_email`: the same answers as `POST /verify_email`,
+    /// for the new address.
+    func changeEmail(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let token = try await token(request)
+        let fields = try await Fields.read(from: request, context: context)
+        let outcome = try await auth.changeEmail(
+            sessionToken: token, password: fields.required("password"), newEmail: fields.required("new_email"),
+            origin: origin(of: request, context: context))
+        return AuthRoutes.verificationAnswer(outcome)
+    }
+
     /// `GET /account/activity`: 200 `{"events": [{"type", "at", "ip", "user_agent"}]}`, the last
     /// 100, newest first.
     func activity(_ request: Request) async throws -> Response {

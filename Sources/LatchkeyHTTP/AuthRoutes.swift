@@ -63,7 +63,13 @@ struct AuthRoutes: Sendable {
     /// answer for every well-formed address with the token out of band.
     func requestVerification(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        switch try await auth.requestEmailVerification(for: fields.required("email")) {
+        return Self.verificationAnswer(try await auth.requestEmailVerification(for: fields.required("email")))
+    }
+
+    /// The answer to a verification request or an email change: the token (`response`
+    /// delivery), or the same message for every address.
+    static func verificationAnswer(_ outcome: VerificationRequestOutcome) -> Response {
+        switch outcome {
         case .issued(let issued):
             return JSONResponse.make(.ok, ["email": issued.email, "verification_token": issued.token])
         case .accepted(let email):

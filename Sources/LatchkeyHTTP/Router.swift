@@ -26,6 +26,7 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/auth/verify": [.get, .head],
         "/account": [.get, .head, .delete],
         "/account/password": [.put],
+        "/account/email": [.put],
         "/account/sessions": [.get, .head, .delete],
         "/account/activity": [.get, .head],
         "/verify_email": [.post, .put],
@@ -99,6 +100,11 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     router.put("/account/password") { request, context in
         try await routes.whileClientStays(request, context: context) {
             try await account.changePassword($0, context: context)
+        }
+    }
+    router.put("/account/email") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await account.changeEmail($0, context: context)
         }
     }
     router.delete("/account/sessions/{id}") { request, context in

@@ -27,9 +27,10 @@ struct AccountRoutesTests {
         (.delete, "/account/sessions", ["password": "b4l0u"]),
         (.delete, "/account", ["password": "b4l0u"]),
         (.get, "/account/activity", [:]),
+        (.put, "/account/email", ["password": "b4l0u", "new_email": "new@example.com"]),
     ]
 
-    @Test("without a live session every account route is 403 and changes nothing", arguments: 0..<7)
+    @Test("without a live session every account route is 403 and changes nothing", arguments: 0..<8)
     func noSession(index: Int) async throws {
         let (method, path, fields) = Self.routes[index]
         let service = try await TestService()
@@ -249,6 +250,31 @@ struct AccountRoutesTests {
             again.expectError(.conflict, "email already verified")
             let account = try await client.send(.get, "/account", cookie: session)
             #expect(account.object?["email_verified"] as? Bool == true)
+        }
+    }
+
+    @Test("PUT /account/email: the token for the new address, then PUT /verify_email moves the account")
+    func changeEmail() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            let session = try await client.logIn()
+            let wrong = try await client.send(
+                .put, "/account/email", form(["password": "nope", "new_email": "new@example.com"]), cookie: session)
+            wrong.expectError(.unauthorized, "wrong password")
+            _ = try await client.logIn("eve@example.com")
+            let taken = try await client.send(
+                .put, "/account/email", form(["password": "b4l0u", "new_email": "eve@example.com"]), cookie: session)
+            taken.expectError(.badRequest, "email already registered")
+            let started = try await client.send(
+                .put, "/account/email", json(["password": "b4l0u", "new_email": "New@Example.com"]), cookie: session)
+            #expect(started.status == .ok)
+            #expect(started.json?["email"] == "new@example.com")
+            let token = try #require(started.json?["verification_token"])
+            let moved = try await client.send(
+                .put, "/verify_email", form(["email": "new@example.com", "verification_token": token]))
+            #expect(moved.json == ["email": "new@example.com", "message": "Email verified"])
+            let profile = try await client.send(.get, "/profile", cookie: session)
+            #expect(profile.json == ["email": "new@example.com"])
         }
     }
 }

@@ -105,3 +105,69 @@ def test_the_delivery_setting_has_two_names_that_must_agree():
             assert "reset_token" not in answer
         finally:
             assert server.stop() == 0
+
+
+def test_email_change_in_development_and_in_production():
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, {"BCRYPT_COST": "4"})
+        try:
+            url = server.url
+            requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+            requests.post(url + "/users", data={"email": "eve@example.com", "password": "b4l0u"})
+            cookie = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u"}
+                                   ).cookies["session_id"]
+            jar = {"session_id": cookie}
+            assert requests.put(url + "/account/email", data={"password": "nope", "new_email": "new@example.com"},
+                                cookies=jar).status_code == 401
+            taken = requests.put(url + "/account/email", data={"password": "b4l0u", "new_email": "eve@example.com"},
+                                 cookies=jar)
+            assert (taken.status_code, taken.json()) == (400, {"message": "email already registered"})
+            started = requests.put(url + "/account/email", data={"password": "b4l0u", "new_email": "new@example.com"},
+                                   cookies=jar)
+            assert started.status_code == 200 and set(started.json()) == {"email", "verification_token"}
+            # Nothing changes before the token is used.
+            assert requests.get(url + "/profile", cookies=jar).json() == {"email": "ada@example.com"}
+            moved = requests.put(url + "/verify_email", data={"email": "new@example.com",
+                                                              "verification_token": started.json()["verification_token"]})
+            assert moved.json() == {"email": "new@example.com", "message": "Email verified"}
+            assert requests.get(url + "/profile", cookies=jar).json() == {"email": "new@example.com"}
+            account = requests.get(url + "/account", cookies=jar).json()
+            assert account["email"] == "new@example.com" and account["email_verified"] is True
+        finally:
+            assert server.stop() == 0
+
+    receiver = WebhookReceiver()
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(folder, production_env(receiver))
+        try:
+            url = server.url
+            for email in ("ada@example.com", "eve@example.com"):
+                assert requests.post(url + "/users", data={"email": email, "password": STRONG}).status_code == 200
+            cookie = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG}
+                                   ).cookies[PRODUCTION_COOKIE]
+            jar = {PRODUCTION_COOKIE: cookie}
+            # A taken address gets the answer of a free one; its owner is told; no token is issued.
+            taken = requests.put(url + "/account/email", data={"password": STRONG, "new_email": "eve@example.com"},
+                                 cookies=jar)
+            free = requests.put(url + "/account/email", data={"password": STRONG, "new_email": "new@example.com"},
+                                cookies=jar)
+            assert taken.status_code == free.status_code == 200
+            assert taken.json() == {"email": "eve@example.com", "message": ACCEPTED}
+            assert free.json() == {"email": "new@example.com", "message": ACCEPTED}
+            assert {"event": "registration_attempt_existing_account", "email": "eve@example.com"} in \
+                receiver.events("registration_attempt_existing_account")
+            (started,) = receiver.events("email_change_started")
+            assert started == {"event": "email_change_started", "email": "ada@example.com",
+                               "new_email": "new@example.com"}
+            (requested,) = receiver.events("email_change_requested")
+            assert requested["email"] == "new@example.com"
+            moved = requests.put(url + "/verify_email", data={"email": "new@example.com",
+                                                              "verification_token": requested["verification_token"]})
+            assert moved.status_code == 200
+            (changed,) = receiver.events("email_changed")
+            assert changed == {"event": "email_changed", "email": "ada@example.com", "new_email": "new@example.com"}
+            assert requests.get(url + "/profile", cookies=jar).json() == {"email": "new@example.com"}
+            assert requested["verification_token"] not in server.output()
+        finally:
+            assert server.stop() == 0
+            receiver.stop()

@@ -342,7 +342,7 @@ include-operation-id = ["register", "logIn", "requestPasswordReset", "updatePass
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 [[operations]]
-include-operation-id = ["changePassword", "endSession", "endOtherSessions", "deleteAccount"]
+include-operation-id = ["changePassword", "endSession", "endOtherSessions", "deleteAccount", "changeEmail"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "404", "409", "429"]
 """
 SCHEMATHESIS_HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemathesis_hooks.py")
