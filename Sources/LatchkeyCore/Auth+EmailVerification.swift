@@ -188,11 +188,23 @@ extension Auth {
             }
             return .accepted(email: address)
         }
-        let issued = try await issueVerificationToken(for: user, email: address)
-        notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
-        guard policy.resetTokenDelivery.isOutOfBand else { return .issued(issued) }
-        notifier?.notify(
-            .emailChangeRequested(email: address, token: issued.token, expiresAt: issued.expiresAt))
+        guard policy.resetTokenDelivery.isOutOfBand else {
+            let issued = try await issueVerificationToken(for: user, email: address)
+            notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
+            return .issued(issued)
+        }
+        // As for a taken address, the answer waits for nothing more: the token and the notices
+        // happen after it, in the background.
+        Task { [self] in
+            do {
+                let issued = try await issueVerificationToken(for: user, email: address)
+                notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
+                notifier?.notify(
+                    .emailChangeRequested(email: address, token: issued.token, expiresAt: issued.expiresAt))
+            } catch {
+                logger.error("an email change's token could not be issued", metadata: ["error": "\(error)"])
+            }
+        }
         return .accepted(email: address)
     }
 }

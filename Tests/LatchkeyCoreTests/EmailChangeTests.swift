@@ -49,10 +49,17 @@ struct EmailChangeTests {
         let outcome = try await fixture.auth.changeEmail(
             sessionToken: token, password: "b4l0u", newEmail: "new@example.com")
         #expect(outcome == .accepted(email: "new@example.com"))
-        let requested = fixture.notifier.events.compactMap { event -> (String, String)? in
-            if case .emailChangeRequested(let email, let token, _) = event { return (email, token) }
-            return nil
+        // The token is issued after the answer: wait for it.
+        let found = {
+            fixture.notifier.events.compactMap { event -> (String, String)? in
+                if case .emailChangeRequested(let email, let token, _) = event { return (email, token) }
+                return nil
+            }
         }
+        for _ in 0..<500 where found().isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let requested = found()
         #expect(requested.map(\.0) == ["new@example.com"])
         #expect(
             fixture.notifier.events.contains(.emailChangeStarted(email: "ada@example.com", newEmail: "new@example.com"))
@@ -94,6 +101,9 @@ struct EmailChangeTests {
         #expect(taken == .accepted(email: "bob@example.com"))
         #expect(free == .accepted(email: "new@example.com"))
         #expect(fixture.notifier.events.contains(.registrationAttemptExistingAccount(email: "bob@example.com")))
+        for _ in 0..<500 where !fixture.notifier.events.contains(where: { $0.name == "email_change_requested" }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(
             !fixture.notifier.events.contains { event in
                 if case .emailChangeRequested(let email, _, _) = event { return email == "bob@example.com" }
