@@ -2,8 +2,10 @@ import Foundation
 import LatchkeyCore
 import Logging
 
-/// `RESET_TOKEN_DELIVERY=log`: account events written to the service log at notice level. This
-/// is the one place where a reset token may reach a log; it is meant for local work only.
+/// `TOKEN_DELIVERY=log` (or no webhook): account events written to the service log at notice
+/// level. This is the one place where a reset or verification token may reach a log, and only with
+/// `log` delivery (with `response` delivery no token is ever sent out of band); it is meant for
+/// local work only.
 struct LogNotifier: AccountNotifier {
     let logger: Logger
 

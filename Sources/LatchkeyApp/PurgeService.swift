@@ -18,12 +18,15 @@ struct PurgeService: Service {
             while !Task.isCancelled {
                 do {
                     let result = try await auth.purgeExpired()
-                    if result.sessions > 0 || result.resetTokens > 0 || result.throttles > 0 || result.activity > 0 {
+                    if result.sessions > 0 || result.resetTokens > 0 || result.throttles > 0 || result.activity > 0
+                        || result.verificationTokens > 0
+                    {
                         logger.info(
                             "purged expired rows",
                             metadata: [
                                 "sessions": "\(result.sessions)", "reset_tokens": "\(result.resetTokens)",
                                 "throttles": "\(result.throttles)", "activity": "\(result.activity)",
+                                "verification_tokens": "\(result.verificationTokens)",
                             ]
                         )
                     }

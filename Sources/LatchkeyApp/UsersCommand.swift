@@ -116,8 +116,11 @@ struct UsersCommand: AsyncParsableCommand {
             }
             for event in activity {
                 print(
-                    ["activity", event.kind.rawValue, rfc3339(event.at), event.ip ?? "-", event.userAgent ?? "-"]
-                        .joined(separator: "\t"))
+                    [
+                        "activity", event.kind.rawValue, rfc3339(event.at), event.ip ?? "-",
+                        String((event.userAgent ?? "-").map { $0 == "\t" || $0.isNewline ? " " : $0 }),
+                    ]
+                    .joined(separator: "\t"))
             }
         }
     }

@@ -6,13 +6,14 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// `RESET_TOKEN_DELIVERY=webhook`: every account event is POSTed as JSON to `WEBHOOK_URL`, signed
+/// `TOKEN_DELIVERY=webhook`: every account event is POSTed as JSON to `WEBHOOK_URL`, signed
 /// as Standard Webhooks (standardwebhooks.com) asks: `webhook-id` (the same on every retry of an
 /// event, new for the next), `webhook-timestamp` (Unix seconds of the attempt) and
 /// `webhook-signature: v1,<base64 of HMAC-SHA256(WEBHOOK_SECRET, "<id>.<timestamp>.<body>")>`, so
 /// that a receiver can drop duplicates and refuse a captured delivery replayed later. The older
 /// `X-Latchkey-Signature: sha256=<hex HMAC-SHA256 of the body>` is still sent, deprecated. A
-/// redirect from the receiver is not followed (the body holds reset tokens): it is a failure.
+/// redirect from the receiver is not followed (a body may hold a reset or verification token): it
+/// is a failure.
 ///
 /// `notify` only queues the event; the service delivers it in the background with a timeout
 /// and a few retries with backoff (after a connection failure, a timeout, a 429 or a 5xx). On

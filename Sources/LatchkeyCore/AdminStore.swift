@@ -37,7 +37,8 @@ public protocol AdminStore: AuthStore {
     func emailConflicts() async throws -> [EmailConflict]
 
     /// Gives an account another address (already canonical) and takes it off the email
-    /// conflicts; its sessions carry the new address.
+    /// conflicts; its sessions carry the new address. The new address is not verified, and a
+    /// pending verification token goes.
     /// - Parameters:
     ///   - id: The account.
     ///   - email: The new canonical address.

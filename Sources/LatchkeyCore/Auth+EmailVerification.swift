@@ -60,7 +60,9 @@ extension Auth {
         -> Account
     {
         guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
-        let address = try Validation.normalizedEmail(email)
+        // As logins and resets resolve it: an account listed among the email conflicts keeps its
+        // old address, which its own tokens are bound to.
+        let address = try await account(typed: email).key
         let throttleKey = ThrottleKey(.resetToken, address)
         let reservedAt = try await reserveAttempt(throttleKey, policy.resetTokenThrottle)
         var record: VerificationToken?
@@ -181,6 +183,9 @@ extension Auth {
         if holder != nil || conflicted {
             guard policy.concealExistingAccounts else { throw AuthError.emailAlreadyRegistered }
             notifier?.notify(.registrationAttemptExistingAccount(email: address))
+            // The current address hears of the attempt as of any other, so that its own mailbox
+            // tells nothing about the other address.
+            notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
             guard policy.resetTokenDelivery.isOutOfBand else {
                 let expiresAt = clock().addingTimeInterval(TimeInterval(policy.verificationTokenTTL))
                 return .issued(

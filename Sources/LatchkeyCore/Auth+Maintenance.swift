@@ -12,7 +12,7 @@ extension Auth {
         }
     }
 
-    /// Removes expired sessions and reset tokens, quiet throttle records and activity older than
+    /// Removes expired sessions, reset and verification tokens, quiet throttle records and activity older than
     /// `ACTIVITY_RETENTION`, so that the tables stay bounded.
     /// - Returns: What was removed.
     /// - Throws: `storageUnavailable`.

@@ -93,6 +93,7 @@ extension PostgresStore {
             try await connection.query(
                 "DELETE FROM sessions WHERE user_id = \(userID) AND token_hash <> \(newToken)", logger: logger)
             try await connection.query("DELETE FROM reset_tokens WHERE user_id = \(userID)", logger: logger)
+            try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(userID)", logger: logger)
             return true
         }
     }

@@ -98,10 +98,13 @@ extension PostgresStore: AdminStore {
         let logger = self.logger
         return try await transaction { connection in
             let renamed = try await !connection.query(
-                "UPDATE users SET email = \(email) WHERE id = \(id) RETURNING 1", logger: logger
+                // An address an operator gives is not proven, and a token pending for the old one
+                // must not move the account back.
+                "UPDATE users SET email = \(email), email_verified = false WHERE id = \(id) RETURNING 1", logger: logger
             ).collect().isEmpty
             if renamed {
                 try await connection.query("DELETE FROM email_conflicts WHERE user_id = \(id)", logger: logger)
+                try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(id)", logger: logger)
             }
             return renamed
         }

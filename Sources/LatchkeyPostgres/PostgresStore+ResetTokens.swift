@@ -69,6 +69,8 @@ extension PostgresStore {
             try await connection.query(
                 "UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userID)", logger: logger)
             try await connection.query("DELETE FROM sessions WHERE user_id = \(userID)", logger: logger)
+            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too.
+            try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(userID)", logger: logger)
             return true
         }
     }

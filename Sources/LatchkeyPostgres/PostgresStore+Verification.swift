@@ -84,6 +84,8 @@ extension PostgresStore {
                 try await connection.query(
                     "UPDATE users SET email = \(email), email_verified = true WHERE id = \(userID)", logger: logger)
                 try await connection.query("DELETE FROM email_conflicts WHERE user_id = \(userID)", logger: logger)
+                // A reset token went to the old mailbox: it must not work for the new address.
+                try await connection.query("DELETE FROM reset_tokens WHERE user_id = \(userID)", logger: logger)
                 return .changed(from: current)
             }
         } catch StoreError.duplicateEmail {

@@ -100,8 +100,11 @@ extension SQLiteStore: AdminStore {
     public func renameUser(id: Int64, email: String) async throws -> Bool {
         try StoreError.checkText(email)
         return try await write { db in
-            try db.execute(sql: "UPDATE users SET email = ? WHERE id = ?", arguments: [email, id])
+            // An address an operator gives is not proven, and a token pending for the old one
+            // must not move the account back.
+            try db.execute(sql: "UPDATE users SET email = ?, email_verified = 0 WHERE id = ?", arguments: [email, id])
             guard db.changesCount == 1 else { return false }
+            try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM email_conflicts WHERE user_id = ?", arguments: [id])
             return true
         }

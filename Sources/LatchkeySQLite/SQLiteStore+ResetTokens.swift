@@ -54,6 +54,8 @@ extension SQLiteStore {
             guard db.changesCount == 1 else { return false }
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
             try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
+            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too.
+            try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [userID])
             return true
         }
     }

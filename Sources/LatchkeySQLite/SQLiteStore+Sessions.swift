@@ -165,6 +165,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", arguments: [userID, current.bytes])
             try db.execute(sql: "DELETE FROM reset_tokens WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [userID])
             try db.execute(
                 sql: "UPDATE sessions SET token_hash = ? WHERE token_hash = ?",
                 arguments: [replacement.bytes, current.bytes])

@@ -78,6 +78,8 @@ extension SQLiteStore {
                 sql: "UPDATE users SET email = ?, email_verified = 1 WHERE id = ?",
                 arguments: [token.email, token.userID])
             try db.execute(sql: "DELETE FROM email_conflicts WHERE user_id = ?", arguments: [token.userID])
+            // A reset token went to the old mailbox: it must not work for the new address.
+            try db.execute(sql: "DELETE FROM reset_tokens WHERE user_id = ?", arguments: [token.userID])
             return .changed(from: current)
         }
     }

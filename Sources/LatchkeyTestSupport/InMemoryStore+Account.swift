@@ -46,6 +46,7 @@ extension InMemoryStore {
         users[userID]?.passwordHash = new
         sessions = sessions.filter { $0.value.userID != userID }
         resetTokens.removeValue(forKey: userID)
+        verificationTokens.removeValue(forKey: userID)
         session.tokenDigest = replacement
         sessions[replacement] = session
         return true
@@ -88,6 +89,8 @@ extension InMemoryStore {
         verificationTokens.removeValue(forKey: user.id)
         _ = try renameUser(id: user.id, email: token.email)
         users[user.id]?.emailVerified = true
+        // A reset token went to the old mailbox: it must not work for the new address.
+        resetTokens.removeValue(forKey: user.id)
         return .changed(from: user.email)
     }
 
@@ -101,7 +104,8 @@ extension InMemoryStore {
     /// The user's newest activity first.
     public func listActivity(userID: Int64, limit: Int) throws -> [ActivityEvent] {
         try check()
-        return Array(activity.filter { $0.userID == userID }.reversed().stableSorted { $0.at > $1.at }.prefix(limit))
+        return Array(
+            activity.filter { $0.userID == userID }.reversed().stableSorted { $0.at > $1.at }.prefix(max(0, limit)))
     }
 
     /// Removes activity at or before `before`.

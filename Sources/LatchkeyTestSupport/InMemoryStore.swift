@@ -153,6 +153,7 @@ public actor InMemoryStore: AdminStore {
             users[userID] != nil
         else { return false }
         resetTokens.removeValue(forKey: userID)
+        verificationTokens.removeValue(forKey: userID)
         users[userID]?.passwordHash = passwordHash
         _ = try deleteSessions(userID: userID)
         return true
@@ -212,9 +213,11 @@ public actor InMemoryStore: AdminStore {
         if let other = userIDsByEmail[Array(email.utf8)], other != id { throw StoreError.duplicateEmail }
         userIDsByEmail.removeValue(forKey: Array(user.email.utf8))
         user.email = email
+        user.emailVerified = false
         users[id] = user
         userIDsByEmail[Array(email.utf8)] = id
         conflicts.removeValue(forKey: id)
+        verificationTokens.removeValue(forKey: id)
         return true
     }
 

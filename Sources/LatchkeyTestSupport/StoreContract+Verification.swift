@@ -62,9 +62,12 @@ extension StoreContract {
             #expect(try await store.findUser(by: .id(ada.id))?.email == "ada@example.com")
             #expect(try await store.findVerificationToken(digest: Self.digest("change")) == change)
             #expect(try await store.deleteUser(id: eve.id))
+            // A reset token sent to the old mailbox must not work once the address moved.
+            try await store.setResetToken(Self.resetToken("old-mailbox", userID: ada.id))
             #expect(
                 try await store.consumeVerificationToken(change, now: Self.t0 + 10) == .changed(from: "ada@example.com")
             )
+            #expect(try await store.findResetToken(userID: ada.id) == nil)
             let moved = try await store.findUser(by: .email("ada.new@example.com"))
             #expect(moved?.id == ada.id && moved?.emailVerified == true)
             #expect(try await store.findUser(by: .email("ada@example.com")) == nil)
@@ -72,6 +75,28 @@ extension StoreContract {
             #expect(
                 try await store.findSession(digest: Self.digest("ada-session"))?.user.email == "ada.new@example.com")
             #expect(try await store.consumeVerificationToken(change, now: Self.t0 + 10) == .invalid)
+
+        case .passwordChangesAndRenamesDropAPendingVerification:
+            let ada = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
+            try await Self.addSession(store, Self.session("current", userID: ada.id), hash: "old")
+            let change = Self.verification("change", userID: ada.id, email: "evil@example.com")
+            try await store.setVerificationToken(change)
+            try await store.setResetToken(Self.resetToken("reset", userID: ada.id))
+            #expect(
+                try await store.resetPassword(
+                    userID: ada.id, digest: Self.digest("reset"), passwordHash: "mid", now: Self.t0))
+            #expect(try await store.findVerificationToken(digest: Self.digest("change")) == nil)
+            try await store.setVerificationToken(change)
+            try await Self.addSession(store, Self.session("again", userID: ada.id), hash: "mid")
+            #expect(
+                try await store.changePassword(
+                    userID: ada.id, from: "mid", to: "new", keeping: Self.digest("again"), as: Self.digest("renewed")))
+            #expect(try await store.findVerificationToken(digest: Self.digest("change")) == nil)
+            try await store.setVerificationToken(change)
+            #expect(try await store.setEmailVerified(userID: ada.id, true))
+            #expect(try await store.renameUser(id: ada.id, email: "ada.renamed@example.com"))
+            #expect(try await store.findVerificationToken(digest: Self.digest("change")) == nil)
+            #expect(try await store.findUser(by: .id(ada.id))?.emailVerified == false)
 
         default:
             Issue.record("\(self) is not a verification check")

@@ -40,6 +40,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case verificationTokensRoundTripAndReplace
     case verificationVerifiesTheOwnAddressOnce
     case verificationChangesTheAddressUnlessTaken
+    case passwordChangesAndRenamesDropAPendingVerification
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -104,7 +105,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
         case .activityRoundTripsNewestFirst, .purgeActivityRemovesOnlyOldEntries:
             try await runActivity(on: store)
         case .verificationTokensRoundTripAndReplace, .verificationVerifiesTheOwnAddressOnce,
-            .verificationChangesTheAddressUnlessTaken:
+            .verificationChangesTheAddressUnlessTaken, .passwordChangesAndRenamesDropAPendingVerification:
             try await runVerification(on: store)
         }
     }

@@ -128,4 +128,53 @@ struct EmailChangeTests {
         }
         #expect(try await fixture.store.findUser(by: .id(account.id))?.email == "ada@example.com")
     }
+
+    @Test("a password reset cancels a pending email change: its token no longer moves the account")
+    func resetCancelsChange() async throws {
+        let fixture = try await Fixture(policy: EmailVerificationTests.policy())
+        let (account, token) = try await loggedIn(fixture)
+        guard
+            case .issued(let change) = try await fixture.auth.changeEmail(
+                sessionToken: token, password: "b4l0u", newEmail: "evil@example.com"),
+            case .issued(let reset) = try await fixture.auth.requestPasswordReset(for: "ada@example.com")
+        else {
+            Issue.record("no tokens in the answers")
+            return
+        }
+        _ = try await fixture.auth.updatePassword(
+            resetToken: reset.token, email: "ada@example.com", newPassword: "correct horse")
+        await #expect(throws: AuthError.invalidVerificationToken) {
+            _ = try await fixture.auth.verifyEmail(token: change.token, email: "evil@example.com")
+        }
+        #expect(try await fixture.store.findUser(by: .id(account.id))?.email == "ada@example.com")
+    }
+
+    @Test("in production a taken address is answered as a free one in the requester's own mailbox too")
+    func concealedInOwnMailbox() async throws {
+        var policy = EmailVerificationTests.policy(.webhook)
+        policy.concealExistingAccounts = true
+        let fixture = try await Fixture(policy: policy)
+        let (_, token) = try await loggedIn(fixture)
+        _ = try await fixture.auth.registerUser(email: "bob@example.com", password: "b0bb0b")
+        _ = try await fixture.auth.changeEmail(sessionToken: token, password: "b4l0u", newEmail: "bob@example.com")
+        #expect(
+            fixture.notifier.events.contains(.emailChangeStarted(email: "ada@example.com", newEmail: "bob@example.com"))
+        )
+    }
+
+    @Test("an account among the email conflicts verifies the address it keeps")
+    func conflictedAccountVerifies() async throws {
+        let fixture = try await Fixture(policy: EmailVerificationTests.policy())
+        // Two accounts stored before canonical forms, one NFC and one NFD: both keep their address.
+        let nfc = try await fixture.store.addUser(email: "l\u{E9}a@example.com", passwordHash: "h", createdAt: Date())
+        _ = try await fixture.store.addUser(email: "le\u{301}a@example.com", passwordHash: "h", createdAt: Date())
+        try await fixture.store.canonicaliseEmails()
+        guard case .issued(let issued) = try await fixture.auth.requestEmailVerification(for: "l\u{E9}a@example.com")
+        else {
+            Issue.record("no token in the answer")
+            return
+        }
+        let verified = try await fixture.auth.verifyEmail(token: issued.token, email: "l\u{E9}a@example.com")
+        #expect(verified.id == nfc.id && verified.emailVerified)
+    }
 }
