@@ -8,9 +8,13 @@ import Synchronization
 /// that will have gone by the time it runs (OWASP ASVS 5.0 13.1.3, resource exhaustion).
 ///
 /// The wait a new job would have is estimated from the jobs admitted and not finished and the
-/// measured duration of recent jobs (an exponentially weighted mean), not a constant: with `n`
-/// jobs in the pool and `t` threads, the new job starts after about `(n - t + 1) / t` job
-/// durations. So the queue never holds more than about `t × (timeout / duration + 1)` jobs.
+/// measured duration of recent jobs, not a constant: the shorter of an exponentially weighted
+/// mean and the last job's duration, so that once the cores are free again (hashes ran slowly
+/// while cheap requests took them) a single fast job brings the estimate back, instead of the
+/// mean refusing work the threads could do. With `n` jobs in the pool and `t` threads, the new
+/// job starts after about `(n - t + 1) / t` job durations. So the queue holds about
+/// `t × (timeout / duration + 1)` jobs; one admitted on an estimate that proves short is still
+/// dropped at its deadline.
 public final class HashingAdmission: Sendable {
     /// A job admitted, until it finishes.
     public struct Ticket: Sendable {
@@ -25,6 +29,8 @@ public final class HashingAdmission: Sendable {
         var running = 0
         /// The mean duration of recent jobs, in seconds; `nil` before the first one.
         var meanDuration: Double?
+        /// The duration of the last job, in seconds.
+        var lastDuration = Double.infinity
     }
 
     /// The threads jobs run on.
@@ -56,7 +62,8 @@ public final class HashingAdmission: Sendable {
     ///   should be done (1 at least).
     public func admit(now: ContinuousClock.Instant = .now) throws(AuthError) -> Ticket {
         let refusal: Int? = state.withLock { state in
-            if let queueTimeout, let mean = state.meanDuration, state.admitted >= threads {
+            if let queueTimeout, let average = state.meanDuration, state.admitted >= threads {
+                let mean = min(average, state.lastDuration)
                 let rounds = Double(state.admitted - threads + 1) / Double(threads)
                 let wait = rounds * mean
                 if wait > queueTimeout.seconds {
@@ -110,6 +117,7 @@ public final class HashingAdmission: Sendable {
             state.running -= 1
             let seconds = duration.seconds
             state.meanDuration = state.meanDuration.map { 0.8 * $0 + 0.2 * seconds } ?? seconds
+            state.lastDuration = seconds
         }
         updateDepth()
     }

@@ -93,6 +93,23 @@ struct HashingAdmissionTests {
         #expect(throws: AuthError.self) { try slower.admit() }
     }
 
+    @Test("when hashes run fast again after a slow spell, one fast job brings the estimate back")
+    func recovers() throws {
+        let metrics = TestMetrics()
+        // Slow jobs (2 s, cheap requests took the cores): one thread, 1 s timeout, nothing queues.
+        let admission = admission(threads: 1, timeout: .seconds(1), mean: .seconds(2), metrics: metrics)
+        let running = try admission.admit()
+        #expect(throws: AuthError.self) { try admission.admit() }
+        // The next job runs at full speed: the mean alone (1.62 s) would still refuse the queue.
+        #expect(admission.start(running))
+        admission.finish(running, ranFor: .milliseconds(100))
+        // Eleven jobs: the last waits 10 × 0.1 s, within the timeout; a twelfth would not.
+        for _ in 0..<11 {
+            _ = try admission.admit()
+        }
+        #expect(throws: AuthError.self) { try admission.admit() }
+    }
+
     @Test("before any job is measured, and without a timeout, every job is admitted; a slow pool admits few")
     func unmeasured() throws {
         let metrics = TestMetrics()
