@@ -192,11 +192,15 @@ def test_users_show_lists_the_account_and_its_sessions_without_secrets():
         assert shown.returncode == 0, shown.stderr
         lines = [line.split("\t") for line in shown.stdout.splitlines()]
         assert lines[0][0] == "id" and lines[1] == ["email", "ada@example.com"] and lines[2][0] == "created_at"
+        assert ["email_verified", "false"] in lines
+        activity = [line for line in lines if line[0] == "activity"]
+        assert activity and activity[0][1] == "login_succeeded" and activity[0][3:] == ["127.0.0.1", "Phone2.0"]
         (session,) = [line for line in lines if line[0] == "session"]
         assert re.fullmatch(r"[0-9a-f]{32}", session[1]) and session[5:] == ["127.0.0.1", "Phone2.0"]
         assert token not in shown.stdout
         as_json = json.loads(latchkey("users", "show", "ada@example.com", "--json", url=database).stdout)
         assert as_json["sessions"][0]["id"] == session[1] and as_json["sessions"][0]["user_agent"] == "Phone2.0"
+        assert as_json["email_verified"] is False and as_json["activity"][0]["type"] == "login_succeeded"
         missing = latchkey("users", "show", "ghost@example.com", url=database)
         assert missing.returncode != 0 and "no such user" in missing.stderr
         listed = latchkey("users", "list", url=database)
