@@ -17,33 +17,11 @@ struct LogNotifier: AccountNotifier {
                 metadata: ["email": "\(email)", "reset_token": "\(token)", "expires_at": "\(rfc3339(expiresAt))"])
         case .registrationAttemptExistingAccount(let email):
             logger.notice("registration attempt for an existing account", metadata: ["email": "\(email)"])
-        case .passwordChanged(let email, let at, let ip, let userAgent):
-            logger.notice(
-                "password changed",
-                metadata: [
-                    "event": "\(event.name)", "email": "\(email)", "at": "\(rfc3339(at))", "ip": "\(ip ?? "")",
-                    "user_agent": "\(userAgent ?? "")",
-                ])
-        case .emailVerificationRequested(let email, let token, let expiresAt):
-            logger.notice(
-                "email verification token issued",
-                metadata: [
-                    "event": "\(event.name)", "email": "\(email)", "verification_token": "\(token)",
-                    "expires_at": "\(rfc3339(expiresAt))",
-                ])
-        case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
-            logger.notice(
-                "email change", metadata: ["event": "\(event.name)", "email": "\(email)", "new_email": "\(newEmail)"])
-        case .emailChangeRequested(let email, let token, let expiresAt):
-            logger.notice(
-                "email change token issued",
-                metadata: [
-                    "event": "\(event.name)", "email": "\(email)", "verification_token": "\(token)",
-                    "expires_at": "\(rfc3339(expiresAt))",
-                ])
-        case .accountDeleted(let email, let at):
-            logger.notice(
-                "account deleted", metadata: ["event": "\(event.name)", "email": "\(email)", "at": "\(rfc3339(at))"])
+        default:
+            // The webhook's fields, as metadata; empty for an unknown address or agent.
+            var metadata: Logger.Metadata = ["event": "\(event.name)"]
+            for (key, value) in event.fields { metadata[key] = "\(value ?? "")" }
+            logger.notice("\(event.name.replacingOccurrences(of: "_", with: " "))", metadata: metadata)
         }
     }
 }

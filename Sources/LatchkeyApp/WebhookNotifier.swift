@@ -74,23 +74,7 @@ final class WebhookNotifier: AccountNotifier, Service {
 
     /// The exact body sent for an event.
     static func body(for event: AccountEvent) throws -> Data {
-        let payload: [String: String?]
-        switch event {
-        case .passwordResetRequested(let email, let token, let expiresAt):
-            payload = ["email": email, "reset_token": token, "expires_at": rfc3339(expiresAt)]
-        case .registrationAttemptExistingAccount(let email):
-            payload = ["email": email]
-        case .passwordChanged(let email, let at, let ip, let userAgent):
-            payload = ["email": email, "at": rfc3339(at), "ip": ip, "user_agent": userAgent]
-        case .accountDeleted(let email, let at):
-            payload = ["email": email, "at": rfc3339(at)]
-        case .emailVerificationRequested(let email, let token, let expiresAt):
-            payload = ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
-        case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
-            payload = ["email": email, "new_email": newEmail]
-        case .emailChangeRequested(let email, let token, let expiresAt):
-            payload = ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
-        }
+        let payload = event.fields
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(payload.merging(["event": event.name]) { kept, _ in kept })

@@ -23,6 +23,26 @@ public enum AccountEvent: Sendable, Equatable {
     /// not asked to confirm).
     case emailChangeStarted(email: String, newEmail: String)
 
+    /// The fields of the event's JSON besides `"event"` (times in RFC 3339; `nil` is `null`):
+    /// what the webhook sends and the log writes.
+    public var fields: [String: String?] {
+        switch self {
+        case .passwordResetRequested(let email, let token, let expiresAt):
+            ["email": email, "reset_token": token, "expires_at": rfc3339(expiresAt)]
+        case .registrationAttemptExistingAccount(let email):
+            ["email": email]
+        case .passwordChanged(let email, let at, let ip, let userAgent):
+            ["email": email, "at": rfc3339(at), "ip": ip, "user_agent": userAgent]
+        case .accountDeleted(let email, let at):
+            ["email": email, "at": rfc3339(at)]
+        case .emailVerificationRequested(let email, let token, let expiresAt),
+            .emailChangeRequested(let email, let token, let expiresAt):
+            ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
+        case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
+            ["email": email, "new_email": newEmail]
+        }
+    }
+
     /// The event's name in its JSON (`"event"`) and in logs.
     public var name: String {
         switch self {

@@ -201,32 +201,9 @@ extension Auth {
         guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
             throw AuthError.invalidSession
         }
-        let key = ThrottleKey(.login, user.email)
-        let reservedAt: Date
-        do {
-            reservedAt = try await reserveAttempt(key, policy.loginThrottle)
-        } catch AuthError.throttled(let seconds) {
-            metrics.loginsThrottled.increment()
-            throw AuthError.throttled(retryAfter: seconds)
-        }
-        let normalized = Validation.normalizedPassword(password)
-        let (candidate, checkable) = Self.passwordCandidate(password, normalized: normalized, hash: user.passwordHash)
-        let target = checkable ? user.passwordHash : dummyHash
-        let matches: Bool
-        do {
-            matches = try await hashing { try await hasher.verify(candidate, against: target) }
-        } catch {
-            await releaseAttempt(key, policy.loginThrottle, reservedAt: reservedAt)
-            throw error
-        }
-        let succeeded = checkable && matches
-        let waitBegan = try await settleAttempt(key, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
-        guard succeeded else {
-            metrics.loginsFailed.increment()
-            await record(.loginFailed, userID: user.id, origin: origin)
-            if waitBegan { await record(.loginThrottled, userID: user.id, origin: origin) }
-            throw AuthError.wrongPassword
-        }
+        let (matched, _) = try await checkPassword(
+            password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
+        guard matched else { throw AuthError.wrongPassword }
         return user
     }
 

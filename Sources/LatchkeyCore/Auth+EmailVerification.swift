@@ -123,16 +123,7 @@ extension Auth {
     /// Counts a verification request for an address, registered or not, and refuses it over the
     /// limit.
     func countVerificationRequest(_ email: String) async throws {
-        let limit = policy.verificationRequestLimit
-        let now = clock()
-        let counted = try await storage {
-            try await store.updateThrottleRecord(ThrottleKey(.verificationRequest, email)) {
-                limit.requesting($0, now: now)
-            }
-        }
-        if let counted, let seconds = limit.retryAfter(counted, now: now) {
-            throw AuthError.throttled(retryAfter: seconds)
-        }
+        try await countRequest(ThrottleKey(.verificationRequest, email), policy.verificationRequestLimit)
     }
 
     /// Stores a new verification token for an account, bound to `email` (its own address, or

@@ -20,39 +20,9 @@ extension Auth {
     {
         let (email, user) = try await account(typed: raw)
         // Counted per email, registered or not, so that a 429 tells nothing about accounts.
-        let throttleKey = ThrottleKey(.login, email)
-        let reservedAt: Date
-        do {
-            reservedAt = try await reserveAttempt(throttleKey, policy.loginThrottle)
-        } catch AuthError.throttled(let seconds) {
-            metrics.loginsThrottled.increment()
-            throw AuthError.throttled(retryAfter: seconds)
-        }
-        // A plain bcrypt hash is checked against the password exactly as sent, once; every
-        // other scheme against its NFKC form. A password the scheme cannot check faithfully
-        // (over 72 bytes or with a NUL for plain bcrypt; empty, too long or with a control
-        // character otherwise) never matches, after the same work against the dummy hash.
-        let normalized = Validation.normalizedPassword(password)
-        let (candidate, checkable) = Self.passwordCandidate(password, normalized: normalized, hash: user?.passwordHash)
-        let target = checkable ? (user?.passwordHash ?? dummyHash) : dummyHash
-        let matches: Bool
-        do {
-            matches = try await hashing { try await hasher.verify(candidate, against: target) }
-        } catch {
-            await releaseAttempt(throttleKey, policy.loginThrottle, reservedAt: reservedAt)
-            throw error
-        }
-        let succeeded = user != nil && checkable && matches
-        let waitBegan = try await settleAttempt(
-            throttleKey, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
-        guard var user, succeeded else {
-            metrics.loginsFailed.increment()
-            if let user {
-                await record(.loginFailed, userID: user.id, origin: origin)
-                if waitBegan { await record(.loginThrottled, userID: user.id, origin: origin) }
-            }
-            throw AuthError.invalidCredentials
-        }
+        let (succeeded, normalized) = try await checkPassword(
+            password, of: user, throttleKey: ThrottleKey(.login, email), origin: origin)
+        guard var user, succeeded else { throw AuthError.invalidCredentials }
         if policy.emailVerification == .required, !user.emailVerified {
             // Only someone who knows the password learns this; the owner gets a new token.
             sendVerificationToken(for: user, alreadyCounted: false)
@@ -92,19 +62,58 @@ extension Auth {
 }
 
 extension Auth {
-    /// What a password is checked as against a stored hash: exactly as sent for a plain bcrypt
-    /// hash, its NFKC form for every other scheme (and for an unknown account).
+    /// Checks a password under the login throttle of `throttleKey`: an attempt is reserved
+    /// first (refused with `throttled` before any bcrypt work), verified, and settled. A plain
+    /// bcrypt hash is checked against the password exactly as sent, once; every other scheme
+    /// against its NFKC form. A password the scheme cannot check faithfully (over 72 bytes or
+    /// with a NUL for plain bcrypt; empty, too long or with a control character otherwise), and
+    /// any password without an account, never matches, after the same work against the dummy
+    /// hash. A failure for an account is recorded in its activity (`login_failed`, and
+    /// `login_throttled` when it begins a wait). Logins and the account routes that ask for the
+    /// password again share it.
     /// - Parameters:
     ///   - password: The password as sent.
-    ///   - normalized: Its NFKC form (`Validation.normalizedPassword`).
-    ///   - hash: The stored hash, or `nil` for an unknown account.
-    /// - Returns: The text to verify, and whether the scheme can check it faithfully (a plain
-    ///   bcrypt hash cannot check over 72 bytes or a NUL; no scheme an empty, too long or
-    ///   control-character password). One that cannot is never a match.
-    static func passwordCandidate(_ password: String, normalized: String, hash: String?) -> (String, Bool) {
-        if let hash, PasswordHashScheme(of: hash) == .bcrypt {
-            return (password, Validation.fitsPlainBcrypt(password))
+    ///   - user: The account, or `nil` for an unknown address.
+    ///   - throttleKey: The login throttle's key.
+    ///   - origin: The client's address and agent, for the activity.
+    /// - Returns: Whether it matched, and its NFKC form (for a rehash).
+    /// - Throws: `throttled`; `overloaded` and the hasher's and store's failures.
+    func checkPassword(
+        _ password: String, of user: User?, throttleKey: ThrottleKey, origin: SessionOrigin
+    ) async throws -> (matched: Bool, normalized: String) {
+        let reservedAt: Date
+        do {
+            reservedAt = try await reserveAttempt(throttleKey, policy.loginThrottle)
+        } catch AuthError.throttled(let seconds) {
+            metrics.loginsThrottled.increment()
+            throw AuthError.throttled(retryAfter: seconds)
         }
-        return (normalized, Validation.shapeProblem(normalized) == nil)
+        let normalized = Validation.normalizedPassword(password)
+        let candidate: String
+        let checkable: Bool
+        if let user, PasswordHashScheme(of: user.passwordHash) == .bcrypt {
+            (candidate, checkable) = (password, Validation.fitsPlainBcrypt(password))
+        } else {
+            (candidate, checkable) = (normalized, Validation.shapeProblem(normalized) == nil)
+        }
+        let target = checkable ? (user?.passwordHash ?? dummyHash) : dummyHash
+        let matches: Bool
+        do {
+            matches = try await hashing { try await hasher.verify(candidate, against: target) }
+        } catch {
+            await releaseAttempt(throttleKey, policy.loginThrottle, reservedAt: reservedAt)
+            throw error
+        }
+        let succeeded = user != nil && checkable && matches
+        let waitBegan = try await settleAttempt(
+            throttleKey, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
+        if !succeeded {
+            metrics.loginsFailed.increment()
+            if let user {
+                await record(.loginFailed, userID: user.id, origin: origin)
+                if waitBegan { await record(.loginThrottled, userID: user.id, origin: origin) }
+            }
+        }
+        return (succeeded, normalized)
     }
 }

@@ -43,10 +43,14 @@ extension Auth {
 
     /// Counts a reset request for an email, registered or not, and refuses it over the limit.
     func countResetRequest(_ email: String) async throws {
-        let limit = policy.resetRequestLimit
+        try await countRequest(ThrottleKey(.resetRequest, email), policy.resetRequestLimit)
+    }
+
+    /// Counts a request under a per-email limit, and refuses it (`throttled`) over the limit.
+    func countRequest(_ key: ThrottleKey, _ limit: RequestLimit) async throws {
         let now = clock()
         let counted = try await storage {
-            try await store.updateThrottleRecord(ThrottleKey(.resetRequest, email)) { limit.requesting($0, now: now) }
+            try await store.updateThrottleRecord(key) { limit.requesting($0, now: now) }
         }
         if let counted, let seconds = limit.retryAfter(counted, now: now) {
             throw AuthError.throttled(retryAfter: seconds)

@@ -7,6 +7,13 @@ struct AuthRoutes: Sendable {
     let auth: Auth
     let options: HTTPOptions
 
+    /// The client's address (through `TRUSTED_PROXIES`) and agent, for the session and the
+    /// account's activity.
+    func origin(of request: Request, context: LatchkeyRequestContext) -> SessionOrigin {
+        AccountRoutes.origin(
+            of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies))
+    }
+
     /// The session cookie under its configured name.
     var cookie: SessionCookie { SessionCookie(name: options.sessionCookieName, secure: options.secureCookies) }
 
@@ -18,11 +25,10 @@ struct AuthRoutes: Sendable {
 
     func login(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        let origin = AccountRoutes.origin(
-            of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies))
+        let client = origin(of: request, context: context)
         let user = try await auth.validLogin(
-            email: fields.required("email"), password: fields.required("password"), origin: origin)
-        let token = try await auth.createSession(for: user, origin: origin)
+            email: fields.required("email"), password: fields.required("password"), origin: client)
+        let token = try await auth.createSession(for: user, origin: client)
         var response = JSONResponse.make(.ok, ["email": user.email, "message": "logged in"])
         response.headers.append(
             HTTPField(name: .setCookie, value: cookie.header(value: token, maxAge: auth.policy.sessionLifetime)))
@@ -88,8 +94,7 @@ struct AuthRoutes: Sendable {
         let fields = try await Fields.read(from: request, context: context)
         let account = try await auth.verifyEmail(
             token: fields.required("verification_token"), email: fields.required("email"),
-            origin: AccountRoutes.origin(
-                of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies)))
+            origin: origin(of: request, context: context))
         return JSONResponse.make(.ok, ["email": account.email, "message": "Email verified"])
     }
 
@@ -99,8 +104,7 @@ struct AuthRoutes: Sendable {
             resetToken: fields.required("reset_token"),
             email: fields.required("email"),
             newPassword: fields.required("new_password"),
-            origin: AccountRoutes.origin(
-                of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies))
+            origin: origin(of: request, context: context)
         )
         return JSONResponse.make(.ok, ["email": user.email, "message": "Password updated"])
     }
