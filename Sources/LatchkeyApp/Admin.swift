@@ -19,8 +19,14 @@ enum Admin {
     }
 
     /// Opens and migrates the database, builds `Auth` on it, and runs `body`.
+    /// - Parameters:
+    ///   - database: The database options.
+    ///   - notifying: Whether account events reach their owners as the server sends them (the
+    ///     webhook, or the log); `body`'s events are delivered before this returns.
+    ///   - body: The work.
     static func withAuth<T: Sendable>(
         _ database: DatabaseOptions,
+        notifying: Bool = false,
         _ body: @escaping @Sendable (Auth, Database) async throws -> T
     ) async throws -> T {
         let settings = try await settings(database)
@@ -28,13 +34,24 @@ enum Admin {
         let opened = try Database.open(settings.database, logger: logger)
         try await opened.prepare()
         let hasher = BcryptPasswordHasher(cost: settings.bcryptCost, threads: 1)
+        var notifier: (any AccountNotifier)?
+        var webhook: WebhookNotifier?
+        if notifying {
+            let made = makeNotifier(settings: settings, logger: logger)
+            (notifier, webhook) = (made.0, made.1 as? WebhookNotifier)
+        }
+        let (eventNotifier, webhookNotifier) = (notifier, webhook)
+        let delivery = Task { try await webhookNotifier?.run() }
+        defer { webhookNotifier?.finish() }
         do {
             let result = try await opened.withRunning {
                 let auth = try await Auth(
-                    store: opened.store, hasher: hasher, policy: settings.policy,
+                    store: opened.store, hasher: hasher, policy: settings.policy, notifier: eventNotifier,
                     metrics: AuthMetrics(factory: NOOPMetricsHandler.instance), logger: logger)
                 return try await body(auth, opened)
             }
+            webhookNotifier?.finish()
+            try? await delivery.value
             try await hasher.shutdown()
             return result
         } catch {

@@ -59,6 +59,10 @@ public func buildApplication(
     let auth = try await Auth(
         store: database.store, hasher: hasher, policy: settings.policy, notifier: notifier,
         metrics: AuthMetrics(factory: metrics.factory), logger: logger)
+    // Without a key that opens them, every account with a second factor would be locked out.
+    if let problem = try await auth.secondFactorKeyProblem() {
+        throw ConfigurationError(problem)
+    }
     let options = HTTPOptions(
         secureCookies: settings.secureCookies,
         allowedOrigins: settings.allowedOrigins,

@@ -27,6 +27,10 @@ extension Settings {
             "reset_token_throttle":
                 "\(policy.resetTokenThrottle.maxFailures) then \(policy.resetTokenThrottle.firstWait)-\(policy.resetTokenThrottle.maxWait)s",
             "reset_requests_per_hour": "\(policy.resetRequestLimit.maxRequests)",
+            "second_factor":
+                "\(policy.mfaKeyring == nil ? "not configured (MFA_ENCRYPTION_KEY unset): enrolment answers 503" : settings.mfaKeyFile.map { "key from \($0) (development)" } ?? "on")",
+            "mfa_throttle":
+                "\(policy.mfaThrottle.maxFailures) then \(policy.mfaThrottle.firstWait)-\(policy.mfaThrottle.maxWait)s",
             "rate_limit_per_ip_per_minute":
                 "\(settings.rateLimitPerMinute == 0 ? "off" : "\(settings.rateLimitPerMinute)")",
             "trusted_proxies":

@@ -29,6 +29,8 @@ public struct Server: Sendable {
         let registry = Observability.bootstrap(format: settings.logFormat, level: settings.logLevel)
         var logger = Logger(label: "latchkey")
         logger.logLevel = settings.logLevel
+        var settings = self.settings
+        try settings.resolveDevelopmentMFAKey(logger: logger)
         let app = try await buildApplication(
             settings: settings, logger: logger,
             metrics: ApplicationMetrics(factory: MetricsSystem.factory, render: { registry.emitToBuffer() }))

@@ -46,6 +46,10 @@ extension Settings {
         case activityRetention = "ACTIVITY_RETENTION"
         case emailVerification = "EMAIL_VERIFICATION"
         case emailVerificationTTL = "EMAIL_VERIFICATION_TTL"
+        case mfaIssuer = "MFA_ISSUER"
+        case mfaEncryptionKey = "MFA_ENCRYPTION_KEY"
+        case mfaEncryptionKeysPrevious = "MFA_ENCRYPTION_KEYS_PREVIOUS"
+        case mfaMaxFailures = "MFA_MAX_FAILURES"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -93,6 +97,9 @@ extension Settings {
             case .activityRetention: "90"
             case .emailVerification: "optional"
             case .emailVerificationTTL: "86400"
+            case .mfaIssuer: "Latchkey"
+            case .mfaEncryptionKey, .mfaEncryptionKeysPrevious: nil
+            case .mfaMaxFailures: "5"
             }
         }
 
@@ -170,6 +177,12 @@ extension Settings {
             case .emailVerification:
                 "off, optional or required: whether addresses are verified, and whether a login needs it"
             case .emailVerificationTTL: "how long a verification token is accepted, seconds"
+            case .mfaIssuer: "the issuer authenticator apps show for the second factor (TOTP)"
+            case .mfaEncryptionKey:
+                "32 random bytes in base64 that seal second-factor secrets (AES-256-GCM); development makes latchkey-mfa.key without it, production answers enrolment 503"
+            case .mfaEncryptionKeysPrevious:
+                "comma-separated older MFA_ENCRYPTION_KEY values that still open secrets, each sealed again under the current key when next used"
+            case .mfaMaxFailures: "wrong second-factor codes per account answered 401 before waits begin"
             case .activityRetention:
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .sessionsPerUserMax:

@@ -210,6 +210,10 @@ extension Settings {
             firstWait: firstWait,
             maxWait: maxWait
         )
+        try loadSecondFactor(
+            into: &settings, text: text,
+            maxFailures: try integer(.mfaMaxFailures, 1...1000, default: settings.policy.mfaThrottle.maxFailures),
+            firstWait: firstWait, maxWait: maxWait)
         settings.policy.resetRequestLimit.maxRequests = try integer(
             .resetTokensPerHour, 1...1000, default: settings.policy.resetRequestLimit.maxRequests)
         // Verification requests have a counter of their own, with the same limit.

@@ -12,6 +12,9 @@ public struct Settings: Sendable, Equatable {
     public var profile = Profile.development
     /// The webhook, when `WEBHOOK_URL` is set.
     public var webhook: WebhookSettings?
+    /// The development key file the second-factor key was read from, when it was
+    /// (`resolveDevelopmentMFAKey(logger:)`).
+    public var mfaKeyFile: String?
     /// Origins answered with CORS and accepted across sites (`ALLOWED_ORIGINS`).
     public var allowedOrigins: [String] = []
     /// Requests per client address per minute on the sensitive routes; 0 is off.

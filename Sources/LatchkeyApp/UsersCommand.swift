@@ -12,13 +12,14 @@ struct UsersCommand: AsyncParsableCommand {
         abstract: "Manage users on the configured database.",
         subcommands: [
             List.self, Show.self, Verify.self, Create.self, Delete.self, Rename.self, RevokeSessions.self,
-            Conflicts.self,
+            MFAReset.self, Conflicts.self,
         ]
     )
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "One line per user: email, created (RFC 3339), live sessions, verified; tab-separated.")
+            abstract:
+                "One line per user: email, created (RFC 3339), live sessions, verified, second factor; tab-separated.")
 
         @Option(help: "The most users to list.")
         var limit = 100
@@ -44,12 +45,14 @@ struct UsersCommand: AsyncParsableCommand {
                 if json {
                     let object: [String: Any] = [
                         "email": user.email, "created_at": rfc3339(user.createdAt), "live_sessions": user.liveSessions,
-                        "email_verified": user.emailVerified,
+                        "email_verified": user.emailVerified, "mfa": user.mfaEnabled,
                     ]
                     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
-                    print("\(user.email)\t\(rfc3339(user.createdAt))\t\(user.liveSessions)\t\(user.emailVerified)")
+                    print(
+                        "\(user.email)\t\(rfc3339(user.createdAt))\t\(user.liveSessions)\t\(user.emailVerified)\t\(user.mfaEnabled)"
+                    )
                 }
             }
         }
@@ -59,7 +62,7 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "One account, its live sessions and its recent activity, no secrets.",
             discussion: """
-                Tab-separated lines: `id`, `email` and `created_at` with their values, then one `session` line per \
+                Tab-separated lines: `id`, `email`, `created_at`, `email_verified` and `mfa` with their values, then one `session` line per \
                 live session, newest first: public id, created, last seen, expires (RFC 3339), address, agent \
                 (`-` when unknown); then one `activity` line per entry of the last 20, newest first: type, time, \
                 address, agent.
@@ -83,7 +86,7 @@ struct UsersCommand: AsyncParsableCommand {
             if json {
                 let object: [String: Any] = [
                     "id": account.id, "email": account.email, "created_at": rfc3339(account.createdAt),
-                    "email_verified": account.emailVerified,
+                    "email_verified": account.emailVerified, "mfa": account.mfaEnabled,
                     "sessions": sessions.map { session -> [String: Any] in
                         [
                             "id": session.id, "created_at": rfc3339(session.createdAt),
@@ -105,6 +108,7 @@ struct UsersCommand: AsyncParsableCommand {
             }
             print("id\t\(account.id)\nemail\t\(account.email)\ncreated_at\t\(rfc3339(account.createdAt))")
             print("email_verified\t\(account.emailVerified)")
+            print("mfa\t\(account.mfaEnabled)")
             for session in sessions {
                 // A tab or line break in an agent would break the columns.
                 let agent = (session.userAgent ?? "-").map { $0 == "\t" || $0.isNewline ? " " : $0 }
@@ -254,6 +258,30 @@ struct UsersCommand: AsyncParsableCommand {
                 throw CommandFailure("no such user: \(email)")
             }
             print("revoked\t\(count)")
+        }
+    }
+
+    struct MFAReset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mfa-reset",
+            abstract:
+                "Remove a user's second factor and recovery codes and end their sessions (a lost authenticator); the owner is notified."
+        )
+
+        @Argument(help: "The email.")
+        var email: String
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let email = email
+            guard
+                let removed = try await Admin.withAuth(
+                    database, notifying: true, { auth, _ in try await auth.resetSecondFactor(email: email) })
+            else {
+                throw CommandFailure("no such user: \(email)")
+            }
+            print(removed ? "removed" : "none")
         }
     }
 }

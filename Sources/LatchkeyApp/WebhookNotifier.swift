@@ -46,6 +46,11 @@ final class WebhookNotifier: AccountNotifier, Service {
         }
     }
 
+    /// Takes no more events: `run()` returns once those queued are delivered (or given up).
+    func finish() {
+        continuation.finish()
+    }
+
     func run() async throws {
         // A client of its own, made and shut down here, which never follows a redirect.
         let client = HTTPClient(

@@ -12,18 +12,31 @@ public struct Account: Sendable, Equatable {
     public let createdAt: Date
     /// Whether the address is verified.
     public let emailVerified: Bool
+    /// Whether a second factor is active.
+    public let mfaEnabled: Bool
+    /// Unused recovery codes (0 without a second factor).
+    public let recoveryCodesLeft: Int
 
     /// The account of a stored user, without the hash.
-    /// - Parameter user: The user, as the store holds it.
-    init(_ user: User) {
-        self.init(id: user.id, email: user.email, createdAt: user.createdAt, emailVerified: user.emailVerified)
+    /// - Parameters:
+    ///   - user: The user, as the store holds it.
+    ///   - recoveryCodesLeft: Its unused recovery codes.
+    init(_ user: User, recoveryCodesLeft: Int = 0) {
+        self.init(
+            id: user.id, email: user.email, createdAt: user.createdAt, emailVerified: user.emailVerified,
+            mfaEnabled: user.mfaEnabled, recoveryCodesLeft: recoveryCodesLeft)
     }
 
     /// An account value from its parts.
-    init(id: Int64, email: String, createdAt: Date, emailVerified: Bool = false) {
+    init(
+        id: Int64, email: String, createdAt: Date, emailVerified: Bool = false, mfaEnabled: Bool = false,
+        recoveryCodesLeft: Int = 0
+    ) {
         self.id = id
         self.email = email
         self.createdAt = createdAt
         self.emailVerified = emailVerified
+        self.mfaEnabled = mfaEnabled
+        self.recoveryCodesLeft = recoveryCodesLeft
     }
 }

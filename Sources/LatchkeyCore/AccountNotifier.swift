@@ -22,6 +22,13 @@ public enum AccountEvent: Sendable, Equatable {
     /// The account of `email` asked to move to `newEmail` (told to the current address, which is
     /// not asked to confirm).
     case emailChangeStarted(email: String, newEmail: String)
+    /// A second factor became active on the account of `email` at `at`.
+    case mfaEnabled(email: String, at: Date)
+    /// The second factor of the account of `email` was removed at `at` (by its owner, or by an
+    /// operator's `users mfa-reset`).
+    case mfaDisabled(email: String, at: Date)
+    /// A recovery code of the account of `email` was used at `at`; `left` unused ones remain.
+    case recoveryCodeUsed(email: String, at: Date, left: Int)
 
     /// The fields of the event's JSON besides `"event"` (times in RFC 3339; `nil` is `null`):
     /// what the webhook sends and the log writes.
@@ -40,6 +47,10 @@ public enum AccountEvent: Sendable, Equatable {
             ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
         case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
             ["email": email, "new_email": newEmail]
+        case .mfaEnabled(let email, let at), .mfaDisabled(let email, let at):
+            ["email": email, "at": rfc3339(at)]
+        case .recoveryCodeUsed(let email, let at, let left):
+            ["email": email, "at": rfc3339(at), "recovery_codes_left": String(left)]
         }
     }
 
@@ -54,6 +65,9 @@ public enum AccountEvent: Sendable, Equatable {
         case .emailChanged: "email_changed"
         case .emailChangeRequested: "email_change_requested"
         case .emailChangeStarted: "email_change_started"
+        case .mfaEnabled: "mfa_enabled"
+        case .mfaDisabled: "mfa_disabled"
+        case .recoveryCodeUsed: "recovery_code_used"
         }
     }
 }

@@ -23,6 +23,14 @@ public struct ActivityEvent: Sendable, Equatable {
         case emailVerified = "email_verified"
         /// The address changed to a new, verified one.
         case emailChanged = "email_changed"
+        /// A second factor (TOTP) became active.
+        case mfaEnabled = "mfa_enabled"
+        /// The second factor was removed, by its owner or by an operator.
+        case mfaDisabled = "mfa_disabled"
+        /// A recovery code was used in place of a one-time code.
+        case recoveryCodeUsed = "recovery_code_used"
+        /// A wrong one-time or recovery code was given for this account.
+        case mfaFailed = "mfa_failed"
     }
 
     /// The account.

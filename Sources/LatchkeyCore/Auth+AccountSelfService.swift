@@ -16,6 +16,8 @@ public struct AccountSession: Sendable, Equatable {
     public let userAgent: String?
     /// Whether it is the session asking.
     public let current: Bool
+    /// How it was made: 1 (a password) or 2 (a password and a second factor).
+    public let aal: Int
 
     /// A stored session as its owner sees it.
     init(_ session: Session, current: Bool) {
@@ -26,6 +28,7 @@ public struct AccountSession: Sendable, Equatable {
         self.ip = session.ip
         self.userAgent = session.userAgent
         self.current = current
+        self.aal = session.aal
     }
 }
 
@@ -42,14 +45,13 @@ public struct RenewedSession: Sendable, Equatable {
 extension Auth {
     /// The account behind a live session.
     /// - Parameter token: The session token from the cookie.
-    /// - Returns: The account: id, email, registration time.
+    /// - Returns: The account: id, email, registration time, verification, second factor.
     /// - Throws: `invalidSession`; `storageUnavailable`.
     public func account(sessionToken token: String) async throws -> Account {
-        let live = try await liveSession(token)
-        guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
-            throw AuthError.invalidSession
-        }
-        return Account(user)
+        let user = try await currentUser(liveSession(token))
+        guard user.mfaEnabled else { return Account(user) }
+        let left = try await storage { try await store.mfaFactor(userID: user.id) }?.recoveryCodesLeft ?? 0
+        return Account(user, recoveryCodesLeft: left)
     }
 
     /// Changes the password from a live session, after checking the current one: every other
@@ -59,21 +61,23 @@ extension Auth {
     ///   - token: The session token from the cookie.
     ///   - currentPassword: The current password, as sent.
     ///   - newPassword: The new password, as sent; it must pass the policy, as at registration.
+    ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the notice.
     /// - Returns: The session's new token and its remaining lifetime.
     /// - Throws: `invalidSession`; `invalidPassword` when the new password breaks the policy
     ///   (before any hashing); `throttled` (429) while the login throttle waits; `wrongPassword`
-    ///   (counted by the login throttle); `overloaded`; `invalidSession` when a reset or another
+    ///   (counted by the login throttle); `secondFactorRequired`, `wrongCode` (with a second factor); `overloaded`; `invalidSession` when a reset or another
     ///   change ended or re-keyed this session meanwhile; `accountChanged` when the stored hash
     ///   changed meanwhile while the session stayed (a login replacing an older hash);
     ///   `storageUnavailable`.
     public func changePassword(
-        sessionToken token: String, currentPassword: String, newPassword: String, origin: SessionOrigin
+        sessionToken token: String, currentPassword: String, newPassword: String, code: String? = nil,
+        origin: SessionOrigin
     ) async throws -> RenewedSession {
         let live = try await liveSession(token)
         let password = try Validation.checkPassword(
             newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
-        let user = try await reauthenticate(live, password: currentPassword, origin: origin)
+        let user = try await reauthenticate(live, password: currentPassword, code: code, origin: origin)
         let newHash = try await hashing { try await hasher.hash(password) }
         let newToken = SecretToken.generate()
         let changed = try await storage {
@@ -111,17 +115,19 @@ extension Auth {
     ///   - id: The session's public identifier.
     ///   - token: The session token from the cookie.
     ///   - password: The account's password, as sent.
+    ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: Whether the ended session was the asking one (its cookie is then cleared).
     /// - Throws: `invalidSession`; `sessionNotFound` when the identifier, malformed (before any
     ///   hashing) or not, names no live session of the account; `throttled`; `wrongPassword`;
-    ///   `overloaded`; `storageUnavailable`.
+    ///   `secondFactorRequired`, `wrongCode` (with a second factor); `overloaded`; `storageUnavailable`.
     public func endSession(
-        id: String, sessionToken token: String, password: String, origin: SessionOrigin = SessionOrigin()
+        id: String, sessionToken token: String, password: String, code: String? = nil,
+        origin: SessionOrigin = SessionOrigin()
     ) async throws -> Bool {
         let live = try await liveSession(token)
         guard Session.isWellFormedPublicID(id) else { throw AuthError.sessionNotFound }
-        let user = try await reauthenticate(live, password: password, origin: origin)
+        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         if id.utf8.elementsEqual(live.session.publicID.utf8) {
             guard try await storage({ try await store.deleteSession(digest: live.digest) }) else {
                 throw AuthError.sessionNotFound
@@ -145,15 +151,16 @@ extension Auth {
     /// - Parameters:
     ///   - token: The session token from the cookie.
     ///   - password: The account's password, as sent.
+    ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: How many sessions ended.
-    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `overloaded`;
-    ///   `storageUnavailable`.
+    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `secondFactorRequired`,
+    ///   `wrongCode` (with a second factor); `overloaded`; `storageUnavailable`.
     public func endOtherSessions(
-        sessionToken token: String, password: String, origin: SessionOrigin = SessionOrigin()
+        sessionToken token: String, password: String, code: String? = nil, origin: SessionOrigin = SessionOrigin()
     ) async throws -> Int {
         let live = try await liveSession(token)
-        let user = try await reauthenticate(live, password: password, origin: origin)
+        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         let (now, idleCutoff) = liveWindow()
         let ended = try await storage {
             try await store.deleteSessions(userID: user.id, except: live.digest, now: now, idleCutoff: idleCutoff)
@@ -169,22 +176,24 @@ extension Auth {
     /// - Parameters:
     ///   - token: The session token from the cookie.
     ///   - password: The account's password, as sent.
+    ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the account's activity.
-    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `overloaded`;
-    ///   `storageUnavailable`.
+    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `secondFactorRequired`,
+    ///   `wrongCode` (with a second factor); `overloaded`; `storageUnavailable`.
     public func deleteAccount(
-        sessionToken token: String, password: String, origin: SessionOrigin = SessionOrigin()
+        sessionToken token: String, password: String, code: String? = nil, origin: SessionOrigin = SessionOrigin()
     ) async throws {
         let live = try await liveSession(token)
-        let user = try await reauthenticate(live, password: password, origin: origin)
+        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         guard try await storage({ try await store.deleteUser(id: user.id) }) else {
             throw AuthError.invalidSession
         }
         notifier?.notify(.accountDeleted(email: user.email, at: clock()))
         // The account is gone whatever follows: a throttle record left behind only ages out.
         for scope in ThrottleScope.allCases {
+            let subject = scope == .mfa ? String(user.id) : user.email
             do {
-                _ = try await store.updateThrottleRecord(ThrottleKey(scope, user.email)) { _ in nil }
+                _ = try await store.updateThrottleRecord(ThrottleKey(scope, subject)) { _ in nil }
             } catch {
                 logger.warning("could not erase a deleted account's throttle record", metadata: ["error": "\(error)"])
             }
@@ -193,17 +202,22 @@ extension Auth {
 
     /// Checks the account's password again for a route that has a live session, counted by the
     /// login throttle under the account's address, as a login is; a wrong one is recorded in the
-    /// account's activity as `login_failed`.
+    /// account's activity as `login_failed`. With an active second factor a code is checked too
+    /// (OWASP ASVS 5.0 7.5.1: full re-authentication), counted by the second-factor throttle.
     /// - Returns: The account as stored, with the hash the password matched.
     /// - Throws: `invalidSession` when the account is gone; `throttled`; `wrongPassword`;
-    ///   `overloaded`; `storageUnavailable`.
-    func reauthenticate(_ live: LiveSession, password: String, origin: SessionOrigin) async throws -> User {
-        guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
-            throw AuthError.invalidSession
-        }
+    ///   `secondFactorRequired` without a code; `wrongCode`; `overloaded`; `storageUnavailable`.
+    func reauthenticate(_ live: LiveSession, password: String, code: String?, origin: SessionOrigin) async throws
+        -> User
+    {
+        let user = try await currentUser(live)
         let (matched, _) = try await checkPassword(
             password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
         guard matched else { throw AuthError.wrongPassword }
+        if user.mfaEnabled {
+            guard let code else { throw AuthError.secondFactorRequired }
+            try await checkSecondFactor(code, of: SessionUser(user), origin: origin)
+        }
         return user
     }
 

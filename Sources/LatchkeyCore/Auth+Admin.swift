@@ -182,4 +182,20 @@ extension Auth {
         let alphabet = Set("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
         return bytes[7...].allSatisfy { alphabet.contains($0) }
     }
+
+    /// Removes the second factor of an email's account (an operator's `users mfa-reset`, for a
+    /// lost authenticator): the factor, its recovery codes and every session go, and the owner is
+    /// notified. Without an active factor only a pending enrolment goes; sessions stay.
+    /// - Parameter email: The email as given.
+    /// - Returns: Whether an active factor went, or `nil` when there is no such account.
+    /// - Throws: `invalidEmail`, `storageUnavailable`.
+    public func resetSecondFactor(email: String) async throws -> Bool? {
+        guard let user = try await account(typed: email).user else { return nil }
+        guard try await storage({ try await store.deleteMFA(userID: user.id) }) else { return false }
+        let ended = try await storage { try await store.deleteSessions(userID: user.id) }
+        metrics.sessionsEndedByLogout.increment(by: ended)
+        notifier?.notify(.mfaDisabled(email: user.email, at: clock()))
+        await record(.mfaDisabled, userID: user.id)
+        return true
+    }
 }

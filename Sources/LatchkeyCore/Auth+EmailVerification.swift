@@ -159,12 +159,13 @@ extension Auth {
     ///   (counted by the login throttle); `emailAlreadyRegistered` (400) for a taken address
     ///   unless accounts are concealed; `overloaded`; `storageUnavailable`.
     public func changeEmail(
-        sessionToken token: String, password: String, newEmail: String, origin: SessionOrigin = SessionOrigin()
+        sessionToken token: String, password: String, newEmail: String, code: String? = nil,
+        origin: SessionOrigin = SessionOrigin()
     ) async throws -> VerificationRequestOutcome {
         let live = try await liveSession(token)
         guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
         let address = try Validation.normalizedEmail(newEmail)
-        let user = try await reauthenticate(live, password: password, origin: origin)
+        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         guard !address.utf8.elementsEqual(user.email.utf8) else {
             throw AuthError.invalidInput("new_email is already this account's address")
         }

@@ -8,10 +8,12 @@ extension Auth {
     ///   - login: What `validLogin(email:password:)` returned.
     ///   - origin: The client's address and agent, recorded with the session (default: unknown).
     /// - Returns: The session token for the cookie; the store keeps only its digest.
-    /// - Throws: `invalidCredentials` when the password changed since the login was checked;
-    ///   `storageUnavailable`.
+    /// - Throws: `secondFactorRequired` for a login that still needs a code
+    ///   (`VerifiedLogin.secondFactorRequired`); `invalidCredentials` when the password changed
+    ///   since the login was checked; `storageUnavailable`.
     public func createSession(for login: VerifiedLogin, origin: SessionOrigin = SessionOrigin()) async throws -> String
     {
+        guard !login.secondFactorRequired else { throw AuthError.secondFactorRequired }
         let token = SecretToken.generate()
         let now = clock()
         let session = Session(
@@ -20,7 +22,8 @@ extension Auth {
             createdAt: now,
             lastSeenAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(policy.sessionLifetime)),
-            origin: origin
+            origin: origin,
+            aal: login.aal
         )
         let limit = policy.sessionsPerUserMax
         guard
@@ -42,6 +45,16 @@ extension Auth {
     /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
     public func user(forSessionToken token: String) async throws -> SessionUser {
         try await liveSession(token).user
+    }
+
+    /// Finds the user behind a live session and how the session was made, as
+    /// `user(forSessionToken:)` does.
+    /// - Parameter token: The session token from the cookie.
+    /// - Returns: The session's user and its assurance level (1 or 2).
+    /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
+    public func userAndAssurance(forSessionToken token: String) async throws -> (user: SessionUser, aal: Int) {
+        let live = try await liveSession(token)
+        return (live.user, live.session.aal)
     }
 
     /// Ends the session a token names, and only that one.

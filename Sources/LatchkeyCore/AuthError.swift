@@ -36,6 +36,22 @@ public enum AuthError: Error, Sendable, Equatable {
     case emailTaken
     /// Email verification is off (`EMAIL_VERIFICATION=off`).
     case emailVerificationOff
+    /// The account has an active second factor and no code was sent.
+    case secondFactorRequired
+    /// The one-time or recovery code is wrong, already used, or outside its window (counted by
+    /// the second-factor throttle).
+    case wrongCode
+    /// An enrolment was begun while a second factor is active.
+    case secondFactorAlreadyActive
+    /// An enrolment was confirmed with none pending.
+    case noPendingEnrolment
+    /// The account has no active second factor to remove or renew.
+    case noActiveSecondFactor
+    /// No `MFA_ENCRYPTION_KEY` is configured (or none opens the stored secret).
+    case secondFactorNotConfigured
+    /// The token of a login's second step is malformed, unknown, expired or used, or the
+    /// account's password or factor changed since the first step.
+    case invalidMFAToken
     /// A field the caller sent is unusable by the store; the text says which.
     case invalidInput(String)
     /// Too many failures or requests for this email: wait this many whole seconds.

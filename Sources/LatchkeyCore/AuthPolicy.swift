@@ -36,6 +36,16 @@ public struct AuthPolicy: Sendable, Equatable {
     public var verificationRequestLimit = RequestLimit()
     /// How long an account's security activity is kept, in days (`ACTIVITY_RETENTION`).
     public var activityRetentionDays = 90
+    /// The issuer an authenticator app shows for the second factor (`MFA_ISSUER`).
+    public var mfaIssuer = "Latchkey"
+    /// The keys that seal second-factor secrets (`MFA_ENCRYPTION_KEY`,
+    /// `MFA_ENCRYPTION_KEYS_PREVIOUS`); `nil`: enrolment answers `secondFactorNotConfigured`.
+    public var mfaKeyring: MFAKeyring?
+    /// Wrong codes per account (`MFA_MAX_FAILURES`, waits from `THROTTLE_FIRST_WAIT` and
+    /// `THROTTLE_MAX_WAIT`).
+    public var mfaThrottle = FailureThrottle(maxFailures: 5)
+    /// How long the token of a login's first step lasts, in seconds.
+    public var mfaTokenLifetime = 300
 
     /// Creates a policy; the defaults are the service's defaults.
     /// - Parameters:

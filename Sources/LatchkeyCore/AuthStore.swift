@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Every method throws only `StoreError`. Implementations keep emails as given (already
 /// normalised by `Auth`) behind a unique index.
-public protocol AuthStore: Sendable {
+public protocol AuthStore: MFAStore {
     /// Adds a user.
     /// - Parameters:
     ///   - email: The normalised email.
@@ -57,7 +57,8 @@ public protocol AuthStore: Sendable {
     /// user's email, so the check costs the same however many users there are.
     /// - Parameter digest: The SHA-256 of the session token.
     /// - Returns: The session and its owner, or `nil` when there is no such session. The
-    ///   session's `ip` and `userAgent` are not read (`nil`): the check does not need them.
+    ///   session's `ip` and `userAgent` are not read (`nil`): the check does not need them; its
+    ///   `aal` is. The user's `email` is read; nothing else about the user is needed.
     func findSession(digest: TokenDigest) async throws -> (session: Session, user: SessionUser)?
 
     /// Records that a session was used.
@@ -189,7 +190,7 @@ public protocol AuthStore: Sendable {
     /// - Returns: Whether the token was valid and the password changed.
     func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
 
-    /// Removes expired sessions, reset tokens and verification tokens.
+    /// Removes expired sessions, reset tokens, verification tokens and second-factor login tokens.
     /// - Parameters:
     ///   - now: The current time.
     ///   - idleCutoff: Sessions last seen before this time are idle-expired.

@@ -22,6 +22,9 @@ public struct Session: Sendable, Equatable {
     /// The client's `User-Agent` when the session was created, at most
     /// `SessionOrigin.userAgentMaxLength` characters; `nil` when none was sent.
     public var userAgent: String?
+    /// How the session was made (NIST SP 800-63B section 2, authenticator assurance level): 1
+    /// for a password alone, 2 for a password and a second factor.
+    public var aal: Int
 
     /// The length of a public identifier: 16 random bytes in hexadecimal.
     public static let publicIDLength = 32
@@ -35,9 +38,10 @@ public struct Session: Sendable, Equatable {
     ///   - expiresAt: The absolute end of the session.
     ///   - publicID: Its public identifier (default: a new random one).
     ///   - origin: Where it was created from (default: unknown).
+    ///   - aal: Its assurance level, 1 or 2 (default 1).
     public init(
         tokenDigest: TokenDigest, userID: Int64, createdAt: Date, lastSeenAt: Date, expiresAt: Date,
-        publicID: String = Session.newPublicID(), origin: SessionOrigin = SessionOrigin()
+        publicID: String = Session.newPublicID(), origin: SessionOrigin = SessionOrigin(), aal: Int = 1
     ) {
         self.tokenDigest = tokenDigest
         self.userID = userID
@@ -47,6 +51,7 @@ public struct Session: Sendable, Equatable {
         self.publicID = publicID
         self.ip = origin.ip
         self.userAgent = origin.userAgent
+        self.aal = aal
     }
 
     /// A new public identifier from the system's cryptographically secure generator.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a throttle counts, per normalised email.
+/// What a throttle counts, per normalised email (per user id for `mfa`).
 public enum ThrottleScope: String, Sendable, CaseIterable {
     /// Failed logins (`POST /sessions`).
     case login
@@ -10,6 +10,8 @@ public enum ThrottleScope: String, Sendable, CaseIterable {
     case resetRequest = "reset_request"
     /// Verification tokens requested (`POST /verify_email`, and those sent out of band).
     case verificationRequest = "verification_request"
+    /// Wrong second-factor codes, per account: the subject is the user id, not an email.
+    case mfa
 }
 
 /// One throttle's row: a scope and the normalised email it counts for, registered or not.

@@ -12,6 +12,8 @@ public struct UserSummary: Sendable, Equatable {
     public var liveSessions: Int
     /// Whether the address is verified.
     public var emailVerified: Bool
+    /// Whether a second factor is active.
+    public var mfaEnabled: Bool
 
     /// Creates a summary.
     /// - Parameters:
@@ -20,11 +22,16 @@ public struct UserSummary: Sendable, Equatable {
     ///   - createdAt: When the user registered.
     ///   - liveSessions: Sessions neither expired nor idle.
     ///   - emailVerified: Whether the address is verified (default: not).
-    public init(id: Int64, email: String, createdAt: Date, liveSessions: Int, emailVerified: Bool = false) {
+    ///   - mfaEnabled: Whether a second factor is active (default: not).
+    public init(
+        id: Int64, email: String, createdAt: Date, liveSessions: Int, emailVerified: Bool = false,
+        mfaEnabled: Bool = false
+    ) {
         self.id = id
         self.email = email
         self.createdAt = createdAt
         self.liveSessions = liveSessions
         self.emailVerified = emailVerified
+        self.mfaEnabled = mfaEnabled
     }
 }

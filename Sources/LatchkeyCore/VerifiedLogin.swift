@@ -10,14 +10,36 @@ public struct VerifiedLogin: Sendable, Equatable {
     public let id: Int64
     /// The account's normalised email address.
     public let email: String
+    /// Whether the account has an active second factor and no code was checked yet: then
+    /// `createSession(for:origin:)` refuses it, and the login goes on with
+    /// `beginSecondFactorLogin(for:)` or `completeLogin(_:code:origin:)`.
+    public var secondFactorRequired: Bool { mfaEnabled && aal < 2 }
     /// The bcrypt hash the password matched (after any rehash at login).
     let passwordHash: String
+    /// Whether the account has an active second factor.
+    let mfaEnabled: Bool
+    /// The assurance level the session will have: 1 for the password alone, 2 with a code.
+    let aal: Int
 
     /// A verified login for a user whose current hash is `user.passwordHash`.
-    /// - Parameter user: The account, as the store holds it.
-    init(_ user: User) {
-        self.id = user.id
-        self.email = user.email
-        self.passwordHash = user.passwordHash
+    /// - Parameters:
+    ///   - user: The account, as the store holds it.
+    ///   - aal: The factors checked: 1 (the password) or 2 (and a code).
+    init(_ user: User, aal: Int = 1) {
+        self.init(
+            id: user.id, email: user.email, passwordHash: user.passwordHash, mfaEnabled: user.mfaEnabled, aal: aal)
+    }
+
+    private init(id: Int64, email: String, passwordHash: String, mfaEnabled: Bool, aal: Int) {
+        self.id = id
+        self.email = email
+        self.passwordHash = passwordHash
+        self.mfaEnabled = mfaEnabled
+        self.aal = aal
+    }
+
+    /// The same login once a code was checked: `aal` 2.
+    func withSecondFactor() -> VerifiedLogin {
+        VerifiedLogin(id: id, email: email, passwordHash: passwordHash, mfaEnabled: mfaEnabled, aal: 2)
     }
 }

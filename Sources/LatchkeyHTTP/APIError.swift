@@ -54,6 +54,20 @@ public struct APIError: Error, Sendable, Equatable {
             self.init(.conflict, "email already registered")
         case .emailVerificationOff:
             self.init(.notFound, "email verification is off")
+        case .secondFactorRequired:
+            self.init(.unauthorized, "one-time code required")
+        case .wrongCode:
+            self.init(.unauthorized, "wrong code")
+        case .secondFactorAlreadyActive:
+            self.init(.conflict, "second factor already active")
+        case .noPendingEnrolment:
+            self.init(.badRequest, "no second factor to confirm: start with POST /account/mfa/totp")
+        case .noActiveSecondFactor:
+            self.init(.conflict, "no active second factor")
+        case .secondFactorNotConfigured:
+            self.init(.serviceUnavailable, "second factor not configured")
+        case .invalidMFAToken:
+            self.init(.unauthorized, "login token is not valid: log in again")
         case .throttled(let seconds):
             self.init(
                 .tooManyRequests, "too many attempts; try again in \(seconds) seconds",

@@ -16,14 +16,16 @@ struct AccountRoutes: Sendable {
         self.resolver = ClientAddressResolver(trustedProxies: options.trustedProxies)
     }
 
-    /// `GET /account`: 200 `{"id", "email", "created_at", "email_verified"}`.
+    /// `GET /account`: 200 `{"id", "email", "created_at", "email_verified", "mfa": {"totp",
+    /// "recovery_codes_left"}}`.
     func account(_ request: Request) async throws -> Response {
         let account = try await auth.account(sessionToken: token(request))
         return JSONResponse.encoded(
             .ok,
             AccountBody(
                 id: account.id, email: account.email, createdAt: rfc3339(account.createdAt),
-                emailVerified: account.emailVerified))
+                emailVerified: account.emailVerified,
+                mfa: MFABody(totp: account.mfaEnabled, recoveryCodesLeft: account.recoveryCodesLeft)))
     }
 
     /// `PUT /account/password` `current_password`, `new_password`: 200 with the session's new
@@ -33,7 +35,8 @@ struct AccountRoutes: Sendable {
         let fields = try await Fields.read(from: request, context: context)
         let renewed = try await auth.changePassword(
             sessionToken: token, currentPassword: fields.required("current_password"),
-            newPassword: fields.required("new_password"), origin: origin(of: request, context: context))
+            newPassword: fields.required("new_password"), code: fields.optional("code"),
+            origin: origin(of: request, context: context))
         var response = JSONResponse.make(.ok, ["message": "Password updated"])
         response.headers.append(
             HTTPField(name: .setCookie, value: cookie.header(value: renewed.token, maxAge: renewed.maxAge)))
@@ -53,7 +56,7 @@ struct AccountRoutes: Sendable {
         let id = context.parameters.get("id") ?? ""
         let fields = try await Fields.read(from: request, context: context)
         let endedCurrent = try await auth.endSession(
-            id: id, sessionToken: token, password: fields.required("password"),
+            id: id, sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
             origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         if endedCurrent {
@@ -67,7 +70,8 @@ struct AccountRoutes: Sendable {
         let token = try await token(request)
         let fields = try await Fields.read(from: request, context: context)
         let ended = try await auth.endOtherSessions(
-            sessionToken: token, password: fields.required("password"), origin: origin(of: request, context: context))
+            sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
+            origin: origin(of: request, context: context))
         return JSONResponse.encoded(.ok, ["ended": ended])
     }
 
@@ -76,7 +80,8 @@ struct AccountRoutes: Sendable {
         let token = try await token(request)
         let fields = try await Fields.read(from: request, context: context)
         try await auth.deleteAccount(
-            sessionToken: token, password: fields.required("password"), origin: origin(of: request, context: context))
+            sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
+            origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
         return response
@@ -89,7 +94,7 @@ struct AccountRoutes: Sendable {
         let fields = try await Fields.read(from: request, context: context)
         let outcome = try await auth.changeEmail(
             sessionToken: token, password: fields.required("password"), newEmail: fields.required("new_email"),
-            origin: origin(of: request, context: context))
+            code: fields.optional("code"), origin: origin(of: request, context: context))
         return AuthRoutes.verificationAnswer(outcome)
     }
 
@@ -102,7 +107,7 @@ struct AccountRoutes: Sendable {
 
     /// The first cookie value that names a live session: checked before the body is read, so
     /// that a request without a session is 403 whatever it sends.
-    private func token(_ request: Request) async throws -> String {
+    func token(_ request: Request) async throws -> String {
         try await cookie.liveSession(in: request, auth: auth).token
     }
 
@@ -130,11 +135,23 @@ private struct AccountBody: Encodable {
     let email: String
     let createdAt: String
     let emailVerified: Bool
+    let mfa: MFABody
 
     enum CodingKeys: String, CodingKey {
-        case id, email
+        case id, email, mfa
         case createdAt = "created_at"
         case emailVerified = "email_verified"
+    }
+}
+
+/// `GET /account`'s `mfa` object.
+private struct MFABody: Encodable {
+    let totp: Bool
+    let recoveryCodesLeft: Int
+
+    enum CodingKeys: String, CodingKey {
+        case totp
+        case recoveryCodesLeft = "recovery_codes_left"
     }
 }
 
@@ -148,7 +165,7 @@ private struct SessionBody: Encodable {
     let session: AccountSession
 
     enum CodingKeys: String, CodingKey {
-        case id, current, ip
+        case id, current, ip, aal
         case createdAt = "created_at"
         case lastSeenAt = "last_seen_at"
         case expiresAt = "expires_at"
@@ -168,6 +185,7 @@ private struct SessionBody: Encodable {
         try container.encode(session.ip, forKey: .ip)
         try container.encode(session.userAgent, forKey: .userAgent)
         try container.encode(session.current, forKey: .current)
+        try container.encode(session.aal, forKey: .aal)
     }
 }
 

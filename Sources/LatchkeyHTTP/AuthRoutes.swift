@@ -26,10 +26,24 @@ struct AuthRoutes: Sendable {
     func login(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
         let client = origin(of: request, context: context)
-        let user = try await auth.validLogin(
+        var login = try await auth.validLogin(
             email: fields.required("email"), password: fields.required("password"), origin: client)
-        let token = try await auth.createSession(for: user, origin: client)
-        var response = JSONResponse.make(.ok, ["email": user.email, "message": "logged in"])
+        if login.secondFactorRequired {
+            guard let code = try fields.optional("code") else {
+                // The one error body with more than `message`: the second step's token.
+                let token = try await auth.beginSecondFactorLogin(for: login)
+                return JSONResponse.encoded(.unauthorized, SecondFactorRequiredBody(mfaToken: token))
+            }
+            login = try await auth.completeLogin(login, code: code, origin: client)
+        }
+        return try await loggedIn(login, origin: client)
+    }
+
+    /// A successful login's answer: the session made, 200 `{"email", "message": "logged in"}`
+    /// with its cookie.
+    func loggedIn(_ login: VerifiedLogin, origin: SessionOrigin) async throws -> Response {
+        let token = try await auth.createSession(for: login, origin: origin)
+        var response = JSONResponse.make(.ok, ["email": login.email, "message": "logged in"])
         response.headers.append(
             HTTPField(name: .setCookie, value: cookie.header(value: token, maxAge: auth.policy.sessionLifetime)))
         return response
@@ -107,5 +121,18 @@ struct AuthRoutes: Sendable {
             origin: origin(of: request, context: context)
         )
         return JSONResponse.make(.ok, ["email": user.email, "message": "Password updated"])
+    }
+}
+
+/// `POST /sessions`' 401 for the right password of an account with a second factor.
+private struct SecondFactorRequiredBody: Encodable {
+    let message = "one-time code required"
+    let mfaRequired = true
+    let mfaToken: String
+
+    enum CodingKeys: String, CodingKey {
+        case message
+        case mfaRequired = "mfa_required"
+        case mfaToken = "mfa_token"
     }
 }

@@ -32,8 +32,8 @@ final class ClientRateLimiter: Sendable {
     }
 }
 
-/// Applies the per-client limit to `POST /users`, `POST /sessions` and both `/reset_password`
-/// routes.
+/// Applies the per-client limit to `POST /users`, `POST /sessions`, `POST /sessions/mfa`, and both
+/// `/reset_password` and `/verify_email` routes.
 struct ClientRateLimitMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let limiter: ClientRateLimiter
@@ -41,7 +41,7 @@ struct ClientRateLimitMiddleware: RouterMiddleware {
 
     static let limited: Set<String> = [
         "POST /users", "POST /sessions", "POST /reset_password", "PUT /reset_password", "POST /verify_email",
-        "PUT /verify_email",
+        "PUT /verify_email", "POST /sessions/mfa",
     ]
 
     func handle(

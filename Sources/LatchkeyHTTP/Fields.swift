@@ -178,15 +178,24 @@ struct Fields: Sendable {
     /// - Throws: `APIError` 400 naming the field when it is sent more than once, is not a
     ///   string, or is missing (JSON `null` counts as missing).
     func required(_ name: String) throws -> String {
+        guard let value = try optional(name) else {
+            throw APIError(.badRequest, "missing field: \(name)")
+        }
+        return value
+    }
+
+    /// A field the request may carry.
+    /// - Parameter name: The field name.
+    /// - Returns: Its value, or `nil` when it is missing (JSON `null` counts as missing).
+    /// - Throws: `APIError` 400 naming the field when it is sent more than once or is not a
+    ///   string.
+    func optional(_ name: String) throws -> String? {
         if repeated.contains(name) {
             throw APIError(.badRequest, "field \(name) must be sent once")
         }
         if nonStrings.contains(name) {
             throw APIError(.badRequest, "\(name) must be a string")
         }
-        guard let value = values[name] else {
-            throw APIError(.badRequest, "missing field: \(name)")
-        }
-        return value
+        return values[name]
     }
 }

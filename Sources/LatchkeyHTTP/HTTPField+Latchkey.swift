@@ -10,6 +10,9 @@ extension HTTPField.Name {
     static let xRequestID = Self("X-Request-ID")!
     /// The session's user id, answered by `GET /auth/verify` for a reverse proxy.
     static let latchkeyUserID = Self("X-Latchkey-User-Id")!
+    /// How the session was made (NIST SP 800-63B authenticator assurance level: 1 or 2),
+    /// answered by `GET /auth/verify` so that an application can ask for more.
+    static let latchkeyAAL = Self("X-Latchkey-AAL")!
     /// The session's email, answered by `GET /auth/verify` for a reverse proxy.
     static let latchkeyEmail = Self("X-Latchkey-Email")!
 }

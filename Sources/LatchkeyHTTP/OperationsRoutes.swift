@@ -36,15 +36,16 @@ struct OperationsRoutes: Sendable {
         )
     }
 
-    /// 204 with the user's id and email for a live `session_id` cookie, 401 otherwise (nginx's
+    /// 204 with the user's id, email and the session's assurance level for a live `session_id` cookie, 401 otherwise (nginx's
     /// `auth_request` and Traefik's forward auth read only the status and the headers).
     func verify(_ request: Request) async throws -> Response {
         do {
-            let user = try await SessionCookie(name: cookieName, secure: false).liveSession(in: request, auth: auth)
-                .user
+            let live = try await SessionCookie(name: cookieName, secure: false).liveSession(in: request, auth: auth)
             return Response(
                 status: .noContent,
-                headers: [.latchkeyUserID: "\(user.id)", .latchkeyEmail: user.email]
+                headers: [
+                    .latchkeyUserID: "\(live.user.id)", .latchkeyEmail: live.user.email, .latchkeyAAL: "\(live.aal)",
+                ]
             )
         } catch AuthError.invalidSession {
             throw APIError(.unauthorized, "no live session")

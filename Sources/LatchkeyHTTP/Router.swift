@@ -29,6 +29,9 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         "/account/email": [.put],
         "/account/sessions": [.get, .head, .delete],
         "/account/activity": [.get, .head],
+        "/account/mfa/totp": [.post, .put, .delete],
+        "/account/mfa/recovery_codes": [.post],
+        "/sessions/mfa": [.post],
         "/verify_email": [.post, .put],
     ]
     // Added first so that they wrap every route and the not-found responder: the headers go on
@@ -120,6 +123,32 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     router.delete("/account") { request, context in
         try await routes.whileClientStays(request, context: context) {
             try await account.deleteAccount($0, context: context)
+        }
+    }
+    let secondFactor = SecondFactorRoutes(auth: auth, account: account)
+    router.post("/sessions/mfa") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await secondFactor.finishLogin($0, context: context, routes: routes)
+        }
+    }
+    router.post("/account/mfa/totp") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await secondFactor.begin($0, context: context)
+        }
+    }
+    router.put("/account/mfa/totp") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await secondFactor.confirm($0, context: context)
+        }
+    }
+    router.delete("/account/mfa/totp") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await secondFactor.disable($0, context: context)
+        }
+    }
+    router.post("/account/mfa/recovery_codes") { request, context in
+        try await routes.whileClientStays(request, context: context) {
+            try await secondFactor.regenerate($0, context: context)
         }
     }
     return router

@@ -45,12 +45,13 @@ struct SessionCookie: Sendable {
         return found
     }
 
-    /// The first value that names a live session, and its user.
+    /// The first value that names a live session, its user, and the session's assurance level.
     /// - Throws: `AuthError.invalidSession` when none does (or there is none).
-    func liveSession(in request: Request, auth: Auth) async throws -> (token: String, user: SessionUser) {
+    func liveSession(in request: Request, auth: Auth) async throws -> (token: String, user: SessionUser, aal: Int) {
         for token in candidates(in: request) {
             do {
-                return (token, try await auth.user(forSessionToken: token))
+                let (user, aal) = try await auth.userAndAssurance(forSessionToken: token)
+                return (token, user, aal)
             } catch AuthError.invalidSession {
                 continue
             }

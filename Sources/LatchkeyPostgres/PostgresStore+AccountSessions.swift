@@ -9,7 +9,7 @@ extension PostgresStore {
         let rows = try await call { client in
             try await client.query(
                 """
-                SELECT token_hash, created_at, last_seen_at, expires_at, public_id, ip, user_agent FROM sessions
+                SELECT token_hash, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal FROM sessions
                 WHERE user_id = \(userID) AND expires_at > \(nowSeconds) AND last_seen_at > \(cutoff)
                 ORDER BY created_at DESC, public_id DESC
                 """,
@@ -17,13 +17,13 @@ extension PostgresStore {
             ).collect()
         }
         return try rows.map { row in
-            let (token, created, lastSeen, expires, publicID, ip, agent) = try row.decode(
-                (Data, Double, Double, Double, String, String?, String?).self)
+            let (token, created, lastSeen, expires, publicID, ip, agent, aal) = try row.decode(
+                (Data, Double, Double, Double, String, String?, String?, Int).self)
             return Session(
                 tokenDigest: TokenDigest(bytes: token), userID: userID,
                 createdAt: Date(timeIntervalSince1970: created), lastSeenAt: Date(timeIntervalSince1970: lastSeen),
                 expiresAt: Date(timeIntervalSince1970: expires), publicID: publicID,
-                origin: SessionOrigin(ip: ip, userAgent: agent))
+                origin: SessionOrigin(ip: ip, userAgent: agent), aal: aal)
         }
     }
 
@@ -66,7 +66,7 @@ extension PostgresStore {
     }
 
     /// Changes the hash, ends the other sessions, drops the reset token and re-keys the current
-    /// session, in one transaction. The user's row is locked first, so a reset or another change
+    /// session (keeping its assurance level), in one transaction. The user's row is locked first, so a reset or another change
     /// either commits before (and the hash no longer matches) or waits.
     public func changePassword(
         userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest

@@ -15,20 +15,23 @@ extension PostgresStore: AdminStore {
                 SELECT u.id, u.email, u.created_at,
                     (SELECT count(*) FROM sessions s
                      WHERE s.user_id = u.id AND s.expires_at > \(nowSeconds) AND s.last_seen_at > \(cutoff)),
-                    u.email_verified
+                    u.email_verified,
+                    EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.totp_secret IS NOT NULL)
                 FROM users u WHERE u.email > \(after) ORDER BY u.email LIMIT \(limit)
                 """,
                 logger: self.logger
             ).collect().map { row in
-                let (id, email, created, live, verified) = try row.decode((Int64, String, Double, Int64, Bool).self)
+                let (id, email, created, live, verified, mfa) = try row.decode(
+                    (Int64, String, Double, Int64, Bool, Bool).self)
                 return UserSummary(
                     id: id, email: email, createdAt: Date(timeIntervalSince1970: created), liveSessions: Int(live),
-                    emailVerified: verified)
+                    emailVerified: verified, mfaEnabled: mfa)
             }
         }
     }
 
-    /// Deletes a user; sessions and the reset token go with it (`ON DELETE CASCADE`).
+    /// Deletes a user; sessions, tokens, activity and the second factor go with it (`ON DELETE
+    /// CASCADE`).
     public func deleteUser(id: Int64) async throws -> Bool {
         try await call { client in
             try await !client.query("DELETE FROM users WHERE id = \(id) RETURNING 1", logger: self.logger).collect()

@@ -163,6 +163,41 @@ extension PostgresStore {
                 "CREATE INDEX verification_tokens_expires_at ON verification_tokens (expires_at)",
             ]
         ),
+        // The second factor (`MFAFactor`): one TOTP factor per account (its secrets sealed), the
+        // digests of its recovery codes, the tokens of logins waiting for a code (`MFAToken`),
+        // and each session's assurance level (every existing one made with a password alone; a
+        // constant default does not rewrite the table).
+        (
+            "v9-second-factor",
+            [
+                """
+                CREATE TABLE mfa_factors (
+                    user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                    totp_secret BYTEA,
+                    pending_secret BYTEA,
+                    last_step BIGINT
+                )
+                """,
+                """
+                CREATE TABLE recovery_codes (
+                    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    digest BYTEA NOT NULL,
+                    PRIMARY KEY (user_id, digest)
+                )
+                """,
+                """
+                CREATE TABLE mfa_tokens (
+                    token_hash BYTEA PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    password_hash TEXT NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX mfa_tokens_user_id ON mfa_tokens (user_id)",
+                "CREATE INDEX mfa_tokens_expires_at ON mfa_tokens (expires_at)",
+                "ALTER TABLE sessions ADD COLUMN aal SMALLINT NOT NULL DEFAULT 1",
+            ]
+        ),
     ]
 
     /// Whether a migration rewrites stored rows (has a data step, or rewrites a table in SQL),

@@ -75,7 +75,8 @@ extension PostgresStore {
         }
     }
 
-    /// Deletes sessions past their absolute or idle expiry and expired reset tokens.
+    /// Deletes sessions past their absolute or idle expiry, and expired reset, verification and
+    /// second-factor login tokens.
     public func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult {
         let nowSeconds = now.timeIntervalSince1970
         let cutoff = idleCutoff.timeIntervalSince1970
@@ -90,6 +91,9 @@ extension PostgresStore {
             var result = PurgeResult(sessions: sessions, resetTokens: tokens)
             result.verificationTokens = try await client.query(
                 "DELETE FROM verification_tokens WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
+            ).collect().count
+            result.mfaTokens = try await client.query(
+                "DELETE FROM mfa_tokens WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
             ).collect().count
             return result
         }

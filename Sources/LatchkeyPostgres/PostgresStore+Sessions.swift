@@ -23,14 +23,15 @@ extension PostgresStore {
             let lastSeen = session.lastSeenAt.timeIntervalSince1970
             let expires = session.expiresAt.timeIntervalSince1970
             let (userID, publicID, ip, agent) = (session.userID, session.publicID, session.ip, session.userAgent)
+            let aal = session.aal
             let keptBesides = max(0, limit - 1)
             query = try """
             WITH checked AS (
                 SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
             ), inserted AS (
                 INSERT INTO sessions
-                    (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
-                SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent)
+                    (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
+                SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent), \(aal)
                 FROM checked
                 RETURNING user_id
             ), trimmed AS (
@@ -56,12 +57,12 @@ extension PostgresStore {
         let lastSeen = session.lastSeenAt.timeIntervalSince1970
         let expires = session.expiresAt.timeIntervalSince1970
         let userID = session.userID
-        let (publicID, ip, agent) = (session.publicID, session.ip, session.userAgent)
+        let (publicID, ip, agent, aal) = (session.publicID, session.ip, session.userAgent, session.aal)
         if let passwordHash {
             return try """
             INSERT INTO sessions
-                (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
-            SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent) FROM (
+                (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
+            SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent), \(aal) FROM (
                 SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
             ) AS checked
             RETURNING 1
@@ -69,8 +70,8 @@ extension PostgresStore {
         }
         return try """
         INSERT INTO sessions
-            (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
-        SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent)
+            (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
+        SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent), \(aal)
         FROM users WHERE id = \(userID)
         RETURNING 1
         """
@@ -95,7 +96,8 @@ extension PostgresStore {
                 createdAt: Date(timeIntervalSince1970: row.created),
                 lastSeenAt: Date(timeIntervalSince1970: row.lastSeen),
                 expiresAt: Date(timeIntervalSince1970: row.expires),
-                publicID: row.publicID
+                publicID: row.publicID,
+                aal: row.aal
             )
             return (session, SessionUser(id: row.userID, email: row.email))
         }
@@ -136,7 +138,7 @@ extension PostgresStore {
 struct FindSession: PostgresPreparedStatement {
     static let name = "latchkey_find_session"
     static let sql = """
-        SELECT user_id, created_at, last_seen_at, expires_at, email, public_id FROM sessions WHERE token_hash = $1
+        SELECT user_id, created_at, last_seen_at, expires_at, email, public_id, aal FROM sessions WHERE token_hash = $1
         """
     static let bindingDataTypes: [PostgresDataType] = [.bytea]
 
@@ -147,6 +149,7 @@ struct FindSession: PostgresPreparedStatement {
         let expires: Double
         let email: String
         let publicID: String
+        let aal: Int
     }
 
     let token: Data
@@ -158,9 +161,10 @@ struct FindSession: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
-        let (userID, created, lastSeen, expires, email, publicID) = try row.decode(
-            (Int64, Double, Double, Double, String, String).self)
+        let (userID, created, lastSeen, expires, email, publicID, aal) = try row.decode(
+            (Int64, Double, Double, Double, String, String, Int).self)
         return Row(
-            userID: userID, created: created, lastSeen: lastSeen, expires: expires, email: email, publicID: publicID)
+            userID: userID, created: created, lastSeen: lastSeen, expires: expires, email: email, publicID: publicID,
+            aal: aal)
     }
 }

@@ -26,21 +26,29 @@ extension PostgresStore {
             let query: PostgresQuery
             switch lookup {
             case .id(let id):
-                query = "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE id = \(id)"
+                query = "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(id)"
             case .email(let email):
                 // No stored email holds a NUL, and PostgreSQL would refuse to compare one.
                 if email.utf8.contains(0) { return [] }
-                query = "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE email = \(email)"
+                query = "SELECT \(unescaped: Self.userColumns) FROM users WHERE email = \(email)"
             }
             return try await client.query(query, logger: self.logger).collect().map { row in
-                let (id, email, hash, created, verified) = try row.decode((Int64, String, String, Double, Bool).self)
+                let (id, email, hash, created, verified, mfa) = try row.decode(
+                    (Int64, String, String, Double, Bool, Bool).self)
                 return User(
                     id: id, email: email, passwordHash: hash, createdAt: Date(timeIntervalSince1970: created),
-                    emailVerified: verified)
+                    emailVerified: verified, mfaEnabled: mfa)
             }
         }
         return rows.first
     }
+
+    /// The columns `findUser(by:)` reads: whether a second factor is active comes from the
+    /// factor's primary key, in the same statement.
+    static let userColumns = """
+        id, email, password_hash, created_at, email_verified,
+        EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = users.id AND f.totp_secret IS NOT NULL)
+        """
 
     /// Updates a user; `StoreError.notFound` when the id is unknown.
     public func updateUser(id: Int64, _ update: UserUpdate) async throws {

@@ -14,7 +14,8 @@ extension SQLiteStore: AdminStore {
                     SELECT u.id, u.email, u.created_at,
                         (SELECT count(*) FROM sessions s
                          WHERE s.user_id = u.id AND s.expires_at > ? AND s.last_seen_at > ?),
-                        u.email_verified
+                        u.email_verified,
+                        EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.totp_secret IS NOT NULL)
                     FROM users u WHERE u.email > ? ORDER BY u.email LIMIT ?
                     """,
                 arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970, after ?? "", limit]
@@ -22,12 +23,13 @@ extension SQLiteStore: AdminStore {
             return rows.map {
                 UserSummary(
                     id: $0[0], email: $0[1], createdAt: Date(timeIntervalSince1970: $0[2]), liveSessions: $0[3],
-                    emailVerified: $0[4])
+                    emailVerified: $0[4], mfaEnabled: $0[5])
             }
         }
     }
 
-    /// Deletes a user; sessions and the reset token go with it (`ON DELETE CASCADE`).
+    /// Deletes a user; sessions, tokens, activity and the second factor go with it (`ON DELETE
+    /// CASCADE`).
     public func deleteUser(id: Int64) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
@@ -56,8 +58,8 @@ extension SQLiteStore: AdminStore {
             let statement = try db.makeStatement(
                 sql: """
                     INSERT INTO sessions
-                        (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
-                    SELECT ?, id, email, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?
+                        (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
+                    SELECT ?, id, email, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ?
                     """)
             for session in sessions {
                 try statement.execute(arguments: Self.sessionArguments(session) + [session.userID])

@@ -170,6 +170,35 @@ extension SQLiteStore {
                     """
             )
         }
+        // The second factor (`MFAFactor`): one TOTP factor per account (its secrets sealed), the
+        // digests of its recovery codes, the tokens of logins waiting for a code (`MFAToken`),
+        // and each session's assurance level (every existing one made with a password alone).
+        migrator.registerMigration("v9-second-factor") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE mfa_factors (
+                        user_id INTEGER PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        totp_secret BLOB,
+                        pending_secret BLOB,
+                        last_step INTEGER
+                    );
+                    CREATE TABLE recovery_codes (
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        digest BLOB NOT NULL,
+                        PRIMARY KEY (user_id, digest)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE mfa_tokens (
+                        token_hash BLOB PRIMARY KEY NOT NULL,
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        password_hash TEXT NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX mfa_tokens_user_id ON mfa_tokens(user_id);
+                    CREATE INDEX mfa_tokens_expires_at ON mfa_tokens(expires_at);
+                    ALTER TABLE sessions ADD COLUMN aal INTEGER NOT NULL DEFAULT 1;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -60,8 +60,8 @@ extension SQLiteStore {
         }
     }
 
-    /// Deletes sessions past their absolute or idle expiry, and expired reset and verification
-    /// tokens.
+    /// Deletes sessions past their absolute or idle expiry, and expired reset, verification and
+    /// second-factor login tokens.
     public func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult {
         return try await write { db in
             try db.execute(
@@ -75,6 +75,8 @@ extension SQLiteStore {
             try db.execute(
                 sql: "DELETE FROM verification_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             result.verificationTokens = db.changesCount
+            try db.execute(sql: "DELETE FROM mfa_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            result.mfaTokens = db.changesCount
             return result
         }
     }

@@ -15,8 +15,8 @@ extension SQLiteStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO sessions
-                        (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent)
-                    SELECT ?, id, email, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?
+                        (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
+                    SELECT ?, id, email, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?
                     """
             ).execute(arguments: Self.sessionArguments(session) + [session.userID, passwordHash])
             guard db.changesCount == 1 else { return false }
@@ -35,12 +35,12 @@ extension SQLiteStore {
     }
 
     /// The values of `INSERT INTO sessions` after the token and user: the times, the public
-    /// identifier, the address and the agent.
+    /// identifier, the address, the agent and the assurance level.
     static func sessionArguments(_ session: Session) -> StatementArguments {
         [
             session.tokenDigest.bytes, session.createdAt.timeIntervalSince1970,
             session.lastSeenAt.timeIntervalSince1970, session.expiresAt.timeIntervalSince1970,
-            session.publicID, session.ip, session.userAgent,
+            session.publicID, session.ip, session.userAgent, session.aal,
         ]
     }
 
@@ -51,7 +51,7 @@ extension SQLiteStore {
         try readHere { db in
             let statement = try db.cachedStatement(
                 sql: """
-                    SELECT user_id, created_at, last_seen_at, expires_at, email, public_id
+                    SELECT user_id, created_at, last_seen_at, expires_at, email, public_id, aal
                     FROM sessions WHERE token_hash = ?
                     """
             )
@@ -66,7 +66,8 @@ extension SQLiteStore {
                 lastSeenAt: Date(timeIntervalSince1970: row[2]),
                 expiresAt: Date(timeIntervalSince1970: row[3]),
                 // Never NULL (migration v6's trigger fills it), but a row is never trusted to crash.
-                publicID: (row[5] as String?) ?? ""
+                publicID: (row[5] as String?) ?? "",
+                aal: row[6]
             )
             return (session, SessionUser(id: userID, email: row[4]))
         }
@@ -102,7 +103,7 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT token_hash, created_at, last_seen_at, expires_at, public_id, ip, user_agent FROM sessions
+                    SELECT token_hash, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal FROM sessions
                     WHERE user_id = ? AND expires_at > ? AND last_seen_at > ?
                     ORDER BY created_at DESC, public_id DESC
                     """,
@@ -112,7 +113,7 @@ extension SQLiteStore {
                     tokenDigest: TokenDigest(bytes: row[0]), userID: userID,
                     createdAt: Date(timeIntervalSince1970: row[1]), lastSeenAt: Date(timeIntervalSince1970: row[2]),
                     expiresAt: Date(timeIntervalSince1970: row[3]), publicID: (row[4] as String?) ?? "",
-                    origin: SessionOrigin(ip: row[5], userAgent: row[6]))
+                    origin: SessionOrigin(ip: row[5], userAgent: row[6]), aal: row[7])
             }
         }
     }
@@ -146,7 +147,7 @@ extension SQLiteStore {
     }
 
     /// Changes the hash, ends the other sessions, drops the reset token and re-keys the current
-    /// session, in one write transaction.
+    /// session (keeping its assurance level), in one write transaction.
     public func changePassword(
         userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
     ) async throws -> Bool {

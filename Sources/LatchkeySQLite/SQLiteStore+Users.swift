@@ -25,13 +25,13 @@ extension SQLiteStore {
             case .id(let id):
                 row = try Row.fetchOne(
                     db.cachedStatement(
-                        sql: "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE id = ?"),
+                        sql: "SELECT \(Self.userColumns) FROM users WHERE id = ?"),
                     arguments: [id]
                 )
             case .email(let email):
                 row = try Row.fetchOne(
                     db.cachedStatement(
-                        sql: "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE email = ?"),
+                        sql: "SELECT \(Self.userColumns) FROM users WHERE email = ?"),
                     arguments: [email]
                 )
             }
@@ -64,10 +64,17 @@ extension SQLiteStore {
         }
     }
 
+    /// The columns `user(from:)` reads, in its order: whether a second factor is active comes
+    /// from the factor's primary key, in the same statement.
+    static let userColumns = """
+        id, email, password_hash, created_at, email_verified,
+        EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = users.id AND f.totp_secret IS NOT NULL)
+        """
+
     static func user(from row: Row) -> User {
         User(
             id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]),
-            emailVerified: row[4])
+            emailVerified: row[4], mfaEnabled: row[5])
     }
 
     /// Whether accounts sharing a canonical address are listed as email conflicts.

@@ -16,6 +16,11 @@ public actor InMemoryStore: AdminStore {
     /// Every user's activity, oldest first.
     var activity: [ActivityEvent] = []
     var verificationTokens: [Int64: VerificationToken] = [:]
+    /// Each user's factor; its `recoveryCodesLeft` is not kept here (`recoveryCodes` counts).
+    var mfaFactors: [Int64: MFAFactor] = [:]
+    /// Each user's unused recovery codes' digests, in the order stored.
+    var recoveryCodes: [Int64: [Data]] = [:]
+    var mfaTokens: [TokenDigest: MFAToken] = [:]
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
 
@@ -53,15 +58,19 @@ public actor InMemoryStore: AdminStore {
         return user
     }
 
-    /// Finds a user by id or email.
+    /// Finds a user by id or email, with whether a second factor is active.
     public func findUser(by lookup: UserLookup) throws -> User? {
         try check()
+        let id: Int64?
         switch lookup {
-        case .id(let id):
-            return users[id]
+        case .id(let key):
+            id = key
         case .email(let email):
-            return userIDsByEmail[Array(email.utf8)].flatMap { users[$0] }
+            id = userIDsByEmail[Array(email.utf8)]
         }
+        guard let id, var user = users[id] else { return nil }
+        user.mfaEnabled = mfaFactors[id]?.isActive ?? false
+        return user
     }
 
     /// Changes a user; `StoreError.notFound` when the id is unknown.
@@ -170,11 +179,11 @@ public actor InMemoryStore: AdminStore {
                 }.count
                 return UserSummary(
                     id: user.id, email: user.email, createdAt: user.createdAt, liveSessions: live,
-                    emailVerified: user.emailVerified)
+                    emailVerified: user.emailVerified, mfaEnabled: mfaFactors[user.id]?.isActive ?? false)
             }
     }
 
-    /// Deletes a user with their sessions and reset token.
+    /// Deletes a user with their sessions, tokens, activity and second factor.
     public func deleteUser(id: Int64) throws -> Bool {
         try check()
         guard let user = users.removeValue(forKey: id) else { return false }
@@ -184,6 +193,7 @@ public actor InMemoryStore: AdminStore {
         conflicts.removeValue(forKey: id)
         activity.removeAll { $0.userID == id }
         verificationTokens.removeValue(forKey: id)
+        removeSecondFactor(userID: id)
         return true
     }
 
@@ -282,7 +292,7 @@ public actor InMemoryStore: AdminStore {
         return doomed.count
     }
 
-    /// Removes expired sessions and reset tokens.
+    /// Removes expired sessions, and expired reset, verification and second-factor login tokens.
     public func purgeExpired(now: Date, idleCutoff: Date) throws -> PurgeResult {
         try check()
         let doomedSessions = sessions.filter { $0.value.expiresAt <= now || $0.value.lastSeenAt <= idleCutoff }.map(
@@ -294,6 +304,9 @@ public actor InMemoryStore: AdminStore {
         let doomedVerifications = verificationTokens.filter { $0.value.expiresAt <= now }.map(\.key)
         for key in doomedVerifications { verificationTokens.removeValue(forKey: key) }
         result.verificationTokens = doomedVerifications.count
+        let doomedMFATokens = mfaTokens.filter { $0.value.expiresAt <= now }.map(\.key)
+        for key in doomedMFATokens { mfaTokens.removeValue(forKey: key) }
+        result.mfaTokens = doomedMFATokens.count
         return result
     }
 }

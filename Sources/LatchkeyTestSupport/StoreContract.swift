@@ -41,6 +41,16 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case verificationVerifiesTheOwnAddressOnce
     case verificationChangesTheAddressUnlessTaken
     case passwordChangesAndRenamesDropAPendingVerification
+    case pendingTOTPSecretRoundTrips
+    case activateTOTPIsAllOrNothing
+    case acceptTOTPStepOncePerStep
+    case concurrentTOTPStepsHaveOneWinner
+    case recoveryCodesAreConsumedOnce
+    case deleteMFARemovesEverything
+    case mfaTokensAreUsedOnceAndPurged
+    case deleteUserTakesTheSecondFactor
+    case sampleTOTPSecretsReturnsActiveOnes
+    case sessionAssuranceLevelRoundTrips
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -107,6 +117,11 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
         case .verificationTokensRoundTripAndReplace, .verificationVerifiesTheOwnAddressOnce,
             .verificationChangesTheAddressUnlessTaken, .passwordChangesAndRenamesDropAPendingVerification:
             try await runVerification(on: store)
+        case .pendingTOTPSecretRoundTrips, .activateTOTPIsAllOrNothing, .acceptTOTPStepOncePerStep,
+            .concurrentTOTPStepsHaveOneWinner, .recoveryCodesAreConsumedOnce, .deleteMFARemovesEverything,
+            .mfaTokensAreUsedOnceAndPurged, .deleteUserTakesTheSecondFactor, .sampleTOTPSecretsReturnsActiveOnes,
+            .sessionAssuranceLevelRoundTrips:
+            try await runSecondFactor(on: store)
         }
     }
 }

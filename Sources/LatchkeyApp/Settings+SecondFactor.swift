@@ -1,0 +1,113 @@
+import Foundation
+import LatchkeyCore
+import Logging
+import SystemPackage
+
+extension Settings {
+    /// The file a development server keeps the second-factor key it made in.
+    public static let developmentKeyFileName = "latchkey-mfa.key"
+
+    /// Reads `MFA_ISSUER`, `MFA_ENCRYPTION_KEY`, `MFA_ENCRYPTION_KEYS_PREVIOUS` and
+    /// `MFA_MAX_FAILURES` (waits as the other throttles'). The key's absence is not an error: a
+    /// development server makes one (`resolveDevelopmentMFAKey(logger:)`), a production one
+    /// answers enrolment with 503.
+    static func loadSecondFactor(
+        into settings: inout Settings,
+        text: (Key) -> String?,
+        maxFailures: Int,
+        firstWait: Int,
+        maxWait: Int
+    ) throws(ConfigurationError) {
+        if let issuer = text(.mfaIssuer) {
+            guard (1...100).contains(issuer.count),
+                !issuer.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else {
+                throw ConfigurationError("MFA_ISSUER: must be 1 to 100 characters without control characters")
+            }
+            settings.policy.mfaIssuer = issuer
+        }
+        settings.policy.mfaThrottle = FailureThrottle(maxFailures: maxFailures, firstWait: firstWait, maxWait: maxWait)
+        let previous =
+            text(.mfaEncryptionKeysPrevious).map {
+                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            } ?? []
+        guard let current = text(.mfaEncryptionKey) else {
+            if !previous.isEmpty {
+                throw ConfigurationError("MFA_ENCRYPTION_KEYS_PREVIOUS: needs MFA_ENCRYPTION_KEY, the key that seals")
+            }
+            return
+        }
+        do {
+            let currentKey = try MFAKeyring.key(base64: current)
+            var previousKeys: [Data] = []
+            for (index, text) in previous.enumerated() {
+                do {
+                    previousKeys.append(try MFAKeyring.key(base64: text))
+                } catch {
+                    throw ConfigurationError("MFA_ENCRYPTION_KEYS_PREVIOUS: key \(index + 1) \(error)")
+                }
+            }
+            settings.policy.mfaKeyring = try MFAKeyring(current: currentKey, previous: previousKeys)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("MFA_ENCRYPTION_KEY: \(error) (32 random bytes in base64)")
+        }
+    }
+
+    /// In development without `MFA_ENCRYPTION_KEY`, the key kept in `latchkey-mfa.key` beside the
+    /// SQLite file (in the working folder for PostgreSQL and in-memory databases): read, or made
+    /// at first start (32 random bytes, base64, mode 0600), and logged. Several nodes need the
+    /// same key, given as `MFA_ENCRYPTION_KEY`. Nothing happens in production or with a key set.
+    /// - Parameter logger: Where the key file's use is said (never the key).
+    /// - Throws: `ConfigurationError` when the file cannot be read, made, or holds no key.
+    public mutating func resolveDevelopmentMFAKey(logger: Logger) throws(ConfigurationError) {
+        guard policy.mfaKeyring == nil, profile == .development else { return }
+        var directory = ""
+        if case .sqlite(.file(let path)) = database {
+            directory = (path as NSString).deletingLastPathComponent
+        }
+        let path = directory.isEmpty ? Self.developmentKeyFileName : directory + "/" + Self.developmentKeyFileName
+        let made = try Self.makeKeyFile(at: path)
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError("\(path): cannot be read (\(error.localizedDescription))")
+        }
+        do {
+            policy.mfaKeyring = try MFAKeyring(current: MFAKeyring.key(base64: text))
+        } catch {
+            throw ConfigurationError("\(path): \(error); remove it to have a new key made, or set MFA_ENCRYPTION_KEY")
+        }
+        mfaKeyFile = path
+        logger.notice(
+            made ? "made a second-factor key for development" : "second-factor key read from its development file",
+            metadata: [
+                "file": "\(path)", "note": "every node needs the same key: set MFA_ENCRYPTION_KEY in production",
+            ])
+    }
+
+    /// Makes the key file unless it exists, only ever from this process (an exclusive create),
+    /// readable by its owner alone.
+    /// - Returns: Whether it was made now.
+    private static func makeKeyFile(at path: String) throws(ConfigurationError) -> Bool {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(
+                FilePath(path), .writeOnly, options: [.create, .exclusiveCreate], permissions: [.ownerReadWrite])
+        } catch Errno.fileExists {
+            return false
+        } catch {
+            throw ConfigurationError("\(path): cannot be made (\(error))")
+        }
+        do {
+            try descriptor.closeAfter {
+                _ = try descriptor.writeAll(Array((MFAKeyring.newKey() + "\n").utf8))
+            }
+        } catch {
+            throw ConfigurationError("\(path): cannot be written (\(error))")
+        }
+        return true
+    }
+}

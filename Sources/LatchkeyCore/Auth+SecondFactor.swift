@@ -1,0 +1,248 @@
+import Foundation
+
+/// A TOTP enrolment begun: what the owner puts into an authenticator app.
+public struct TOTPEnrolment: Sendable, Equatable {
+    /// The secret in base32 (RFC 4648 section 6) without padding, for typing in.
+    public let secret: String
+    /// The `otpauth://` key URI, for a QR code (`TOTP.keyURI(issuer:account:secret:)`).
+    public let keyURI: String
+}
+
+/// The second factor confirmed: its recovery codes and the session's new token.
+public struct ConfirmedTOTP: Sendable, Equatable {
+    /// The new set of recovery codes, as shown once (`RecoveryCode.generate()`).
+    public let recoveryCodes: [String]
+    /// The session that confirmed it, under a new token, now at `aal` 2.
+    public let session: RenewedSession
+}
+
+/// The account's second factor (TOTP, RFC 6238, with recovery codes): enrolment, removal and the
+/// code check every route that asks for a code shares. Routes that change the factor need a
+/// live session, and those that remove or replace something ask for the password and a code
+/// (OWASP ASVS 5.0 7.5.1: full re-authentication).
+extension Auth {
+    /// Begins an enrolment: a new secret, pending until a code from it confirms it, replacing any
+    /// pending one.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - password: The account's password, as sent.
+    ///   - origin: The client's address and agent, for the activity.
+    /// - Returns: The secret and its key URI.
+    /// - Throws: `invalidSession`; `secondFactorNotConfigured` without `MFA_ENCRYPTION_KEY`;
+    ///   `secondFactorAlreadyActive`; `throttled`; `wrongPassword`; `overloaded`;
+    ///   `storageUnavailable`.
+    public func beginTOTPEnrolment(sessionToken token: String, password: String, origin: SessionOrigin)
+        async throws -> TOTPEnrolment
+    {
+        let live = try await liveSession(token)
+        let keyring = try configuredKeyring()
+        let user = try await currentUser(live)
+        guard !user.mfaEnabled else { throw AuthError.secondFactorAlreadyActive }
+        let (matched, _) = try await checkPassword(
+            password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
+        guard matched else { throw AuthError.wrongPassword }
+        let secret = TOTP.newSecret()
+        let sealed = try keyring.seal(secret, userID: user.id)
+        guard try await storage({ try await store.setPendingTOTPSecret(userID: user.id, sealed: sealed) }) else {
+            throw AuthError.secondFactorAlreadyActive
+        }
+        return TOTPEnrolment(
+            secret: TOTP.base32(secret),
+            keyURI: TOTP.keyURI(issuer: policy.mfaIssuer, account: user.email, secret: secret))
+    }
+
+    /// Confirms the pending enrolment with a code from it: the factor is active from now, with a
+    /// new set of recovery codes; every other session ends and this one gets a new token at
+    /// `aal` 2 (OWASP ASVS 5.0 7.2.4); the owner is notified.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - code: A code from the pending secret.
+    ///   - origin: The client's address and agent, for the activity.
+    /// - Returns: The recovery codes and the session's new token.
+    /// - Throws: `invalidSession`; `secondFactorNotConfigured`; `noPendingEnrolment`;
+    ///   `throttled` (wrong codes counted per account); `wrongCode`; `accountChanged` when the
+    ///   pending enrolment was replaced or confirmed meanwhile; `storageUnavailable`.
+    public func confirmTOTPEnrolment(sessionToken token: String, code: String, origin: SessionOrigin)
+        async throws -> ConfirmedTOTP
+    {
+        let live = try await liveSession(token)
+        let keyring = try configuredKeyring()
+        let userID = live.user.id
+        guard let pending = try await storage({ try await store.mfaFactor(userID: userID) })?.pendingSecret,
+            let secret = keyring.open(pending, userID: userID)?.secret
+        else { throw AuthError.noPendingEnrolment }
+        var step: UInt64?
+        try await countCodeAttempt(userID: userID, origin: origin) {
+            step = TOTP.verify(code, secret: secret, at: clock(), after: nil)
+            return step != nil
+        }
+        let codes = (0..<RecoveryCode.setSize).map { _ in RecoveryCode.generate() }
+        let digests = codes.compactMap(RecoveryCode.canonical).map(keyring.recoveryCodeDigest)
+        let newToken = SecretToken.generate()
+        let activated = try await storage {
+            try await store.activateTOTP(
+                userID: userID, pending: pending, step: Int64(clamping: step ?? 0), recoveryCodes: digests,
+                keeping: live.digest, as: TokenDigest(of: newToken))
+        }
+        guard activated else {
+            _ = try await liveSession(token)
+            throw AuthError.accountChanged
+        }
+        let now = clock()
+        notifier?.notify(.mfaEnabled(email: live.user.email, at: now))
+        await record(.mfaEnabled, userID: userID, origin: origin)
+        let remaining = live.session.expiresAt.timeIntervalSince(now)
+        return ConfirmedTOTP(
+            recoveryCodes: codes,
+            session: RenewedSession(token: newToken, maxAge: max(0, Int(remaining.rounded(.down)))))
+    }
+
+    /// Removes the second factor and its recovery codes after the password and a code; the owner
+    /// is notified. Sessions keep going.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - password: The account's password, as sent.
+    ///   - code: A one-time or recovery code.
+    ///   - origin: The client's address and agent, for the activity.
+    /// - Throws: `invalidSession`; `noActiveSecondFactor`; `throttled`; `wrongPassword`;
+    ///   `secondFactorRequired` without a code; `wrongCode`; `overloaded`; `storageUnavailable`.
+    public func disableTOTP(sessionToken token: String, password: String, code: String?, origin: SessionOrigin)
+        async throws
+    {
+        let live = try await liveSession(token)
+        guard try await currentUser(live).mfaEnabled else { throw AuthError.noActiveSecondFactor }
+        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
+        guard try await storage({ try await store.deleteMFA(userID: user.id) }) else {
+            throw AuthError.noActiveSecondFactor
+        }
+        notifier?.notify(.mfaDisabled(email: user.email, at: clock()))
+        await record(.mfaDisabled, userID: user.id, origin: origin)
+    }
+
+    /// Replaces the recovery codes after the password and a code: the old ones stop working.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - password: The account's password, as sent.
+    ///   - code: A one-time or recovery code.
+    ///   - origin: The client's address and agent, for the activity.
+    /// - Returns: The new codes, as shown once.
+    /// - Throws: as `disableTOTP(sessionToken:password:code:origin:)`.
+    public func regenerateRecoveryCodes(
+        sessionToken token: String, password: String, code: String?, origin: SessionOrigin
+    ) async throws -> [String] {
+        let live = try await liveSession(token)
+        guard try await currentUser(live).mfaEnabled else { throw AuthError.noActiveSecondFactor }
+        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
+        let keyring = try configuredKeyring()
+        let codes = (0..<RecoveryCode.setSize).map { _ in RecoveryCode.generate() }
+        let digests = codes.compactMap(RecoveryCode.canonical).map(keyring.recoveryCodeDigest)
+        guard try await storage({ try await store.replaceRecoveryCodes(userID: user.id, digests: digests) }) else {
+            throw AuthError.noActiveSecondFactor
+        }
+        return codes
+    }
+
+    /// Checks a one-time code (TOTP, each step accepted once) or a recovery code (each used once)
+    /// for an account with an active factor, counted per account by the second-factor throttle
+    /// (`MFA_MAX_FAILURES`). A wrong code is recorded as `mfa_failed`; a recovery code used is
+    /// recorded and its owner told how many are left. A secret sealed under an older key is
+    /// sealed again under the current one.
+    /// - Parameters:
+    ///   - code: The code as sent: 6 digits, or a recovery code in any case, with or without `-`.
+    ///   - user: The account's id and address.
+    ///   - origin: The client's address and agent, for the activity.
+    /// - Throws: `secondFactorNotConfigured` without keys (or when none opens the secret);
+    ///   `throttled`; `wrongCode`; `storageUnavailable`.
+    func checkSecondFactor(_ code: String, of user: SessionUser, origin: SessionOrigin) async throws {
+        let keyring = try configuredKeyring()
+        var recoveryCodesLeft: Int?
+        try await countCodeAttempt(userID: user.id, origin: origin) {
+            guard let factor = try await storage({ try await store.mfaFactor(userID: user.id) }),
+                let sealed = factor.secret
+            else { return false }
+            if let canonical = RecoveryCode.canonical(code) {
+                let digests = keyring.recoveryCodeDigests(canonical)
+                recoveryCodesLeft = try await storage {
+                    try await store.consumeRecoveryCode(userID: user.id, digests: digests)
+                }
+                return recoveryCodesLeft != nil
+            }
+            guard let (secret, underCurrentKey) = keyring.open(sealed, userID: user.id) else {
+                logger.error(
+                    "a second-factor secret does not open with the configured keys", metadata: ["user_id": "\(user.id)"]
+                )
+                throw AuthError.secondFactorNotConfigured
+            }
+            let lastStep = factor.lastStep.map { UInt64(clamping: $0) }
+            guard let step = TOTP.verify(code, secret: secret, at: clock(), after: lastStep) else { return false }
+            let resealed = underCurrentKey ? nil : try keyring.seal(secret, userID: user.id)
+            return try await storage {
+                try await store.acceptTOTPStep(
+                    userID: user.id, step: Int64(clamping: step), secret: sealed, resealed: resealed)
+            }
+        }
+        if let left = recoveryCodesLeft {
+            notifier?.notify(.recoveryCodeUsed(email: user.email, at: clock(), left: left))
+            await record(.recoveryCodeUsed, userID: user.id, origin: origin)
+        }
+    }
+
+    /// Runs one code check under the account's second-factor throttle: reserved first (refused
+    /// with `throttled` before any check), settled after; a failure is counted, recorded as
+    /// `mfa_failed` and thrown as `wrongCode`.
+    private func countCodeAttempt(
+        userID: Int64, origin: SessionOrigin, _ check: () async throws -> Bool
+    ) async throws {
+        let key = ThrottleKey(.mfa, String(userID))
+        let reservedAt: Date
+        do {
+            reservedAt = try await reserveAttempt(key, policy.mfaThrottle)
+        } catch AuthError.throttled(let seconds) {
+            metrics.mfaThrottled.increment()
+            throw AuthError.throttled(retryAfter: seconds)
+        }
+        let matched: Bool
+        do {
+            matched = try await check()
+        } catch {
+            await releaseAttempt(key, policy.mfaThrottle, reservedAt: reservedAt)
+            throw error
+        }
+        try await settleAttempt(key, policy.mfaThrottle, reservedAt: reservedAt, succeeded: matched)
+        guard matched else {
+            metrics.mfaFailed.increment()
+            await record(.mfaFailed, userID: userID, origin: origin)
+            throw AuthError.wrongCode
+        }
+        metrics.mfaSucceeded.increment()
+    }
+
+    /// The keys, or `secondFactorNotConfigured` when there are none.
+    func configuredKeyring() throws -> MFAKeyring {
+        guard let keyring = policy.mfaKeyring else { throw AuthError.secondFactorNotConfigured }
+        return keyring
+    }
+
+    /// The account behind a live session, as stored now.
+    func currentUser(_ live: LiveSession) async throws -> User {
+        guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
+            throw AuthError.invalidSession
+        }
+        return user
+    }
+
+    /// Whether the configured keys can read the second factors stored: `nil` when they can (or
+    /// none is stored), else the reason, for a start-up that must stop rather than lock every
+    /// such account out.
+    /// - Returns: The problem, in one sentence, or `nil`.
+    /// - Throws: `storageUnavailable`.
+    public func secondFactorKeyProblem() async throws -> String? {
+        let sample = try await storage { try await store.sampleTOTPSecrets(limit: 20) }
+        guard !sample.isEmpty else { return nil }
+        guard let keyring = policy.mfaKeyring else {
+            return "second factors are active in the database but MFA_ENCRYPTION_KEY is not set"
+        }
+        if sample.contains(where: { keyring.open($0.secret, userID: $0.userID) != nil }) { return nil }
+        return "MFA_ENCRYPTION_KEY (and MFA_ENCRYPTION_KEYS_PREVIOUS) open none of the second factors in the database"
+    }
+}

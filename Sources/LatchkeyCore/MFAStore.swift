@@ -1,0 +1,95 @@
+import Foundation
+
+/// What the second factor needs from storage: the TOTP factor, recovery codes and the tokens of
+/// logins waiting for a code. `AuthStore` includes it. Every method throws only `StoreError`.
+///
+/// Sealed secrets and recovery-code digests are opaque bytes to a store: it compares them for
+/// equality only.
+public protocol MFAStore: Sendable {
+    /// A user's second factor.
+    /// - Parameter userID: The user.
+    /// - Returns: The factor (with the count of unused recovery codes), or `nil` when the user has
+    ///   neither an active nor a pending one.
+    func mfaFactor(userID: Int64) async throws -> MFAFactor?
+
+    /// Stores the secret of a new enrolment, replacing any pending one, only while no factor is
+    /// active.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - sealed: The sealed secret.
+    /// - Returns: `false` when a factor is active (then nothing changed).
+    /// - Throws: `StoreError.notFound` when the user is gone.
+    func setPendingTOTPSecret(userID: Int64, sealed: Data) async throws -> Bool
+
+    /// Confirms an enrolment, atomically: only while the user's pending secret is still `pending`
+    /// and no factor is active, the pending secret becomes the active one with `lastStep` =
+    /// `step`, the recovery codes become `recoveryCodes`, every other session of the user ends,
+    /// and the session `current` gets the token digest `replacement` and `aal` 2 (keeping
+    /// everything else about it).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - pending: The sealed pending secret the code was checked against.
+    ///   - step: The step of the code that confirmed it.
+    ///   - recoveryCodes: The digests of the new recovery codes.
+    ///   - current: The token digest of the session confirming.
+    ///   - replacement: The digest of that session's new token.
+    /// - Returns: Whether the factor became active (`false`: nothing changed).
+    func activateTOTP(
+        userID: Int64, pending: Data, step: Int64, recoveryCodes: [Data], keeping current: TokenDigest,
+        as replacement: TokenDigest
+    ) async throws -> Bool
+
+    /// Records an accepted code's step: only while the user's active secret is still `secret`
+    /// and its `lastStep` is `nil` or below `step` (so that each step is accepted once, however
+    /// many requests race). `resealed`, when given, replaces the stored secret in the same step
+    /// (a secret sealed under an older key, sealed again under the current one).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - step: The step the code matched.
+    ///   - secret: The sealed secret the code was checked against.
+    ///   - resealed: The secret to store instead, or `nil` to keep it.
+    /// - Returns: Whether the step was accepted.
+    func acceptTOTPStep(userID: Int64, step: Int64, secret: Data, resealed: Data?) async throws -> Bool
+
+    /// Uses one recovery code: removes the first stored code of the user equal to one of
+    /// `digests` (the code's digest under each key the server holds).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - digests: The candidate digests.
+    /// - Returns: How many unused codes are left, or `nil` when none matched (then nothing
+    ///   changed).
+    func consumeRecoveryCode(userID: Int64, digests: [Data]) async throws -> Int?
+
+    /// Replaces every recovery code of a user, only while a factor is active.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - digests: The new codes' digests.
+    /// - Returns: Whether they were replaced (`false`: no active factor; nothing changed).
+    func replaceRecoveryCodes(userID: Int64, digests: [Data]) async throws -> Bool
+
+    /// Removes a user's second factor: the active and pending secrets, the recovery codes and the
+    /// tokens of logins waiting for a code.
+    /// - Parameter userID: The user.
+    /// - Returns: Whether an active factor went.
+    func deleteMFA(userID: Int64) async throws -> Bool
+
+    /// Stores the token of a login waiting for its code.
+    /// - Parameter token: The token.
+    /// - Throws: `StoreError.notFound` when the user is gone.
+    func addMFAToken(_ token: MFAToken) async throws
+
+    /// Finds the token of a login waiting for its code.
+    /// - Parameter digest: The SHA-256 of the token as sent.
+    /// - Returns: The token (expired or not), or `nil`.
+    func findMFAToken(digest: TokenDigest) async throws -> MFAToken?
+
+    /// Uses a login's token up.
+    /// - Parameter digest: The SHA-256 of the token.
+    /// - Returns: Whether it was still stored (only one caller gets `true`).
+    func deleteMFAToken(digest: TokenDigest) async throws -> Bool
+
+    /// Some active sealed secrets, for the start-up check that the configured keys open them.
+    /// - Parameter limit: The most returned.
+    /// - Returns: Pairs of user id and sealed secret.
+    func sampleTOTPSecrets(limit: Int) async throws -> [(userID: Int64, secret: Data)]
+}

@@ -1,0 +1,190 @@
+import Foundation
+import GRDB
+import LatchkeyCore
+
+/// The second factor: the TOTP factor, recovery codes and the tokens of logins waiting for a
+/// code. Every change that checks before it writes runs in one write transaction: SQLite runs one
+/// at a time, so the checks hold until the changes.
+extension SQLiteStore {
+    /// Reads the user's factor and counts the unused recovery codes, in one statement.
+    public func mfaFactor(userID: Int64) async throws -> MFAFactor? {
+        try readHere { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT totp_secret, pending_secret, last_step,
+                            (SELECT count(*) FROM recovery_codes WHERE user_id = mfa_factors.user_id)
+                        FROM mfa_factors WHERE user_id = ?
+                        """),
+                arguments: [userID])
+            guard let row else { return nil }
+            let secret: Data? = row[0]
+            let pending: Data? = row[1]
+            if secret == nil && pending == nil { return nil }
+            return MFAFactor(
+                userID: userID, secret: secret, pendingSecret: pending, lastStep: row[2], recoveryCodesLeft: row[3])
+        }
+    }
+
+    /// Inserts or replaces the pending secret in one statement, the replacement only while no
+    /// secret is active; the foreign key turns a missing user into `StoreError.notFound`.
+    public func setPendingTOTPSecret(userID: Int64, sealed: Data) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO mfa_factors (user_id, pending_secret) VALUES (?, ?)
+                    ON CONFLICT(user_id) DO UPDATE SET pending_secret = excluded.pending_secret
+                    WHERE mfa_factors.totp_secret IS NULL
+                    """,
+                arguments: [userID, sealed])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Checks the session and the pending secret, then activates the factor, replaces the
+    /// recovery codes, ends the other sessions and re-keys the current one at level 2, in one
+    /// write transaction.
+    public func activateTOTP(
+        userID: Int64, pending: Data, step: Int64, recoveryCodes: [Data], keeping current: TokenDigest,
+        as replacement: TokenDigest
+    ) async throws -> Bool {
+        try await write { db in
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?",
+                    arguments: [current.bytes, userID]) == true
+            else { return false }
+            try db.execute(
+                sql: """
+                    UPDATE mfa_factors SET totp_secret = pending_secret, pending_secret = NULL, last_step = ?
+                    WHERE user_id = ? AND pending_secret = ? AND totp_secret IS NULL
+                    """,
+                arguments: [step, userID, pending])
+            guard db.changesCount == 1 else { return false }
+            try Self.storeRecoveryCodes(db, userID: userID, digests: recoveryCodes)
+            try db.execute(
+                sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", arguments: [userID, current.bytes])
+            try db.execute(
+                sql: "UPDATE sessions SET token_hash = ?, aal = 2 WHERE token_hash = ?",
+                arguments: [replacement.bytes, current.bytes])
+            return true
+        }
+    }
+
+    /// Records the step in one conditional statement: of two requests with one code, the second
+    /// finds the step taken.
+    public func acceptTOTPStep(userID: Int64, step: Int64, secret: Data, resealed: Data?) async throws -> Bool {
+        try await write { db in
+            try db.cachedStatement(
+                sql: """
+                    UPDATE mfa_factors SET last_step = ?, totp_secret = coalesce(?, totp_secret)
+                    WHERE user_id = ? AND totp_secret = ? AND (last_step IS NULL OR last_step < ?)
+                    """
+            ).execute(arguments: [step, resealed, userID, secret, step])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Deletes one matching code and counts the rest, in one write transaction.
+    public func consumeRecoveryCode(userID: Int64, digests: [Data]) async throws -> Int? {
+        if digests.isEmpty { return nil }
+        return try await write { db in
+            let candidates = databaseQuestionMarks(count: digests.count)
+            var arguments: StatementArguments = [userID, userID]
+            arguments += StatementArguments(digests)
+            try db.execute(
+                sql: """
+                    DELETE FROM recovery_codes WHERE user_id = ? AND digest = (
+                        SELECT digest FROM recovery_codes WHERE user_id = ? AND digest IN (\(candidates)) LIMIT 1
+                    )
+                    """,
+                arguments: arguments)
+            guard db.changesCount == 1 else { return nil }
+            return try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM recovery_codes WHERE user_id = ?", arguments: [userID]) ?? 0
+        }
+    }
+
+    /// Replaces the codes in one write transaction, while the factor is active.
+    public func replaceRecoveryCodes(userID: Int64, digests: [Data]) async throws -> Bool {
+        try await write { db in
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM mfa_factors WHERE user_id = ? AND totp_secret IS NOT NULL",
+                    arguments: [userID]) == true
+            else { return false }
+            try Self.storeRecoveryCodes(db, userID: userID, digests: digests)
+            return true
+        }
+    }
+
+    /// Deletes the factor, the codes and the login tokens in one write transaction.
+    public func deleteMFA(userID: Int64) async throws -> Bool {
+        try await write { db in
+            let active = try Bool.fetchOne(
+                db, sql: "SELECT totp_secret IS NOT NULL FROM mfa_factors WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM mfa_factors WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM recovery_codes WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
+            return active ?? false
+        }
+    }
+
+    /// Inserts the token; the foreign key turns a missing user into `StoreError.notFound`.
+    public func addMFAToken(_ token: MFAToken) async throws {
+        try StoreError.checkText(token.passwordHash)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO mfa_tokens (token_hash, user_id, password_hash, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [
+                    token.tokenDigest.bytes, token.userID, token.passwordHash, token.expiresAt.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    /// Reads a token by its primary key, expired or not.
+    public func findMFAToken(digest: TokenDigest) async throws -> MFAToken? {
+        try readHere { db in
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT user_id, password_hash, expires_at FROM mfa_tokens WHERE token_hash = ?"),
+                arguments: [digest.bytes]
+            ).map { row in
+                MFAToken(
+                    tokenDigest: digest, userID: row[0], passwordHash: row[1],
+                    expiresAt: Date(timeIntervalSince1970: row[2]))
+            }
+        }
+    }
+
+    /// Deletes the token; the delete is the claim, so one caller gets `true`.
+    public func deleteMFAToken(digest: TokenDigest) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM mfa_tokens WHERE token_hash = ?", arguments: [digest.bytes])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Reads up to `limit` active secrets, in no particular order.
+    public func sampleTOTPSecrets(limit: Int) async throws -> [(userID: Int64, secret: Data)] {
+        // SQLite reads a negative LIMIT as none at all.
+        if limit <= 0 { return [] }
+        return try readHere { db in
+            try Row.fetchAll(
+                db, sql: "SELECT user_id, totp_secret FROM mfa_factors WHERE totp_secret IS NOT NULL LIMIT ?",
+                arguments: [limit]
+            ).map { row in (userID: row[0], secret: row[1]) }
+        }
+    }
+
+    /// Replaces every recovery code of a user, inside the caller's write transaction. A digest
+    /// given twice is stored once.
+    private static func storeRecoveryCodes(_ db: Database, userID: Int64, digests: [Data]) throws {
+        try db.execute(sql: "DELETE FROM recovery_codes WHERE user_id = ?", arguments: [userID])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO recovery_codes (user_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        for digest in digests {
+            try insert.execute(arguments: [userID, digest])
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import LatchkeyCore
+
+/// The second factor: the TOTP factor, recovery codes and the tokens of logins waiting for a
+/// code. The actor runs one call at a time, so each is atomic as the databases' transactions are.
+extension InMemoryStore {
+    /// The user's factor, with the count of unused recovery codes.
+    public func mfaFactor(userID: Int64) throws -> MFAFactor? {
+        try check()
+        guard var factor = mfaFactors[userID], factor.secret != nil || factor.pendingSecret != nil else { return nil }
+        factor.recoveryCodesLeft = recoveryCodes[userID]?.count ?? 0
+        return factor
+    }
+
+    /// Stores the pending secret unless a factor is active; `StoreError.notFound` when the user
+    /// is gone.
+    public func setPendingTOTPSecret(userID: Int64, sealed: Data) throws -> Bool {
+        try check()
+        guard users[userID] != nil else { throw StoreError.notFound }
+        var factor =
+            mfaFactors[userID]
+            ?? MFAFactor(userID: userID, secret: nil, pendingSecret: nil, lastStep: nil, recoveryCodesLeft: 0)
+        guard factor.secret == nil else { return false }
+        factor.pendingSecret = sealed
+        mfaFactors[userID] = factor
+        return true
+    }
+
+    /// Activates the pending secret, replaces the codes, ends the other sessions and re-keys the
+    /// current one at level 2, all at once.
+    public func activateTOTP(
+        userID: Int64, pending: Data, step: Int64, recoveryCodes codes: [Data], keeping current: TokenDigest,
+        as replacement: TokenDigest
+    ) throws -> Bool {
+        try check()
+        guard var session = sessions[current], session.userID == userID, var factor = mfaFactors[userID],
+            factor.secret == nil, factor.pendingSecret == pending
+        else { return false }
+        factor.secret = pending
+        factor.pendingSecret = nil
+        factor.lastStep = step
+        mfaFactors[userID] = factor
+        storeRecoveryCodes(userID: userID, digests: codes)
+        sessions = sessions.filter { $0.value.userID != userID }
+        session.tokenDigest = replacement
+        session.aal = 2
+        sessions[replacement] = session
+        return true
+    }
+
+    /// Records the step while the secret is still `secret` and the step is new.
+    public func acceptTOTPStep(userID: Int64, step: Int64, secret: Data, resealed: Data?) throws -> Bool {
+        try check()
+        guard var factor = mfaFactors[userID], factor.secret == secret, factor.lastStep.map({ $0 < step }) ?? true
+        else { return false }
+        factor.lastStep = step
+        if let resealed { factor.secret = resealed }
+        mfaFactors[userID] = factor
+        return true
+    }
+
+    /// Removes the first stored code equal to one of `digests`; returns how many are left.
+    public func consumeRecoveryCode(userID: Int64, digests: [Data]) throws -> Int? {
+        try check()
+        guard var codes = recoveryCodes[userID], let index = codes.firstIndex(where: digests.contains) else {
+            return nil
+        }
+        codes.remove(at: index)
+        recoveryCodes[userID] = codes
+        return codes.count
+    }
+
+    /// Replaces the codes while a factor is active.
+    public func replaceRecoveryCodes(userID: Int64, digests: [Data]) throws -> Bool {
+        try check()
+        guard mfaFactors[userID]?.isActive == true else { return false }
+        storeRecoveryCodes(userID: userID, digests: digests)
+        return true
+    }
+
+    /// Removes the factor, the codes and the login tokens; returns whether a factor was active.
+    public func deleteMFA(userID: Int64) throws -> Bool {
+        try check()
+        let active = mfaFactors[userID]?.isActive ?? false
+        removeSecondFactor(userID: userID)
+        return active
+    }
+
+    /// Stores a login's token; `StoreError.notFound` when the user is gone.
+    public func addMFAToken(_ token: MFAToken) throws {
+        try check()
+        try StoreError.checkText(token.passwordHash)
+        guard users[token.userID] != nil else { throw StoreError.notFound }
+        // The databases' primary key refuses a digest stored twice.
+        guard mfaTokens[token.tokenDigest] == nil else { throw StoreError.unavailable("duplicate MFA token") }
+        mfaTokens[token.tokenDigest] = token
+    }
+
+    /// Finds a login's token, expired or not.
+    public func findMFAToken(digest: TokenDigest) throws -> MFAToken? {
+        try check()
+        return mfaTokens[digest]
+    }
+
+    /// Removes a login's token; returns whether it was there.
+    public func deleteMFAToken(digest: TokenDigest) throws -> Bool {
+        try check()
+        return mfaTokens.removeValue(forKey: digest) != nil
+    }
+
+    /// Up to `limit` active secrets.
+    public func sampleTOTPSecrets(limit: Int) throws -> [(userID: Int64, secret: Data)] {
+        try check()
+        return Array(
+            mfaFactors.values.compactMap { factor in factor.secret.map { (userID: factor.userID, secret: $0) } }
+                .prefix(max(0, limit)))
+    }
+
+    /// Replaces the user's codes; a digest given twice is stored once, as the databases' primary
+    /// key keeps it.
+    private func storeRecoveryCodes(userID: Int64, digests: [Data]) {
+        var seen = Set<Data>()
+        recoveryCodes[userID] = digests.filter { seen.insert($0).inserted }
+    }
+
+    /// Removes everything of a user's second factor.
+    func removeSecondFactor(userID: Int64) {
+        mfaFactors.removeValue(forKey: userID)
+        recoveryCodes.removeValue(forKey: userID)
+        mfaTokens = mfaTokens.filter { $0.value.userID != userID }
+    }
+}
