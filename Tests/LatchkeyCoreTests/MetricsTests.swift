@@ -1,3 +1,4 @@
+import ExtrasBase64
 import Foundation
 import LatchkeyTestSupport
 import MetricsTestKit
@@ -36,5 +37,32 @@ struct MetricsTests {
         #expect(try count("latchkey_reset_tokens_used_total") == 1)
         // The dummy hash at start-up, the registration, 12 verifications and the new password.
         #expect(try metrics.expectTimer("latchkey_bcrypt_duration_seconds").values.count >= 13)
+    }
+
+    @Test("second-factor checks are counted by outcome")
+    func secondFactor() async throws {
+        let metrics = TestMetrics()
+        var policy = AuthPolicy()
+        policy.mfaKeyring = try MFAKeyring(current: SecondFactorFixture.keyA)
+        policy.mfaThrottle = FailureThrottle(maxFailures: 2, firstWait: 60, maxWait: 60)
+        let auth = try await Auth(
+            store: InMemoryStore(), hasher: FastHasher(), policy: policy, metrics: AuthMetrics(factory: metrics))
+        _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        let session = try await auth.createSession(for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
+        let enrolment = try await auth.beginTOTPEnrolment(
+            sessionToken: session, password: "b4l0u", origin: SessionOrigin())
+        let secret = Data(try enrolment.secret.base32decoded())
+        _ = try await auth.confirmTOTPEnrolment(
+            sessionToken: session, code: TOTP.code(secret: secret, at: Date()), origin: SessionOrigin())
+        let login = try await auth.validLogin(email: "ada@example.com", password: "b4l0u")
+        for _ in 0..<3 {
+            _ = try? await auth.completeLogin(login, code: "000000")
+        }
+        func count(_ outcome: String) throws -> Int64 {
+            try metrics.expectCounter("latchkey_mfa_verifications_total", [("outcome", outcome)]).totalValue
+        }
+        #expect(try count("succeeded") == 1)
+        #expect(try count("failed") == 2)
+        #expect(try count("throttled") == 1)
     }
 }

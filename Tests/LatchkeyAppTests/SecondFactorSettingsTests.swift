@@ -1,0 +1,160 @@
+import ExtrasBase64
+import Foundation
+import LatchkeyCore
+import LatchkeyTestSupport
+import Logging
+import Testing
+
+@testable import LatchkeyApp
+
+@Suite("Second factor: settings, the development key file, the start-up check")
+struct SecondFactorSettingsTests {
+    static let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+    static let otherKey = Data((0..<32).map { UInt8(100 + $0) }).base64EncodedString()
+
+    static func load(_ variables: [String: String]) async throws -> Settings {
+        try Settings.load(
+            from: await Settings.reader(flags: [:], environment: variables, dotEnvPath: "/nonexistent/.env"))
+    }
+
+    /// The one-line reason start-up gives for these variables.
+    static func refusal(_ variables: [String: String]) async -> String? {
+        do {
+            _ = try await load(variables)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// A folder of its own, removed afterwards.
+    static func withFolder(_ body: (String) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-mfa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await body(folder.path)
+    }
+
+    @Test("the defaults: issuer Latchkey, 5 wrong codes with the throttle's waits, no key")
+    func defaults() async throws {
+        let settings = try await Self.load(["THROTTLE_FIRST_WAIT": "30", "THROTTLE_MAX_WAIT": "600"])
+        #expect(settings.policy.mfaIssuer == "Latchkey")
+        #expect(settings.policy.mfaThrottle == FailureThrottle(maxFailures: 5, firstWait: 30, maxWait: 600))
+        #expect(settings.policy.mfaKeyring == nil)
+        let set = try await Self.load([
+            "MFA_ISSUER": "Acme Login", "MFA_MAX_FAILURES": "3", "MFA_ENCRYPTION_KEY": Self.key,
+            "MFA_ENCRYPTION_KEYS_PREVIOUS": " \(Self.otherKey) ,",
+        ])
+        #expect(set.policy.mfaIssuer == "Acme Login" && set.policy.mfaThrottle.maxFailures == 3)
+        #expect(
+            set.policy.mfaKeyring
+                == (try MFAKeyring(
+                    current: MFAKeyring.key(base64: Self.key), previous: [MFAKeyring.key(base64: Self.otherKey)])))
+    }
+
+    @Test("unusable values stop start-up with one line naming the setting")
+    func refusals() async {
+        let cases: [([String: String], String)] = [
+            (["MFA_ENCRYPTION_KEY": "not base64!"], "MFA_ENCRYPTION_KEY: is not base64"),
+            (["MFA_ENCRYPTION_KEY": Data(count: 16).base64EncodedString()], "MFA_ENCRYPTION_KEY: is 16 bytes, not 32"),
+            (["MFA_ENCRYPTION_KEYS_PREVIOUS": Self.key], "MFA_ENCRYPTION_KEYS_PREVIOUS: needs MFA_ENCRYPTION_KEY"),
+            (
+                ["MFA_ENCRYPTION_KEY": Self.key, "MFA_ENCRYPTION_KEYS_PREVIOUS": "\(Self.otherKey),abc"],
+                "MFA_ENCRYPTION_KEYS_PREVIOUS: key 2 is not base64"
+            ),
+            (["MFA_ISSUER": "a\u{7}b"], "MFA_ISSUER: must be 1 to 100 characters"),
+            (["MFA_ISSUER": String(repeating: "x", count: 101)], "MFA_ISSUER: must be 1 to 100 characters"),
+            (["MFA_MAX_FAILURES": "0"], "MFA_MAX_FAILURES: '0' must be an integer from 1 to 1000"),
+        ]
+        for (variables, reason) in cases {
+            let refusal = await Self.refusal(variables)
+            #expect(refusal?.hasPrefix(reason) == true, "\(variables): \(refusal ?? "accepted")")
+        }
+    }
+
+    @Test("development makes a key file beside the SQLite file, readable by its owner alone, and reads it after")
+    func developmentKeyFile() async throws {
+        try await Self.withFolder { folder in
+            var settings = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
+            try settings.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            let path = "\(folder)/latchkey-mfa.key"
+            #expect(settings.mfaKeyFile == path)
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            let made = try #require(settings.policy.mfaKeyring)
+            var again = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
+            try again.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            #expect(again.policy.mfaKeyring == made)
+            #expect(again.securitySummary["second_factor"] == "key from \(path) (development)")
+            // A file that holds no key stops start-up.
+            try "nonsense".write(toFile: path, atomically: true, encoding: .utf8)
+            var broken = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
+            #expect(throws: ConfigurationError.self) {
+                try broken.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            }
+        }
+    }
+
+    @Test("production and a configured key make no file; production without a key says so")
+    func noFile() async throws {
+        try await Self.withFolder { folder in
+            var keyed = try await Self.load([
+                "DATABASE_URL": "sqlite://\(folder)/a.sqlite", "MFA_ENCRYPTION_KEY": Self.key,
+            ])
+            try keyed.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            #expect(keyed.mfaKeyFile == nil && keyed.securitySummary["second_factor"] == "on")
+            var production = try await BuildApplicationTests.settings([
+                "LATCHKEY_ENV": "production", "DATABASE_URL": "sqlite://\(folder)/a.sqlite",
+                "TOKEN_DELIVERY": "response",
+                "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
+            ])
+            try production.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            #expect(production.policy.mfaKeyring == nil)
+            #expect("\(production.securitySummary["second_factor"] ?? "")".hasPrefix("not configured"))
+            #expect(!FileManager.default.fileExists(atPath: "\(folder)/latchkey-mfa.key"))
+        }
+    }
+
+    @Test("with an active factor stored, start-up stops without a key that opens it")
+    func startUpCheck() async throws {
+        try await Self.withFolder { folder in
+            let url = "sqlite://\(folder)/auth.sqlite"
+            let keyed = try await BuildApplicationTests.settings(["DATABASE_URL": url, "MFA_ENCRYPTION_KEY": Self.key])
+            let database = try Database.open(keyed.database, logger: Logger(label: "test"))
+            _ = try await database.prepare()
+            try await database.withRunning {
+                let auth = try await Auth(store: database.store, hasher: FastHasher(), policy: keyed.policy)
+                _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+                let session = try await auth.createSession(
+                    for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
+                let enrolment = try await auth.beginTOTPEnrolment(
+                    sessionToken: session, password: "b4l0u", origin: SessionOrigin())
+                let secret = Data(try enrolment.secret.base32decoded())
+                _ = try await auth.confirmTOTPEnrolment(
+                    sessionToken: session, code: TOTP.code(secret: secret, at: Date()), origin: SessionOrigin())
+            }
+            let metrics = TestMetricsBackend.metrics
+            _ = try await buildApplication(settings: keyed, logger: Logger(label: "test"), metrics: metrics)
+            let rotated = try await BuildApplicationTests.settings([
+                "DATABASE_URL": url, "MFA_ENCRYPTION_KEY": Self.otherKey, "MFA_ENCRYPTION_KEYS_PREVIOUS": Self.key,
+            ])
+            _ = try await buildApplication(settings: rotated, logger: Logger(label: "test"), metrics: metrics)
+            let production = try await BuildApplicationTests.settings([
+                "DATABASE_URL": url, "LATCHKEY_ENV": "production", "TOKEN_DELIVERY": "response",
+                "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
+            ])
+            await #expect(
+                throws: ConfigurationError(
+                    "second factors are active in the database but MFA_ENCRYPTION_KEY is not set")
+            ) {
+                _ = try await buildApplication(settings: production, logger: Logger(label: "test"), metrics: metrics)
+            }
+            let wrong = try await BuildApplicationTests.settings([
+                "DATABASE_URL": url, "MFA_ENCRYPTION_KEY": Self.otherKey,
+            ])
+            await #expect(throws: ConfigurationError.self) {
+                _ = try await buildApplication(settings: wrong, logger: Logger(label: "test"), metrics: metrics)
+            }
+        }
+    }
+}
