@@ -37,7 +37,10 @@ enum Admin {
         var notifier: (any AccountNotifier)?
         var webhook: WebhookNotifier?
         if notifying {
-            let made = makeNotifier(settings: settings, logger: logger)
+            // The log notifier writes at notice, which the command line's warning level would drop.
+            var noticeLogger = logger
+            noticeLogger.logLevel = .notice
+            let made = makeNotifier(settings: settings, logger: noticeLogger)
             (notifier, webhook) = (made.0, made.1 as? WebhookNotifier)
         }
         let (eventNotifier, webhookNotifier) = (notifier, webhook)

@@ -43,9 +43,14 @@ public struct ApplicationMetrics: Sendable {
 ///   - settings: The settings, as `Settings.load(from:)` read them.
 ///   - logger: The service's logger.
 ///   - metrics: Where `Auth` counts and how `/metrics` renders.
+/// In development without `MFA_ENCRYPTION_KEY` the second-factor key comes from its file
+/// (`Settings.resolveDevelopmentMFAKey(logger:)`). The effective security settings are logged
+/// once, as `security settings`.
 /// - Returns: The application, ready to run (`runService()`) or to test (HummingbirdTesting).
-/// - Throws: `ConfigurationError` when the database cannot be opened or migrated; any error of
-///   reading the OpenAPI document compiled into the binary.
+/// - Throws: `ConfigurationError` when the database cannot be opened or migrated, when the
+///   development key file cannot be made or read, or when second factors are stored and no
+///   configured key opens them; any error of reading the OpenAPI document compiled into the
+///   binary.
 public func buildApplication(
     settings: Settings,
     logger: Logger,
@@ -53,6 +58,9 @@ public func buildApplication(
 ) async throws -> LatchkeyApplication {
     let database = try Database.open(settings.database, logger: logger)
     try await database.prepare()
+    // Once the database opened: a development key file goes beside it.
+    var settings = settings
+    try settings.resolveDevelopmentMFAKey(logger: logger)
     let hasher = BcryptPasswordHasher(
         cost: settings.bcryptCost, queueTimeout: .seconds(settings.hashQueueTimeout), factory: metrics.factory)
     let (notifier, notifierService) = makeNotifier(settings: settings, logger: logger)
@@ -93,6 +101,7 @@ public func buildApplication(
     }
     app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
     app.addServices(EmailConflictReport(auth: auth, logger: logger))
+    logger.notice("security settings", metadata: settings.securitySummary)
     return app
 }
 

@@ -29,12 +29,9 @@ public struct Server: Sendable {
         let registry = Observability.bootstrap(format: settings.logFormat, level: settings.logLevel)
         var logger = Logger(label: "latchkey")
         logger.logLevel = settings.logLevel
-        var settings = self.settings
-        try settings.resolveDevelopmentMFAKey(logger: logger)
         let app = try await buildApplication(
             settings: settings, logger: logger,
             metrics: ApplicationMetrics(factory: MetricsSystem.factory, render: { registry.emitToBuffer() }))
-        logger.notice("security settings", metadata: settings.securitySummary)
         let shutdown = settings.connectionTimeouts.shutdown
         var configuration = ServiceGroupConfiguration(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

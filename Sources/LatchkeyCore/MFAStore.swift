@@ -88,7 +88,8 @@ public protocol MFAStore: Sendable {
     /// - Returns: Whether it was still stored (only one caller gets `true`).
     func deleteMFAToken(digest: TokenDigest) async throws -> Bool
 
-    /// Some active sealed secrets, for the start-up check that the configured keys open them.
+    /// Some active sealed secrets, for the start-up check that the configured keys open them. It
+    /// works before a store's services run (PostgreSQL answers it on a connection of its own).
     /// - Parameter limit: The most returned.
     /// - Returns: Pairs of user id and sealed secret.
     func sampleTOTPSecrets(limit: Int) async throws -> [(userID: Int64, secret: Data)]

@@ -197,11 +197,15 @@ extension PostgresStore {
     /// Reads up to `limit` active secrets, in no particular order.
     public func sampleTOTPSecrets(limit: Int) async throws -> [(userID: Int64, secret: Data)] {
         if limit <= 0 { return [] }
-        let rows = try await call { client in
-            try await client.query(
-                "SELECT user_id, totp_secret FROM mfa_factors WHERE totp_secret IS NOT NULL LIMIT \(limit)",
-                logger: self.logger
-            ).collect()
+        // A client of its own, as the migrations use: the start-up check runs before `run()`.
+        let logger = self.logger
+        let rows = try await withOwnClient { client in
+            try await Deadline.run(.seconds(10)) {
+                try await client.query(
+                    "SELECT user_id, totp_secret FROM mfa_factors WHERE totp_secret IS NOT NULL LIMIT \(limit)",
+                    logger: logger
+                ).collect()
+            }
         }
         return try rows.map { row in
             let (userID, secret) = try row.decode((Int64, Data).self)

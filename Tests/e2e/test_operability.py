@@ -60,13 +60,13 @@ def test_users_commands():
                                                                     "password": "b4l0u-ada"}).cookies["session_id"]
             listed = latchkey("users", "list", url=url)
             lines = [line.split("\t") for line in listed.stdout.splitlines()]
-            # The columns scripts parse stay in place; new ones come last (the verified state).
-            assert [(email, live, verified) for email, _, live, verified in lines] == [
-                ("ada@example.com", "1", "false"), ("bob@example.com", "0", "false")]
-            assert all(created.endswith("Z") and "T" in created for _, created, _, _ in lines)
+            # The columns scripts parse stay in place; new ones come last (verified, second factor).
+            assert [(email, live, verified, mfa) for email, _, live, verified, mfa in lines] == [
+                ("ada@example.com", "1", "false", "false"), ("bob@example.com", "0", "false", "false")]
+            assert all(created.endswith("Z") and "T" in created for _, created, _, _, _ in lines)
             as_json = [json.loads(line) for line in latchkey("users", "list", "--json", url=url).stdout.splitlines()]
             assert [(u["email"], u["live_sessions"]) for u in as_json] == [("ada@example.com", 1), ("bob@example.com", 0)]
-            assert set(as_json[0]) == {"email", "created_at", "live_sessions", "email_verified"}
+            assert set(as_json[0]) == {"email", "created_at", "live_sessions", "email_verified", "mfa"}
             assert latchkey("users", "verify", "ADA@example.com", url=url).stdout == "verified\tada@example.com\n"
             assert latchkey("users", "list", url=url).stdout.splitlines()[0].split("\t")[3] == "true"
             assert latchkey("users", "verify", "ghost@example.com", url=url).returncode != 0
@@ -333,16 +333,17 @@ def test_openapi_document_is_valid_and_served():
 # the request's shape. `negative_data_rejection` stays as it is, so every request the document
 # forbids must still be refused.
 # The account's operations check a password the generator cannot know (401), name sessions it
-# cannot know (404), and refuse a new password as registration does (400): those are their
-# documented answers to schema-valid data. Every request gets a live session of a fresh account
+# cannot know (404), and refuse a new password as registration does (400); the second factor's
+# operations check codes it cannot know (401) on an account with no enrolment (400, 409): those are
+# their documented answers to schema-valid data. Every request gets a live session of a fresh account
 # from the auth provider in `schemathesis_hooks.py`.
 SCHEMATHESIS_CONFIG = """
 [[operations]]
-include-operation-id = ["register", "logIn", "requestPasswordReset", "updatePassword", "requestEmailVerification", "verifyEmail"]
+include-operation-id = ["register", "logIn", "logInWithCode", "requestPasswordReset", "updatePassword", "requestEmailVerification", "verifyEmail"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 [[operations]]
-include-operation-id = ["changePassword", "endSession", "endOtherSessions", "deleteAccount", "changeEmail"]
+include-operation-id = ["changePassword", "endSession", "endOtherSessions", "deleteAccount", "changeEmail", "startTOTPEnrolment", "confirmTOTP", "disableTOTP", "replaceRecoveryCodes"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "404", "409", "429"]
 """
 SCHEMATHESIS_HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemathesis_hooks.py")
