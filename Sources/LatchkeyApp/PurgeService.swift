@@ -19,7 +19,7 @@ struct PurgeService: Service {
                 do {
                     let result = try await auth.purgeExpired()
                     if result.sessions > 0 || result.resetTokens > 0 || result.throttles > 0 || result.activity > 0
-                        || result.verificationTokens > 0
+                        || result.verificationTokens > 0 || result.mfaTokens > 0
                     {
                         logger.info(
                             "purged expired rows",
@@ -27,6 +27,7 @@ struct PurgeService: Service {
                                 "sessions": "\(result.sessions)", "reset_tokens": "\(result.resetTokens)",
                                 "throttles": "\(result.throttles)", "activity": "\(result.activity)",
                                 "verification_tokens": "\(result.verificationTokens)",
+                                "mfa_tokens": "\(result.mfaTokens)",
                             ]
                         )
                     }

@@ -38,6 +38,16 @@ public struct RenewedSession: Sendable, Equatable {
     public let token: String
     /// The session's remaining lifetime, in whole seconds: the cookie's `Max-Age`.
     public let maxAge: Int
+
+    /// A session under a new token.
+    /// - Parameters:
+    ///   - token: The new token.
+    ///   - expiresAt: The session's absolute end, unchanged.
+    ///   - now: The current time.
+    init(token: String, expiresAt: Date, now: Date) {
+        self.token = token
+        self.maxAge = max(0, Int(expiresAt.timeIntervalSince(now).rounded(.down)))
+    }
 }
 
 /// The account's own routes: everything here needs a live session, and what changes or ends
@@ -93,8 +103,7 @@ extension Auth {
         let now = clock()
         notifier?.notify(.passwordChanged(email: user.email, at: now, ip: origin.ip, userAgent: origin.userAgent))
         await record(.passwordChanged, userID: user.id, origin: origin)
-        let remaining = live.session.expiresAt.timeIntervalSince(now)
-        return RenewedSession(token: newToken, maxAge: max(0, Int(remaining.rounded(.down))))
+        return RenewedSession(token: newToken, expiresAt: live.session.expiresAt, now: now)
     }
 
     /// The account's live sessions, newest first.
@@ -206,11 +215,16 @@ extension Auth {
     /// (OWASP ASVS 5.0 7.5.1: full re-authentication), counted by the second-factor throttle.
     /// - Returns: The account as stored, with the hash the password matched.
     /// - Throws: `invalidSession` when the account is gone; `throttled`; `wrongPassword`;
-    ///   `secondFactorRequired` without a code; `wrongCode`; `overloaded`; `storageUnavailable`.
+    ///   `secondFactorRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no
+    ///   key opens the factor; `overloaded`; `storageUnavailable`.
     func reauthenticate(_ live: LiveSession, password: String, code: String?, origin: SessionOrigin) async throws
         -> User
     {
-        let user = try await currentUser(live)
+        try await reauthenticate(currentUser(live), password: password, code: code, origin: origin)
+    }
+
+    /// `reauthenticate(_:password:code:origin:)` for an account already read.
+    func reauthenticate(_ user: User, password: String, code: String?, origin: SessionOrigin) async throws -> User {
         let (matched, _) = try await checkPassword(
             password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
         guard matched else { throw AuthError.wrongPassword }

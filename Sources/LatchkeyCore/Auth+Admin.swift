@@ -194,6 +194,8 @@ extension Auth {
         guard try await storage({ try await store.deleteMFA(userID: user.id) }) else { return false }
         let ended = try await storage { try await store.deleteSessions(userID: user.id) }
         metrics.sessionsEndedByLogout.increment(by: ended)
+        // A new enrolment starts without the old factor's wrong codes.
+        _ = try? await store.updateThrottleRecord(ThrottleKey(.mfa, String(user.id))) { _ in nil }
         notifier?.notify(.mfaDisabled(email: user.email, at: clock()))
         await record(.mfaDisabled, userID: user.id)
         return true

@@ -147,6 +147,7 @@ extension Auth {
     ///   - token: The session token from the cookie.
     ///   - password: The account's password, as sent.
     ///   - newEmail: The new address, as sent.
+    ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: As `requestEmailVerification(for:)`: the token (`response` delivery) or the
     ///   same answer as for any address. When accounts are concealed (production) and the new
@@ -156,8 +157,9 @@ extension Auth {
     /// - Throws: `invalidSession`; `emailVerificationOff`; `invalidEmail` (400) for a malformed
     ///   address; `invalidInput` when it is the account's own; `throttled` while the login
     ///   throttle waits, or beyond the hourly requests for the new address; `wrongPassword`
-    ///   (counted by the login throttle); `emailAlreadyRegistered` (400) for a taken address
-    ///   unless accounts are concealed; `overloaded`; `storageUnavailable`.
+    ///   (counted by the login throttle); `secondFactorRequired`, `wrongCode` (with a second
+    ///   factor); `emailAlreadyRegistered` (400) for a taken address unless accounts are
+    ///   concealed; `overloaded`; `storageUnavailable`.
     public func changeEmail(
         sessionToken token: String, password: String, newEmail: String, code: String? = nil,
         origin: SessionOrigin = SessionOrigin()
@@ -165,10 +167,11 @@ extension Auth {
         let live = try await liveSession(token)
         guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
         let address = try Validation.normalizedEmail(newEmail)
-        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
-        guard !address.utf8.elementsEqual(user.email.utf8) else {
+        // Before the password and code are checked, so that a code is not used up on a refusal.
+        guard !address.utf8.elementsEqual(live.user.email.utf8) else {
             throw AuthError.invalidInput("new_email is already this account's address")
         }
+        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         try await countVerificationRequest(address)
         let holder = try await storage { try await store.findUser(by: .email(address)) }
         let conflicted = try await storage { try await store.hasEmailConflict(canonical: address) }

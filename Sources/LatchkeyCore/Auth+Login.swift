@@ -8,7 +8,8 @@ extension Auth {
     ///   - origin: The client's address and agent, for the account's activity: a wrong password
     ///     for an account records `login_failed`, and `login_throttled` when it begins a wait.
     /// - Returns: The verified login (the account's id and normalised email) when the pair is
-    ///   right; hand it to `createSession(for:)`.
+    ///   right; hand it to `createSession(for:)`, or, when `secondFactorRequired`, to
+    ///   `beginSecondFactorLogin(for:)` or `completeLogin(_:code:origin:)` first.
     /// - Throws: `invalidEmail` for a malformed email; `throttled` (before any bcrypt work) while
     ///   a wait for this email runs, or while attempts under way already fill its limit;
     ///   `invalidCredentials` for an unknown email or a wrong password, after the same bcrypt
@@ -54,7 +55,7 @@ extension Auth {
                 guard try await hashing({ try await hasher.verify(normalized, against: current.passwordHash) }) else {
                     throw AuthError.invalidCredentials
                 }
-                user.passwordHash = current.passwordHash
+                user = current
             }
         }
         return VerifiedLogin(user)

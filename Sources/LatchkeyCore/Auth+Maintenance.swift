@@ -12,8 +12,9 @@ extension Auth {
         }
     }
 
-    /// Removes expired sessions, reset and verification tokens, quiet throttle records and activity older than
-    /// `ACTIVITY_RETENTION`, so that the tables stay bounded.
+    /// Removes expired sessions, reset and verification tokens, second-factor login tokens, quiet
+    /// throttle records and activity older than `ACTIVITY_RETENTION`, so that the tables stay
+    /// bounded.
     /// - Returns: What was removed.
     /// - Throws: `storageUnavailable`.
     @discardableResult
@@ -21,7 +22,9 @@ extension Auth {
         let now = clock()
         let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
         var result = try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
-        let memory = max(policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.resetRequestLimit.window)
+        let memory = max(
+            policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.mfaThrottle.memory,
+            policy.resetRequestLimit.window, policy.verificationRequestLimit.window)
         let quietSince = now.addingTimeInterval(-TimeInterval(memory))
         result.throttles = try await storage { try await store.purgeThrottles(lastBefore: quietSince, now: now) }
         let kept = now.addingTimeInterval(-TimeInterval(policy.activityRetentionDays) * 86_400)

@@ -76,8 +76,7 @@ extension Auth {
             step = TOTP.verify(code, secret: secret, at: clock(), after: nil)
             return step != nil
         }
-        let codes = (0..<RecoveryCode.setSize).map { _ in RecoveryCode.generate() }
-        let digests = codes.compactMap(RecoveryCode.canonical).map(keyring.recoveryCodeDigest)
+        let (codes, digests) = Self.newRecoveryCodes(keyring)
         let newToken = SecretToken.generate()
         let activated = try await storage {
             try await store.activateTOTP(
@@ -91,10 +90,8 @@ extension Auth {
         let now = clock()
         notifier?.notify(.mfaEnabled(email: live.user.email, at: now))
         await record(.mfaEnabled, userID: userID, origin: origin)
-        let remaining = live.session.expiresAt.timeIntervalSince(now)
         return ConfirmedTOTP(
-            recoveryCodes: codes,
-            session: RenewedSession(token: newToken, maxAge: max(0, Int(remaining.rounded(.down)))))
+            recoveryCodes: codes, session: RenewedSession(token: newToken, expiresAt: live.session.expiresAt, now: now))
     }
 
     /// Removes the second factor and its recovery codes after the password and a code; the owner
@@ -105,13 +102,14 @@ extension Auth {
     ///   - code: A one-time or recovery code.
     ///   - origin: The client's address and agent, for the activity.
     /// - Throws: `invalidSession`; `noActiveSecondFactor`; `throttled`; `wrongPassword`;
-    ///   `secondFactorRequired` without a code; `wrongCode`; `overloaded`; `storageUnavailable`.
+    ///   `secondFactorRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no key
+    ///   opens the factor; `overloaded`; `storageUnavailable`.
     public func disableTOTP(sessionToken token: String, password: String, code: String?, origin: SessionOrigin)
         async throws
     {
-        let live = try await liveSession(token)
-        guard try await currentUser(live).mfaEnabled else { throw AuthError.noActiveSecondFactor }
-        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
+        let current = try await currentUser(liveSession(token))
+        guard current.mfaEnabled else { throw AuthError.noActiveSecondFactor }
+        let user = try await reauthenticate(current, password: password, code: code, origin: origin)
         guard try await storage({ try await store.deleteMFA(userID: user.id) }) else {
             throw AuthError.noActiveSecondFactor
         }
@@ -130,12 +128,11 @@ extension Auth {
     public func regenerateRecoveryCodes(
         sessionToken token: String, password: String, code: String?, origin: SessionOrigin
     ) async throws -> [String] {
-        let live = try await liveSession(token)
-        guard try await currentUser(live).mfaEnabled else { throw AuthError.noActiveSecondFactor }
-        let user = try await reauthenticate(live, password: password, code: code, origin: origin)
+        let current = try await currentUser(liveSession(token))
+        guard current.mfaEnabled else { throw AuthError.noActiveSecondFactor }
+        let user = try await reauthenticate(current, password: password, code: code, origin: origin)
         let keyring = try configuredKeyring()
-        let codes = (0..<RecoveryCode.setSize).map { _ in RecoveryCode.generate() }
-        let digests = codes.compactMap(RecoveryCode.canonical).map(keyring.recoveryCodeDigest)
+        let (codes, digests) = Self.newRecoveryCodes(keyring)
         guard try await storage({ try await store.replaceRecoveryCodes(userID: user.id, digests: digests) }) else {
             throw AuthError.noActiveSecondFactor
         }
@@ -215,6 +212,12 @@ extension Auth {
             throw AuthError.wrongCode
         }
         metrics.mfaSucceeded.increment()
+    }
+
+    /// A new set of recovery codes, as shown, and their digests under the current key.
+    static func newRecoveryCodes(_ keyring: MFAKeyring) -> (codes: [String], digests: [Data]) {
+        let codes = (0..<RecoveryCode.setSize).map { _ in RecoveryCode.generate() }
+        return (codes, codes.compactMap(RecoveryCode.canonical).map(keyring.recoveryCodeDigest))
     }
 
     /// The keys, or `secondFactorNotConfigured` when there are none.

@@ -29,7 +29,7 @@ extension Auth {
     ///   the session only while the password is still the one the first step checked).
     /// - Throws: `invalidMFAToken` for a malformed, unknown, expired or used token, or one whose
     ///   account's password or factor changed since; `throttled`; `wrongCode` (the token stays
-    ///   usable); `storageUnavailable`.
+    ///   usable); `secondFactorNotConfigured` when no key opens the factor; `storageUnavailable`.
     public func finishLogin(mfaToken: String, code: String, origin: SessionOrigin = SessionOrigin()) async throws
         -> VerifiedLogin
     {

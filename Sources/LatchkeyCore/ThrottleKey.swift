@@ -14,17 +14,18 @@ public enum ThrottleScope: String, Sendable, CaseIterable {
     case mfa
 }
 
-/// One throttle's row: a scope and the normalised email it counts for, registered or not.
+/// One throttle's row: a scope and the normalised email it counts for, registered or not (the
+/// user id, in decimal, for `mfa`).
 public struct ThrottleKey: Sendable, Hashable {
     /// What is counted.
     public var scope: ThrottleScope
-    /// The normalised email.
+    /// The normalised email (the user id for `mfa`).
     public var subject: String
 
     /// Creates a key.
     /// - Parameters:
     ///   - scope: What is counted.
-    ///   - subject: The normalised email.
+    ///   - subject: The normalised email (the user id for `mfa`).
     public init(_ scope: ThrottleScope, _ subject: String) {
         self.scope = scope
         self.subject = subject

@@ -35,7 +35,7 @@ struct AccountRoutes: Sendable {
         let fields = try await Fields.read(from: request, context: context)
         let renewed = try await auth.changePassword(
             sessionToken: token, currentPassword: fields.required("current_password"),
-            newPassword: fields.required("new_password"), code: fields.optional("code"),
+            newPassword: fields.required("new_password"), code: fields.code(),
             origin: origin(of: request, context: context))
         var response = JSONResponse.make(.ok, ["message": "Password updated"])
         response.headers.append(
@@ -56,7 +56,7 @@ struct AccountRoutes: Sendable {
         let id = context.parameters.get("id") ?? ""
         let fields = try await Fields.read(from: request, context: context)
         let endedCurrent = try await auth.endSession(
-            id: id, sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
+            id: id, sessionToken: token, password: fields.required("password"), code: fields.code(),
             origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         if endedCurrent {
@@ -70,7 +70,7 @@ struct AccountRoutes: Sendable {
         let token = try await token(request)
         let fields = try await Fields.read(from: request, context: context)
         let ended = try await auth.endOtherSessions(
-            sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
+            sessionToken: token, password: fields.required("password"), code: fields.code(),
             origin: origin(of: request, context: context))
         return JSONResponse.encoded(.ok, ["ended": ended])
     }
@@ -80,7 +80,7 @@ struct AccountRoutes: Sendable {
         let token = try await token(request)
         let fields = try await Fields.read(from: request, context: context)
         try await auth.deleteAccount(
-            sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
+            sessionToken: token, password: fields.required("password"), code: fields.code(),
             origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
@@ -94,7 +94,7 @@ struct AccountRoutes: Sendable {
         let fields = try await Fields.read(from: request, context: context)
         let outcome = try await auth.changeEmail(
             sessionToken: token, password: fields.required("password"), newEmail: fields.required("new_email"),
-            code: fields.optional("code"), origin: origin(of: request, context: context))
+            code: fields.code(), origin: origin(of: request, context: context))
         return AuthRoutes.verificationAnswer(outcome)
     }
 

@@ -29,7 +29,7 @@ struct AuthRoutes: Sendable {
         var login = try await auth.validLogin(
             email: fields.required("email"), password: fields.required("password"), origin: client)
         if login.secondFactorRequired {
-            guard let code = try fields.optional("code") else {
+            guard let code = try fields.code() else {
                 // The one error body with more than `message`: the second step's token.
                 let token = try await auth.beginSecondFactorLogin(for: login)
                 return JSONResponse.encoded(.unauthorized, SecondFactorRequiredBody(mfaToken: token))

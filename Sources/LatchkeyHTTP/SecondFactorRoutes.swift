@@ -38,7 +38,7 @@ struct SecondFactorRoutes: Sendable {
         let token = try await account.token(request)
         let fields = try await Fields.read(from: request, context: context)
         try await auth.disableTOTP(
-            sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
+            sessionToken: token, password: fields.required("password"), code: fields.code(),
             origin: account.origin(of: request, context: context))
         return Response(status: .noContent)
     }
@@ -48,7 +48,7 @@ struct SecondFactorRoutes: Sendable {
         let token = try await account.token(request)
         let fields = try await Fields.read(from: request, context: context)
         let codes = try await auth.regenerateRecoveryCodes(
-            sessionToken: token, password: fields.required("password"), code: fields.optional("code"),
+            sessionToken: token, password: fields.required("password"), code: fields.code(),
             origin: account.origin(of: request, context: context))
         return JSONResponse.encoded(.ok, ["recovery_codes": codes])
     }
@@ -60,5 +60,15 @@ struct SecondFactorRoutes: Sendable {
         let login = try await auth.finishLogin(
             mfaToken: fields.required("mfa_token"), code: fields.required("code"), origin: client)
         return try await routes.loggedIn(login, origin: client)
+    }
+}
+
+extension Fields {
+    /// The one-time or recovery code a route may carry (`code`); empty counts as missing, as a
+    /// form with an empty field sends `code=`.
+    /// - Throws: `APIError` 400 when it is sent more than once or is not a string.
+    func code() throws -> String? {
+        guard let code = try optional("code"), !code.isEmpty else { return nil }
+        return code
     }
 }

@@ -16,7 +16,7 @@ extension PostgresStore: AdminStore {
                     (SELECT count(*) FROM sessions s
                      WHERE s.user_id = u.id AND s.expires_at > \(nowSeconds) AND s.last_seen_at > \(cutoff)),
                     u.email_verified,
-                    EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.totp_secret IS NOT NULL)
+                    u.mfa_enabled
                 FROM users u WHERE u.email > \(after) ORDER BY u.email LIMIT \(limit)
                 """,
                 logger: self.logger

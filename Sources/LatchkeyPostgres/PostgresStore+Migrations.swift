@@ -196,6 +196,7 @@ extension PostgresStore {
                 "CREATE INDEX mfa_tokens_user_id ON mfa_tokens (user_id)",
                 "CREATE INDEX mfa_tokens_expires_at ON mfa_tokens (expires_at)",
                 "ALTER TABLE sessions ADD COLUMN aal SMALLINT NOT NULL DEFAULT 1",
+                "ALTER TABLE users ADD COLUMN mfa_enabled BOOLEAN NOT NULL DEFAULT false",
             ]
         ),
     ]

@@ -73,6 +73,10 @@ extension PostgresStore {
             ).collect()
             guard activated.count == 1 else { return false }
             try await Self.storeRecoveryCodes(connection, userID: userID, digests: codes, logger: logger)
+            // The flag the session insert checks under the user's row lock: a login that checked
+            // its password before this and inserts after gets no session without its code.
+            try await connection.query("UPDATE users SET mfa_enabled = true WHERE id = \(userID)", logger: logger)
+            try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
             try await connection.query(
                 "DELETE FROM sessions WHERE user_id = \(userID) AND token_hash <> \(token)", logger: logger)
             try await connection.query(
@@ -145,6 +149,7 @@ extension PostgresStore {
             let active = try await connection.query(
                 "DELETE FROM mfa_factors WHERE user_id = \(userID) RETURNING totp_secret IS NOT NULL", logger: logger
             ).collect().first?.decode(Bool.self)
+            try await connection.query("UPDATE users SET mfa_enabled = false WHERE id = \(userID)", logger: logger)
             try await connection.query("DELETE FROM recovery_codes WHERE user_id = \(userID)", logger: logger)
             try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
             return active ?? false

@@ -27,7 +27,9 @@ extension PostgresStore {
             let keptBesides = max(0, limit - 1)
             query = try """
             WITH checked AS (
-                SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
+                SELECT id, email FROM users
+                WHERE id = \(userID) AND password_hash = \(passwordHash) AND (\(aal) >= 2 OR NOT mfa_enabled)
+                FOR SHARE
             ), inserted AS (
                 INSERT INTO sessions
                     (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
@@ -63,7 +65,9 @@ extension PostgresStore {
             INSERT INTO sessions
                 (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
             SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent), \(aal) FROM (
-                SELECT id, email FROM users WHERE id = \(userID) AND password_hash = \(passwordHash) FOR SHARE
+                SELECT id, email FROM users
+                WHERE id = \(userID) AND password_hash = \(passwordHash) AND (\(aal) >= 2 OR NOT mfa_enabled)
+                FOR SHARE
             ) AS checked
             RETURNING 1
             """

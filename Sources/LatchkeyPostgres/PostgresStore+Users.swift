@@ -43,12 +43,8 @@ extension PostgresStore {
         return rows.first
     }
 
-    /// The columns `findUser(by:)` reads: whether a second factor is active comes from the
-    /// factor's primary key, in the same statement.
-    static let userColumns = """
-        id, email, password_hash, created_at, email_verified,
-        EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = users.id AND f.totp_secret IS NOT NULL)
-        """
+    /// The columns `findUser(by:)` reads.
+    static let userColumns = "id, email, password_hash, created_at, email_verified, mfa_enabled"
 
     /// Updates a user; `StoreError.notFound` when the id is unknown.
     public func updateUser(id: Int64, _ update: UserUpdate) async throws {

@@ -15,7 +15,7 @@ extension SQLiteStore: AdminStore {
                         (SELECT count(*) FROM sessions s
                          WHERE s.user_id = u.id AND s.expires_at > ? AND s.last_seen_at > ?),
                         u.email_verified,
-                        EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.totp_secret IS NOT NULL)
+                        u.mfa_enabled
                     FROM users u WHERE u.email > ? ORDER BY u.email LIMIT ?
                     """,
                 arguments: [now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970, after ?? "", limit]

@@ -62,6 +62,10 @@ extension SQLiteStore {
                 arguments: [step, userID, pending])
             guard db.changesCount == 1 else { return false }
             try Self.storeRecoveryCodes(db, userID: userID, digests: recoveryCodes)
+            // The flag the session insert checks: a login that checked its password before this
+            // and inserts after gets no session without its code.
+            try db.execute(sql: "UPDATE users SET mfa_enabled = 1 WHERE id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
             try db.execute(
                 sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", arguments: [userID, current.bytes])
             try db.execute(
@@ -124,6 +128,7 @@ extension SQLiteStore {
             let active = try Bool.fetchOne(
                 db, sql: "SELECT totp_secret IS NOT NULL FROM mfa_factors WHERE user_id = ?", arguments: [userID])
             try db.execute(sql: "DELETE FROM mfa_factors WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "UPDATE users SET mfa_enabled = 0 WHERE id = ?", arguments: [userID])
             try db.execute(sql: "DELETE FROM recovery_codes WHERE user_id = ?", arguments: [userID])
             try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
             return active ?? false

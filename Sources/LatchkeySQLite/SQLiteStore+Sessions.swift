@@ -16,9 +16,10 @@ extension SQLiteStore {
                 sql: """
                     INSERT INTO sessions
                         (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
-                    SELECT ?, id, email, ?, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?
+                    SELECT ?, id, email, ?, ?, ?, ?, ?, ?, ? FROM users
+                    WHERE id = ? AND password_hash = ? AND (? >= 2 OR NOT mfa_enabled)
                     """
-            ).execute(arguments: Self.sessionArguments(session) + [session.userID, passwordHash])
+            ).execute(arguments: Self.sessionArguments(session) + [session.userID, passwordHash, session.aal])
             guard db.changesCount == 1 else { return false }
             if limit < Int.max {
                 try db.cachedStatement(

@@ -64,12 +64,8 @@ extension SQLiteStore {
         }
     }
 
-    /// The columns `user(from:)` reads, in its order: whether a second factor is active comes
-    /// from the factor's primary key, in the same statement.
-    static let userColumns = """
-        id, email, password_hash, created_at, email_verified,
-        EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = users.id AND f.totp_secret IS NOT NULL)
-        """
+    /// The columns `user(from:)` reads, in its order.
+    static let userColumns = "id, email, password_hash, created_at, email_verified, mfa_enabled"
 
     static func user(from row: Row) -> User {
         User(

@@ -41,6 +41,7 @@ extension InMemoryStore {
         factor.lastStep = step
         mfaFactors[userID] = factor
         storeRecoveryCodes(userID: userID, digests: codes)
+        mfaTokens = mfaTokens.filter { $0.value.userID != userID }
         sessions = sessions.filter { $0.value.userID != userID }
         session.tokenDigest = replacement
         session.aal = 2

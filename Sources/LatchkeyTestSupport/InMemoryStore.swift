@@ -98,6 +98,8 @@ public actor InMemoryStore: AdminStore {
     {
         try check()
         guard users[session.userID]?.passwordHash == passwordHash else { return false }
+        // An account with an active second factor gets sessions of level 2 only.
+        guard session.aal >= 2 || mfaFactors[session.userID]?.isActive != true else { return false }
         let doomed = sessions.values.filter { $0.userID == session.userID }
             .sorted { ($0.lastSeenAt, $0.createdAt) > ($1.lastSeenAt, $1.createdAt) }
             .dropFirst(max(0, limit - 1)).map(\.tokenDigest)

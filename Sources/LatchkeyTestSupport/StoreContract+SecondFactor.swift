@@ -279,6 +279,21 @@ extension StoreContract {
                     userID: ada.id, from: "h", to: "h2", keeping: strong.tokenDigest, as: Self.digest("strong-2")))
             #expect(try await store.findSession(digest: Self.digest("strong-2"))?.session.aal == 2)
 
+        case .sessionNeedsTheSecondFactorOnceActive:
+            // A login that checked its password before the factor became active gets no session
+            // of level 1 after; one of level 2 is stored. Turning the factor off allows level 1.
+            try await store.addMFAToken(Self.mfaToken("before", userID: ada.id))
+            try await Self.activate(store, userID: ada.id, secret: secret)
+            #expect(try await store.findMFAToken(digest: Self.digest("before")) == nil)
+            #expect(try await !store.addSession(Self.session("password-only", userID: ada.id), ifPasswordHash: "h"))
+            #expect(try await store.findSession(digest: Self.digest("password-only")) == nil)
+            var strong = Self.session("both-factors", userID: ada.id)
+            strong.aal = 2
+            #expect(try await store.addSession(strong, ifPasswordHash: "h"))
+            #expect(try await store.addSession(Self.session("other-user", userID: bob.id), ifPasswordHash: "h"))
+            #expect(try await store.deleteMFA(userID: ada.id))
+            #expect(try await store.addSession(Self.session("password-only", userID: ada.id), ifPasswordHash: "h"))
+
         default:
             Issue.record("\(self) is not a second-factor check")
         }

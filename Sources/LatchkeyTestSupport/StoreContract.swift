@@ -51,6 +51,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case deleteUserTakesTheSecondFactor
     case sampleTOTPSecretsReturnsActiveOnes
     case sessionAssuranceLevelRoundTrips
+    case sessionNeedsTheSecondFactorOnceActive
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -120,7 +121,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
         case .pendingTOTPSecretRoundTrips, .activateTOTPIsAllOrNothing, .acceptTOTPStepOncePerStep,
             .concurrentTOTPStepsHaveOneWinner, .recoveryCodesAreConsumedOnce, .deleteMFARemovesEverything,
             .mfaTokensAreUsedOnceAndPurged, .deleteUserTakesTheSecondFactor, .sampleTOTPSecretsReturnsActiveOnes,
-            .sessionAssuranceLevelRoundTrips:
+            .sessionAssuranceLevelRoundTrips, .sessionNeedsTheSecondFactorOnceActive:
             try await runSecondFactor(on: store)
         }
     }

@@ -97,6 +97,16 @@ struct SecondFactorFlowTests {
         }
     }
 
+    @Test("a login whose password was checked before the factor became active gets no session")
+    func loginInFlight() async throws {
+        var mfa = try await SecondFactorFixture()
+        let inFlight = try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u")
+        #expect(!inFlight.secondFactorRequired)
+        try await mfa.enrol()
+        await #expect(throws: AuthError.invalidCredentials) { _ = try await mfa.auth.createSession(for: inFlight) }
+        #expect(try await mfa.auth.sessions(sessionToken: mfa.session).count == 1)
+    }
+
     @Test("a token expires after five minutes, and a password change voids it")
     func tokenLifetime() async throws {
         var mfa = try await SecondFactorFixture()

@@ -91,6 +91,10 @@ struct SecondFactorRoutesTests {
             #expect(Set(body.keys) == ["message", "mfa_required", "mfa_token"])
             #expect(body["message"] as? String == "one-time code required" && body["mfa_required"] as? Bool == true)
             let mfaToken = try #require(body["mfa_token"] as? String)
+            // An empty code is no code: the first step's answer, not a wrong code.
+            let empty = try await client.send(
+                .post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u", "code": ""]))
+            #expect(empty.status == .unauthorized && empty.object?["mfa_required"] as? Bool == true)
             try await client.send(.post, "/sessions/mfa", form(["mfa_token": mfaToken, "code": "000000"]))
                 .expectError(.unauthorized, "wrong code")
             let code = TOTP.code(secret: secret, at: Date().addingTimeInterval(30))
