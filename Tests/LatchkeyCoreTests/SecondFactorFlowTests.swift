@@ -107,6 +107,16 @@ struct SecondFactorFlowTests {
         #expect(try await mfa.auth.sessions(sessionToken: mfa.session).count == 1)
     }
 
+    @Test("the right password clears the login failures even before the code")
+    func passwordClearsLoginFailures() async throws {
+        var mfa = try await SecondFactorFixture()
+        try await mfa.enrol()
+        for _ in 0..<3 { _ = await attempt(mfa.auth, "ada@example.com", "wrong") }
+        #expect(try await mfa.fixture.store.throttleRecord(ThrottleKey(.login, "ada@example.com")) != nil)
+        _ = try await mfa.firstStep()
+        #expect(try await mfa.fixture.store.throttleRecord(ThrottleKey(.login, "ada@example.com")) == nil)
+    }
+
     @Test("a token expires after five minutes, and a password change voids it")
     func tokenLifetime() async throws {
         var mfa = try await SecondFactorFixture()
