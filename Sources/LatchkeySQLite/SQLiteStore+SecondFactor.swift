@@ -49,11 +49,7 @@ extension SQLiteStore {
         as replacement: TokenDigest
     ) async throws -> Bool {
         try await write { db in
-            guard
-                try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?",
-                    arguments: [current.bytes, userID]) == true
-            else { return false }
+            guard try Self.holdsSession(db, current, userID: userID) else { return false }
             try db.execute(
                 sql: """
                     UPDATE mfa_factors SET totp_secret = pending_secret, pending_secret = NULL, last_step = ?

@@ -35,6 +35,14 @@ extension SQLiteStore {
         }
     }
 
+    /// Whether the session `digest` is stored and belongs to `userID` (inside a write, before a
+    /// change that re-keys it).
+    static func holdsSession(_ db: Database, _ digest: TokenDigest, userID: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?", arguments: [digest.bytes, userID])
+            == true
+    }
+
     /// The values of `INSERT INTO sessions` after the token and user: the times, the public
     /// identifier, the address, the agent and the assurance level.
     static func sessionArguments(_ session: Session) -> StatementArguments {
@@ -155,11 +163,7 @@ extension SQLiteStore {
         try StoreError.checkText(new)
         if old.utf8.contains(0) { return false }
         return try await write { db in
-            guard
-                try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?",
-                    arguments: [current.bytes, userID]) == true
-            else { return false }
+            guard try Self.holdsSession(db, current, userID: userID) else { return false }
             try db.execute(
                 sql: "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
                 arguments: [new, userID, old])

@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -360,3 +361,19 @@ http {{
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=15)
+
+
+def refusal(env, folder=None):
+    """Starts `latchkey serve` with `env` (in `folder`, or a new empty one); asserts that it stops at
+    once with one line on stderr, and returns that line."""
+    environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **env})
+    with tempfile.TemporaryDirectory() as empty:
+        try:
+            result = subprocess.run([BINARY, "serve"], cwd=folder or empty, env=environment, capture_output=True,
+                                    text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"started with {env}")
+    assert result.returncode != 0, f"started with {env}"
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]

@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 import socket
-import subprocess
 import tempfile
 import threading
 import urllib.parse
@@ -25,8 +24,7 @@ import pytest
 import requests
 
 from latchkey_helpers import (
-    BINARY, METRICS_TOKEN, PRODUCTION_BASE, PRODUCTION_COOKIE, PostgresDatabase, Server, clean_environment,
-    free_port,
+    METRICS_TOKEN, PRODUCTION_BASE, PRODUCTION_COOKIE, PostgresDatabase, Server, refusal,
 )
 
 FAST = {"BCRYPT_COST": "4"}
@@ -35,18 +33,6 @@ SLOW = {"BCRYPT_COST": "8"}
 PRODUCTION = {**FAST, **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true"}
 STRONG = "correct horse battery"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-def refusal(env):
-    """Starts `latchkey serve` with `env`; asserts that it stops at once and returns its one line."""
-    environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **env})
-    with tempfile.TemporaryDirectory() as folder:
-        result = subprocess.run([BINARY, "serve"], cwd=folder, env=environment, capture_output=True, text=True,
-                                timeout=30)
-    assert result.returncode != 0, f"started with {env}"
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import base64
 import os
 import re
 import stat
-import subprocess
 import tempfile
 import time
 import urllib.parse
@@ -21,7 +20,7 @@ import urllib.parse
 import pyotp
 import requests
 
-from latchkey_helpers import BINARY, PRODUCTION_COOKIE, PostgresDatabase, Server, clean_environment, free_port, latchkey
+from latchkey_helpers import PRODUCTION_COOKIE, PostgresDatabase, Server, latchkey, refusal
 from test_hardening import SECRET, STRONG, WebhookReceiver, assert_clean_log, production_env, signed
 
 FAST = {"BCRYPT_COST": "4"}
@@ -148,17 +147,6 @@ def metrics(url):
             name, _, value = line.rpartition(" ")
             values[name] = float(value)
     return values
-
-
-def refusal(folder, env):
-    """Starts `latchkey serve` in `folder` with `env`; asserts that it stops at once with one line."""
-    environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **env})
-    result = subprocess.run([BINARY, "serve"], cwd=folder, env=environment, capture_output=True, text=True,
-                            timeout=30)
-    assert result.returncode != 0, f"started with {env}"
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def new_key():
@@ -694,8 +682,8 @@ def test_notices_and_key_rotation_in_production():
 
         # With a factor in the database, a server without the key, or with a key that opens none of
         # the secrets, does not start.
-        assert "MFA_ENCRYPTION_KEY" in refusal(folder, env)
-        assert "MFA_ENCRYPTION_KEY" in refusal(folder, {**env, "MFA_ENCRYPTION_KEY": second_key})
+        assert "MFA_ENCRYPTION_KEY" in refusal(env, folder)
+        assert "MFA_ENCRYPTION_KEY" in refusal({**env, "MFA_ENCRYPTION_KEY": second_key}, folder)
 
         # A new key, with the old one among the previous keys: the secret still opens, and is
         # sealed again under the new key when used.
