@@ -45,7 +45,6 @@ enum Admin {
         }
         let (eventNotifier, webhookNotifier) = (notifier, webhook)
         let delivery = Task { try await webhookNotifier?.run() }
-        defer { webhookNotifier?.finish() }
         do {
             let result = try await opened.withRunning {
                 let auth = try await Auth(
@@ -53,11 +52,14 @@ enum Admin {
                     metrics: AuthMetrics(factory: NOOPMetricsHandler.instance), logger: logger)
                 return try await body(auth, opened)
             }
+            // The events of `body` go out before the command ends, whatever follows.
             webhookNotifier?.finish()
             try? await delivery.value
             try await hasher.shutdown()
             return result
         } catch {
+            webhookNotifier?.finish()
+            try? await delivery.value
             try? await hasher.shutdown()
             throw failure(error)
         }

@@ -88,26 +88,32 @@ extension Settings {
             ])
     }
 
-    /// Makes the key file unless it exists, only ever from this process (an exclusive create),
-    /// readable by its owner alone.
+    /// Makes the key file unless it exists, readable by its owner alone. The key is written whole
+    /// to a file of this process's own, then hard-linked to `path`, which fails when `path`
+    /// exists: nodes starting together in one folder agree on one key, and none reads a file
+    /// another has made but not yet written.
     /// - Returns: Whether it was made now.
     private static func makeKeyFile(at path: String) throws(ConfigurationError) -> Bool {
-        let descriptor: FileDescriptor
+        if FileManager.default.fileExists(atPath: path) { return false }
+        let draft = path + ".\(UUID().uuidString).new"
         do {
-            descriptor = try FileDescriptor.open(
-                FilePath(path), .writeOnly, options: [.create, .exclusiveCreate], permissions: [.ownerReadWrite])
-        } catch Errno.fileExists {
-            return false
-        } catch {
-            throw ConfigurationError("\(path): cannot be made (\(error))")
-        }
-        do {
+            let descriptor = try FileDescriptor.open(
+                FilePath(draft), .writeOnly, options: [.create, .exclusiveCreate], permissions: [.ownerReadWrite])
             try descriptor.closeAfter {
                 _ = try descriptor.writeAll(Array((MFAKeyring.newKey() + "\n").utf8))
             }
         } catch {
-            throw ConfigurationError("\(path): cannot be written (\(error))")
+            try? FileManager.default.removeItem(atPath: draft)
+            throw ConfigurationError("\(path): cannot be made (\(error))")
         }
-        return true
+        defer { try? FileManager.default.removeItem(atPath: draft) }
+        do {
+            try FileManager.default.linkItem(atPath: draft, toPath: path)
+            return true
+        } catch {
+            // Another process made it first, or the folder refuses links.
+            if FileManager.default.fileExists(atPath: path) { return false }
+            throw ConfigurationError("\(path): cannot be made (\(error.localizedDescription))")
+        }
     }
 }

@@ -40,6 +40,8 @@ extension Auth {
             var user = try await storage({ try await store.findUser(by: .id(record.userID)) }),
             user.mfaEnabled, user.passwordHash.utf8.elementsEqual(record.passwordHash.utf8)
         else { throw AuthError.invalidMFAToken }
+        // The code is checked before the token is claimed, so that a wrong code leaves the token
+        // usable; two requests racing with one token may each use a code, and one gets the session.
         try await checkSecondFactor(code, of: SessionUser(user), origin: origin)
         guard try await storage({ try await store.deleteMFAToken(digest: digest) }) else {
             throw AuthError.invalidMFAToken

@@ -95,6 +95,25 @@ struct SecondFactorSettingsTests {
         }
     }
 
+    @Test("nodes starting together in one folder agree on one key")
+    func concurrentKeyFile() async throws {
+        try await Self.withFolder { folder in
+            let settings = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
+            let keyrings = try await withThrowingTaskGroup(of: MFAKeyring?.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        var node = settings
+                        try node.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+                        return node.policy.mfaKeyring
+                    }
+                }
+                return try await group.reduce(into: [MFAKeyring?]()) { $0.append($1) }
+            }
+            #expect(keyrings.count == 16 && keyrings.allSatisfy { $0 != nil && $0 == keyrings[0] })
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["latchkey-mfa.key"])
+        }
+    }
+
     @Test("production and a configured key make no file; production without a key says so")
     func noFile() async throws {
         try await Self.withFolder { folder in

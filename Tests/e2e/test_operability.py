@@ -250,7 +250,8 @@ class EchoApp:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 body = json.dumps({"user_id": self.headers.get("X-Latchkey-User-Id"),
-                                   "email": self.headers.get("X-Latchkey-Email"), "path": self.path}).encode()
+                                   "email": self.headers.get("X-Latchkey-Email"),
+                                   "aal": self.headers.get("X-Latchkey-AAL"), "path": self.path}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -285,9 +286,10 @@ def test_auth_request_with_nginx():
             login = requests.post(proxy.url + "/sessions", data={"email": "nia@example.com", "password": "b4l0u"})
             cookie = login.cookies["session_id"]
             seen = requests.get(proxy.url + "/app/hello", cookies={"session_id": cookie},
-                                headers={"X-Latchkey-Email": "admin@example.com"})
+                                headers={"X-Latchkey-Email": "admin@example.com", "X-Latchkey-AAL": "2"})
             assert seen.status_code == 200
             assert seen.json()["email"] == "nia@example.com" and seen.json()["user_id"].isdigit()
+            assert seen.json()["aal"] == "1"
             requests.delete(proxy.url + "/sessions", cookies={"session_id": cookie}, allow_redirects=False)
             assert requests.get(proxy.url + "/app/hello", cookies={"session_id": cookie}).status_code == 401
         finally:
