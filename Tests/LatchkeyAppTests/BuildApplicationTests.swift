@@ -60,9 +60,13 @@ final class LogCapture: Sendable {
 @Suite("buildApplication: the wiring of the service")
 struct BuildApplicationTests {
     /// Settings as the executable would read them from these variables, on a private in-memory
-    /// database and the cheapest bcrypt cost.
-    static func settings(_ variables: [String: String] = [:]) async throws -> Settings {
-        let base = ["DATABASE_URL": "sqlite::memory:", "BCRYPT_COST": "4", "HOST": "127.0.0.1", "PORT": "0"]
+    /// database and the cheapest bcrypt cost, with a second-factor key (so that no development
+    /// key file is made in the working folder) unless `secondFactorKey` is false.
+    static func settings(_ variables: [String: String] = [:], secondFactorKey: Bool = true) async throws -> Settings {
+        var base = ["DATABASE_URL": "sqlite::memory:", "BCRYPT_COST": "4", "HOST": "127.0.0.1", "PORT": "0"]
+        if secondFactorKey {
+            base["MFA_ENCRYPTION_KEY"] = Data(repeating: 1, count: 32).base64EncodedString()
+        }
         return try Settings.load(
             from: await Settings.reader(
                 flags: [:], environment: base.merging(variables) { $1 }, dotEnvPath: "/nonexistent/.env"))

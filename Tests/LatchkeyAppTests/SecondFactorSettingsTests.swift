@@ -122,11 +122,11 @@ struct SecondFactorSettingsTests {
             ])
             try keyed.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
             #expect(keyed.mfaKeyFile == nil && keyed.securitySummary["second_factor"] == "on")
-            var production = try await BuildApplicationTests.settings([
-                "LATCHKEY_ENV": "production", "DATABASE_URL": "sqlite://\(folder)/a.sqlite",
-                "TOKEN_DELIVERY": "response",
-                "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
-            ])
+            var production = try await BuildApplicationTests.settings(
+                [
+                    "LATCHKEY_ENV": "production", "DATABASE_URL": "sqlite://\(folder)/a.sqlite",
+                    "TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
+                ], secondFactorKey: false)
             try production.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
             #expect(production.policy.mfaKeyring == nil)
             #expect("\(production.securitySummary["second_factor"] ?? "")".hasPrefix("not configured"))
@@ -158,10 +158,11 @@ struct SecondFactorSettingsTests {
                 "DATABASE_URL": url, "MFA_ENCRYPTION_KEY": Self.otherKey, "MFA_ENCRYPTION_KEYS_PREVIOUS": Self.key,
             ])
             _ = try await buildApplication(settings: rotated, logger: Logger(label: "test"), metrics: metrics)
-            let production = try await BuildApplicationTests.settings([
-                "DATABASE_URL": url, "LATCHKEY_ENV": "production", "TOKEN_DELIVERY": "response",
-                "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
-            ])
+            let production = try await BuildApplicationTests.settings(
+                [
+                    "DATABASE_URL": url, "LATCHKEY_ENV": "production", "TOKEN_DELIVERY": "response",
+                    "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
+                ], secondFactorKey: false)
             await #expect(
                 throws: ConfigurationError(
                     "second factors are active in the database but MFA_ENCRYPTION_KEY is not set")
