@@ -82,13 +82,6 @@ extension Auth {
     func checkPassword(
         _ password: String, of user: User?, throttleKey: ThrottleKey, origin: SessionOrigin
     ) async throws -> (matched: Bool, normalized: String) {
-        let reservedAt: Date
-        do {
-            reservedAt = try await reserveAttempt(throttleKey, policy.loginThrottle)
-        } catch AuthError.throttled(let seconds) {
-            metrics.loginsThrottled.increment()
-            throw AuthError.throttled(retryAfter: seconds)
-        }
         let normalized = Validation.normalizedPassword(password)
         let candidate: String
         let checkable: Bool
@@ -98,16 +91,12 @@ extension Auth {
             (candidate, checkable) = (normalized, Validation.shapeProblem(normalized) == nil)
         }
         let target = checkable ? (user?.passwordHash ?? dummyHash) : dummyHash
-        let matches: Bool
-        do {
-            matches = try await hashing { try await hasher.verify(candidate, against: target) }
-        } catch {
-            await releaseAttempt(throttleKey, policy.loginThrottle, reservedAt: reservedAt)
-            throw error
+        let (succeeded, waitBegan) = try await throttledAttempt(
+            throttleKey, policy.loginThrottle, refusals: metrics.loginsThrottled
+        ) {
+            let matches = try await hashing { try await hasher.verify(candidate, against: target) }
+            return user != nil && checkable && matches
         }
-        let succeeded = user != nil && checkable && matches
-        let waitBegan = try await settleAttempt(
-            throttleKey, policy.loginThrottle, reservedAt: reservedAt, succeeded: succeeded)
         if !succeeded {
             metrics.loginsFailed.increment()
             if let user {

@@ -190,22 +190,8 @@ extension Auth {
     private func countCodeAttempt(
         userID: Int64, origin: SessionOrigin, _ check: () async throws -> Bool
     ) async throws {
-        let key = ThrottleKey(.mfa, String(userID))
-        let reservedAt: Date
-        do {
-            reservedAt = try await reserveAttempt(key, policy.mfaThrottle)
-        } catch AuthError.throttled(let seconds) {
-            metrics.mfaThrottled.increment()
-            throw AuthError.throttled(retryAfter: seconds)
-        }
-        let matched: Bool
-        do {
-            matched = try await check()
-        } catch {
-            await releaseAttempt(key, policy.mfaThrottle, reservedAt: reservedAt)
-            throw error
-        }
-        try await settleAttempt(key, policy.mfaThrottle, reservedAt: reservedAt, succeeded: matched)
+        let (matched, _) = try await throttledAttempt(
+            ThrottleKey(.mfa, String(userID)), policy.mfaThrottle, refusals: metrics.mfaThrottled, check)
         guard matched else {
             metrics.mfaFailed.increment()
             await record(.mfaFailed, userID: userID, origin: origin)

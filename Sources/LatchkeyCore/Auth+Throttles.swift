@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 extension Auth {
@@ -26,6 +27,32 @@ extension Auth {
         case nil:
             throw AuthError.storageUnavailable
         }
+    }
+
+    /// Runs one check under a throttle: an attempt is reserved first (refused with `throttled`,
+    /// counted on `refusals`, before any work), the check runs, and the attempt is settled, or
+    /// given back when the check throws.
+    /// - Returns: Whether the check passed, and whether its failure began a wait.
+    /// - Throws: `throttled`; what `check` throws; `storageUnavailable`.
+    func throttledAttempt(
+        _ key: ThrottleKey, _ throttle: FailureThrottle, refusals: Counter, _ check: () async throws -> Bool
+    ) async throws -> (passed: Bool, waitBegan: Bool) {
+        let reservedAt: Date
+        do {
+            reservedAt = try await reserveAttempt(key, throttle)
+        } catch AuthError.throttled(let seconds) {
+            refusals.increment()
+            throw AuthError.throttled(retryAfter: seconds)
+        }
+        let passed: Bool
+        do {
+            passed = try await check()
+        } catch {
+            await releaseAttempt(key, throttle, reservedAt: reservedAt)
+            throw error
+        }
+        let waitBegan = try await settleAttempt(key, throttle, reservedAt: reservedAt, succeeded: passed)
+        return (passed, waitBegan)
     }
 
     /// Settles a reserved attempt once checked: a failure counts (and may start a wait), a

@@ -61,6 +61,14 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
                 resolver: ClientAddressResolver(trustedProxies: options.trustedProxies)))
     }
     let routes = AuthRoutes(auth: auth, options: options)
+    // The routes that check a password hash or a code, and so are cancelled when their client goes.
+    func untilClientGoes(
+        _ handler: @escaping @Sendable (Request, LatchkeyRequestContext) async throws -> Response
+    ) -> @Sendable (Request, LatchkeyRequestContext) async throws -> Response {
+        { request, context in
+            try await routes.whileClientStays(request, context: context) { try await handler($0, context) }
+        }
+    }
 
     router.get("/") { _, _ in
         JSONResponse.make(.ok, ["message": "Bienvenue"])
@@ -79,77 +87,28 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     router.get("/metrics") { request, _ in try operationsRoutes.metrics(request) }
     router.get("/openapi.json") { request, _ in try operationsRoutes.openAPI(request) }
     router.get("/auth/verify") { request, _ in try await operationsRoutes.verify(request) }
-    router.post("/users") { request, context in
-        try await routes.whileClientStays(request, context: context) { try await routes.register($0, context: context) }
-    }
-    router.post("/sessions") { request, context in
-        try await routes.whileClientStays(request, context: context) { try await routes.login($0, context: context) }
-    }
+    router.post("/users", use: untilClientGoes(routes.register))
+    router.post("/sessions", use: untilClientGoes(routes.login))
     router.delete("/sessions") { request, _ in try await routes.logout(request) }
     router.get("/profile") { request, _ in try await routes.profile(request) }
     router.post("/reset_password") { request, context in try await routes.resetToken(request, context: context) }
-    router.put("/reset_password") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await routes.updatePassword($0, context: context)
-        }
-    }
+    router.put("/reset_password", use: untilClientGoes(routes.updatePassword))
     router.post("/verify_email") { request, context in try await routes.requestVerification(request, context: context) }
     router.put("/verify_email") { request, context in try await routes.verifyEmail(request, context: context) }
     let account = AccountRoutes(auth: auth, options: options)
     router.get("/account") { request, _ in try await account.account(request) }
     router.get("/account/sessions") { request, _ in try await account.sessions(request) }
     router.get("/account/activity") { request, _ in try await account.activity(request) }
-    // The routes that check a password hash, and so are cancelled when their client goes.
-    router.put("/account/password") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await account.changePassword($0, context: context)
-        }
-    }
-    router.put("/account/email") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await account.changeEmail($0, context: context)
-        }
-    }
-    router.delete("/account/sessions/{id}") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await account.endSession($0, context: context)
-        }
-    }
-    router.delete("/account/sessions") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await account.endOtherSessions($0, context: context)
-        }
-    }
-    router.delete("/account") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await account.deleteAccount($0, context: context)
-        }
-    }
-    let secondFactor = SecondFactorRoutes(auth: auth, account: account)
-    router.post("/sessions/mfa") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await secondFactor.finishLogin($0, context: context, routes: routes)
-        }
-    }
-    router.post("/account/mfa/totp") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await secondFactor.begin($0, context: context)
-        }
-    }
-    router.put("/account/mfa/totp") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await secondFactor.confirm($0, context: context)
-        }
-    }
-    router.delete("/account/mfa/totp") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await secondFactor.disable($0, context: context)
-        }
-    }
-    router.post("/account/mfa/recovery_codes") { request, context in
-        try await routes.whileClientStays(request, context: context) {
-            try await secondFactor.regenerate($0, context: context)
-        }
-    }
+    router.put("/account/password", use: untilClientGoes(account.changePassword))
+    router.put("/account/email", use: untilClientGoes(account.changeEmail))
+    router.delete("/account/sessions/{id}", use: untilClientGoes(account.endSession))
+    router.delete("/account/sessions", use: untilClientGoes(account.endOtherSessions))
+    router.delete("/account", use: untilClientGoes(account.deleteAccount))
+    let secondFactor = SecondFactorRoutes(auth: auth, account: account, login: routes)
+    router.post("/sessions/mfa", use: untilClientGoes(secondFactor.finishLogin))
+    router.post("/account/mfa/totp", use: untilClientGoes(secondFactor.begin))
+    router.put("/account/mfa/totp", use: untilClientGoes(secondFactor.confirm))
+    router.delete("/account/mfa/totp", use: untilClientGoes(secondFactor.disable))
+    router.post("/account/mfa/recovery_codes", use: untilClientGoes(secondFactor.regenerate))
     return router
 }

@@ -7,6 +7,8 @@ import LatchkeyCore
 struct SecondFactorRoutes: Sendable {
     let auth: Auth
     let account: AccountRoutes
+    /// The login routes, whose successful answer the second step gives.
+    let login: AuthRoutes
 
     /// `POST /account/mfa/totp` `password`: 200 `{"secret", "otpauth_uri"}`, a pending enrolment.
     func begin(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
@@ -54,12 +56,12 @@ struct SecondFactorRoutes: Sendable {
     }
 
     /// `POST /sessions/mfa` `mfa_token`, `code`: exactly a successful login's answer.
-    func finishLogin(_ request: Request, context: LatchkeyRequestContext, routes: AuthRoutes) async throws -> Response {
+    func finishLogin(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
         let client = account.origin(of: request, context: context)
-        let login = try await auth.finishLogin(
+        let verified = try await auth.finishLogin(
             mfaToken: fields.required("mfa_token"), code: fields.required("code"), origin: client)
-        return try await routes.loggedIn(login, origin: client)
+        return try await login.loggedIn(verified, origin: client)
     }
 }
 
