@@ -58,9 +58,25 @@ struct AuthRoutes: Sendable {
             headers[.setCookie] = cookie.header(value: "", maxAge: 0)
             throw APIError(.forbidden, APIError(AuthError.invalidSession).message, headers: headers)
         }
-        var response = Response(status: .found, headers: [.location: "/"])
+        var response = Self.redirectToWelcome
         response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
         return response
+    }
+
+    /// The logout's 302 to `/`, as the original service's `redirect("/")` writes it: the
+    /// `Location`, and Werkzeug 3.1's HTML body with its content type.
+    static var redirectToWelcome: Response {
+        let body = """
+            <!doctype html>
+            <html lang=en>
+            <title>Redirecting...</title>
+            <h1>Redirecting...</h1>
+            <p>You should be redirected automatically to the target URL: <a href="/">/</a>. If not, click the link.
+
+            """
+        return Response(
+            status: .found, headers: [.location: "/", .contentType: "text/html; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
     func profile(_ request: Request) async throws -> Response {

@@ -19,6 +19,8 @@ import NIOHTTP1
 ///   read the body (`ExpectContinue`); a route that answers from the headers alone (404, 405,
 ///   413, 415, …) sends its final status at once, with `Connection: close`, since the client
 ///   then never sends the body the connection would still be waiting for.
+/// - The status line: every final response but 204 and 304 carries the original service's reason
+///   phrase (`OriginalReasonPhrase`: `302 FOUND`, `400 BAD REQUEST`), its own refusals included.
 /// - Shutdown (`ChannelShouldQuiesceEvent`): an idle connection closes at once; one with a
 ///   request in flight closes after its response, or after the shutdown timeout, whichever
 ///   comes first.
@@ -198,6 +200,13 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 response.version = exchange.version
             }
             exchanges[0].closeAfterResponse = close
+            // After the framing above, which needs NIO's own status (a custom one may have a body).
+            response.status = OriginalReasonPhrase.status(for: response.status)
+            context.write(wrapOutboundOut(.head(response)), promise: promise)
+        case .head(var response) where response.status.code >= 200:
+            // The answer to a request that never parsed (Hummingbird's 400 for bytes that are not
+            // HTTP): the same status line as every other.
+            response.status = OriginalReasonPhrase.status(for: response.status)
             context.write(wrapOutboundOut(.head(response)), promise: promise)
         case .end where !exchanges.isEmpty:
             let exchange = exchanges.removeFirst()
@@ -288,11 +297,14 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         var body = context.channel.allocator.buffer(capacity: error.message.utf8.count + 16)
         body.writeString(#"{"message":"\#(error.message)"}"#)
         let headers = HTTPHeaders([
-            ("content-type", "application/json; charset=utf-8"), ("content-length", "\(body.readableBytes)"),
+            ("content-type", JSONResponse.contentType), ("content-length", "\(body.readableBytes)"),
             ("connection", "close"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff"),
         ])
         context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: error.status, headers: headers))),
+            wrapOutboundOut(
+                .head(
+                    HTTPResponseHead(
+                        version: .http1_1, status: OriginalReasonPhrase.status(for: error.status), headers: headers))),
             promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in

@@ -3,7 +3,9 @@ import Hummingbird
 
 /// Builds the service's JSON responses.
 enum JSONResponse {
-    static let contentType = "application/json; charset=utf-8"
+    /// Exactly `application/json`, as the original service sends it: RFC 8259 11 registers no
+    /// `charset` parameter for the type (JSON exchanged between systems is UTF-8, 8.1).
+    static let contentType = "application/json"
 
     /// A JSON object of strings with a status.
     static func make(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {

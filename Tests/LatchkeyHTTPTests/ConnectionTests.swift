@@ -180,7 +180,7 @@ struct ConnectionTests {
         try connection.respond(.unsupportedMediaType)
         let written = try connection.written()
         #expect(
-            written.hasPrefix("HTTP/1.1 415 Unsupported Media Type\r\n") && written.contains("Connection: close\r\n"))
+            written.hasPrefix("HTTP/1.1 415 UNSUPPORTED MEDIA TYPE\r\n") && written.contains("Connection: close\r\n"))
         #expect(!connection.isOpen)
     }
 
@@ -196,8 +196,8 @@ struct ConnectionTests {
         try connection.send(request)
         #expect(try connection.received().isEmpty)
         let written = try connection.written()
-        #expect(written.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
-        #expect(written.contains("application/json") && written.contains(#"{"message":""#))
+        #expect(written.hasPrefix("HTTP/1.1 400 BAD REQUEST\r\n"))
+        #expect(written.contains("content-type: application/json\r\n") && written.contains(#"{"message":""#))
         #expect(!connection.isOpen)
     }
 
@@ -205,7 +205,46 @@ struct ConnectionTests {
     func unknownExpectation() throws {
         let connection = try TestConnection()
         try connection.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n")
-        #expect(try connection.written().hasPrefix("HTTP/1.1 417 Expectation Failed\r\n"))
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.1 417 EXPECTATION FAILED\r\n"))
+        #expect(written.contains("content-type: application/json\r\n"))
+    }
+
+    @Test(
+        "Every final status line carries the original's reason phrase, Werkzeug's in capitals",
+        arguments: [
+            (HTTPResponseStatus.ok, "200 OK"), (.found, "302 FOUND"), (.badRequest, "400 BAD REQUEST"),
+            (.unauthorized, "401 UNAUTHORIZED"), (.forbidden, "403 FORBIDDEN"), (.notFound, "404 NOT FOUND"),
+            (.methodNotAllowed, "405 METHOD NOT ALLOWED"), (.requestTimeout, "408 REQUEST TIMEOUT"),
+            (.conflict, "409 CONFLICT"), (.payloadTooLarge, "413 REQUEST ENTITY TOO LARGE"),
+            (.unsupportedMediaType, "415 UNSUPPORTED MEDIA TYPE"), (.expectationFailed, "417 EXPECTATION FAILED"),
+            (.tooManyRequests, "429 TOO MANY REQUESTS"), (.internalServerError, "500 INTERNAL SERVER ERROR"),
+            (.serviceUnavailable, "503 SERVICE UNAVAILABLE"),
+        ])
+    func reasonPhrase(status: HTTPResponseStatus, line: String) throws {
+        let connection = try TestConnection()
+        try connection.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        try connection.respond(status)
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.1 \(line)\r\n"), "\(written)")
+        // The framing stays NIO's: the length the route gave, no chunks.
+        #expect(written.contains("Content-Length: 2\r\n") && !written.contains("chunked"))
+        #expect(written.hasSuffix("\r\n\r\n{}"))
+    }
+
+    @Test(
+        "204 and 304 keep NIO's phrase and framing: no body, no chunks",
+        arguments: [
+            (HTTPResponseStatus.noContent, "204 No Content"), (.notModified, "304 Not Modified"),
+        ])
+    func bodilessStatuses(status: HTTPResponseStatus, line: String) throws {
+        let connection = try TestConnection()
+        try connection.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        try connection.respond(status, body: "", length: false)
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.1 \(line)\r\n"), "\(written)")
+        #expect(!written.contains("chunked") && written.hasSuffix("\r\n\r\n"))
+        #expect(connection.isOpen)
     }
 
     @Test("At shutdown an idle connection closes at once")

@@ -79,7 +79,8 @@ struct SetCookie {
 extension TestResponse {
     /// The body parsed as a JSON object of strings, when the response says it is JSON.
     var json: [String: String]? {
-        guard headers[.contentType]?.hasPrefix("application/json") == true else { return nil }
+        // Exactly `application/json`, as the original sends it: no charset parameter.
+        guard headers[.contentType] == "application/json" else { return nil }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) else { return nil }
         return object as? [String: String]
     }
@@ -104,7 +105,7 @@ extension TestResponse {
         _ status: HTTPResponse.Status, _ message: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) {
         #expect(self.status == status, sourceLocation: sourceLocation)
-        #expect(headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
+        #expect(headers[.contentType] == "application/json", sourceLocation: sourceLocation)
         let body = json
         #expect(body?.keys.sorted() == ["message"], sourceLocation: sourceLocation)
         #expect(body?["message"]?.isEmpty == false, sourceLocation: sourceLocation)
