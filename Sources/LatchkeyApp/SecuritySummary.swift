@@ -27,6 +27,10 @@ extension Settings {
             "reset_token_throttle":
                 "\(policy.resetTokenThrottle.maxFailures) then \(policy.resetTokenThrottle.firstWait)-\(policy.resetTokenThrottle.maxWait)s",
             "reset_requests_per_hour": "\(policy.resetRequestLimit.maxRequests)",
+            "reset_ends_sessions":
+                settings.profile == .production && !policy.resetEndsSessions
+                ? "false (warning: a reset leaves every session of the account live, including one taken by whoever the reset locks out)"
+                : "\(policy.resetEndsSessions)",
             "second_factor":
                 "\(policy.mfaKeyring == nil ? "not configured (MFA_ENCRYPTION_KEY unset): enrolment answers 503" : settings.mfaKeyFile.map { "key from \($0) (development)" } ?? "on")",
             "mfa_throttle":

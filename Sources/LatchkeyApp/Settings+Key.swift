@@ -19,6 +19,7 @@ extension Settings {
         case tokenDelivery = "TOKEN_DELIVERY"
         case resetTokenDelivery = "RESET_TOKEN_DELIVERY"
         case allowResetTokenInResponse = "ALLOW_RESET_TOKEN_IN_RESPONSE"
+        case resetEndsSessions = "RESET_ENDS_SESSIONS"
         case webhookURL = "WEBHOOK_URL"
         case webhookSecret = "WEBHOOK_SECRET"
         case loginMaxFailures = "LOGIN_MAX_FAILURES"
@@ -74,6 +75,7 @@ extension Settings {
             case .tokenDelivery: "response"
             case .resetTokenDelivery: nil
             case .allowResetTokenInResponse: "false"
+            case .resetEndsSessions: "false"
             case .webhookURL, .webhookSecret: nil
             case .loginMaxFailures, .resetTokenMaxFailures: "10"
             case .throttleFirstWait: "60"
@@ -118,6 +120,7 @@ extension Settings {
             switch self {
             case .passwordMinLength: .value("15")
             case .sessionCookieSecure: .value("true")
+            case .resetEndsSessions: .value("true")
             case .tokenDelivery: .required
             case .metricsToken: .required
             case .sessionCookieName: .value("__Host-session_id")
@@ -145,6 +148,8 @@ extension Settings {
             case .resetTokenDelivery:
                 "the old name of TOKEN_DELIVERY, still accepted; the two must agree when both are set"
             case .allowResetTokenInResponse: "true to run production with TOKEN_DELIVERY=response"
+            case .resetEndsSessions:
+                "true or false: a password reset ends every session of the account (false keeps them, as the original did; production warns)"
             case .webhookURL: "the http(s):// URL that receives account events"
             case .webhookSecret: "the HMAC-SHA256 key of the webhook's signature, at least 16 bytes"
             case .loginMaxFailures: "failed logins per email answered 401 before waits begin"

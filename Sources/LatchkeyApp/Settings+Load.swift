@@ -177,6 +177,8 @@ extension Settings {
                 return network
             }
         }
+        // OWASP ASVS 5.0 7.4.3: a credential change may end the other sessions; production does.
+        settings.policy.resetEndsSessions = try boolean(.resetEndsSessions, default: production)
         settings.policy.resetTokenTTL = try integer(
             .resetTokenTTL, 60...(30 * day), default: settings.policy.resetTokenTTL)
         settings.purgeInterval = try integer(.purgeInterval, 1...day, default: settings.purgeInterval)

@@ -19,6 +19,10 @@ public struct AuthPolicy: Sendable, Equatable {
     public var resetRequestLimit = RequestLimit()
     /// How reset tokens reach their owners.
     public var resetTokenDelivery = ResetTokenDelivery.response
+    /// Whether a password reset ends every session of the account (`RESET_ENDS_SESSIONS`):
+    /// `false` keeps them, as the original service did (its development profile); `true` is what
+    /// OWASP ASVS 5.0 7.4.3 asks of a credential change (the production profile's default).
+    public var resetEndsSessions = false
     /// Whether registration hides which emails have accounts (the production profile): an
     /// existing email is answered as a new one, after the same hashing work, and its owner is
     /// notified instead.

@@ -181,14 +181,19 @@ public protocol AuthStore: MFAStore {
     func findResetToken(userID: Int64) async throws -> ResetToken?
 
     /// Completes a password reset atomically: consumes the token if it is still the user's
-    /// current, unexpired one, stores the new hash and ends every session of the user.
+    /// current, unexpired one, stores the new hash, drops a pending verification token (an email
+    /// change) and the second-factor login tokens (bound to the old hash), and, when
+    /// `endingSessions`, ends every session of the user.
     /// - Parameters:
     ///   - userID: The user.
     ///   - digest: The digest of the presented token.
     ///   - passwordHash: The new password hash.
     ///   - now: The current time, to reject a token that expired meanwhile.
+    ///   - endingSessions: Whether every session of the user ends (`RESET_ENDS_SESSIONS`).
     /// - Returns: Whether the token was valid and the password changed.
-    func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
+    func resetPassword(
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, endingSessions: Bool
+    ) async throws -> Bool
 
     /// Removes expired sessions, reset tokens, verification tokens and second-factor login tokens.
     /// - Parameters:
@@ -241,5 +246,19 @@ extension AuthStore {
     /// - Returns: Whether the session was stored.
     public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
         try await addSession(session, ifPasswordHash: passwordHash, keepingAtMost: .max)
+    }
+
+    /// Completes a password reset that ends every session of the user
+    /// (`resetPassword(userID:digest:passwordHash:now:endingSessions:)`).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - digest: The digest of the presented token.
+    ///   - passwordHash: The new password hash.
+    ///   - now: The current time.
+    /// - Returns: Whether the token was valid and the password changed.
+    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
+    {
+        try await resetPassword(
+            userID: userID, digest: digest, passwordHash: passwordHash, now: now, endingSessions: true)
     }
 }

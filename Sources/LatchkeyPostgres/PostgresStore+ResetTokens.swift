@@ -42,12 +42,14 @@ extension PostgresStore {
         }
     }
 
-    /// Consumes the token, stores the new hash and deletes the user's sessions in one
-    /// transaction. The statements run one by one (each with a fresh snapshot under READ
-    /// COMMITTED), so the final delete sees a session that a concurrent login committed while
-    /// the update waited for its share lock.
-    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
-    {
+    /// Consumes the token, stores the new hash, drops the verification and second-factor login
+    /// tokens and, when asked, deletes the user's sessions, in one transaction. The statements
+    /// run one by one (each with a fresh snapshot under READ COMMITTED), so the session delete
+    /// sees a session that a concurrent login committed while the update waited for its share
+    /// lock.
+    public func resetPassword(
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, endingSessions: Bool
+    ) async throws -> Bool {
         try StoreError.checkText(passwordHash)
         let token = digest.bytes
         let nowSeconds = now.timeIntervalSince1970
@@ -68,9 +70,13 @@ extension PostgresStore {
             guard claimed.count == 1 else { return false }
             try await connection.query(
                 "UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userID)", logger: logger)
-            try await connection.query("DELETE FROM sessions WHERE user_id = \(userID)", logger: logger)
-            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too.
+            if endingSessions {
+                try await connection.query("DELETE FROM sessions WHERE user_id = \(userID)", logger: logger)
+            }
+            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too,
+            // and so do the logins waiting for a code: they were bound to the old hash.
             try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(userID)", logger: logger)
+            try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
             return true
         }
     }

@@ -41,9 +41,11 @@ extension SQLiteStore {
         }
     }
 
-    /// Consumes the token, stores the new hash and deletes the user's sessions in one transaction.
-    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
-    {
+    /// Consumes the token, stores the new hash, drops the verification and second-factor login
+    /// tokens and, when asked, deletes the user's sessions, in one transaction.
+    public func resetPassword(
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, endingSessions: Bool
+    ) async throws -> Bool {
         try StoreError.checkText(passwordHash)
         return try await write { db in
             // The delete is the claim: of two concurrent resets with one token, one deletes the row.
@@ -53,9 +55,13 @@ extension SQLiteStore {
             )
             guard db.changesCount == 1 else { return false }
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
-            try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
-            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too.
+            if endingSessions {
+                try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
+            }
+            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too,
+            // and so do the logins waiting for a code: they were bound to the old hash.
             try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
             return true
         }
     }

@@ -39,6 +39,12 @@ public actor InMemoryStore: AdminStore {
     /// The number of reset tokens stored.
     public var resetTokenCount: Int { resetTokens.count }
 
+    /// The number of throttle records stored, of every scope.
+    public var throttleRecordCount: Int { throttles.count }
+
+    /// The number of activity entries stored, of every account.
+    public var activityCount: Int { activity.count }
+
     /// Fails a call while the store is set to fail, and, as the real stores do, a call made by
     /// a cancelled task (its request's client went).
     func check() throws {
@@ -156,8 +162,11 @@ public actor InMemoryStore: AdminStore {
         return resetTokens[userID]
     }
 
-    /// Consumes a valid token, changes the hash and ends the user's sessions, all at once.
-    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) throws -> Bool {
+    /// Consumes a valid token, changes the hash, drops the verification and second-factor login
+    /// tokens and, when asked, ends the user's sessions, all at once.
+    public func resetPassword(
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, endingSessions: Bool
+    ) throws -> Bool {
         try check()
         try StoreError.checkText(passwordHash)
         guard let token = resetTokens[userID], token.tokenDigest == digest, token.expiresAt > now,
@@ -166,7 +175,10 @@ public actor InMemoryStore: AdminStore {
         resetTokens.removeValue(forKey: userID)
         verificationTokens.removeValue(forKey: userID)
         users[userID]?.passwordHash = passwordHash
-        _ = try deleteSessions(userID: userID)
+        mfaTokens = mfaTokens.filter { $0.value.userID != userID }
+        if endingSessions {
+            _ = try deleteSessions(userID: userID)
+        }
         return true
     }
 

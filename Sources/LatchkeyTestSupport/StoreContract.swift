@@ -15,6 +15,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case deleteSessionsEndsAllOfOneUser
     case newerResetTokenReplacesOlder
     case resetPasswordIsSingleUseAndEndsSessions
+    case resetPasswordCanKeepSessionsButNotLoginTokens
     case resetPasswordRefusesWrongOrExpiredToken
     case sessionNeedsTheCheckedPasswordHash
     case purgeRemovesOnlyExpired
@@ -100,7 +101,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             .sessionNeedsTheCheckedPasswordHash, .purgeRemovesOnlyExpired:
             try await runSessions(on: store)
         case .newerResetTokenReplacesOlder, .resetPasswordIsSingleUseAndEndsSessions,
-            .resetPasswordRefusesWrongOrExpiredToken:
+            .resetPasswordCanKeepSessionsButNotLoginTokens, .resetPasswordRefusesWrongOrExpiredToken:
             try await runResetTokens(on: store)
         case .throttleRecordsRoundTrip, .pendingAttemptsRoundTrip, .concurrentReservationsNeverExceedTheLimit,
             .concurrentThrottleUpdatesAllCount,

@@ -153,6 +153,24 @@ struct ProfileTests {
         #expect(settings.policy.passwordMinLength == 1)
         #expect(settings.policy.resetTokenDelivery == .response)
         #expect(!settings.policy.concealExistingAccounts)
+        // The original kept sessions across a reset.
+        #expect(!settings.policy.resetEndsSessions)
+        #expect(settings.securitySummary["reset_ends_sessions"] == "false")
+        #expect(try await load(["RESET_ENDS_SESSIONS": "true"]).policy.resetEndsSessions)
+    }
+
+    @Test("production ends every session on a reset by default, and warns when told not to")
+    func productionResetEndsSessions() async throws {
+        let base = ["LATCHKEY_ENV": "production", "METRICS_TOKEN": "metrics-t0ken"].merging(webhook) { a, _ in a }
+        let settings = try await load(base)
+        #expect(settings.policy.resetEndsSessions)
+        #expect(settings.securitySummary["reset_ends_sessions"] == "true")
+        let keeping = try await load(base.merging(["RESET_ENDS_SESSIONS": "false"]) { _, b in b })
+        #expect(!keeping.policy.resetEndsSessions)
+        #expect("\(keeping.securitySummary["reset_ends_sessions"] ?? "")".hasPrefix("false (warning: "))
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await load(base.merging(["RESET_ENDS_SESSIONS": "sometimes"]) { _, b in b })
+        }
     }
 
     @Test("production: Secure cookies, 15-character passwords (NIST SP 800-63B rev 4), concealed accounts")
