@@ -32,6 +32,23 @@ extension Auth {
         return (legacy, try await legacyAccount(legacy))
     }
 
+    /// Which account an address names on a route that only looks one up (login and both reset
+    /// routes): as `account(typed:)`, but an address the rules refuse (blank after trimming
+    /// included) that names no account among the email conflicts is `nil`, so that the route
+    /// answers it as an unregistered address, as the original service did, without any hashing,
+    /// throttle record or activity entry: nothing about accounts can be learnt from an address
+    /// that cannot be one.
+    /// - Parameter raw: The address as sent.
+    /// - Returns: The key and the account as `account(typed:)` gives them, or `nil`.
+    /// - Throws: `storageUnavailable`.
+    func lookedUpAccount(typed raw: String) async throws -> (key: String, user: User?)? {
+        do {
+            return try await account(typed: raw)
+        } catch AuthError.invalidEmail {
+            return nil
+        }
+    }
+
     /// The account whose stored address is `legacy` and is listed among the email conflicts.
     private func legacyAccount(_ legacy: String) async throws -> User? {
         guard let user = try await storage({ try await store.findUser(by: .email(legacy)) }),

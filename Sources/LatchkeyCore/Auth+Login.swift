@@ -10,7 +10,8 @@ extension Auth {
     /// - Returns: The verified login (the account's id and normalised email) when the pair is
     ///   right; hand it to `createSession(for:)`, or, when `secondFactorRequired`, to
     ///   `beginSecondFactorLogin(for:)` or `completeLogin(_:code:origin:)` first.
-    /// - Throws: `invalidEmail` for a malformed email; `throttled` (before any bcrypt work) while
+    /// - Throws: `invalidCredentials` at once for an address the rules refuse (no hashing, no
+    ///   throttle record: it cannot name an account); `throttled` (before any bcrypt work) while
     ///   a wait for this email runs, or while attempts under way already fill its limit;
     ///   `invalidCredentials` for an unknown email or a wrong password, after the same bcrypt
     ///   work in both cases, counted toward the wait; `emailNotVerified` for the right password
@@ -19,7 +20,11 @@ extension Auth {
     public func validLogin(email raw: String, password: String, origin: SessionOrigin = SessionOrigin()) async throws
         -> VerifiedLogin
     {
-        let (email, user) = try await account(typed: raw)
+        guard let found = try await lookedUpAccount(typed: raw) else {
+            metrics.loginsFailed.increment()
+            throw AuthError.invalidCredentials
+        }
+        let (email, user) = found
         // Counted per email, registered or not, so that a 429 tells nothing about accounts.
         let (succeeded, normalized) = try await checkPassword(
             password, of: user, throttleKey: ThrottleKey(.login, email), origin: origin)

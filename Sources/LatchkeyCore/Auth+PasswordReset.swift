@@ -4,15 +4,20 @@ extension Auth {
     /// Handles a reset request as `policy.resetTokenDelivery` says: the token in the answer
     /// (`response`), or out of band through the notifier with the same answer for every
     /// well-formed email (`log`, `webhook`).
+    /// An address the rules refuse is answered as an unregistered one, and not counted.
     /// - Parameter email: The email as sent.
-    /// - Returns: What to answer.
-    /// - Throws: `invalidEmail`, `throttled`, `storageUnavailable`; `emailNotRegistered` only
-    ///   with `response` delivery.
+    /// - Returns: What to answer: `.accepted` echoes the canonical address, or the address as
+    ///   sent when the rules refuse it.
+    /// - Throws: `throttled`, `storageUnavailable`; `emailNotRegistered` only with `response`
+    ///   delivery.
     public func requestPasswordReset(for email: String) async throws -> ResetRequestOutcome {
         guard policy.resetTokenDelivery.isOutOfBand else {
             return .issued(try await resetPasswordToken(for: email))
         }
-        let (key, user) = try await account(typed: email)
+        guard let found = try await lookedUpAccount(typed: email) else {
+            return .accepted(email: email)
+        }
+        let (key, user) = found
         try await countResetRequest(key)
         // The answer must not depend on whether the email has an account, in content or in
         // time: the token and the notification happen after it, in the background.
@@ -33,9 +38,11 @@ extension Auth {
     /// Issues a reset token for an email, replacing any earlier one.
     /// - Parameter email: The email as sent.
     /// - Returns: The token and the account's email.
-    /// - Throws: `invalidEmail`, `throttled`, `emailNotRegistered`, `storageUnavailable`.
+    /// - Throws: `throttled`, `emailNotRegistered` (also for an address the rules refuse, which
+    ///   is not counted), `storageUnavailable`.
     func resetPasswordToken(for email: String) async throws -> IssuedResetToken {
-        let (key, user) = try await account(typed: email)
+        guard let found = try await lookedUpAccount(typed: email) else { throw AuthError.emailNotRegistered }
+        let (key, user) = found
         try await countResetRequest(key)
         guard let user else { throw AuthError.emailNotRegistered }
         return try await issueResetToken(for: user)
@@ -69,21 +76,25 @@ extension Auth {
         return IssuedResetToken(email: user.email, token: token, expiresAt: expiresAt)
     }
 
-    /// Sets a new password with a reset token. The token is single use; every session of the
-    /// user ends.
+    /// Sets a new password with a reset token. The token is single use; a pending email change
+    /// and the logins waiting for a second-factor code (bound to the old password) end; every
+    /// session of the user ends when `policy.resetEndsSessions`, and stays otherwise, also when
+    /// the reset is the account's first proof of its mailbox.
     /// - Parameters:
     ///   - resetToken: The token the user received.
     ///   - email: The email the token was issued for, as sent.
     ///   - newPassword: The new password; it must pass the policy.
     ///   - origin: The client's address and agent, for the account's activity (`password_reset`).
     /// - Returns: The account, with the normalised email.
-    /// - Throws: `invalidEmail`, `throttled`; `invalidResetToken` (counted toward a wait) for a
+    /// - Throws: `invalidResetToken` at once, not counted, for an address the rules refuse;
+    ///   `throttled`; `invalidResetToken` (counted toward a wait) for a
     ///   token that is not the account's current one, whatever the new password; then
     ///   `invalidPassword` (the token stays usable); `storageUnavailable`.
     public func updatePassword(
         resetToken: String, email: String, newPassword: String, origin: SessionOrigin = SessionOrigin()
     ) async throws -> Account {
-        let (key, account) = try await account(typed: email)
+        guard let found = try await lookedUpAccount(typed: email) else { throw AuthError.invalidResetToken }
+        let (key, account) = found
         let throttleKey = ThrottleKey(.resetToken, key)
         let reservedAt = try await reserveAttempt(throttleKey, policy.resetTokenThrottle)
         // The token first: a wrong token is a 403 whatever the new password, and a refused
@@ -111,7 +122,9 @@ extension Auth {
             newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
         let hash = try await hashing { try await hasher.hash(newPassword) }
         let changed = try await storage {
-            try await store.resetPassword(userID: user.id, digest: digest, passwordHash: hash, now: clock())
+            try await store.resetPassword(
+                userID: user.id, digest: digest, passwordHash: hash, now: clock(),
+                endingSessions: policy.resetEndsSessions)
         }
         guard changed else {
             try await recordFailure(throttleKey, policy.resetTokenThrottle)

@@ -122,11 +122,42 @@ struct LoginTests {
         try await hasher.shutdown()
     }
 
-    @Test("a malformed email is a validation error, not a failed login")
-    func malformedEmail() async throws {
+    /// Addresses the rules refuse, one of each kind: no @, two, blank, blank after trimming, an
+    /// invisible character, white space inside, an address literal, a label too long, a
+    /// trailing dot, a local part over 64 bytes, a fullwidth @ making two.
+    static let refusedAddresses = [
+        "not-an-email", "a@@example.com", "", "   ", "a\u{200B}@example.com", "a b@example.com", "a@[127.0.0.1]",
+        "a@" + String(repeating: "x", count: 64) + ".com", "a@example.com.",
+        String(repeating: "l", count: 65) + "@example.com",
+        "x\u{FF20}evil@example.com",
+    ]
+
+    @Test(
+        "an address the rules refuse is a failed login, as an unregistered one, with no hashing, throttle record or activity",
+        arguments: refusedAddresses)
+    func refusedAddress(email: String) async throws {
         let fixture = try await Fixture()
-        await #expect(throws: AuthError.invalidEmail("email must contain exactly one @")) {
-            _ = try await fixture.auth.validLogin(email: "not-an-email", password: "x")
+        _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        let before = await RefusedAddressWork(fixture)
+        await #expect(throws: AuthError.invalidCredentials) {
+            _ = try await fixture.auth.validLogin(email: email, password: "b4l0u")
         }
+        #expect(await RefusedAddressWork(fixture) == before)
+    }
+}
+
+/// What a request costs and leaves behind: hashes, verifications, throttle records, activity
+/// entries. An address the rules refuse must change none of them.
+struct RefusedAddressWork: Equatable {
+    let hashes: Int
+    let verifications: Int
+    let throttleRecords: Int
+    let activityEntries: Int
+
+    init(_ fixture: Fixture) async {
+        hashes = await fixture.hasher.counter.hashes
+        verifications = await fixture.hasher.counter.verifications
+        throttleRecords = await fixture.store.throttleRecordCount
+        activityEntries = await fixture.store.activityCount
     }
 }

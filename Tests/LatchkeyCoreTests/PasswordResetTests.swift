@@ -16,9 +16,13 @@ struct ResetTests {
         }
     }
 
-    @Test("a token changes the password once, ends every session and the old password")
-    func fullReset() async throws {
-        let fixture = try await Fixture()
+    @Test(
+        "a token changes the password once and ends the old password; the sessions end with RESET_ENDS_SESSIONS",
+        arguments: [true, false])
+    func fullReset(endsSessions: Bool) async throws {
+        var policy = AuthPolicy()
+        policy.resetEndsSessions = endsSessions
+        let fixture = try await Fixture(policy: policy)
         let user = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
         let session = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: user))
         let issued = try await fixture.auth.resetPasswordToken(for: " ADA@example.com")
@@ -36,7 +40,14 @@ struct ResetTests {
         await #expect(throws: AuthError.invalidCredentials) {
             _ = try await fixture.auth.validLogin(email: "ada@example.com", password: "b4l0u")
         }
-        await #expect(throws: AuthError.invalidSession) { _ = try await fixture.auth.user(forSessionToken: session) }
+        if endsSessions {
+            await #expect(throws: AuthError.invalidSession) {
+                _ = try await fixture.auth.user(forSessionToken: session)
+            }
+        } else {
+            // The original's behaviour: a session made before the reset still works after it.
+            #expect(try await fixture.auth.user(forSessionToken: session).id == user.id)
+        }
         await #expect(throws: AuthError.invalidResetToken) {
             _ = try await fixture.auth.updatePassword(
                 resetToken: issued.token, email: "ada@example.com", newPassword: "again")
@@ -128,5 +139,32 @@ struct ResetTests {
                 resetToken: SecretToken.generate(), email: "ada@example.com", newPassword: "n3w-secret")
         }
         #expect(await fixture.hasher.counter.hashes == before)
+    }
+
+    @Test(
+        "an address the rules refuse is answered as an unregistered one by both reset steps, counted nowhere",
+        arguments: LoginTests.refusedAddresses)
+    func refusedAddress(email: String) async throws {
+        for delivery in [ResetTokenDelivery.response, .webhook] {
+            var policy = AuthPolicy()
+            policy.resetTokenDelivery = delivery
+            let fixture = try await Fixture(policy: policy)
+            _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
+            let before = await RefusedAddressWork(fixture)
+            if delivery == .response {
+                await #expect(throws: AuthError.emailNotRegistered) {
+                    _ = try await fixture.auth.requestPasswordReset(for: email)
+                }
+            } else {
+                // The usual answer of out-of-band delivery, echoing the address as sent.
+                #expect(try await fixture.auth.requestPasswordReset(for: email) == .accepted(email: email))
+            }
+            await #expect(throws: AuthError.invalidResetToken) {
+                _ = try await fixture.auth.updatePassword(
+                    resetToken: SecretToken.generate(), email: email, newPassword: "t4rt1fl3tt3")
+            }
+            #expect(await RefusedAddressWork(fixture) == before)
+            #expect(await fixture.store.resetTokenCount == 0)
+        }
     }
 }
