@@ -1,8 +1,11 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// The project's own targets compile without warnings, and keep it that way: a warning is an error
+// here (not in the dependencies, which this setting does not reach).
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny")
+    .enableUpcomingFeature("ExistentialAny"),
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
@@ -125,7 +128,7 @@ let package = Package(
         // An in-memory store, a fast hasher and the storage contract suite every store must pass.
         .target(
             name: "LatchkeyTestSupport",
-            dependencies: ["LatchkeyCore"],
+            dependencies: ["LatchkeyCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -107,9 +107,18 @@ rows = [
 
 mode = "quick (debug build, small databases; targets not checked)" if quick == "1" else "full"
 print(f"Mode: {mode}; {cores} cores; BCRYPT_COST={cost}; {rounds} alternating rounds per throughput ratio\n")
-print("| scenario | figures | target | ratio | met |")
-print("|---|---|---|---|---|")
+# A quick run checks only that every scenario ran and gave figures: with small databases and a
+# debug binary its ratios say nothing of the targets, so it shows no "met" column.
+if quick == "1":
+    print("| scenario | figures | target | ratio |")
+    print("|---|---|---|---|")
+else:
+    print("| scenario | figures | target | ratio | met |")
+    print("|---|---|---|---|---|")
 for name, absolute, target, ratio, check in rows:
     shown = "" if ratio is None else f"{ratio:.2f}"
+    if quick == "1":
+        print(f"| {name} | {absolute} | {target} | {shown} |")
+        continue
     met = "" if check is None else ("yes" if check(ratio) else "**no**")
     print(f"| {name} | {absolute} | {target} | {shown} | {met} |")

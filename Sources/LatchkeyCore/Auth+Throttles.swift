@@ -10,7 +10,7 @@ extension Auth {
     func reserveAttempt(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws -> Date {
         let decision = Mutex<ThrottleReservation?>(nil)
         let clock = self.clock
-        try await storage {
+        _ = try await storage {
             try await store.updateThrottleRecord(key) { record in
                 // The time is read once the store holds the record: a wait that another node
                 // started while this update waited for the lock must not look longer than it is.
@@ -102,6 +102,6 @@ extension Auth {
     /// Counts one failure outside a reservation (a token consumed by a concurrent reset).
     func recordFailure(_ key: ThrottleKey, _ throttle: FailureThrottle) async throws {
         let now = clock()
-        try await storage { try await store.updateThrottleRecord(key) { throttle.failing($0, now: now) } }
+        _ = try await storage { try await store.updateThrottleRecord(key) { throttle.failing($0, now: now) } }
     }
 }

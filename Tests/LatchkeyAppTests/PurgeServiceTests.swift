@@ -30,11 +30,12 @@ struct PurgeServiceTests {
         let store = InMemoryStore()
         let clock = ManualClock()
         let policy = AuthPolicy(sessionLifetime: 3600, sessionIdleTimeout: 600, resetTokenTTL: 900)
-        let auth = try await Auth(store: store, hasher: FastHasher(), policy: policy, clock: { clock.now })
+        let auth = try await Auth(
+            store: store, hasher: FastHasher(), policy: policy, logger: CapturedLog().logger, clock: { clock.now })
         let user = try await auth.registerUser(email: "ada@example.com", password: "pw")
         _ = try await auth.createSession(for: auth.validLogin(email: user.email, password: "pw"))
         _ = try await auth.resetPasswordToken(for: user.email)
-        let service = PurgeService(auth: auth, interval: 1, logger: Logger(label: "test"))
+        let service = PurgeService(auth: auth, interval: 1, logger: CapturedLog().logger)
         let running = Task { try await service.run() }
         defer { running.cancel() }
 

@@ -76,21 +76,21 @@ struct SecondFactorSettingsTests {
     func developmentKeyFile() async throws {
         try await Self.withFolder { folder in
             var settings = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
-            try settings.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            try settings.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
             let path = "\(folder)/latchkey-mfa.key"
             #expect(settings.mfaKeyFile == path)
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
             let made = try #require(settings.policy.mfaKeyring)
             var again = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
-            try again.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            try again.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
             #expect(again.policy.mfaKeyring == made)
             #expect(again.securitySummary["second_factor"] == "key from \(path) (development)")
             // A file that holds no key stops start-up.
             try "nonsense".write(toFile: path, atomically: true, encoding: .utf8)
             var broken = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
             #expect(throws: ConfigurationError.self) {
-                try broken.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+                try broken.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
             }
         }
     }
@@ -103,7 +103,7 @@ struct SecondFactorSettingsTests {
                 for _ in 0..<16 {
                     group.addTask {
                         var node = settings
-                        try node.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+                        try node.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
                         return node.policy.mfaKeyring
                     }
                 }
@@ -120,14 +120,14 @@ struct SecondFactorSettingsTests {
             var keyed = try await Self.load([
                 "DATABASE_URL": "sqlite://\(folder)/a.sqlite", "MFA_ENCRYPTION_KEY": Self.key,
             ])
-            try keyed.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            try keyed.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
             #expect(keyed.mfaKeyFile == nil && keyed.securitySummary["second_factor"] == "on")
             var production = try await BuildApplicationTests.settings(
                 [
                     "LATCHKEY_ENV": "production", "DATABASE_URL": "sqlite://\(folder)/a.sqlite",
                     "TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
                 ], secondFactorKey: false)
-            try production.resolveDevelopmentMFAKey(logger: Logger(label: "test"))
+            try production.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
             #expect(production.policy.mfaKeyring == nil)
             #expect("\(production.securitySummary["second_factor"] ?? "")".hasPrefix("not configured"))
             #expect(!FileManager.default.fileExists(atPath: "\(folder)/latchkey-mfa.key"))
@@ -139,10 +139,11 @@ struct SecondFactorSettingsTests {
         try await Self.withFolder { folder in
             let url = "sqlite://\(folder)/auth.sqlite"
             let keyed = try await BuildApplicationTests.settings(["DATABASE_URL": url, "MFA_ENCRYPTION_KEY": Self.key])
-            let database = try Database.open(keyed.database, logger: Logger(label: "test"))
+            let database = try Database.open(keyed.database, logger: CapturedLog().logger)
             _ = try await database.prepare()
             try await database.withRunning {
-                let auth = try await Auth(store: database.store, hasher: FastHasher(), policy: keyed.policy)
+                let auth = try await Auth(
+                    store: database.store, hasher: FastHasher(), policy: keyed.policy, logger: CapturedLog().logger)
                 _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
                 let session = try await auth.createSession(
                     for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
@@ -153,11 +154,11 @@ struct SecondFactorSettingsTests {
                     sessionToken: session, code: TOTP.code(secret: secret, at: Date()), origin: SessionOrigin())
             }
             let metrics = TestMetricsBackend.metrics
-            _ = try await buildApplication(settings: keyed, logger: Logger(label: "test"), metrics: metrics)
+            _ = try await buildApplication(settings: keyed, logger: CapturedLog().logger, metrics: metrics)
             let rotated = try await BuildApplicationTests.settings([
                 "DATABASE_URL": url, "MFA_ENCRYPTION_KEY": Self.otherKey, "MFA_ENCRYPTION_KEYS_PREVIOUS": Self.key,
             ])
-            _ = try await buildApplication(settings: rotated, logger: Logger(label: "test"), metrics: metrics)
+            _ = try await buildApplication(settings: rotated, logger: CapturedLog().logger, metrics: metrics)
             let production = try await BuildApplicationTests.settings(
                 [
                     "DATABASE_URL": url, "LATCHKEY_ENV": "production", "TOKEN_DELIVERY": "response",
@@ -167,13 +168,13 @@ struct SecondFactorSettingsTests {
                 throws: ConfigurationError(
                     "second factors are active in the database but MFA_ENCRYPTION_KEY is not set")
             ) {
-                _ = try await buildApplication(settings: production, logger: Logger(label: "test"), metrics: metrics)
+                _ = try await buildApplication(settings: production, logger: CapturedLog().logger, metrics: metrics)
             }
             let wrong = try await BuildApplicationTests.settings([
                 "DATABASE_URL": url, "MFA_ENCRYPTION_KEY": Self.otherKey,
             ])
             await #expect(throws: ConfigurationError.self) {
-                _ = try await buildApplication(settings: wrong, logger: Logger(label: "test"), metrics: metrics)
+                _ = try await buildApplication(settings: wrong, logger: CapturedLog().logger, metrics: metrics)
             }
         }
     }

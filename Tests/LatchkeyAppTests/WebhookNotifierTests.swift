@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LatchkeyCore
+import LatchkeyTestSupport
 import Logging
 import NIOCore
 import Synchronization
@@ -55,7 +56,9 @@ final class WebhookReceiver: Sendable {
             self.redirected.withLock { $0 += 1 }
             return Response(status: .ok)
         }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: CapturedLog().logger
+        )
     }
 
     /// Waits up to 5 seconds for `count` requests.
@@ -83,7 +86,7 @@ struct WebhookNotifierTests {
         try await receiver.application.test(.live) { client in
             let port = try #require(client.port)
             let notifier = WebhookNotifier(
-                url: "http://127.0.0.1:\(port)/hook", secret: secret, options: fast, logger: Logger(label: "test"))
+                url: "http://127.0.0.1:\(port)/hook", secret: secret, options: fast, logger: CapturedLog().logger)
             let running = Task { try await notifier.run() }
             defer { running.cancel() }
             try await body(notifier)

@@ -16,7 +16,7 @@ struct AdminTests {
     func importUsersReport() async throws {
         let store = InMemoryStore()
         let hasher = BcryptPasswordHasher(cost: 4, threads: 1)
-        let auth = try await Auth(store: store, hasher: hasher)
+        let auth = try await Auth(store: store, hasher: hasher, logger: CapturedLog().logger)
         _ = try await auth.registerUser(email: "taken@example.com", password: "already-here")
         let rows = [
             ImportedRow(row: 1, email: "  Ada@Example.COM ", passwordHash: Self.bcrypt("b4l0u")),

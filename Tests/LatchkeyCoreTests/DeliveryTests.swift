@@ -17,7 +17,9 @@ struct DeliveryTests {
         let notifier = RecordingNotifier()
         let hasher = FastHasher()
         return (
-            try await Auth(store: store, hasher: hasher, policy: policy, notifier: notifier), store, notifier, hasher
+            try await Auth(
+                store: store, hasher: hasher, policy: policy, notifier: notifier, logger: CapturedLog().logger), store,
+            notifier, hasher
         )
     }
 

@@ -45,11 +45,14 @@ struct Fixture {
     let hasher = FastHasher()
     let clock = TestClock()
     let notifier = RecordingNotifier()
+    /// What the rules logged: kept, not printed, so that a test of a failure prints no error.
+    let log = CapturedLog()
     let auth: Auth
 
     init(policy: AuthPolicy = AuthPolicy()) async throws {
         let clock = self.clock
-        auth = try await Auth(store: store, hasher: hasher, policy: policy, notifier: notifier, clock: { clock.now })
+        auth = try await Auth(
+            store: store, hasher: hasher, policy: policy, notifier: notifier, logger: log.logger, clock: { clock.now })
     }
 }
 

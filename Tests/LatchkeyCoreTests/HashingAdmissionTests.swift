@@ -163,7 +163,8 @@ struct HashingAdmissionTests {
         let store = InMemoryStore()
         let hasher = SheddingHasher()
         let metrics = TestMetrics()
-        let auth = try await Auth(store: store, hasher: hasher, metrics: AuthMetrics(factory: metrics))
+        let auth = try await Auth(
+            store: store, hasher: hasher, metrics: AuthMetrics(factory: metrics), logger: CapturedLog().logger)
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         hasher.shedding.store(true, ordering: .relaxed)
         for _ in 0..<20 {
@@ -184,7 +185,7 @@ struct HashingAdmissionTests {
     @Test("a login whose client goes during its check still settles its attempt", arguments: [true, false])
     func cancelledDuringCheck(rightPassword: Bool) async throws {
         let store = InMemoryStore()
-        let auth = try await Auth(store: store, hasher: UncancellableSlowHasher())
+        let auth = try await Auth(store: store, hasher: UncancellableSlowHasher(), logger: CapturedLog().logger)
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         let login = Task {
             try await auth.validLogin(email: "ada@example.com", password: rightPassword ? "b4l0u" : "wrong")
@@ -201,7 +202,7 @@ struct HashingAdmissionTests {
     func shedRehash() async throws {
         let store = InMemoryStore()
         let hasher = SheddingHasher()
-        let auth = try await Auth(store: store, hasher: hasher)
+        let auth = try await Auth(store: store, hasher: hasher, logger: CapturedLog().logger)
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         let before = try await store.findUser(by: .email("ada@example.com"))?.passwordHash
         hasher.sheddingNewHashesOnly.store(true, ordering: .relaxed)

@@ -34,7 +34,7 @@ struct LoginTests {
     @Test("every character counts: passwords that differ only after their 72nd byte are different passwords")
     func noTruncation() async throws {
         let hasher = BcryptPasswordHasher(cost: 4, threads: 2)
-        let auth = try await Auth(store: InMemoryStore(), hasher: hasher)
+        let auth = try await Auth(store: InMemoryStore(), hasher: hasher, logger: CapturedLog().logger)
         for (email, password) in [
             ("ada@example.com", String(repeating: "p", count: 72)),
             ("bob@example.com", String(repeating: "ж", count: 64)),
@@ -54,7 +54,7 @@ struct LoginTests {
     func plainBcrypt() async throws {
         let hasher = BcryptPasswordHasher(cost: 4, threads: 2)
         let store = InMemoryStore()
-        let auth = try await Auth(store: store, hasher: hasher)
+        let auth = try await Auth(store: store, hasher: hasher, logger: CapturedLog().logger)
         let password = String(repeating: "p", count: 72)
         let old = Bcrypt.hash(password, cost: 4)
         let user = try await store.addUser(email: "ada@example.com", passwordHash: old, createdAt: Date())
@@ -89,7 +89,7 @@ struct LoginTests {
     func dummyCost() async throws {
         let recorder = RecordingHasher(inner: BcryptPasswordHasher(cost: 5, threads: 1))
         let store = InMemoryStore()
-        let auth = try await Auth(store: store, hasher: recorder)
+        let auth = try await Auth(store: store, hasher: recorder, logger: CapturedLog().logger)
         _ = try await auth.registerUser(email: "ada@example.com", password: "pw")
         let user = try #require(try await store.findUser(by: .email("ada@example.com")))
         await #expect(throws: AuthError.invalidCredentials) {

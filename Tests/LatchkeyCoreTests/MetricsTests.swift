@@ -12,7 +12,8 @@ struct MetricsTests {
     func counted() async throws {
         let metrics = TestMetrics()
         let store = InMemoryStore()
-        let auth = try await Auth(store: store, hasher: FastHasher(), metrics: AuthMetrics(factory: metrics))
+        let auth = try await Auth(
+            store: store, hasher: FastHasher(), metrics: AuthMetrics(factory: metrics), logger: CapturedLog().logger)
         func count(_ label: String, _ dimensions: [(String, String)] = []) throws -> Int64 {
             try metrics.expectCounter(label, dimensions).totalValue
         }

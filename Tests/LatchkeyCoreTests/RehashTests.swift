@@ -10,11 +10,11 @@ struct RehashTests {
     @Test("a hash made with other parameters is replaced after a successful login, and only then")
     func rehash() async throws {
         let store = InMemoryStore()
-        let old = try await Auth(store: store, hasher: FastHasher(version: 1))
+        let old = try await Auth(store: store, hasher: FastHasher(version: 1), logger: CapturedLog().logger)
         _ = try await old.registerUser(email: "ada@example.com", password: "b4l0u")
         let oldHash = try #require(try await store.findUser(by: .email("ada@example.com"))?.passwordHash)
 
-        let current = try await Auth(store: store, hasher: FastHasher(version: 2))
+        let current = try await Auth(store: store, hasher: FastHasher(version: 2), logger: CapturedLog().logger)
         await #expect(throws: AuthError.invalidCredentials) {
             _ = try await current.validLogin(email: "ada@example.com", password: "wrong-one")
         }
@@ -61,10 +61,11 @@ struct RehashTests {
     @Test("two logins that both verified the old hash both succeed, and both get sessions, after one replaced it")
     func concurrentRehash() async throws {
         let store = InMemoryStore()
-        let old = try await Auth(store: store, hasher: FastHasher(version: 1))
+        let old = try await Auth(store: store, hasher: FastHasher(version: 1), logger: CapturedLog().logger)
         _ = try await old.registerUser(email: "ada@example.com", password: "b4l0u")
         // Both logins pass their verification before either replaces the hash.
-        let current = try await Auth(store: store, hasher: GatedHasher(inner: FastHasher(version: 2), gate: 2))
+        let current = try await Auth(
+            store: store, hasher: GatedHasher(inner: FastHasher(version: 2), gate: 2), logger: CapturedLog().logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<2 {
                 group.addTask {

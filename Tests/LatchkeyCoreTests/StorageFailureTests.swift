@@ -26,5 +26,9 @@ struct StorageFailureTests {
         await #expect(throws: AuthError.storageUnavailable) {
             _ = try await fixture.auth.resetPasswordToken(for: "ada@example.com")
         }
+        // Each failure is logged (into the test's log, not printed), with the store's reason.
+        let failures = fixture.log.entries.filter { $0.level == .error && $0.message == "storage failure" }
+        #expect(failures.count >= 4)
+        #expect(failures.allSatisfy { $0.metadata["error"]?.contains("set to fail") == true })
     }
 }

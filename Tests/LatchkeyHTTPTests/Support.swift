@@ -11,8 +11,11 @@ struct TestService {
     let store = InMemoryStore()
     let auth: Auth
 
+    /// What the rules logged: kept, not printed, so that a test of a failure prints no error.
+    let log = CapturedLog()
+
     init(policy: AuthPolicy = AuthPolicy()) async throws {
-        auth = try await Auth(store: store, hasher: FastHasher(), policy: policy)
+        auth = try await Auth(store: store, hasher: FastHasher(), policy: policy, logger: log.logger)
     }
 
     /// Runs a test against the real routes.
@@ -21,7 +24,7 @@ struct TestService {
         live: Bool = false,
         _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let app = Application(router: buildRouter(auth: auth, options: options))
+        let app = Application(router: buildRouter(auth: auth, options: options), logger: log.logger)
         // `.live` runs a real server on a free port, so that requests have a peer address.
         try await app.test(live ? .live : .router) { client in try await body(client) }
     }

@@ -23,15 +23,17 @@ struct StoreBurstTests {
     func postgres(nodes: Int) async throws {
         try await PostgresTestServer.withDatabase { configuration in
             // Each node has its own store and pool on the same database.
-            let first = PostgresStore(configuration: configuration)
-            let second = PostgresStore(configuration: configuration)
+            let first = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
+            let second = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
             try await first.withRunning {
                 try await first.migrate()
                 try await second.withRunning {
                     let hasher = GatedHasher(inner: FastHasher(), gate: 10)
                     let stores = nodes == 1 ? [first] : [first, second]
                     var auths: [Auth] = []
-                    for store in stores { auths.append(try await Auth(store: store, hasher: hasher)) }
+                    for store in stores {
+                        auths.append(try await Auth(store: store, hasher: hasher, logger: CapturedLog().logger))
+                    }
                     try await BurstScenario.run(nodes: auths, hasher: hasher)
                 }
             }

@@ -52,7 +52,7 @@ enum CanonicalEmailMigration {
         #expect(try await store.hasEmailConflict(userID: ids[4]))
         #expect(try await !store.hasEmailConflict(userID: ids[2]))
         let hasher = FastHasher()
-        let auth = try await Auth(store: store, hasher: hasher)
+        let auth = try await Auth(store: store, hasher: hasher, logger: CapturedLog().logger)
         for (index, account) in before.enumerated() {
             #expect(try await auth.validLogin(email: account.email, password: account.password).id == ids[index])
         }
@@ -95,13 +95,13 @@ struct CanonicalEmailMigrationTests {
         .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason))
     func postgres() async throws {
         try await PostgresTestServer.withDatabase { configuration in
-            let store = PostgresStore(configuration: configuration)
+            let store = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
             let hasher = FastHasher()
             var hashes: [String] = []
             for account in CanonicalEmailMigration.before { hashes.append(try await hasher.hash(account.password)) }
             let ids = try await store.withOwnClient { client in
                 try await client.withConnection { connection in
-                    let logger = Logger(label: "test")
+                    let logger = CapturedLog().logger
                     _ = try await PostgresStore.applyMigrations(
                         on: connection, logger: logger, upTo: "v3-sessions-carry-email")
                     var ids: [Int64] = []
@@ -186,11 +186,11 @@ struct SessionPublicIDMigrationTests {
         .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason))
     func postgres() async throws {
         try await PostgresTestServer.withDatabase { configuration in
-            let store = PostgresStore(configuration: configuration)
+            let store = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
             let digests = (0..<3).map { TokenDigest(of: "before-\($0)") }
             let userID = try await store.withOwnClient { client in
                 try await client.withConnection { connection in
-                    let logger = Logger(label: "test")
+                    let logger = CapturedLog().logger
                     _ = try await PostgresStore.applyMigrations(
                         on: connection, logger: logger, upTo: "v5-throttle-pending-attempts")
                     let rows = try await connection.query(
@@ -222,7 +222,7 @@ struct SessionPublicIDMigrationTests {
                         INSERT INTO sessions (token_hash, user_id, email, created_at, last_seen_at, expires_at)
                         VALUES (\(token), \(userID), 'ada@example.com', 1, 1, 100)
                         """,
-                        logger: Logger(label: "test"))
+                        logger: CapturedLog().logger)
                 }
                 try await Self.check(store, userID: userID, digests: digests + [later])
             }

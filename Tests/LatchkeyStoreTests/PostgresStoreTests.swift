@@ -33,6 +33,9 @@ enum PostgresTestServer {
         var configuration = admin
         configuration.database = name
         configuration.poolSize = 4
+        // These tests check what the store does, not how fast: on a loaded machine a call may take
+        // longer than the 1.5 s a request gets in service. The deadline's own tests set theirs.
+        configuration.deadline = .seconds(30)
         do {
             try await body(configuration)
         } catch {
@@ -45,7 +48,7 @@ enum PostgresTestServer {
     /// A migrated, running store on a fresh database.
     static func withStore(_ body: @Sendable (PostgresStore) async throws -> Void) async throws {
         try await withDatabase { configuration in
-            let store = PostgresStore(configuration: configuration)
+            let store = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
             try await store.withRunning {
                 try await store.migrate()
                 try await body(store)
@@ -93,8 +96,8 @@ struct PostgresStoreTests {
     )
     func concurrentMigrations() async throws {
         try await PostgresTestServer.withDatabase { configuration in
-            let first = PostgresStore(configuration: configuration)
-            let second = PostgresStore(configuration: configuration)
+            let first = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
+            let second = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
             try await first.withRunning {
                 try await second.withRunning {
                     async let a = first.migrate()
@@ -144,7 +147,7 @@ struct PostgresStoreTests {
     )
     func sessionWaitsForPasswordChange() async throws {
         try await PostgresTestServer.withDatabase { configuration in
-            let store = PostgresStore(configuration: configuration)
+            let store = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
             let other = PostgresClient(configuration: configuration.clientConfiguration)
             try await store.withRunning {
                 try await store.migrate()
@@ -157,13 +160,13 @@ struct PostgresStoreTests {
                     group.addTask { await other.run() }
                     // A reset in flight on another connection: the hash is changed but not committed.
                     try await other.withConnection { connection in
-                        try await connection.query("BEGIN", logger: Logger(label: "test"))
+                        try await connection.query("BEGIN", logger: CapturedLog().logger)
                         try await connection.query(
                             "UPDATE users SET password_hash = 'new' WHERE id = \(user.id)",
-                            logger: Logger(label: "test"))
+                            logger: CapturedLog().logger)
                         let login = Task { try await store.addSession(session, ifPasswordHash: "old") }
                         try await Task.sleep(for: .milliseconds(300))
-                        try await connection.query("COMMIT", logger: Logger(label: "test"))
+                        try await connection.query("COMMIT", logger: CapturedLog().logger)
                         // Reading the row FOR SHARE made the insert wait and then see the new hash.
                         #expect(try await login.value == false)
                     }
@@ -180,7 +183,7 @@ struct PostgresStoreTests {
     )
     func sessionsCarryEmail() async throws {
         try await PostgresTestServer.withDatabase { configuration in
-            let logger = Logger(label: "test")
+            let logger = CapturedLog().logger
             let digest = TokenDigest(of: "session made before the migration")
             let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -206,7 +209,7 @@ struct PostgresStoreTests {
                     VALUES (\(digest.bytes), 1, 0, 0, 9e9)
                     """, logger: logger)
 
-                let store = PostgresStore(configuration: configuration)
+                let store = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
                 try await store.withRunning {
                     try await store.migrate()
                     let found = try await store.findSession(digest: digest)
@@ -258,7 +261,7 @@ struct PostgresOfflineTests {
         // Port 9 (discard) on loopback: nothing listens, so every connection attempt is refused.
         var configuration = try PostgresConfiguration(url: "postgres://app:pw@127.0.0.1:9/db?sslmode=disable")
         configuration.deadline = .milliseconds(300)
-        let store = PostgresStore(configuration: configuration)
+        let store = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
         try await store.withRunning {
             do {
                 _ = try await store.findUser(by: .email("ada@example.com"))
