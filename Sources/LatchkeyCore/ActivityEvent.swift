@@ -5,12 +5,16 @@ import Foundation
 public struct ActivityEvent: Sendable, Equatable {
     /// What happened.
     public enum Kind: String, Sendable, CaseIterable {
+        /// The account was created (its first entry).
+        case registered
         /// A login with the right password started a session.
         case loginSucceeded = "login_succeeded"
         /// A wrong password for this account, at login or when an account route asked for it again.
         case loginFailed = "login_failed"
         /// The login throttle began a wait for this account's address (once per wait).
         case loginThrottled = "login_throttled"
+        /// A session was ended by logging out (`DELETE /sessions`).
+        case loggedOut = "logged_out"
         /// The password was changed from a session.
         case passwordChanged = "password_changed"
         /// The password was reset with a reset token.
@@ -31,6 +35,8 @@ public struct ActivityEvent: Sendable, Equatable {
         case recoveryCodeUsed = "recovery_code_used"
         /// A wrong one-time or recovery code was given for this account.
         case mfaFailed = "mfa_failed"
+        /// New recovery codes replaced the unused ones.
+        case recoveryCodesRegenerated = "recovery_codes_regenerated"
     }
 
     /// The account.

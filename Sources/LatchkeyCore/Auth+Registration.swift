@@ -5,12 +5,16 @@ extension Auth {
     /// - Parameters:
     ///   - email: The email as sent; it is trimmed and lower-cased.
     ///   - password: The password as sent; it must pass the policy.
+    ///   - origin: The client's address and agent, for the new account's first activity entry
+    ///     (`registered`).
     /// - Returns: The new account, with the normalised email. When `policy.concealExistingAccounts`
     ///   is set and the email already has an account, that account, after the same hashing work
     ///   and a notification to its owner: the caller must answer exactly as for a new one.
     /// - Throws: `invalidEmail`, `invalidPassword`, `emailAlreadyRegistered` (not when concealing),
     ///   `storageUnavailable`.
-    public func registerUser(email: String, password: String) async throws -> Account {
+    public func registerUser(email: String, password: String, origin: SessionOrigin = SessionOrigin()) async throws
+        -> Account
+    {
         let email = try Validation.normalizedEmail(email)
         let password = try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
         // An address whose canonical form stored accounts still share (email conflicts) is taken.
@@ -36,6 +40,7 @@ extension Auth {
                 try await store.addUser(email: email, passwordHash: hash, createdAt: clock())
             }
             metrics.registrations.increment()
+            await record(.registered, userID: user.id, origin: origin)
             // With out-of-band delivery the new address gets its verification token at once.
             sendVerificationToken(for: user, alreadyCounted: false)
             return Account(user)

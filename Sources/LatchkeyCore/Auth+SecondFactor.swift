@@ -136,6 +136,7 @@ extension Auth {
         guard try await storage({ try await store.replaceRecoveryCodes(userID: user.id, digests: digests) }) else {
             throw AuthError.noActiveSecondFactor
         }
+        await record(.recoveryCodesRegenerated, userID: user.id, origin: origin)
         return codes
     }
 

@@ -57,15 +57,19 @@ extension Auth {
         return (live.user, live.session.aal)
     }
 
-    /// Ends the session a token names, and only that one.
-    /// - Parameter token: The session token from the cookie.
+    /// Ends the session a token names, and only that one, and records `logged_out`.
+    /// - Parameters:
+    ///   - token: The session token from the cookie.
+    ///   - origin: The client's address and agent, for the account's activity.
     /// - Throws: `invalidSession` when it names no live session.
-    public func destroySession(token: String) async throws {
-        let digest = try await liveSession(token).digest
+    public func destroySession(token: String, origin: SessionOrigin = SessionOrigin()) async throws {
+        let live = try await liveSession(token)
+        let digest = live.digest
         guard try await storage({ try await store.deleteSession(digest: digest) }) else {
             throw AuthError.invalidSession
         }
         metrics.sessionsEndedByLogout.increment()
+        await record(.loggedOut, userID: live.user.id, origin: origin)
     }
 
     /// Looks up a live session: the token's shape, its digest, then absolute and idle expiry.

@@ -19,7 +19,9 @@ struct AuthRoutes: Sendable {
 
     func register(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        let user = try await auth.registerUser(email: fields.required("email"), password: fields.required("password"))
+        let user = try await auth.registerUser(
+            email: fields.required("email"), password: fields.required("password"),
+            origin: origin(of: request, context: context))
         return JSONResponse.make(.ok, ["email": user.email, "message": "user created"])
     }
 
@@ -49,9 +51,10 @@ struct AuthRoutes: Sendable {
         return response
     }
 
-    func logout(_ request: Request) async throws -> Response {
+    func logout(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         do {
-            try await auth.destroySession(token: cookie.liveSession(in: request, auth: auth).token)
+            try await auth.destroySession(
+                token: cookie.liveSession(in: request, auth: auth).token, origin: origin(of: request, context: context))
         } catch AuthError.invalidSession {
             // A stale cookie is cleared even when the logout is refused.
             var headers = HTTPFields()

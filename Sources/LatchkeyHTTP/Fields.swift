@@ -15,6 +15,9 @@ struct Fields: Sendable {
     var repeated: Set<String> = []
     /// Names whose JSON value is neither a string nor null: a 400 when the route reads them.
     var nonStrings: Set<String> = []
+    /// A form body that is a JSON object or array (curl's `-d '{...}'` says it is a form unless
+    /// told otherwise): a missing field then says which content type to send.
+    var jsonSentAsForm = false
 
     /// Reads and parses a request body. Everything the headers decide is checked before the
     /// body is read, and only then is a client that sent `Expect: 100-continue` told to send
@@ -102,7 +105,10 @@ struct Fields: Sendable {
                 repeated.insert(name)
             }
         }
-        return Fields(values: values, repeated: repeated)
+        var fields = Fields(values: values, repeated: repeated)
+        let first = bytes.first { ![UInt8(ascii: " "), 0x09, 0x0A, 0x0D].contains($0) }
+        fields.jsonSentAsForm = first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        return fields
     }
 
     /// One percent-decoded name or value, checked to be UTF-8.
@@ -179,6 +185,12 @@ struct Fields: Sendable {
     ///   string, or is missing (JSON `null` counts as missing).
     func required(_ name: String) throws -> String {
         guard let value = try optional(name) else {
+            if jsonSentAsForm {
+                throw APIError(
+                    .badRequest,
+                    "missing field: \(name) (the body is JSON but was sent as a form: "
+                        + "send it with Content-Type: application/json)")
+            }
             throw APIError(.badRequest, "missing field: \(name)")
         }
         return value

@@ -89,7 +89,7 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
     router.get("/auth/verify") { request, _ in try await operationsRoutes.verify(request) }
     router.post("/users", use: untilClientGoes(routes.register))
     router.post("/sessions", use: untilClientGoes(routes.login))
-    router.delete("/sessions") { request, _ in try await routes.logout(request) }
+    router.delete("/sessions") { request, context in try await routes.logout(request, context: context) }
     router.get("/profile") { request, _ in try await routes.profile(request) }
     router.post("/reset_password") { request, context in try await routes.resetToken(request, context: context) }
     router.put("/reset_password", use: untilClientGoes(routes.updatePassword))

@@ -33,9 +33,12 @@ struct ActivityTests {
         #expect(await attempt(fixture.auth, "ghost@example.com", "wrong-guess") == .invalidCredentials)
         let events = try await fixture.auth.activity(sessionToken: token)
         #expect(
-            events.map(\.kind) == [.loginThrottled, .loginFailed, .loginFailed, .loginFailed, .loginSucceeded])
-        #expect(events.last?.ip == "203.0.113.7")
-        #expect(events.last?.userAgent == "Phone/2.0")
+            events.map(\.kind) == [
+                .loginThrottled, .loginFailed, .loginFailed, .loginFailed, .loginSucceeded, .registered,
+            ])
+        let login = events.first { $0.kind == .loginSucceeded }
+        #expect(login?.ip == "203.0.113.7")
+        #expect(login?.userAgent == "Phone/2.0")
         #expect(events.allSatisfy { $0.userID == account.id })
         #expect(events.first?.at == fixture.clock.now)
     }
@@ -66,8 +69,25 @@ struct ActivityTests {
         #expect(
             try await kinds(fixture, token) == [
                 .loginSucceeded, .passwordReset, .passwordChanged, .loginFailed, .sessionsRevoked, .loginSucceeded,
-                .sessionRevoked, .loginSucceeded, .loginSucceeded,
+                .sessionRevoked, .loginSucceeded, .loginSucceeded, .registered,
             ])
+    }
+
+    @Test("registering and logging out are recorded, with their origin")
+    func registeredAndLoggedOut() async throws {
+        let fixture = try await Fixture()
+        let laptop = SessionOrigin(ip: "198.51.100.4", userAgent: "Laptop/1.0")
+        let account = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u", origin: laptop)
+        let first = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: account))
+        fixture.clock.advance(by: 1)
+        try await fixture.auth.destroySession(token: first, origin: phone)
+        // A refused logout (the session is gone) records nothing.
+        await #expect(throws: AuthError.invalidSession) { try await fixture.auth.destroySession(token: first) }
+        let token = try await fixture.auth.createSession(for: fixture.auth.verifiedLogin(for: account))
+        let events = try await fixture.auth.activity(sessionToken: token)
+        #expect(events.map(\.kind) == [.loginSucceeded, .loggedOut, .loginSucceeded, .registered])
+        #expect(events[1].ip == "203.0.113.7" && events[1].userAgent == "Phone/2.0")
+        #expect(events[3].ip == "198.51.100.4" && events[3].userAgent == "Laptop/1.0")
     }
 
     @Test("the activity shown is the last 100; older entries go after ACTIVITY_RETENTION days")
@@ -89,8 +109,8 @@ struct ActivityTests {
         #expect(shown.first?.kind == .loginSucceeded)
         fixture.clock.advance(by: 2 * 86_400 - 50)
         let purged = try await fixture.auth.purgeExpired()
-        // Entries at or before now - 2 days: the first 56 of the 105 (one a second).
-        #expect(purged.activity == 56)
+        // Entries at or before now - 2 days: `registered` and the first 56 of the 105 (one a second).
+        #expect(purged.activity == 57)
         #expect(try await fixture.auth.activity(sessionToken: token).count == 50)
     }
 

@@ -172,6 +172,7 @@ struct SecondFactorFlowTests {
         let renewed = try await mfa.auth.regenerateRecoveryCodes(
             sessionToken: session, password: "b4l0u", code: mfa.code(), origin: SessionOrigin())
         #expect(renewed.count == 10 && Set(renewed).isDisjoint(with: mfa.recoveryCodes))
+        #expect(try await mfa.auth.activity(sessionToken: session).first?.kind == .recoveryCodesRegenerated)
         await #expect(throws: AuthError.wrongCode) {
             _ = try await mfa.auth.finishLogin(mfaToken: again, code: mfa.recoveryCodes[0])
         }

@@ -219,7 +219,7 @@ struct AccountRoutesTests {
             let response = try await client.send(.get, "/account/activity", cookie: token)
             #expect(response.status == .ok)
             let events = try #require(response.object?["events"] as? [[String: Any]])
-            #expect(events.map { $0["type"] as? String } == ["login_failed", "login_succeeded"])
+            #expect(events.map { $0["type"] as? String } == ["login_failed", "login_succeeded", "registered"])
             for event in events {
                 #expect(Set(event.keys) == ["type", "at", "ip", "user_agent"])
                 #expect(event["ip"] is NSNull && event["user_agent"] is NSNull)

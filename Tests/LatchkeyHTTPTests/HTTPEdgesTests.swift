@@ -88,6 +88,26 @@ struct HTTPEdgesTests {
         }
     }
 
+    @Test(
+        "a JSON body sent with a form content type (curl -d) gets a 400 that names the content type to send",
+        arguments: [
+            #"{"email": "ada@example.com", "password": "b4l0u"}"#, #"  [{"email": "a"}]"#, "\n{\"email\":1}",
+        ])
+    func jsonSentAsForm(body: String) async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            try await client.send(.post, "/users", raw(Array(body.utf8), "application/x-www-form-urlencoded"))
+                .expectError(
+                    .badRequest,
+                    "missing field: email (the body is JSON but was sent as a form: "
+                        + "send it with Content-Type: application/json)")
+            // A real form that lacks the field keeps the short message, and nothing was stored.
+            try await client.send(.post, "/users", form(["password": "b4l0u"]))
+                .expectError(.badRequest, "missing field: email")
+        }
+        #expect(try await service.store.findUser(by: .email("ada@example.com")) == nil)
+    }
+
     @Test("a quoted cookie value is read; of several, the first that names a live session is used")
     func cookies() async throws {
         let service = try await TestService()
