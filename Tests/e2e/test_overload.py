@@ -163,21 +163,24 @@ FAILED = 'latchkey_logins_total{outcome="failed"}'
 THROTTLED = 'latchkey_logins_total{outcome="throttled"}'
 
 
-def wait_until_idle(server, seconds=30):
-    """Polls /metrics until no job waits and no hash has been done for a second; returns the
-    metrics then."""
+def wait_until_idle(server, before, accounted, seconds=60):
+    """Polls /metrics until at least `accounted` logins since `before` were hashed or shed, no job
+    waits, and no hash has been done for a second; returns the metrics then. Counting the logins
+    first keeps a busy machine, where the server reads the requests late, from looking idle before
+    they arrive."""
     deadline = time.monotonic() + seconds
     last = metrics(server)
     steady_since = time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(0.2)
         now = metrics(server)
-        if now[HASHES] != last[HASHES] or now[DEPTH] != 0:
+        done = now[HASHES] - before[HASHES] + now[SHED] - before[SHED]
+        if now[HASHES] != last[HASHES] or now[DEPTH] != 0 or done < accounted:
             steady_since = time.monotonic()
         last = now
         if time.monotonic() - steady_since >= 1.0:
             return now
-    raise AssertionError(f"the server was still hashing {seconds} s later: {last}")
+    raise AssertionError(f"{accounted} logins were not all hashed or shed {seconds} s later: {last}")
 
 
 # The flood, run once for the tests that read its outcome.
@@ -350,7 +353,7 @@ def test_no_hash_is_run_for_a_client_that_closed_its_connection():
             before = metrics(server)
             send_and_close(server, closed_accounts, 0.3)
             closed_at = time.monotonic()
-            after = wait_until_idle(server)
+            after = wait_until_idle(server, before, CLOSED)
             idle_after = time.monotonic() - closed_at
             hashes = after[HASHES] - before[HASHES]
             succeeded = after[SUCCEEDED] - before[SUCCEEDED]
@@ -380,11 +383,17 @@ def test_a_login_whose_client_closed_during_its_hash_gives_its_attempt_back():
         try:
             before = metrics(server)
             send_and_close(server, emails, 0.1)
-            after = wait_until_idle(server)
+            after = wait_until_idle(server, before, len(emails))
             print(f"2 logins closed during their hash: {after[HASHES] - before[HASHES]:.0f} hashes done")
             problems = []
             for email in emails:
+                # The attempt is settled or given back just after its hash: on a busy machine that
+                # can trail the metrics by a moment, never by the minute a pending attempt lasts.
+                give_back_by = time.monotonic() + 10
                 answer = log_in(server, email)
+                while answer.status == 429 and time.monotonic() < give_back_by:
+                    time.sleep(0.5)
+                    answer = log_in(server, email)
                 if answer.status != 200:
                     problems.append(f"{email} logging in again: {answer}")
             storage_failures = [line for line in server.output().splitlines() if "storage failure" in line]
