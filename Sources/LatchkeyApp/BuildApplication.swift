@@ -92,6 +92,11 @@ public func buildApplication(
             address: .hostname(settings.host, port: settings.port),
             serverName: "latchkey"
         ),
+        onServerRunning: { [host = settings.host, configuredPort = settings.port] channel in
+            // The line a person starting the service looks for: the address to open.
+            let port = channel.localAddress?.port ?? configuredPort
+            logger.notice("listening", metadata: ["url": "\(Settings.url(host: host, port: port))"])
+        },
         logger: logger
     )
     app.addServices(HasherShutdownService(hasher: hasher))
@@ -101,6 +106,8 @@ public func buildApplication(
     }
     app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
     app.addServices(EmailConflictReport(auth: auth, logger: logger))
+    app.addServices(
+        ShutdownLog(logger: logger, timeout: Int(settings.connectionTimeouts.shutdown.nanoseconds / 1_000_000_000)))
     logger.notice("security settings", metadata: settings.securitySummary)
     return app
 }

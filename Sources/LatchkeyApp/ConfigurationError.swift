@@ -4,14 +4,27 @@ import LatchkeyHTTP
 import LatchkeyPostgres
 import LatchkeySQLite
 
-/// A value in the configuration that cannot be used; start-up stops with its one-line reason.
+/// Values in the configuration that cannot be used; start-up stops with one line per problem,
+/// every one found at once (`Error: SETTING: reason`).
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
-    /// The one-line reason.
-    public var description: String
+    /// Each problem's one-line reason, naming its setting, in the order the settings are read.
+    public var problems: [String]
 
-    /// Creates an error.
+    /// The problems as the command line prints them: the first line after the `Error: ` the
+    /// argument parser writes, each later one with an `Error: ` of its own.
+    public var description: String {
+        problems.joined(separator: "\nError: ")
+    }
+
+    /// Creates an error with one problem.
     /// - Parameter description: The one-line reason.
     public init(_ description: String) {
-        self.description = description
+        self.problems = [description]
+    }
+
+    /// Creates an error with several problems.
+    /// - Parameter problems: The one-line reasons, at least one.
+    public init(problems: [String]) {
+        self.problems = problems
     }
 }

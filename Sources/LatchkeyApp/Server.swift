@@ -4,6 +4,7 @@ import LatchkeyCore
 import LatchkeyHTTP
 import Logging
 import Metrics
+import NIOCore
 import ServiceLifecycle
 
 /// The composition root's entry: sets up the process (logging, metrics), builds the
@@ -24,7 +25,8 @@ public struct Server: Sendable {
     /// within `SHUTDOWN_TIMEOUT`: connections still open then are closed, and services still
     /// stopping a second later are cancelled, so that the process exits in that time whatever
     /// its clients (or a webhook receiver) do.
-    /// - Throws: When the database cannot be opened or migrated, or the port cannot be bound.
+    /// - Throws: When the database cannot be opened or migrated; `CommandFailure` (one line)
+    ///   when the port is in use; when the address cannot be bound otherwise.
     public func run() async throws {
         let registry = Observability.bootstrap(format: settings.logFormat, level: settings.logLevel)
         var logger = Logger(label: "latchkey")
@@ -37,6 +39,25 @@ public struct Server: Sendable {
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .nanoseconds(shutdown.nanoseconds) + .seconds(1)
         configuration.maximumCancellationDuration = .seconds(2)
-        try await ServiceGroup(configuration: configuration).run()
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw CommandFailure("port \(settings.port) is in use; choose another with --port or PORT")
+        }
+        logger.notice("stopped")
+    }
+}
+
+/// Logs the start of a graceful shutdown (SIGTERM or SIGINT), so that an operator watching the
+/// log sees why the service is going and how long requests in flight have; `Server.run()` logs
+/// its end.
+struct ShutdownLog: Service {
+    let logger: Logger
+    let timeout: Int
+
+    func run() async throws {
+        // Returns at graceful shutdown; throws when the group is cancelled (start-up failed).
+        try await gracefulShutdown()
+        logger.notice("shutting down: requests in flight get \(timeout) s to finish")
     }
 }

@@ -7,7 +7,7 @@ extension Settings {
 
     /// Reads `SESSION_COOKIE_NAME`, `METRICS_ENABLED` with `METRICS_TOKEN`'s production rule, and
     /// `PUBLIC_URL`, after the cookie's `Secure` and the metrics token are known.
-    /// - Throws: `ConfigurationError` naming the setting: a cookie name that is not a token; a
+    /// - Throws: `ConfigurationError` with a problem for each setting: a cookie name that is not a token; a
     ///   `__Host-` or `__Secure-` name without `Secure` cookies (browsers drop such cookies); in
     ///   production, a name with neither prefix (OWASP ASVS 5.0 3.3.1), or metrics without a
     ///   token (counts of registrations and reset tokens would tell anyone who has an account);
@@ -18,31 +18,35 @@ extension Settings {
         boolean: (Key, Bool) throws(ConfigurationError) -> Bool
     ) throws(ConfigurationError) {
         let production = settings.profile == .production
+        var problems: [String] = []
         let name = text(.sessionCookieName) ?? (production ? "__Host-session_id" : "session_id")
-        guard !name.isEmpty, name.utf8.allSatisfy({ cookieNameCharacters.contains($0) }) else {
-            throw ConfigurationError(
-                "SESSION_COOKIE_NAME: '\(name)' is not a cookie name (letters, digits, and !#$%&'*+-.^_`|~)")
-        }
         let prefixed = name.hasPrefix("__Host-") || name.hasPrefix("__Secure-")
-        if prefixed && !settings.secureCookies {
-            throw ConfigurationError(
+        if name.isEmpty || !name.utf8.allSatisfy({ cookieNameCharacters.contains($0) }) {
+            problems.append(
+                "SESSION_COOKIE_NAME: '\(name)' is not a cookie name (letters, digits, and !#$%&'*+-.^_`|~)")
+        } else if prefixed && !settings.secureCookies {
+            problems.append(
                 "SESSION_COOKIE_NAME: '\(name)' needs SESSION_COOKIE_SECURE=true: browsers drop such cookies without Secure"
             )
+        } else if production && !prefixed {
+            problems.append("SESSION_COOKIE_NAME: '\(name)' must start with __Host- or __Secure- in production")
+        } else {
+            settings.sessionCookieName = name
         }
-        if production && !prefixed {
-            throw ConfigurationError(
-                "SESSION_COOKIE_NAME: '\(name)' must start with __Host- or __Secure- in production")
-        }
-        settings.sessionCookieName = name
         settings.metricsEnabled = try boolean(.metricsEnabled, true)
         if production && settings.metricsEnabled && settings.metricsToken == nil {
-            throw ConfigurationError(
+            problems.append(
                 "METRICS_TOKEN: must be set in production, or METRICS_ENABLED=false: open metrics tell who has an account"
             )
         }
         if let url = text(.publicURL) {
-            settings.publicOrigin = try publicOrigin(of: url)
+            do {
+                settings.publicOrigin = try publicOrigin(of: url)
+            } catch {
+                problems.append(contentsOf: error.problems)
+            }
         }
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 
     /// The origin of a `PUBLIC_URL`.
@@ -57,5 +61,44 @@ extension Settings {
             )
         }
         return "\(scheme)://\(host.lowercased())" + (components.port.map { ":\($0)" } ?? "")
+    }
+}
+
+extension Settings {
+    /// Reads `ALLOWED_ORIGINS`: comma-separated `http(s)://host[:port]` origins.
+    /// - Throws: `ConfigurationError` with one problem per entry that is not an origin.
+    static func loadAllowedOrigins(_ raw: String, into settings: inout Settings) throws(ConfigurationError) {
+        var problems: [String] = []
+        for entry in raw.split(separator: ",") {
+            let origin = entry.trimmingCharacters(in: .whitespaces)
+            guard let components = URLComponents(string: origin), let scheme = components.scheme,
+                ["http", "https"].contains(scheme), components.host?.isEmpty == false,
+                components.path.isEmpty, components.query == nil, components.fragment == nil,
+                components.user == nil
+            else {
+                problems.append("ALLOWED_ORIGINS: '\(origin)' is not an origin such as https://app.example.com")
+                continue
+            }
+            settings.allowedOrigins.append(origin)
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+    }
+}
+
+extension Settings {
+    /// The URL to open for a listening address: a wildcard address (`0.0.0.0`, `::`) as
+    /// `localhost`, an IPv6 address in brackets.
+    /// - Parameters:
+    ///   - host: The address listened on, as configured (`HOST`).
+    ///   - port: The port listened on.
+    /// - Returns: `http://host:port/`.
+    static func url(host: String, port: Int) -> String {
+        let shown: String
+        switch host {
+        case "0.0.0.0", "::", "[::]", "": shown = "localhost"
+        case let address where address.contains(":") && !address.hasPrefix("["): shown = "[\(address)]"
+        default: shown = host
+        }
+        return "http://\(shown):\(port)/"
     }
 }

@@ -62,7 +62,7 @@ extension Settings {
         public var defaultValue: String? {
             switch self {
             case .profile: "development"
-            case .host: "0.0.0.0"
+            case .host: "127.0.0.1"
             case .port: "5000"
             case .databaseURL: "sqlite://latchkey.sqlite"
             case .databasePoolSize: "10"
@@ -118,6 +118,7 @@ extension Settings {
         /// The default in the production profile.
         public var productionDefault: ProductionDefault {
             switch self {
+            case .host: .value("0.0.0.0")
             case .passwordMinLength: .value("15")
             case .sessionCookieSecure: .value("true")
             case .resetEndsSessions: .value("true")
@@ -132,7 +133,7 @@ extension Settings {
         public var summary: String {
             switch self {
             case .profile: "development or production (production changes some defaults and refuses unsafe values)"
-            case .host: "the address to listen on"
+            case .host: "the address to listen on (development listens on loopback only)"
             case .port: "the port to listen on"
             case .databaseURL:
                 "sqlite://PATH, sqlite::memory:, or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=MODE"

@@ -32,8 +32,9 @@ public struct Settings: Sendable, Equatable {
     /// The service's own origin, from `PUBLIC_URL` (`scheme://host[:port]`), whose
     /// state-changing requests production accepts as same-origin.
     public var publicOrigin: String?
-    /// The address to listen on.
-    public var host = "0.0.0.0"
+    /// The address to listen on: loopback in development, whose profile hands reset tokens to
+    /// whoever asks; every interface in production.
+    public var host = "127.0.0.1"
     /// The port to listen on.
     public var port = 5000
     /// The database.

@@ -41,6 +41,10 @@ struct UsersCommand: AsyncParsableCommand {
             let users = try await Admin.withAuth(database) { auth, _ in
                 try await auth.listUsers(after: after, limit: limit)
             }
+            // A person at a terminal gets the columns' names; a pipe or a script gets data only.
+            if !json && PasswordPrompt.standardOutputIsTerminal {
+                print("email\tcreated_at\tlive_sessions\temail_verified\tmfa")
+            }
             for user in users {
                 if json {
                     let object: [String: Any] = [
@@ -150,7 +154,10 @@ struct UsersCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a user; the password is read from standard input (one line), never from the command line."
+            abstract: "Create a user; the password is read from standard input, never from the command line.",
+            discussion: """
+                At a terminal the password is asked twice, without echo; from a pipe or a file, one line is read.
+                """
         )
 
         @Argument(help: "The email.")
@@ -159,9 +166,7 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            guard let line = readLine(strippingNewline: true) else {
-                throw CommandFailure("no password on standard input")
-            }
+            let line = try PasswordPrompt.read()
             let email = email
             let user = try await Admin.withAuth(database) { auth, _ in
                 try await auth.registerUser(email: email, password: line)
@@ -234,6 +239,10 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let conflicts = try await Admin.withAuth(database) { auth, _ in try await auth.emailConflicts() }
+            if conflicts.isEmpty {
+                // On standard error: standard output stays one line per conflict for scripts.
+                FileHandle.standardError.write(Data("no email conflicts\n".utf8))
+            }
             for conflict in conflicts {
                 print("\(conflict.userID)\t\(conflict.email)\t\(conflict.canonical ?? "(invalid)")")
             }

@@ -30,33 +30,6 @@ enum TestMetricsBackend {
     }
 }
 
-/// Every message logged through `logger`, with its metadata, one line each.
-final class LogCapture: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(capture: self) }
-    }
-
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var logLevel = Logger.Level.trace
-        var metadata: Logger.Metadata = [:]
-
-        subscript(metadataKey key: String) -> Logger.MetadataValue? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let fields = metadata.merging(event.metadata ?? [:]) { $1 }.map { "\($0)=\($1)" }.sorted()
-            capture.lines.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
-        }
-    }
-}
-
 @Suite("buildApplication: the wiring of the service")
 struct BuildApplicationTests {
     /// Settings as the executable would read them from these variables, on a private in-memory
@@ -72,7 +45,7 @@ struct BuildApplicationTests {
                 flags: [:], environment: base.merging(variables) { $1 }, dotEnvPath: "/nonexistent/.env"))
     }
 
-    static func app(_ variables: [String: String] = [:], logger: Logger = Logger(label: "test"))
+    static func app(_ variables: [String: String] = [:], logger: Logger = CapturedLog().logger)
         async throws -> LatchkeyApplication
     {
         try await buildApplication(
@@ -201,7 +174,7 @@ struct BuildApplicationTests {
     )
     func notifierForDeliveryMode(variables: [String: String], webhook: Bool) async throws {
         let settings = try await Self.settings(variables)
-        let (notifier, service) = makeNotifier(settings: settings, logger: Logger(label: "test"))
+        let (notifier, service) = makeNotifier(settings: settings, logger: CapturedLog().logger)
         if webhook {
             let webhookNotifier = try #require(notifier as? WebhookNotifier)
             #expect(webhookNotifier.url == "http://127.0.0.1:9/hook")
@@ -212,13 +185,13 @@ struct BuildApplicationTests {
         }
         // The application runs the webhook's queue exactly when there is one.
         let app = try await buildApplication(
-            settings: settings, logger: Logger(label: "test"), metrics: TestMetricsBackend.metrics)
+            settings: settings, logger: CapturedLog().logger, metrics: TestMetricsBackend.metrics)
         #expect(app.services.contains { $0 is WebhookNotifier } == webhook)
     }
 
     @Test("with log delivery, a requested reset token reaches the service log")
     func logDeliveryWritesTheToken() async throws {
-        let capture = LogCapture()
+        let capture = CapturedLog()
         let app = try await Self.app(["RESET_TOKEN_DELIVERY": "log"], logger: capture.logger)
         try await app.test(.router) { client in
             let (headers, body) = Self.form("email=ada%40example.com&password=b4l0u")
@@ -238,13 +211,16 @@ struct BuildApplicationTests {
         #expect(capture.text.contains("reset_token="))
     }
 
-    @Test("the services: hashing threads, the purge service, and the database's pool on PostgreSQL")
+    @Test(
+        "the services: hashing threads, the purge service, the shutdown's log line, and the database's pool on PostgreSQL"
+    )
     func servicesStarted() async throws {
         let sqlite = try await Self.app()
-        #expect(sqlite.services.count == 3)
+        #expect(sqlite.services.count == 4)
         #expect(sqlite.services.first is HasherShutdownService)
         #expect(sqlite.services[1] is PurgeService)
-        #expect(sqlite.services.last is EmailConflictReport)
+        #expect(sqlite.services[2] is EmailConflictReport)
+        #expect(sqlite.services.last is ShutdownLog)
         let purge = try #require(sqlite.services[1] as? PurgeService)
         #expect(purge.interval == 3600)
 
@@ -253,7 +229,7 @@ struct BuildApplicationTests {
             return
         }
         let postgres = try await Self.app(["DATABASE_URL": url])
-        #expect(postgres.services.count == 4)
+        #expect(postgres.services.count == 5)
         #expect(postgres.services.first is HasherShutdownService)
         #expect(postgres.services[1] is PostgresStore)
         #expect(postgres.services[2] is PurgeService)
@@ -280,14 +256,14 @@ struct EmailConflictReportTests {
         let quoted = try await store.addUser(email: "\"q\"@example.org", passwordHash: "h", createdAt: Date())
         _ = try await store.addUser(email: "bob@example.org", passwordHash: "h", createdAt: Date())
         try await store.canonicaliseEmails()
-        let capture = LogCapture()
-        let auth = try await Auth(store: store, hasher: FastHasher())
+        let capture = CapturedLog()
+        let auth = try await Auth(store: store, hasher: FastHasher(), logger: CapturedLog().logger)
         let report = Task { try await EmailConflictReport(auth: auth, logger: capture.logger).run() }
-        for _ in 0..<100 where capture.lines.withLock({ $0.count }) < 2 {
+        for _ in 0..<100 where capture.lines.count < 2 {
             try await Task.sleep(for: .milliseconds(10))
         }
         report.cancel()
-        let lines = capture.lines.withLock { $0 }
+        let lines = capture.lines
         #expect(lines.count == 2)
         #expect(
             lines.contains { $0.contains("user_ids=\(nfc.id),\(nfd.id)") && $0.contains("latchkey users conflicts") })
