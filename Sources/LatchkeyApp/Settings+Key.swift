@@ -10,6 +10,7 @@ extension Settings {
         case port = "PORT"
         case databaseURL = "DATABASE_URL"
         case databasePoolSize = "DATABASE_POOL_SIZE"
+        case databaseTimeout = "DATABASE_TIMEOUT"
         case bcryptCost = "BCRYPT_COST"
         case passwordMinLength = "PASSWORD_MIN_LENGTH"
         case sessionLifetime = "SESSION_LIFETIME"
@@ -66,6 +67,7 @@ extension Settings {
             case .port: "5000"
             case .databaseURL: "sqlite://latchkey.sqlite"
             case .databasePoolSize: "10"
+            case .databaseTimeout: "1.5"
             case .bcryptCost: "12"
             case .passwordMinLength: "1"
             case .sessionLifetime: "2592000"
@@ -138,6 +140,8 @@ extension Settings {
             case .databaseURL:
                 "sqlite://PATH, sqlite::memory:, or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=MODE"
             case .databasePoolSize: "the most PostgreSQL connections per node (1 to 1000)"
+            case .databaseTimeout:
+                "how long a request waits for PostgreSQL (a connection, a statement), seconds, 0.1 to 60"
             case .bcryptCost: "the bcrypt cost, 4 to 31"
             case .passwordMinLength:
                 "the shortest password accepted, in characters after NFKC (1 to 256; production refuses below 8, warns below 15)"

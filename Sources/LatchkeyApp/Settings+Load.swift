@@ -94,6 +94,18 @@ extension Settings {
             }
             return number
         }
+        /// A decimal number of seconds in `range` (at most millisecond precision), or `nil` when unset
+        /// or invalid.
+        func seconds(_ key: Key, _ range: ClosedRange<Double>) -> Duration? {
+            guard let raw = text(key) else { return nil }
+            guard let number = Double(raw), number.isFinite, range.contains(number) else {
+                problems.append(
+                    "\(key.rawValue): '\(raw)' must be a number of seconds from \(range.lowerBound) to "
+                        + "\(Int(range.upperBound))")
+                return nil
+            }
+            return .milliseconds(Int((number * 1000).rounded()))
+        }
         func boolean(_ key: Key, default value: Bool) -> Bool {
             guard let raw = text(key) else { return value }
             switch raw {
@@ -133,11 +145,12 @@ extension Settings {
         if let url = text(.databaseURL) {
             record { () throws(ConfigurationError) in settings.database = try DatabaseLocation(url: url) }
         }
+        let poolSize = integer(.databasePoolSize, 1...1000, default: 10)
+        let timeout = seconds(.databaseTimeout, 0.1...60)
         if case .postgres(var postgres) = settings.database {
-            postgres.poolSize = integer(.databasePoolSize, 1...1000, default: postgres.poolSize)
+            postgres.poolSize = poolSize
+            if let timeout { postgres.deadline = timeout }
             settings.database = .postgres(postgres)
-        } else {
-            _ = integer(.databasePoolSize, 1...1000, default: 10)
         }
         settings.bcryptCost = integer(
             .bcryptCost,

@@ -83,6 +83,8 @@ struct SettingsTests {
             ("DATABASE_URL", "mysql://db"), ("DATABASE_URL", "sqlite://"),
             ("DATABASE_URL", "postgres://u:p@h/db?sslmode=on"),
             ("DATABASE_URL", "postgres://h/db"), ("DATABASE_POOL_SIZE", "0"), ("LOG_LEVEL", "loud"),
+            ("DATABASE_TIMEOUT", "0"), ("DATABASE_TIMEOUT", "61"), ("DATABASE_TIMEOUT", "nan"),
+            ("DATABASE_TIMEOUT", "2s"),
         ]
     )
     func invalid(name: String, value: String) async throws {
@@ -114,7 +116,9 @@ struct SettingsTests {
         #expect(try DatabaseLocation(url: url) == expected)
     }
 
-    @Test("DATABASE_POOL_SIZE sizes the PostgreSQL pool; a bad PostgreSQL URL never echoes its password")
+    @Test(
+        "DATABASE_POOL_SIZE sizes the PostgreSQL pool, DATABASE_TIMEOUT sets its deadline; a bad PostgreSQL URL never echoes its password"
+    )
     func poolSize() async throws {
         let settings = try await load(
             environment: ["DATABASE_URL": "postgresql://u:p@db/auth", "DATABASE_POOL_SIZE": "25"])
@@ -124,6 +128,15 @@ struct SettingsTests {
         }
         #expect(postgres.poolSize == 25)
         #expect(postgres.tlsMode == .prefer)
+        #expect(postgres.deadline == .milliseconds(1500))
+        let patient = try await load(
+            environment: ["DATABASE_URL": "postgresql://u:p@db/auth", "DATABASE_TIMEOUT": "30"])
+        guard case .postgres(let slow) = patient.database else { return }
+        #expect(slow.deadline == .seconds(30))
+        let quick = try await load(
+            environment: ["DATABASE_URL": "postgresql://u:p@db/auth", "DATABASE_TIMEOUT": "0.25"])
+        guard case .postgres(let fast) = quick.database else { return }
+        #expect(fast.deadline == .milliseconds(250))
         do {
             _ = try await load(environment: ["DATABASE_URL": "postgres://u:hunter2@db/auth?sslmode=sometimes"])
             Issue.record("a bad sslmode was accepted")
