@@ -61,9 +61,9 @@ final class WebhookReceiver: Sendable {
         )
     }
 
-    /// Waits up to 5 seconds for `count` requests.
+    /// Waits up to 10 seconds for `count` requests.
     func wait(for count: Int) async throws -> [Received] {
-        for _ in 0..<250 {
+        for _ in 0..<500 {
             let seen = received.withLock { $0 }
             if seen.count >= count { return seen }
             try await Task.sleep(for: .milliseconds(20))
@@ -76,7 +76,7 @@ final class WebhookReceiver: Sendable {
 struct WebhookNotifierTests {
     static let secret = "0123456789abcdef-secret"
     static let fast = WebhookNotifier.Options(
-        timeout: .seconds(2), retryDelays: [.milliseconds(10), .milliseconds(10)])
+        timeout: .seconds(10), retryDelays: [.milliseconds(10), .milliseconds(10)])
 
     /// Runs a notifier pointed at the receiver while `body` runs.
     static func withNotifier(

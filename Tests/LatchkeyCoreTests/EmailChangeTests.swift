@@ -56,7 +56,7 @@ struct EmailChangeTests {
                 return nil
             }
         }
-        for _ in 0..<500 where found().isEmpty {
+        for _ in 0..<1000 where found().isEmpty {
             try await Task.sleep(for: .milliseconds(10))
         }
         let requested = found()
@@ -101,7 +101,7 @@ struct EmailChangeTests {
         #expect(taken == .accepted(email: "bob@example.com"))
         #expect(free == .accepted(email: "new@example.com"))
         #expect(fixture.notifier.events.contains(.registrationAttemptExistingAccount(email: "bob@example.com")))
-        for _ in 0..<500 where !fixture.notifier.events.contains(where: { $0.name == "email_change_requested" }) {
+        for _ in 0..<1000 where !fixture.notifier.events.contains(where: { $0.name == "email_change_requested" }) {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(

@@ -15,9 +15,9 @@ struct EmailVerificationTests {
         return policy
     }
 
-    /// Waits (up to 5 s) for the notices sent in the background; returns the verification tokens.
+    /// Waits (up to 10 s) for the notices sent in the background; returns the verification tokens.
     static func verificationNotices(_ notifier: RecordingNotifier, count: Int = 1) async throws -> [String] {
-        for _ in 0..<500 {
+        for _ in 0..<1000 {
             let tokens = notifier.events.compactMap { event -> String? in
                 if case .emailVerificationRequested(_, let token, _) = event { return token }
                 return nil

@@ -72,7 +72,8 @@ struct HashingTests {
                     }
                 }
             )
-            try await Task.sleep(for: .milliseconds(20))
+            // Each job is queued before the next is submitted, whatever the machine's speed.
+            while pool.waiting < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
         }
         #expect(recorder.order.isEmpty)
         try await held.release()
@@ -166,9 +167,20 @@ struct HashingSlicesTests {
         #if os(Linux)
             let hasher = BcryptPasswordHasher(cost: 10, threads: 1)
             let before = HashingSlices.pauses.load(ordering: .relaxed)
-            // As if a profile read had just ended; the job below outlasts several periods.
-            RequestLoad.lastCheapRequest.store(RequestLoad.monotonicNanoseconds(), ordering: .relaxed)
+            // As if profile reads kept ending while the job runs. One mark opens a window of only
+            // 50 ms, which a busy machine may let pass before the job's thread gets its first signal;
+            // marking every 5 ms until the hash returns keeps the window open for the whole job, so
+            // a job that never pauses means pausing is broken, not that the test was slow.
+            let marking = Task {
+                while !Task.isCancelled {
+                    RequestLoad.lastCheapRequest.store(RequestLoad.monotonicNanoseconds(), ordering: .relaxed)
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            defer { marking.cancel() }
             let hash = try await hasher.hash("b4l0u-slices")
+            marking.cancel()
+            await marking.value
             #expect(try await hasher.verify("b4l0u-slices", against: hash))
             #expect(HashingSlices.pauses.load(ordering: .relaxed) > before)
             try await hasher.shutdown()

@@ -125,7 +125,13 @@ struct PostgresStoreTests {
         try await PostgresTestServer.withDatabase { configuration in
             var configuration = configuration
             configuration.deadline = .milliseconds(1200)
-            let client = PostgresClient(configuration: configuration.clientConfiguration)
+            // The connect timeout follows the deadline, and on a busy machine opening a connection
+            // (TCP, startup, authentication) can take longer than 1.2 s. Only the statement timeout is
+            // under test: it is a startup parameter the server applies, so a longer connect timeout
+            // leaves it at 1200 ms.
+            var clientConfiguration = configuration.clientConfiguration
+            clientConfiguration.options.connectTimeout = .seconds(30)
+            let client = PostgresClient(configuration: clientConfiguration)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 let shown = try await client.query("SHOW statement_timeout").collect().first?.decode(String.self)
