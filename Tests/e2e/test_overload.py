@@ -41,7 +41,9 @@ SEED_COST = {"BCRYPT_COST": "12"}
 CLIENTS = 150
 FLOOD_ACCOUNTS = 2 * CLIENTS
 FLOOD_SECONDS = 6
-CLIENT_TIMEOUT = 15
+# How long a client waits for its answer: an admitted login waits at most HASH_QUEUE_TIMEOUT for a
+# thread, then its own hash, which a busy machine can stretch to seconds.
+CLIENT_TIMEOUT = 30
 # What a client waits after a 503 (or no answer) before its next login, so that the clients do
 # not take the CPU from the server they flood.
 PAUSE_AFTER_REFUSAL = 0.05
@@ -209,7 +211,7 @@ def flood_client(server, accounts, start, answers):
 @pytest.fixture(scope="module")
 def flood():
     """The flood on a server with HASH_QUEUE_TIMEOUT=2, then, 1 s after its last answer, one login
-    as an account it did not use."""
+    as an account it did not use, with the metrics just before and after it."""
     with tempfile.TemporaryDirectory() as folder:
         url, emails = seed(folder, FLOOD_ACCOUNTS + 1)
         flooded, spare = emails[:FLOOD_ACCOUNTS], emails[FLOOD_ACCOUNTS]
@@ -229,15 +231,17 @@ def flood():
                 clients.append(client)
             until = time.monotonic() + FLOOD_SECONDS
             start.wait()
-            # Every client's last request was sent before `until` and ends within its timeout.
+            # Every client's last request was sent before `until` and ends within its timeout (and
+            # 10 s more for a busy machine to run the thread again).
             for client in clients:
-                client.join(timeout=max(0.0, until + CLIENT_TIMEOUT + 2 - time.monotonic()))
+                client.join(timeout=max(0.0, until + CLIENT_TIMEOUT + 10 - time.monotonic()))
             outcome.abandoned = sum(client.is_alive() for client in clients)
             assert server.process.poll() is None, \
                 f"the server exited ({server.process.returncode}) during the flood: {server.output()[-2000:]}"
             outcome.during = metrics(server)
 
             time.sleep(1)
+            outcome.before_login = metrics(server)
             outcome.after_login = log_in(server, spare, timeout=60)
             outcome.after = metrics(server)
             yield outcome
@@ -256,9 +260,10 @@ def summary(answers):
 def test_a_flood_of_logins_is_shed_at_once_with_503_and_retry_after(flood):
     """150 clients logging in for 6 s as 300 accounts, each login on a fresh connection, with
     HASH_QUEUE_TIMEOUT=2: every answer is a 200 or a 503 (no 500, no 429, none missing or later
-    than the client's 15 s), some are 503 with a whole `Retry-After` of 1 s or more and a JSON
-    message, the 503s come back fast (median under 1 s), `latchkey_hashing_shed_total` counts
-    them, and the logins that got through answered 200 with their session."""
+    than the client's 30 s), some are 503 with a whole `Retry-After` of 1 s or more and a JSON
+    message, the 503s come back before any queue timeout could have passed (median under its
+    2 s), `latchkey_hashing_shed_total` counts them, and the logins that got through answered 200
+    with their session."""
     answers = flood.answers
     counts = summary(answers)
     print(f"flood: {len(answers)} answers {counts}; abandoned clients: {flood.abandoned}")
@@ -285,7 +290,9 @@ def test_a_flood_of_logins_is_shed_at_once_with_503_and_retry_after(flood):
     print(f"503: median {statistics.median(shed_seconds):.3f} s, slowest {shed_seconds[-1]:.3f} s; "
           f"200: median {statistics.median(passed_seconds):.3f} s, slowest {passed_seconds[-1]:.3f} s; "
           f"Retry-After values {sorted({int(a.headers['retry-after']) for a in shed})}")
-    assert statistics.median(shed_seconds) < 1.0, f"503s came back in a median {statistics.median(shed_seconds):.2f} s"
+    # Shed at once, from the estimate: a 503 given only once a queued login's 2 s ran out would
+    # take at least those 2 s.
+    assert statistics.median(shed_seconds) < 2.0, f"503s came back in a median {statistics.median(shed_seconds):.2f} s"
 
     refused = flood.during[SHED] - flood.before[SHED]
     hashes = flood.during[HASHES] - flood.before[HASHES]
@@ -294,14 +301,20 @@ def test_a_flood_of_logins_is_shed_at_once_with_503_and_retry_after(flood):
     assert refused >= len(shed), f"{len(shed)} answers were 503 but shed_total rose by {refused}"
 
 
-def test_a_login_after_the_flood_is_answered_within_seconds(flood):
+def test_a_login_after_the_flood_waits_behind_no_work(flood):
     """One second after the flood's last client has its answer, a login as an account the flood
-    did not use succeeds within 5 s: it waits behind no work for clients that have gone."""
+    did not use succeeds, and waits behind no work for clients that have gone: no job waits for a
+    thread when it is sent, and by its answer exactly one hash (its own) was done and nothing was
+    shed. Counted, not timed: how long one hash takes is the machine's business."""
     answer = flood.after_login
-    print(f"login 1 s after the flood: {answer}")
+    before, after = flood.before_login, flood.after
+    print(f"login 1 s after the flood: {answer}; hashes {after[HASHES] - before[HASHES]:.0f}, "
+          f"shed {after[SHED] - before[SHED]:.0f}, waiting before it {before[DEPTH]:.0f}")
     assert answer.status == 200, answer
     assert json.loads(answer.body)["message"] == "logged in", answer
-    assert answer.seconds < 5, f"a login 1 s after the flood took {answer.seconds:.1f} s"
+    assert before[DEPTH] == 0, f"{before[DEPTH]:.0f} jobs still waiting for a thread 1 s after the flood: {before}"
+    assert after[HASHES] - before[HASHES] == 1, f"hashes done around one login: {before} then {after}"
+    assert after[SHED] - before[SHED] == 0, f"logins shed around one login: {before} then {after}"
 
 
 def test_a_shed_login_is_not_a_failed_attempt(flood):
@@ -388,8 +401,8 @@ def test_a_login_whose_client_closed_during_its_hash_gives_its_attempt_back():
             problems = []
             for email in emails:
                 # The attempt is settled or given back just after its hash: on a busy machine that
-                # can trail the metrics by a moment, never by the minute a pending attempt lasts.
-                give_back_by = time.monotonic() + 10
+                # can trail the metrics by seconds, never by the minute a pending attempt lasts.
+                give_back_by = time.monotonic() + 30
                 answer = log_in(server, email)
                 while answer.status == 429 and time.monotonic() < give_back_by:
                     time.sleep(0.5)
@@ -416,7 +429,8 @@ def test_a_login_leaves_its_connection_open_for_the_next_request():
                                 b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"):
                     started = time.monotonic()
                     sock.sendall(request)
-                    answer = read_answer(sock, started, started + 10)
+                    # Each login is one hash, which a busy machine can stretch to seconds.
+                    answer = read_answer(sock, started, started + 30)
                     assert answer.status == 200, answer
                     assert answer.headers.get("connection", "").lower() != "close", answer
         finally:
