@@ -116,19 +116,24 @@ class Terminal:
             os.execve(BINARY, [BINARY, *args], clean_environment({"BCRYPT_COST": "4", **(env or {})}))
         self.seen = b""
 
+    def read_some(self):
+        """Waits up to 0.1 s for output and adds it to `seen`; False once the terminal has ended."""
+        ready, _, _ = select.select([self.fd], [], [], 0.1)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.fd, 1024)
+        except OSError:
+            chunk = b""
+        self.seen += chunk
+        return bool(chunk)
+
     def read_until(self, text, seconds=60):
         deadline = time.monotonic() + seconds
         while text.encode() not in self.seen:
             assert time.monotonic() < deadline, f"never saw {text!r}: {self.seen!r}"
-            ready, _, _ = select.select([self.fd], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 1024)
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    raise AssertionError(f"ended before {text!r}: {self.seen!r}")
-                self.seen += chunk
+            if not self.read_some():
+                raise AssertionError(f"ended before {text!r}: {self.seen!r}")
 
     def type(self, text):
         os.write(self.fd, text.encode())
@@ -136,16 +141,8 @@ class Terminal:
     def finish(self, seconds=60):
         """Reads to the end; returns the exit code."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.fd], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 1024)
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    break
-                self.seen += chunk
+        while time.monotonic() < deadline and self.read_some():
+            pass
         _, status = os.waitpid(self.pid, 0)
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status)
