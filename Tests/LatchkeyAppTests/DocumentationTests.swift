@@ -3,8 +3,7 @@ import Testing
 
 @Suite("Documentation")
 struct DocumentationTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = PackageRoot.url
 
     @Test("the architecture's map names every source file, and every file it names exists")
     func architectureMapIsComplete() throws {

@@ -23,9 +23,7 @@ struct SettingsCatalogTests {
 
     /// The README's configuration table, by variable name.
     static func readmeTable() throws -> [String: ReadmeRow] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: PackageRoot.url.appendingPathComponent("README.md"), encoding: .utf8)
         let section =
             try #require(readme.components(separatedBy: "\n## Configuration\n").last)
             .components(separatedBy: "\n## ").first ?? ""
