@@ -19,13 +19,15 @@ public final class Auth: Sendable {
     let dummyHash: String
     /// Keeps the warning about shed hashing jobs to one a second.
     let shedWarning = OncePerSecond()
+    /// The work started after an answer (`backgroundWorkSettled()`).
+    let background = BackgroundWork()
 
     /// Creates the rules over a store and a hasher.
     /// - Parameters:
     ///   - store: Where users, sessions and reset tokens live.
     ///   - hasher: The password hasher.
     ///   - policy: The rules' tunable values.
-    ///   - notifier: Where account events go: reset tokens when `policy.resetTokenDelivery` is
+    ///   - notifier: Where account events go: reset tokens when `policy.tokenDelivery` is
     ///     out of band, and attempts to register an existing email when accounts are concealed.
     ///   - metrics: Where counts and bcrypt durations go (default: the process's metrics system).
     ///   - logger: Where storage failures are reported (never secrets).

@@ -37,7 +37,7 @@ public enum AuthError: Error, Sendable, Equatable {
     /// Email verification is off (`EMAIL_VERIFICATION=off`).
     case emailVerificationOff
     /// The account has an active second factor and no code was sent.
-    case secondFactorRequired
+    case secondStepRequired
     /// The one-time or recovery code is wrong, already used, or outside its window (counted by
     /// the second-factor throttle).
     case wrongCode
@@ -51,7 +51,7 @@ public enum AuthError: Error, Sendable, Equatable {
     case secondFactorNotConfigured
     /// The token of a login's second step is malformed, unknown, expired or used, or the
     /// account's password or factor changed since the first step.
-    case invalidMFAToken
+    case invalidLoginChallenge
     /// A field the caller sent is unusable by the store; the text says which.
     case invalidInput(String)
     /// Too many failures or requests for this email: wait this many whole seconds.

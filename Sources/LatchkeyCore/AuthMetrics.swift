@@ -12,9 +12,9 @@ public struct AuthMetrics: Sendable {
     let sessionsEndedByLogout: Counter
     let sessionsEndedByExpiry: Counter
     let bcryptDuration: Timer
-    let mfaSucceeded: Counter
-    let mfaFailed: Counter
-    let mfaThrottled: Counter
+    let secondFactorSucceeded: Counter
+    let secondFactorFailed: Counter
+    let secondFactorThrottled: Counter
 
     /// Creates the metrics on a factory.
     /// - Parameter factory: The backend (default: the process's `MetricsSystem`).
@@ -32,11 +32,11 @@ public struct AuthMetrics: Sendable {
             label: "latchkey_sessions_ended_total", dimensions: [("reason", "logout")], factory: factory)
         sessionsEndedByExpiry = Counter(
             label: "latchkey_sessions_ended_total", dimensions: [("reason", "expired")], factory: factory)
-        mfaSucceeded = Counter(
+        secondFactorSucceeded = Counter(
             label: "latchkey_mfa_verifications_total", dimensions: [("outcome", "succeeded")], factory: factory)
-        mfaFailed = Counter(
+        secondFactorFailed = Counter(
             label: "latchkey_mfa_verifications_total", dimensions: [("outcome", "failed")], factory: factory)
-        mfaThrottled = Counter(
+        secondFactorThrottled = Counter(
             label: "latchkey_mfa_verifications_total", dimensions: [("outcome", "throttled")], factory: factory)
         bcryptDuration = Timer(
             label: "latchkey_bcrypt_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)

@@ -18,7 +18,7 @@ public struct AuthPolicy: Sendable, Equatable {
     /// Reset tokens that may be requested per email per window.
     public var resetRequestLimit = RequestLimit()
     /// How reset tokens reach their owners.
-    public var resetTokenDelivery = ResetTokenDelivery.response
+    public var tokenDelivery = TokenDelivery.response
     /// Whether a password reset ends every session of the account (`RESET_ENDS_SESSIONS`):
     /// `false` keeps them, as the original service did (its development profile); `true` is what
     /// OWASP ASVS 5.0 7.4.3 asks of a credential change (the production profile's default).
@@ -41,15 +41,15 @@ public struct AuthPolicy: Sendable, Equatable {
     /// How long an account's security activity is kept, in days (`ACTIVITY_RETENTION`).
     public var activityRetentionDays = 90
     /// The issuer an authenticator app shows for the second factor (`MFA_ISSUER`).
-    public var mfaIssuer = "Latchkey"
+    public var secondFactorIssuer = "Latchkey"
     /// The keys that seal second-factor secrets (`MFA_ENCRYPTION_KEY`,
     /// `MFA_ENCRYPTION_KEYS_PREVIOUS`); `nil`: enrolment answers `secondFactorNotConfigured`.
-    public var mfaKeyring: MFAKeyring?
+    public var secondFactorKeyring: SecondFactorKeyring?
     /// Wrong codes per account (`MFA_MAX_FAILURES`, waits from `THROTTLE_FIRST_WAIT` and
     /// `THROTTLE_MAX_WAIT`).
-    public var mfaThrottle = FailureThrottle(maxFailures: 5)
+    public var secondFactorThrottle = FailureThrottle(maxFailures: 5)
     /// How long the token of a login's first step lasts, in seconds.
-    public var mfaTokenLifetime = 300
+    public var loginChallengeLifetime = 300
 
     /// Creates a policy; the defaults are the service's defaults.
     /// - Parameters:

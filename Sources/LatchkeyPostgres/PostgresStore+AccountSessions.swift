@@ -69,7 +69,8 @@ extension PostgresStore {
     /// session (keeping its assurance level), in one transaction. The user's row is locked first, so a reset or another change
     /// either commits before (and the hash no longer matches) or waits.
     public func changePassword(
-        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
+        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest,
+        revoking revocation: PasswordRevocation
     ) async throws -> Bool {
         try StoreError.checkText(new)
         if old.utf8.contains(0) { return false }
@@ -90,10 +91,7 @@ extension PostgresStore {
             guard rekeyed.count == 1 else { return false }
             try await connection.query(
                 "UPDATE users SET password_hash = \(new) WHERE id = \(userID)", logger: logger)
-            try await connection.query(
-                "DELETE FROM sessions WHERE user_id = \(userID) AND token_hash <> \(newToken)", logger: logger)
-            try await connection.query("DELETE FROM reset_tokens WHERE user_id = \(userID)", logger: logger)
-            try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(userID)", logger: logger)
+            try await Self.revoke(revocation, userID: userID, keeping: replacement, on: connection, logger: logger)
             return true
         }
     }

@@ -5,19 +5,22 @@ import PostgresNIO
 extension PostgresStore {
     /// Inserts an activity entry; `StoreError.notFound` when the user is gone.
     public func addActivity(_ event: ActivityEvent) async throws {
-        let (userID, type, at) = (event.userID, event.kind.rawValue, event.at.timeIntervalSince1970)
-        let (ip, agent) = (event.ip, event.userAgent)
+        let query = Self.insertActivity(event)
         let inserted = try await call { client in
-            try await client.query(
-                """
-                INSERT INTO activity (user_id, type, at, ip, user_agent)
-                SELECT id, \(type), \(at), \(ip), \(agent) FROM users WHERE id = \(userID)
-                RETURNING 1
-                """,
-                logger: self.logger
-            ).collect().count
+            try await client.query(query, logger: self.logger).collect().count
         }
         guard inserted == 1 else { throw StoreError.notFound }
+    }
+
+    /// `INSERT INTO activity … RETURNING 1` for a user that exists (no row when the user is gone).
+    static func insertActivity(_ event: ActivityEvent) -> PostgresQuery {
+        let (userID, type, at) = (event.userID, event.kind.rawValue, event.at.timeIntervalSince1970)
+        let (ip, agent) = (event.ip, event.userAgent)
+        return """
+            INSERT INTO activity (user_id, type, at, ip, user_agent)
+            SELECT id, \(type), \(at), \(ip), \(agent) FROM users WHERE id = \(userID)
+            RETURNING 1
+            """
     }
 
     /// The user's newest activity first; an entry of a type this build does not know is left out.

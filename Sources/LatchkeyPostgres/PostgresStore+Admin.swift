@@ -25,7 +25,7 @@ extension PostgresStore: AdminStore {
                     (Int64, String, Double, Int64, Bool, Bool).self)
                 return UserSummary(
                     id: id, email: email, createdAt: Date(timeIntervalSince1970: created), liveSessions: Int(live),
-                    emailVerified: verified, mfaEnabled: mfa)
+                    emailVerified: verified, secondFactorEnabled: mfa)
             }
         }
     }

@@ -163,8 +163,8 @@ extension PostgresStore {
                 "CREATE INDEX verification_tokens_expires_at ON verification_tokens (expires_at)",
             ]
         ),
-        // The second factor (`MFAFactor`): one TOTP factor per account (its secrets sealed), the
-        // digests of its recovery codes, the tokens of logins waiting for a code (`MFAToken`),
+        // The second factor (`SecondFactor`): one TOTP factor per account (its secrets sealed), the
+        // digests of its recovery codes, the tokens of logins waiting for a code (`LoginChallenge`),
         // and each session's assurance level (every existing one made with a password alone; a
         // constant default does not rewrite the table).
         (

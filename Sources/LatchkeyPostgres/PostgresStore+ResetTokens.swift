@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyCore
+import Logging
 import PostgresNIO
 
 extension PostgresStore {
@@ -48,7 +49,7 @@ extension PostgresStore {
     /// sees a session that a concurrent login committed while the update waited for its share
     /// lock.
     public func resetPassword(
-        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, endingSessions: Bool
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
     ) async throws -> Bool {
         try StoreError.checkText(passwordHash)
         let token = digest.bytes
@@ -70,13 +71,7 @@ extension PostgresStore {
             guard claimed.count == 1 else { return false }
             try await connection.query(
                 "UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userID)", logger: logger)
-            if endingSessions {
-                try await connection.query("DELETE FROM sessions WHERE user_id = \(userID)", logger: logger)
-            }
-            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too,
-            // and so do the logins waiting for a code: they were bound to the old hash.
-            try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(userID)", logger: logger)
-            try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
+            try await Self.revoke(revocation, userID: userID, keeping: nil, on: connection, logger: logger)
             return true
         }
     }
@@ -98,10 +93,44 @@ extension PostgresStore {
             result.verificationTokens = try await client.query(
                 "DELETE FROM verification_tokens WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
             ).collect().count
-            result.mfaTokens = try await client.query(
+            result.loginChallenges = try await client.query(
                 "DELETE FROM mfa_tokens WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
             ).collect().count
             return result
+        }
+    }
+}
+
+extension PostgresStore {
+    /// Applies what a new password revokes (`PasswordRevocation`), inside the transaction that
+    /// stores the hash.
+    /// - Parameters:
+    ///   - revocation: What goes.
+    ///   - userID: The user.
+    ///   - keeping: The session that stays, for a change from a session; `nil` for none.
+    ///   - connection: The transaction's connection.
+    ///   - logger: The store's logger.
+    static func revoke(
+        _ revocation: PasswordRevocation, userID: Int64, keeping: TokenDigest?, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        if revocation.contains(.sessions) {
+            if let keeping {
+                let token = keeping.bytes
+                try await connection.query(
+                    "DELETE FROM sessions WHERE user_id = \(userID) AND token_hash <> \(token)", logger: logger)
+            } else {
+                try await connection.query("DELETE FROM sessions WHERE user_id = \(userID)", logger: logger)
+            }
+        }
+        if revocation.contains(.resetToken) {
+            try await connection.query("DELETE FROM reset_tokens WHERE user_id = \(userID)", logger: logger)
+        }
+        if revocation.contains(.verificationToken) {
+            try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(userID)", logger: logger)
+        }
+        if revocation.contains(.loginChallenges) {
+            try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
         }
     }
 }

@@ -9,7 +9,7 @@ import PostgresNIO
 /// reset do: taken in the same order, they cannot deadlock, and a deleted user is seen at once.
 extension PostgresStore {
     /// Reads the user's factor and counts the unused recovery codes, in one statement.
-    public func mfaFactor(userID: Int64) async throws -> MFAFactor? {
+    public func secondFactor(userID: Int64) async throws -> SecondFactor? {
         let rows = try await call { client in
             try await client.query(
                 """
@@ -23,7 +23,7 @@ extension PostgresStore {
         guard let row = rows.first else { return nil }
         let (secret, pending, lastStep, left) = try row.decode((Data?, Data?, Int64?, Int64).self)
         if secret == nil && pending == nil { return nil }
-        return MFAFactor(
+        return SecondFactor(
             userID: userID, secret: secret, pendingSecret: pending, lastStep: lastStep, recoveryCodesLeft: Int(left))
     }
 
@@ -142,7 +142,7 @@ extension PostgresStore {
     }
 
     /// Deletes the factor, the codes and the login tokens in one transaction.
-    public func deleteMFA(userID: Int64) async throws -> Bool {
+    public func deleteSecondFactor(userID: Int64) async throws -> Bool {
         let logger = self.logger
         return try await transaction { connection in
             try await connection.query("SELECT 1 FROM users WHERE id = \(userID) FOR UPDATE", logger: logger)
@@ -157,7 +157,7 @@ extension PostgresStore {
     }
 
     /// Inserts the token; the foreign key turns a missing user into `StoreError.notFound`.
-    public func addMFAToken(_ token: MFAToken) async throws {
+    public func addLoginChallenge(_ token: LoginChallenge) async throws {
         try StoreError.checkText(token.passwordHash)
         let (digest, userID, hash) = (token.tokenDigest.bytes, token.userID, token.passwordHash)
         let expires = token.expiresAt.timeIntervalSince1970
@@ -173,7 +173,7 @@ extension PostgresStore {
     }
 
     /// Reads a token by its primary key, expired or not.
-    public func findMFAToken(digest: TokenDigest) async throws -> MFAToken? {
+    public func findLoginChallenge(digest: TokenDigest) async throws -> LoginChallenge? {
         let bytes = digest.bytes
         let rows = try await call { client in
             try await client.query(
@@ -183,14 +183,14 @@ extension PostgresStore {
         }
         return try rows.first.map { row in
             let (userID, hash, expires) = try row.decode((Int64, String, Double).self)
-            return MFAToken(
+            return LoginChallenge(
                 tokenDigest: digest, userID: userID, passwordHash: hash, expiresAt: Date(timeIntervalSince1970: expires)
             )
         }
     }
 
     /// Deletes the token; the delete is the claim, so one caller gets `true`.
-    public func deleteMFAToken(digest: TokenDigest) async throws -> Bool {
+    public func deleteLoginChallenge(digest: TokenDigest) async throws -> Bool {
         let bytes = digest.bytes
         return try await call { client in
             try await !client.query(

@@ -9,11 +9,12 @@ extension PostgresStore {
     /// user's least recently used sessions beyond `limit` are deleted by the same statement, in
     /// one round trip: its `DELETE` sees the sessions as they were before the insert, so it keeps
     /// `limit - 1` of them besides the new one.
-    public func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int)
-        async throws -> Bool
-    {
+    public func addSession(
+        _ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int,
+        recording event: ActivityEvent?
+    ) async throws -> SessionInsert {
         // No stored hash holds a NUL, so none can match.
-        if passwordHash.utf8.contains(0) { return false }
+        if passwordHash.utf8.contains(0) { return .refused }
         let query: PostgresQuery
         if limit == .max {
             query = try Self.insertSession(session, ifPasswordHash: passwordHash)
@@ -46,8 +47,27 @@ extension PostgresStore {
             SELECT 1 FROM inserted
             """
         }
-        return try await call { client in
-            try await client.query(query, logger: self.logger).collect().count == 1
+        guard let event else {
+            let stored = try await call { client in
+                try await client.query(query, logger: self.logger).collect().count == 1
+            }
+            return SessionInsert(stored: stored, activityRecorded: false)
+        }
+        let record = Self.insertActivity(event)
+        let logger = self.logger
+        return try await transaction { connection in
+            guard try await connection.query(query, logger: logger).collect().count == 1 else { return .refused }
+            // In a savepoint: an entry the server refuses is rolled back alone, and the session
+            // still commits. A lost connection fails the whole transaction, as it would the session.
+            try await connection.query("SAVEPOINT activity", logger: logger)
+            do {
+                let recorded = try await connection.query(record, logger: logger).collect().count == 1
+                try await connection.query("RELEASE SAVEPOINT activity", logger: logger)
+                return SessionInsert(stored: true, activityRecorded: recorded)
+            } catch let error as PSQLError where error.serverInfo != nil {
+                try await connection.query("ROLLBACK TO SAVEPOINT activity", logger: logger)
+                return SessionInsert(stored: true, activityRecorded: false)
+            }
         }
     }
 

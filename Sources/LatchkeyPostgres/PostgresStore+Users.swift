@@ -37,7 +37,7 @@ extension PostgresStore {
                     (Int64, String, String, Double, Bool, Bool).self)
                 return User(
                     id: id, email: email, passwordHash: hash, createdAt: Date(timeIntervalSince1970: created),
-                    emailVerified: verified, mfaEnabled: mfa)
+                    emailVerified: verified, secondFactorEnabled: mfa)
             }
         }
         return rows.first

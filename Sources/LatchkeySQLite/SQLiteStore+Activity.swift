@@ -5,15 +5,19 @@ import LatchkeyCore
 extension SQLiteStore {
     /// Inserts an activity entry; `StoreError.notFound` when the user is gone (the foreign key).
     public func addActivity(_ event: ActivityEvent) async throws {
-        try await write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO activity (user_id, type, at, ip, user_agent) SELECT id, ?, ?, ?, ? FROM users WHERE id = ?",
-                arguments: [
-                    event.kind.rawValue, event.at.timeIntervalSince1970, event.ip, event.userAgent, event.userID,
-                ])
-            guard db.changesCount == 1 else { throw StoreError.notFound }
-        }
+        try await write { db in try Self.insertActivity(event, in: db) }
+    }
+
+    /// Inserts an activity entry for a user that exists.
+    /// - Throws: `StoreError.notFound` when the user is gone; SQLite's errors.
+    static func insertActivity(_ event: ActivityEvent, in db: Database) throws {
+        try db.cachedStatement(
+            sql:
+                "INSERT INTO activity (user_id, type, at, ip, user_agent) SELECT id, ?, ?, ?, ? FROM users WHERE id = ?"
+        ).execute(arguments: [
+            event.kind.rawValue, event.at.timeIntervalSince1970, event.ip, event.userAgent, event.userID,
+        ])
+        guard db.changesCount == 1 else { throw StoreError.notFound }
     }
 
     /// The user's newest activity first; an entry of a type this build does not know is left out.

@@ -23,7 +23,7 @@ extension SQLiteStore: AdminStore {
             return rows.map {
                 UserSummary(
                     id: $0[0], email: $0[1], createdAt: Date(timeIntervalSince1970: $0[2]), liveSessions: $0[3],
-                    emailVerified: $0[4], mfaEnabled: $0[5])
+                    emailVerified: $0[4], secondFactorEnabled: $0[5])
             }
         }
     }

@@ -170,8 +170,8 @@ extension SQLiteStore {
                     """
             )
         }
-        // The second factor (`MFAFactor`): one TOTP factor per account (its secrets sealed), the
-        // digests of its recovery codes, the tokens of logins waiting for a code (`MFAToken`),
+        // The second factor (`SecondFactor`): one TOTP factor per account (its secrets sealed), the
+        // digests of its recovery codes, the tokens of logins waiting for a code (`LoginChallenge`),
         // and each session's assurance level (every existing one made with a password alone).
         migrator.registerMigration("v9-second-factor") { db in
             try db.execute(

@@ -44,7 +44,7 @@ extension SQLiteStore {
     /// Consumes the token, stores the new hash, drops the verification and second-factor login
     /// tokens and, when asked, deletes the user's sessions, in one transaction.
     public func resetPassword(
-        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, endingSessions: Bool
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
     ) async throws -> Bool {
         try StoreError.checkText(passwordHash)
         return try await write { db in
@@ -55,13 +55,7 @@ extension SQLiteStore {
             )
             guard db.changesCount == 1 else { return false }
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
-            if endingSessions {
-                try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
-            }
-            // A pending email change (asked, perhaps, by whoever the reset locks out) goes too,
-            // and so do the logins waiting for a code: they were bound to the old hash.
-            try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [userID])
-            try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
+            try Self.revoke(revocation, userID: userID, keeping: nil, in: db)
             return true
         }
     }
@@ -82,8 +76,38 @@ extension SQLiteStore {
                 sql: "DELETE FROM verification_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             result.verificationTokens = db.changesCount
             try db.execute(sql: "DELETE FROM mfa_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
-            result.mfaTokens = db.changesCount
+            result.loginChallenges = db.changesCount
             return result
+        }
+    }
+}
+
+extension SQLiteStore {
+    /// Applies what a new password revokes (`PasswordRevocation`), inside the write that stores
+    /// the hash.
+    /// - Parameters:
+    ///   - revocation: What goes.
+    ///   - userID: The user.
+    ///   - keeping: The session that stays, for a change from a session; `nil` for none.
+    ///   - db: The write's connection.
+    static func revoke(_ revocation: PasswordRevocation, userID: Int64, keeping: TokenDigest?, in db: Database) throws {
+        if revocation.contains(.sessions) {
+            if let keeping {
+                try db.execute(
+                    sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
+                    arguments: [userID, keeping.bytes])
+            } else {
+                try db.execute(sql: "DELETE FROM sessions WHERE user_id = ?", arguments: [userID])
+            }
+        }
+        if revocation.contains(.resetToken) {
+            try db.execute(sql: "DELETE FROM reset_tokens WHERE user_id = ?", arguments: [userID])
+        }
+        if revocation.contains(.verificationToken) {
+            try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [userID])
+        }
+        if revocation.contains(.loginChallenges) {
+            try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
         }
     }
 }

@@ -7,7 +7,7 @@ import LatchkeyCore
 /// at a time, so the checks hold until the changes.
 extension SQLiteStore {
     /// Reads the user's factor and counts the unused recovery codes, in one statement.
-    public func mfaFactor(userID: Int64) async throws -> MFAFactor? {
+    public func secondFactor(userID: Int64) async throws -> SecondFactor? {
         try readHere { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(
@@ -21,7 +21,7 @@ extension SQLiteStore {
             let secret: Data? = row[0]
             let pending: Data? = row[1]
             if secret == nil && pending == nil { return nil }
-            return MFAFactor(
+            return SecondFactor(
                 userID: userID, secret: secret, pendingSecret: pending, lastStep: row[2], recoveryCodesLeft: row[3])
         }
     }
@@ -119,7 +119,7 @@ extension SQLiteStore {
     }
 
     /// Deletes the factor, the codes and the login tokens in one write transaction.
-    public func deleteMFA(userID: Int64) async throws -> Bool {
+    public func deleteSecondFactor(userID: Int64) async throws -> Bool {
         try await write { db in
             let active = try Bool.fetchOne(
                 db, sql: "SELECT totp_secret IS NOT NULL FROM mfa_factors WHERE user_id = ?", arguments: [userID])
@@ -132,7 +132,7 @@ extension SQLiteStore {
     }
 
     /// Inserts the token; the foreign key turns a missing user into `StoreError.notFound`.
-    public func addMFAToken(_ token: MFAToken) async throws {
+    public func addLoginChallenge(_ token: LoginChallenge) async throws {
         try StoreError.checkText(token.passwordHash)
         try await write { db in
             try db.execute(
@@ -144,14 +144,14 @@ extension SQLiteStore {
     }
 
     /// Reads a token by its primary key, expired or not.
-    public func findMFAToken(digest: TokenDigest) async throws -> MFAToken? {
+    public func findLoginChallenge(digest: TokenDigest) async throws -> LoginChallenge? {
         try readHere { db in
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT user_id, password_hash, expires_at FROM mfa_tokens WHERE token_hash = ?"),
                 arguments: [digest.bytes]
             ).map { row in
-                MFAToken(
+                LoginChallenge(
                     tokenDigest: digest, userID: row[0], passwordHash: row[1],
                     expiresAt: Date(timeIntervalSince1970: row[2]))
             }
@@ -159,7 +159,7 @@ extension SQLiteStore {
     }
 
     /// Deletes the token; the delete is the claim, so one caller gets `true`.
-    public func deleteMFAToken(digest: TokenDigest) async throws -> Bool {
+    public func deleteLoginChallenge(digest: TokenDigest) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM mfa_tokens WHERE token_hash = ?", arguments: [digest.bytes])
             return db.changesCount == 1

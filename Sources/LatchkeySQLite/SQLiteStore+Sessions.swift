@@ -6,11 +6,12 @@ extension SQLiteStore {
     /// Inserts the session with `INSERT … SELECT` from the user's row, so that it is stored only
     /// while the password hash is unchanged; then, in the same write transaction, deletes the
     /// user's least recently used sessions beyond `limit`.
-    public func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int)
-        async throws -> Bool
-    {
+    public func addSession(
+        _ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int,
+        recording event: ActivityEvent?
+    ) async throws -> SessionInsert {
         // No stored hash holds a NUL (SQLite would compare only up to it), so none can match.
-        if passwordHash.utf8.contains(0) { return false }
+        if passwordHash.utf8.contains(0) { return .refused }
         return try await write { db in
             try db.cachedStatement(
                 sql: """
@@ -20,7 +21,7 @@ extension SQLiteStore {
                     WHERE id = ? AND password_hash = ? AND (? >= 2 OR NOT mfa_enabled)
                     """
             ).execute(arguments: Self.sessionArguments(session) + [session.userID, passwordHash, session.aal])
-            guard db.changesCount == 1 else { return false }
+            guard db.changesCount == 1 else { return .refused }
             if limit < Int.max {
                 try db.cachedStatement(
                     sql: """
@@ -31,7 +32,18 @@ extension SQLiteStore {
                         """
                 ).execute(arguments: [session.userID, max(1, limit)])
             }
-            return true
+            guard let event else { return SessionInsert(stored: true, activityRecorded: false) }
+            // In a savepoint: an entry that cannot be written is rolled back alone, and the
+            // session still commits.
+            do {
+                try db.inSavepoint {
+                    try Self.insertActivity(event, in: db)
+                    return .commit
+                }
+                return SessionInsert(stored: true, activityRecorded: true)
+            } catch {
+                return SessionInsert(stored: true, activityRecorded: false)
+            }
         }
     }
 
@@ -158,7 +170,8 @@ extension SQLiteStore {
     /// Changes the hash, ends the other sessions, drops the reset token and re-keys the current
     /// session (keeping its assurance level), in one write transaction.
     public func changePassword(
-        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
+        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest,
+        revoking revocation: PasswordRevocation
     ) async throws -> Bool {
         try StoreError.checkText(new)
         if old.utf8.contains(0) { return false }
@@ -168,10 +181,7 @@ extension SQLiteStore {
                 sql: "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
                 arguments: [new, userID, old])
             guard db.changesCount == 1 else { return false }
-            try db.execute(
-                sql: "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", arguments: [userID, current.bytes])
-            try db.execute(sql: "DELETE FROM reset_tokens WHERE user_id = ?", arguments: [userID])
-            try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [userID])
+            try Self.revoke(revocation, userID: userID, keeping: current, in: db)
             try db.execute(
                 sql: "UPDATE sessions SET token_hash = ? WHERE token_hash = ?",
                 arguments: [replacement.bytes, current.bytes])

@@ -70,7 +70,7 @@ extension SQLiteStore {
     static func user(from row: Row) -> User {
         User(
             id: row[0], email: row[1], passwordHash: row[2], createdAt: Date(timeIntervalSince1970: row[3]),
-            emailVerified: row[4], mfaEnabled: row[5])
+            emailVerified: row[4], secondFactorEnabled: row[5])
     }
 
     /// Whether accounts sharing a canonical address are listed as email conflicts.

@@ -44,8 +44,8 @@ struct MetricsTests {
     func secondFactor() async throws {
         let metrics = TestMetrics()
         var policy = AuthPolicy()
-        policy.mfaKeyring = try MFAKeyring(current: SecondFactorFixture.keyA)
-        policy.mfaThrottle = FailureThrottle(maxFailures: 2, firstWait: 60, maxWait: 60)
+        policy.secondFactorKeyring = try SecondFactorKeyring(current: SecondFactorFixture.keyA)
+        policy.secondFactorThrottle = FailureThrottle(maxFailures: 2, firstWait: 60, maxWait: 60)
         let auth = try await Auth(
             store: InMemoryStore(), hasher: FastHasher(), policy: policy, metrics: AuthMetrics(factory: metrics))
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
@@ -57,7 +57,7 @@ struct MetricsTests {
             sessionToken: session, code: TOTP.code(secret: secret, at: Date()), origin: SessionOrigin())
         let login = try await auth.validLogin(email: "ada@example.com", password: "b4l0u")
         for _ in 0..<3 {
-            _ = try? await auth.completeLogin(login, code: "000000")
+            _ = try? await auth.verifySecondStep(login, code: "000000")
         }
         func count(_ outcome: String) throws -> Int64 {
             try metrics.expectCounter("latchkey_mfa_verifications_total", [("outcome", outcome)]).totalValue

@@ -230,6 +230,48 @@ struct PostgresStoreTests {
     }
 }
 
+@Suite("PostgreSQL: the login's activity entry in the session's transaction")
+struct PostgresLoginActivityTests {
+    @Test(
+        "an entry the server refuses is rolled back to its savepoint: the session is stored",
+        .enabled(if: PostgresTestServer.isConfigured, PostgresTestServer.skipReason)
+    )
+    func refusedEntryKeepsTheSession() async throws {
+        try await PostgresTestServer.withDatabase { configuration in
+            let store = PostgresStore(configuration: configuration, logger: CapturedLog().logger)
+            try await store.withRunning {
+                try await store.migrate()
+                let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date())
+                let client = PostgresClient(configuration: configuration.migrationClientConfiguration)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await client.run() }
+                    defer { group.cancelAll() }
+                    try await client.query(
+                        """
+                        CREATE FUNCTION refuse_activity() RETURNS trigger LANGUAGE plpgsql AS
+                        $$ BEGIN RAISE EXCEPTION 'refused'; END $$
+                        """)
+                    try await client.query(
+                        """
+                        CREATE TRIGGER refuse_activity BEFORE INSERT ON activity
+                        FOR EACH ROW EXECUTE FUNCTION refuse_activity()
+                        """)
+                }
+                let now = Date(timeIntervalSince1970: 1_800_000_000)
+                let session = Session(
+                    tokenDigest: TokenDigest(of: "s"), userID: user.id, createdAt: now, lastSeenAt: now,
+                    expiresAt: now.addingTimeInterval(3600))
+                let insert = try await store.addSession(
+                    session, ifPasswordHash: "h", keepingAtMost: 5,
+                    recording: ActivityEvent(userID: user.id, kind: .loginSucceeded, at: now))
+                #expect(insert == SessionInsert(stored: true, activityRecorded: false))
+                #expect(try await store.findSession(digest: TokenDigest(of: "s")) != nil)
+                #expect(try await store.listActivity(userID: user.id, limit: 10).isEmpty)
+            }
+        }
+    }
+}
+
 @Suite("PostgreSQL without a server")
 struct PostgresOfflineTests {
     @Test("URLs: user, password, host, port, database and sslmode are read; the password never printed")

@@ -110,3 +110,33 @@ struct SQLiteFileModeTests {
         try store.close()
     }
 }
+
+@Suite("SQLite: the login's activity entry in the session's transaction")
+struct SQLiteLoginActivityTests {
+    @Test("an entry the database refuses is rolled back alone: the session is stored")
+    func refusedEntryKeepsTheSession() async throws {
+        let (path, directory) = try temporaryPath()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(location: .file(path: path))
+        let user = try await store.addUser(email: "ada@example.com", passwordHash: "h", createdAt: Date())
+        let other = try DatabaseQueue(path: path)
+        try await other.write { db in
+            try db.execute(
+                sql:
+                    "CREATE TRIGGER refuse_activity BEFORE INSERT ON activity BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        }
+        try other.close()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let session = Session(
+            tokenDigest: TokenDigest(of: "s"), userID: user.id, createdAt: now, lastSeenAt: now,
+            expiresAt: now.addingTimeInterval(3600))
+        let insert = try await store.addSession(
+            session, ifPasswordHash: "h", keepingAtMost: 5,
+            recording: ActivityEvent(userID: user.id, kind: .loginSucceeded, at: now))
+        #expect(insert == SessionInsert(stored: true, activityRecorded: false))
+        #expect(try await store.findSession(digest: TokenDigest(of: "s")) != nil)
+        #expect(try await store.listActivity(userID: user.id, limit: 10).isEmpty)
+        try store.close()
+    }
+}

@@ -44,7 +44,7 @@ public struct ApplicationMetrics: Sendable {
 ///   - logger: The service's logger.
 ///   - metrics: Where `Auth` counts and how `/metrics` renders.
 /// In development without `MFA_ENCRYPTION_KEY` the second-factor key comes from its file
-/// (`Settings.resolveDevelopmentMFAKey(logger:)`). The effective security settings are logged
+/// (`Settings.resolveDevelopmentSecondFactorKey(logger:)`). The effective security settings are logged
 /// once, as `security settings`.
 /// - Returns: The application, ready to run (`runService()`) or to test (HummingbirdTesting).
 /// - Throws: `ConfigurationError` when the database cannot be opened or migrated, when the
@@ -60,7 +60,7 @@ public func buildApplication(
     try await database.prepare()
     // Once the database opened: a development key file goes beside it.
     var settings = settings
-    try settings.resolveDevelopmentMFAKey(logger: logger)
+    try settings.resolveDevelopmentSecondFactorKey(logger: logger)
     let hasher = BcryptPasswordHasher(
         cost: settings.bcryptCost, queueTimeout: .seconds(settings.hashQueueTimeout), factory: metrics.factory)
     let (notifier, notifierService) = makeNotifier(settings: settings, logger: logger)
@@ -121,7 +121,7 @@ public func buildApplication(
 /// - Returns: The notifier, and the service that must run for it to deliver (the webhook's
 ///   queue), if any.
 func makeNotifier(settings: Settings, logger: Logger) -> (any AccountNotifier, (any Service)?) {
-    if let webhook = settings.webhook, settings.policy.resetTokenDelivery != .log {
+    if let webhook = settings.webhook, settings.policy.tokenDelivery != .log {
         let notifier = WebhookNotifier(url: webhook.url, secret: webhook.secret, logger: logger)
         return (notifier, notifier)
     }

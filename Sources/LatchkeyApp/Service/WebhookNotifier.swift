@@ -5,6 +5,7 @@ import LatchkeyCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// `TOKEN_DELIVERY=webhook`: every account event is POSTed as JSON to `WEBHOOK_URL`, signed
 /// as Standard Webhooks (standardwebhooks.com) asks: `webhook-id` (the same on every retry of an
@@ -30,6 +31,11 @@ final class WebhookNotifier: AccountNotifier, Service {
     private let logger: Logger
     private let events: AsyncStream<AccountEvent>
     private let continuation: AsyncStream<AccountEvent>.Continuation
+    private let ended = Atomic<Int>(0)
+
+    /// How many events' deliveries have ended, delivered or given up: after that, no attempt
+    /// of theirs is made.
+    var deliveriesEnded: Int { ended.load(ordering: .acquiring) }
 
     init(url: String, secret: String, options: Options = Options(), logger: Logger) {
         self.url = url
@@ -59,7 +65,10 @@ final class WebhookNotifier: AccountNotifier, Service {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await event in events {
-                    group.addTask { await self.deliver(event, with: client) }
+                    group.addTask {
+                        await self.deliver(event, with: client)
+                        self.ended.add(1, ordering: .releasing)
+                    }
                 }
             }
         } onGracefulShutdown: {

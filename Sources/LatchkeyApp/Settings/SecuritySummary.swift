@@ -16,7 +16,7 @@ extension Settings {
                 : "\(policy.passwordMinLength)",
             "common_passwords_refused": "\(CommonPasswords.count)",
             "bcrypt_cost": "\(settings.bcryptCost)",
-            "reset_token_delivery": "\(policy.resetTokenDelivery.rawValue)",
+            "reset_token_delivery": "\(policy.tokenDelivery.rawValue)",
             "webhook": "\(settings.webhook.map { URLComponents(string: $0.url)?.host ?? "?" } ?? "none")",
             "conceal_existing_accounts": "\(policy.concealExistingAccounts)",
             "cross_site_refused": "\(settings.profile == .production)",
@@ -32,9 +32,9 @@ extension Settings {
                 ? "false (warning: a reset leaves every session of the account live, including one taken by whoever the reset locks out)"
                 : "\(policy.resetEndsSessions)",
             "second_factor":
-                "\(policy.mfaKeyring == nil ? "not configured (MFA_ENCRYPTION_KEY unset): enrolment answers 503" : settings.mfaKeyFile.map { "key from \($0) (development)" } ?? "on")",
+                "\(policy.secondFactorKeyring == nil ? "not configured (MFA_ENCRYPTION_KEY unset): enrolment answers 503" : settings.secondFactorKeyFile.map { "key from \($0) (development)" } ?? "on")",
             "mfa_throttle":
-                "\(policy.mfaThrottle.maxFailures) then \(policy.mfaThrottle.firstWait)-\(policy.mfaThrottle.maxWait)s",
+                "\(policy.secondFactorThrottle.maxFailures) then \(policy.secondFactorThrottle.firstWait)-\(policy.secondFactorThrottle.maxWait)s",
             "rate_limit_per_ip_per_minute":
                 "\(settings.rateLimitPerMinute == 0 ? "off" : "\(settings.rateLimitPerMinute)")",
             "trusted_proxies":

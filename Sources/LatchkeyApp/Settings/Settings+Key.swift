@@ -48,10 +48,10 @@ extension Settings {
         case activityRetention = "ACTIVITY_RETENTION"
         case emailVerification = "EMAIL_VERIFICATION"
         case emailVerificationTTL = "EMAIL_VERIFICATION_TTL"
-        case mfaIssuer = "MFA_ISSUER"
-        case mfaEncryptionKey = "MFA_ENCRYPTION_KEY"
-        case mfaEncryptionKeysPrevious = "MFA_ENCRYPTION_KEYS_PREVIOUS"
-        case mfaMaxFailures = "MFA_MAX_FAILURES"
+        case secondFactorIssuer = "MFA_ISSUER"
+        case secondFactorEncryptionKey = "MFA_ENCRYPTION_KEY"
+        case secondFactorEncryptionKeysPrevious = "MFA_ENCRYPTION_KEYS_PREVIOUS"
+        case secondFactorMaxFailures = "MFA_MAX_FAILURES"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -101,9 +101,9 @@ extension Settings {
             case .activityRetention: "90"
             case .emailVerification: "optional"
             case .emailVerificationTTL: "86400"
-            case .mfaIssuer: "Latchkey"
-            case .mfaEncryptionKey, .mfaEncryptionKeysPrevious: nil
-            case .mfaMaxFailures: "5"
+            case .secondFactorIssuer: "Latchkey"
+            case .secondFactorEncryptionKey, .secondFactorEncryptionKeysPrevious: nil
+            case .secondFactorMaxFailures: "5"
             }
         }
 
@@ -187,12 +187,12 @@ extension Settings {
             case .emailVerification:
                 "off, optional or required: whether addresses are verified, and whether a login needs it"
             case .emailVerificationTTL: "how long a verification token is accepted, seconds"
-            case .mfaIssuer: "the issuer authenticator apps show for the second factor (TOTP)"
-            case .mfaEncryptionKey:
+            case .secondFactorIssuer: "the issuer authenticator apps show for the second factor (TOTP)"
+            case .secondFactorEncryptionKey:
                 "32 random bytes in base64 that seal second-factor secrets (AES-256-GCM); development makes latchkey-mfa.key without it, production answers enrolment 503"
-            case .mfaEncryptionKeysPrevious:
+            case .secondFactorEncryptionKeysPrevious:
                 "comma-separated older MFA_ENCRYPTION_KEY values that still open secrets, each sealed again under the current key when next used"
-            case .mfaMaxFailures: "wrong second-factor codes per account answered 401 before waits begin"
+            case .secondFactorMaxFailures: "wrong second-factor codes per account answered 401 before waits begin"
             case .activityRetention:
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .sessionsPerUserMax:

@@ -17,9 +17,9 @@ extension Settings {
         boolean: (Key, Bool) throws(ConfigurationError) -> Bool
     ) throws(ConfigurationError) {
         let production = settings.profile == .production
-        let names = ResetTokenDelivery.allCases.map(\.rawValue).joined(separator: ", ")
+        let names = TokenDelivery.allCases.map(\.rawValue).joined(separator: ", ")
         var problems: [String] = []
-        var delivery = ResetTokenDelivery.response
+        var delivery = TokenDelivery.response
         // TOKEN_DELIVERY is the name; RESET_TOKEN_DELIVERY, its old one, stays accepted.
         let (current, old) = (text(.tokenDelivery), text(.resetTokenDelivery))
         // Messages name the setting the operator used.
@@ -29,7 +29,7 @@ extension Settings {
             problems.append(
                 "TOKEN_DELIVERY: '\(current)' and RESET_TOKEN_DELIVERY (its old name): '\(old)' disagree; set one")
         } else if let raw = current ?? old {
-            if let parsed = ResetTokenDelivery(rawValue: raw) {
+            if let parsed = TokenDelivery(rawValue: raw) {
                 delivery = parsed
                 if production && delivery == .log {
                     problems.append("\(name): log writes tokens to the log and is refused in production")
@@ -47,7 +47,7 @@ extension Settings {
                 "TOKEN_DELIVERY (or its old name RESET_TOKEN_DELIVERY): must be set in production (webhook, or "
                     + "response with ALLOW_RESET_TOKEN_IN_RESPONSE=true)")
         }
-        settings.policy.resetTokenDelivery = delivery
+        settings.policy.tokenDelivery = delivery
         if let url = text(.webhookURL) {
             if let components = URLComponents(string: url), let scheme = components.scheme,
                 ["http", "https"].contains(scheme), components.host?.isEmpty == false
@@ -238,10 +238,12 @@ extension Settings {
             firstWait: firstWait,
             maxWait: maxWait
         )
-        let mfaMaxFailures = integer(.mfaMaxFailures, 1...1000, default: settings.policy.mfaThrottle.maxFailures)
+        let secondFactorMaxFailures = integer(
+            .secondFactorMaxFailures, 1...1000, default: settings.policy.secondFactorThrottle.maxFailures)
         record { () throws(ConfigurationError) in
             try loadSecondFactor(
-                into: &settings, text: text, maxFailures: mfaMaxFailures, firstWait: firstWait, maxWait: maxWait)
+                into: &settings, text: text, maxFailures: secondFactorMaxFailures, firstWait: firstWait,
+                maxWait: maxWait)
         }
         settings.policy.resetRequestLimit.maxRequests = integer(
             .resetTokensPerHour, 1...1000, default: settings.policy.resetRequestLimit.maxRequests)

@@ -9,7 +9,7 @@ extension Settings {
 
     /// Reads `MFA_ISSUER`, `MFA_ENCRYPTION_KEY`, `MFA_ENCRYPTION_KEYS_PREVIOUS` and
     /// `MFA_MAX_FAILURES` (waits as the other throttles'). The key's absence is not an error: a
-    /// development server makes one (`resolveDevelopmentMFAKey(logger:)`), a production one
+    /// development server makes one (`resolveDevelopmentSecondFactorKey(logger:)`), a production one
     /// answers enrolment with 503.
     static func loadSecondFactor(
         into settings: inout Settings,
@@ -18,36 +18,37 @@ extension Settings {
         firstWait: Int,
         maxWait: Int
     ) throws(ConfigurationError) {
-        if let issuer = text(.mfaIssuer) {
+        if let issuer = text(.secondFactorIssuer) {
             guard (1...100).contains(issuer.count),
                 !issuer.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             else {
                 throw ConfigurationError("MFA_ISSUER: must be 1 to 100 characters without control characters")
             }
-            settings.policy.mfaIssuer = issuer
+            settings.policy.secondFactorIssuer = issuer
         }
-        settings.policy.mfaThrottle = FailureThrottle(maxFailures: maxFailures, firstWait: firstWait, maxWait: maxWait)
+        settings.policy.secondFactorThrottle = FailureThrottle(
+            maxFailures: maxFailures, firstWait: firstWait, maxWait: maxWait)
         let previous =
-            text(.mfaEncryptionKeysPrevious).map {
+            text(.secondFactorEncryptionKeysPrevious).map {
                 $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             } ?? []
-        guard let current = text(.mfaEncryptionKey) else {
+        guard let current = text(.secondFactorEncryptionKey) else {
             if !previous.isEmpty {
                 throw ConfigurationError("MFA_ENCRYPTION_KEYS_PREVIOUS: needs MFA_ENCRYPTION_KEY, the key that seals")
             }
             return
         }
         do {
-            let currentKey = try MFAKeyring.key(base64: current)
+            let currentKey = try SecondFactorKeyring.key(base64: current)
             var previousKeys: [Data] = []
             for (index, text) in previous.enumerated() {
                 do {
-                    previousKeys.append(try MFAKeyring.key(base64: text))
+                    previousKeys.append(try SecondFactorKeyring.key(base64: text))
                 } catch {
                     throw ConfigurationError("MFA_ENCRYPTION_KEYS_PREVIOUS: key \(index + 1) \(error)")
                 }
             }
-            settings.policy.mfaKeyring = try MFAKeyring(current: currentKey, previous: previousKeys)
+            settings.policy.secondFactorKeyring = try SecondFactorKeyring(current: currentKey, previous: previousKeys)
         } catch let error as ConfigurationError {
             throw error
         } catch {
@@ -61,8 +62,8 @@ extension Settings {
     /// same key, given as `MFA_ENCRYPTION_KEY`. Nothing happens in production or with a key set.
     /// - Parameter logger: Where the key file's use is said (never the key).
     /// - Throws: `ConfigurationError` when the file cannot be read, made, or holds no key.
-    public mutating func resolveDevelopmentMFAKey(logger: Logger) throws(ConfigurationError) {
-        guard policy.mfaKeyring == nil, profile == .development else { return }
+    public mutating func resolveDevelopmentSecondFactorKey(logger: Logger) throws(ConfigurationError) {
+        guard policy.secondFactorKeyring == nil, profile == .development else { return }
         var directory = ""
         if case .sqlite(.file(let path)) = database {
             directory = (path as NSString).deletingLastPathComponent
@@ -76,11 +77,11 @@ extension Settings {
             throw ConfigurationError("\(path): cannot be read (\(error.localizedDescription))")
         }
         do {
-            policy.mfaKeyring = try MFAKeyring(current: MFAKeyring.key(base64: text))
+            policy.secondFactorKeyring = try SecondFactorKeyring(current: SecondFactorKeyring.key(base64: text))
         } catch {
             throw ConfigurationError("\(path): \(error); remove it to have a new key made, or set MFA_ENCRYPTION_KEY")
         }
-        mfaKeyFile = path
+        secondFactorKeyFile = path
         logger.notice(
             made ? "made a second-factor key for development" : "second-factor key read from its development file",
             metadata: [
@@ -100,7 +101,7 @@ extension Settings {
             let descriptor = try FileDescriptor.open(
                 FilePath(draft), .writeOnly, options: [.create, .exclusiveCreate], permissions: [.ownerReadWrite])
             try descriptor.closeAfter {
-                _ = try descriptor.writeAll(Array((MFAKeyring.newKey() + "\n").utf8))
+                _ = try descriptor.writeAll(Array((SecondFactorKeyring.newKey() + "\n").utf8))
             }
         } catch {
             try? FileManager.default.removeItem(atPath: draft)

@@ -13,8 +13,8 @@ public struct Settings: Sendable, Equatable {
     /// The webhook, when `WEBHOOK_URL` is set.
     public var webhook: WebhookSettings?
     /// The development key file the second-factor key was read from, when it was
-    /// (`resolveDevelopmentMFAKey(logger:)`).
-    public var mfaKeyFile: String?
+    /// (`resolveDevelopmentSecondFactorKey(logger:)`).
+    public var secondFactorKeyFile: String?
     /// Origins answered with CORS and accepted across sites (`ALLOWED_ORIGINS`).
     public var allowedOrigins: [String] = []
     /// Requests per client address per minute on the sensitive routes; 0 is off.

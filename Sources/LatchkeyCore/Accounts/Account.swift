@@ -13,7 +13,7 @@ public struct Account: Sendable, Equatable {
     /// Whether the address is verified.
     public let emailVerified: Bool
     /// Whether a second factor is active.
-    public let mfaEnabled: Bool
+    public let secondFactorEnabled: Bool
     /// Unused recovery codes (0 without a second factor).
     public let recoveryCodesLeft: Int
 
@@ -24,19 +24,19 @@ public struct Account: Sendable, Equatable {
     init(_ user: User, recoveryCodesLeft: Int = 0) {
         self.init(
             id: user.id, email: user.email, createdAt: user.createdAt, emailVerified: user.emailVerified,
-            mfaEnabled: user.mfaEnabled, recoveryCodesLeft: recoveryCodesLeft)
+            secondFactorEnabled: user.secondFactorEnabled, recoveryCodesLeft: recoveryCodesLeft)
     }
 
     /// An account value from its parts.
     init(
-        id: Int64, email: String, createdAt: Date, emailVerified: Bool = false, mfaEnabled: Bool = false,
+        id: Int64, email: String, createdAt: Date, emailVerified: Bool = false, secondFactorEnabled: Bool = false,
         recoveryCodesLeft: Int = 0
     ) {
         self.id = id
         self.email = email
         self.createdAt = createdAt
         self.emailVerified = emailVerified
-        self.mfaEnabled = mfaEnabled
+        self.secondFactorEnabled = secondFactorEnabled
         self.recoveryCodesLeft = recoveryCodesLeft
     }
 }

@@ -32,35 +32,17 @@ public struct AccountSession: Sendable, Equatable {
     }
 }
 
-/// The session that changed the password, under its new token.
-public struct RenewedSession: Sendable, Equatable {
-    /// The new session token for the cookie.
-    public let token: String
-    /// The session's remaining lifetime, in whole seconds: the cookie's `Max-Age`.
-    public let maxAge: Int
-
-    /// A session under a new token.
-    /// - Parameters:
-    ///   - token: The new token.
-    ///   - expiresAt: The session's absolute end, unchanged.
-    ///   - now: The current time.
-    init(token: String, expiresAt: Date, now: Date) {
-        self.token = token
-        self.maxAge = max(0, Int(expiresAt.timeIntervalSince(now).rounded(.down)))
-    }
-}
-
 /// The account's own routes: everything here needs a live session, and what changes or ends
 /// something asks for the password again (OWASP ASVS 5.0 6.2.2, 6.2.3 and 7.5.2).
 extension Auth {
     /// The account behind a live session.
-    /// - Parameter token: The session token from the cookie.
+    /// - Parameter live: The authenticated session (`authenticatedSession(token:)`).
     /// - Returns: The account: id, email, registration time, verification, second factor.
     /// - Throws: `invalidSession`; `storageUnavailable`.
-    public func account(sessionToken token: String) async throws -> Account {
-        let user = try await currentUser(liveSession(token))
-        guard user.mfaEnabled else { return Account(user) }
-        let left = try await storage { try await store.mfaFactor(userID: user.id) }?.recoveryCodesLeft ?? 0
+    public func account(session live: AuthenticatedSession) async throws -> Account {
+        let user = try await currentUser(live)
+        guard user.secondFactorEnabled else { return Account(user) }
+        let left = try await storage { try await store.secondFactor(userID: user.id) }?.recoveryCodesLeft ?? 0
         return Account(user, recoveryCodesLeft: left)
     }
 
@@ -68,23 +50,22 @@ extension Auth {
     /// session of the account ends, its pending reset token is dropped, and this session gets a
     /// new token (keeping its identifier, creation time and expiry); the owner is notified.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - currentPassword: The current password, as sent.
     ///   - newPassword: The new password, as sent; it must pass the policy, as at registration.
     ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the notice.
-    /// - Returns: The session's new token and its remaining lifetime.
+    /// - Returns: The session under its new token, with its remaining lifetime.
     /// - Throws: `invalidSession`; `invalidPassword` when the new password breaks the policy
     ///   (before any hashing); `throttled` (429) while the login throttle waits; `wrongPassword`
-    ///   (counted by the login throttle); `secondFactorRequired`, `wrongCode` (with a second factor); `overloaded`; `invalidSession` when a reset or another
+    ///   (counted by the login throttle); `secondStepRequired`, `wrongCode` (with a second factor); `overloaded`; `invalidSession` when a reset or another
     ///   change ended or re-keyed this session meanwhile; `accountChanged` when the stored hash
     ///   changed meanwhile while the session stayed (a login replacing an older hash);
     ///   `storageUnavailable`.
     public func changePassword(
-        sessionToken token: String, currentPassword: String, newPassword: String, code: String? = nil,
+        session live: AuthenticatedSession, currentPassword: String, newPassword: String, code: String? = nil,
         origin: SessionOrigin
-    ) async throws -> RenewedSession {
-        let live = try await liveSession(token)
+    ) async throws -> SessionGrant {
         let password = try Validation.checkPassword(
             newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
         let user = try await reauthenticate(live, password: currentPassword, code: code, origin: origin)
@@ -93,25 +74,24 @@ extension Auth {
         let changed = try await storage {
             try await store.changePassword(
                 userID: user.id, from: user.passwordHash, to: newHash, keeping: live.digest,
-                as: TokenDigest(of: newToken))
+                as: TokenDigest(of: newToken), revoking: .passwordChange)
         }
         guard changed else {
             // A reset ended this session meanwhile, or another change replaced the hash.
-            _ = try await liveSession(token)
+            _ = try await liveSession(live.token)
             throw AuthError.accountChanged
         }
         let now = clock()
         notifier?.notify(.passwordChanged(email: user.email, at: now, ip: origin.ip, userAgent: origin.userAgent))
         await record(.passwordChanged, userID: user.id, origin: origin)
-        return RenewedSession(token: newToken, expiresAt: live.session.expiresAt, now: now)
+        return SessionGrant(token: newToken, email: user.email, expiresAt: live.session.expiresAt, now: now)
     }
 
     /// The account's live sessions, newest first.
-    /// - Parameter token: The session token from the cookie.
+    /// - Parameter live: The authenticated session (`authenticatedSession(token:)`).
     /// - Returns: The sessions, the asking one marked `current`.
     /// - Throws: `invalidSession`; `storageUnavailable`.
-    public func sessions(sessionToken token: String) async throws -> [AccountSession] {
-        let live = try await liveSession(token)
+    public func sessions(session live: AuthenticatedSession) async throws -> [AccountSession] {
         let (now, idleCutoff) = liveWindow()
         let sessions = try await storage {
             try await store.listSessions(userID: live.user.id, now: now, idleCutoff: idleCutoff)
@@ -122,19 +102,18 @@ extension Auth {
     /// Ends one live session of the account, after checking the password.
     /// - Parameters:
     ///   - id: The session's public identifier.
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
     ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: Whether the ended session was the asking one (its cookie is then cleared).
     /// - Throws: `invalidSession`; `sessionNotFound` when the identifier, malformed (before any
     ///   hashing) or not, names no live session of the account; `throttled`; `wrongPassword`;
-    ///   `secondFactorRequired`, `wrongCode` (with a second factor); `overloaded`; `storageUnavailable`.
+    ///   `secondStepRequired`, `wrongCode` (with a second factor); `overloaded`; `storageUnavailable`.
     public func endSession(
-        id: String, sessionToken token: String, password: String, code: String? = nil,
+        id: String, session live: AuthenticatedSession, password: String, code: String? = nil,
         origin: SessionOrigin = SessionOrigin()
     ) async throws -> Bool {
-        let live = try await liveSession(token)
         guard Session.isWellFormedPublicID(id) else { throw AuthError.sessionNotFound }
         let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         if id.utf8.elementsEqual(live.session.publicID.utf8) {
@@ -158,17 +137,17 @@ extension Auth {
 
     /// Ends every live session of the account but the asking one, after checking the password.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
     ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: How many sessions ended.
-    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `secondFactorRequired`,
+    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `secondStepRequired`,
     ///   `wrongCode` (with a second factor); `overloaded`; `storageUnavailable`.
     public func endOtherSessions(
-        sessionToken token: String, password: String, code: String? = nil, origin: SessionOrigin = SessionOrigin()
+        session live: AuthenticatedSession, password: String, code: String? = nil,
+        origin: SessionOrigin = SessionOrigin()
     ) async throws -> Int {
-        let live = try await liveSession(token)
         let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         let (now, idleCutoff) = liveWindow()
         let ended = try await storage {
@@ -183,16 +162,16 @@ extension Auth {
     /// token and the throttle records of its address are erased, the owner is notified, and
     /// the address can register again.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
     ///   - code: A one-time or recovery code, needed once a second factor is active.
     ///   - origin: The client's address and agent, for the account's activity.
-    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `secondFactorRequired`,
+    /// - Throws: `invalidSession`; `throttled`; `wrongPassword`; `secondStepRequired`,
     ///   `wrongCode` (with a second factor); `overloaded`; `storageUnavailable`.
     public func deleteAccount(
-        sessionToken token: String, password: String, code: String? = nil, origin: SessionOrigin = SessionOrigin()
+        session live: AuthenticatedSession, password: String, code: String? = nil,
+        origin: SessionOrigin = SessionOrigin()
     ) async throws {
-        let live = try await liveSession(token)
         let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         guard try await storage({ try await store.deleteUser(id: user.id) }) else {
             throw AuthError.invalidSession
@@ -200,7 +179,7 @@ extension Auth {
         notifier?.notify(.accountDeleted(email: user.email, at: clock()))
         // The account is gone whatever follows: a throttle record left behind only ages out.
         for scope in ThrottleScope.allCases {
-            let subject = scope == .mfa ? String(user.id) : user.email
+            let subject = scope == .secondFactor ? String(user.id) : user.email
             do {
                 _ = try await store.updateThrottleRecord(ThrottleKey(scope, subject)) { _ in nil }
             } catch {
@@ -215,9 +194,10 @@ extension Auth {
     /// (OWASP ASVS 5.0 7.5.1: full re-authentication), counted by the second-factor throttle.
     /// - Returns: The account as stored, with the hash the password matched.
     /// - Throws: `invalidSession` when the account is gone; `throttled`; `wrongPassword`;
-    ///   `secondFactorRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no
+    ///   `secondStepRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no
     ///   key opens the factor; `overloaded`; `storageUnavailable`.
-    func reauthenticate(_ live: LiveSession, password: String, code: String?, origin: SessionOrigin) async throws
+    func reauthenticate(_ live: AuthenticatedSession, password: String, code: String?, origin: SessionOrigin)
+        async throws
         -> User
     {
         try await reauthenticate(currentUser(live), password: password, code: code, origin: origin)
@@ -228,8 +208,8 @@ extension Auth {
         let (matched, _) = try await checkPassword(
             password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
         guard matched else { throw AuthError.wrongPassword }
-        if user.mfaEnabled {
-            guard let code else { throw AuthError.secondFactorRequired }
+        if user.secondFactorEnabled {
+            guard let code else { throw AuthError.secondStepRequired }
             try await checkSecondFactor(code, of: SessionUser(user), origin: origin)
         }
         return user

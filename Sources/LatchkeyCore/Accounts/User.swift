@@ -13,7 +13,7 @@ public struct User: Sendable, Equatable {
     /// Whether the address was proven by a verification token or a password reset.
     public var emailVerified: Bool
     /// Whether a second factor (TOTP) is active: a login then needs a code as well.
-    public var mfaEnabled: Bool
+    public var secondFactorEnabled: Bool
 
     /// Creates a user value.
     /// - Parameters:
@@ -22,16 +22,16 @@ public struct User: Sendable, Equatable {
     ///   - passwordHash: The bcrypt hash of the password.
     ///   - createdAt: When the user registered.
     ///   - emailVerified: Whether the address is verified (default: not yet).
-    ///   - mfaEnabled: Whether a second factor is active (default: not).
+    ///   - secondFactorEnabled: Whether a second factor is active (default: not).
     public init(
         id: Int64, email: String, passwordHash: String, createdAt: Date, emailVerified: Bool = false,
-        mfaEnabled: Bool = false
+        secondFactorEnabled: Bool = false
     ) {
         self.id = id
         self.email = email
         self.passwordHash = passwordHash
         self.createdAt = createdAt
         self.emailVerified = emailVerified
-        self.mfaEnabled = mfaEnabled
+        self.secondFactorEnabled = secondFactorEnabled
     }
 }

@@ -13,7 +13,7 @@ public struct UserSummary: Sendable, Equatable {
     /// Whether the address is verified.
     public var emailVerified: Bool
     /// Whether a second factor is active.
-    public var mfaEnabled: Bool
+    public var secondFactorEnabled: Bool
 
     /// Creates a summary.
     /// - Parameters:
@@ -22,16 +22,16 @@ public struct UserSummary: Sendable, Equatable {
     ///   - createdAt: When the user registered.
     ///   - liveSessions: Sessions neither expired nor idle.
     ///   - emailVerified: Whether the address is verified (default: not).
-    ///   - mfaEnabled: Whether a second factor is active (default: not).
+    ///   - secondFactorEnabled: Whether a second factor is active (default: not).
     public init(
         id: Int64, email: String, createdAt: Date, liveSessions: Int, emailVerified: Bool = false,
-        mfaEnabled: Bool = false
+        secondFactorEnabled: Bool = false
     ) {
         self.id = id
         self.email = email
         self.createdAt = createdAt
         self.liveSessions = liveSessions
         self.emailVerified = emailVerified
-        self.mfaEnabled = mfaEnabled
+        self.secondFactorEnabled = secondFactorEnabled
     }
 }

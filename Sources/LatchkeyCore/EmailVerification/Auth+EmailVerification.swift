@@ -33,7 +33,7 @@ extension Auth {
         guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
         let (key, user) = try await account(typed: email)
         try await countVerificationRequest(key)
-        guard policy.resetTokenDelivery.isOutOfBand else {
+        guard policy.tokenDelivery.isOutOfBand else {
             guard let user else { throw AuthError.emailNotRegistered }
             guard !user.emailVerified else { throw AuthError.emailAlreadyVerified }
             return .issued(try await issueVerificationToken(for: user, email: user.email))
@@ -105,8 +105,8 @@ extension Auth {
     ///   - user: The account.
     ///   - alreadyCounted: Whether the request was counted against the hourly limit already.
     func sendVerificationToken(for user: User, alreadyCounted: Bool) {
-        guard policy.emailVerification != .off, policy.resetTokenDelivery.isOutOfBand else { return }
-        Task { [self] in
+        guard policy.emailVerification != .off, policy.tokenDelivery.isOutOfBand else { return }
+        background.start { [self] in
             do {
                 if !alreadyCounted { try await countVerificationRequest(user.email) }
                 let issued = try await issueVerificationToken(for: user, email: user.email)
@@ -144,7 +144,7 @@ extension Auth {
     /// token is issued for the new address, and the change happens only when `verifyEmail` is
     /// called with that address and token. The current address is told, not asked.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
     ///   - newEmail: The new address, as sent.
     ///   - code: A one-time or recovery code, needed once a second factor is active.
@@ -157,14 +157,13 @@ extension Auth {
     /// - Throws: `invalidSession`; `emailVerificationOff`; `invalidEmail` (400) for a malformed
     ///   address; `invalidInput` when it is the account's own; `throttled` while the login
     ///   throttle waits, or beyond the hourly requests for the new address; `wrongPassword`
-    ///   (counted by the login throttle); `secondFactorRequired`, `wrongCode` (with a second
+    ///   (counted by the login throttle); `secondStepRequired`, `wrongCode` (with a second
     ///   factor); `emailAlreadyRegistered` (400) for a taken address unless accounts are
     ///   concealed; `overloaded`; `storageUnavailable`.
     public func changeEmail(
-        sessionToken token: String, password: String, newEmail: String, code: String? = nil,
+        session live: AuthenticatedSession, password: String, newEmail: String, code: String? = nil,
         origin: SessionOrigin = SessionOrigin()
     ) async throws -> VerificationRequestOutcome {
-        let live = try await liveSession(token)
         guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
         let address = try Validation.normalizedEmail(newEmail)
         // Before the password and code are checked, so that a code is not used up on a refusal.
@@ -181,21 +180,21 @@ extension Auth {
             // The current address hears of the attempt as of any other, so that its own mailbox
             // tells nothing about the other address.
             notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
-            guard policy.resetTokenDelivery.isOutOfBand else {
+            guard policy.tokenDelivery.isOutOfBand else {
                 let expiresAt = clock().addingTimeInterval(TimeInterval(policy.verificationTokenTTL))
                 return .issued(
                     IssuedVerificationToken(email: address, token: SecretToken.generate(), expiresAt: expiresAt))
             }
             return .accepted(email: address)
         }
-        guard policy.resetTokenDelivery.isOutOfBand else {
+        guard policy.tokenDelivery.isOutOfBand else {
             let issued = try await issueVerificationToken(for: user, email: address)
             notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
             return .issued(issued)
         }
         // As for a taken address, the answer waits for nothing more: the token and the notices
         // happen after it, in the background.
-        Task { [self] in
+        background.start { [self] in
             do {
                 let issued = try await issueVerificationToken(for: user, email: address)
                 notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))

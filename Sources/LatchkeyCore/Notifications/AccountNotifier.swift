@@ -23,10 +23,10 @@ public enum AccountEvent: Sendable, Equatable {
     /// not asked to confirm).
     case emailChangeStarted(email: String, newEmail: String)
     /// A second factor became active on the account of `email` at `at`.
-    case mfaEnabled(email: String, at: Date)
+    case secondFactorEnabled(email: String, at: Date)
     /// The second factor of the account of `email` was removed at `at` (by its owner, or by an
     /// operator's `users mfa-reset`).
-    case mfaDisabled(email: String, at: Date)
+    case secondFactorDisabled(email: String, at: Date)
     /// A recovery code of the account of `email` was used at `at`; `left` unused ones remain.
     case recoveryCodeUsed(email: String, at: Date, left: Int)
 
@@ -47,7 +47,7 @@ public enum AccountEvent: Sendable, Equatable {
             ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
         case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
             ["email": email, "new_email": newEmail]
-        case .mfaEnabled(let email, let at), .mfaDisabled(let email, let at):
+        case .secondFactorEnabled(let email, let at), .secondFactorDisabled(let email, let at):
             ["email": email, "at": rfc3339(at)]
         case .recoveryCodeUsed(let email, let at, let left):
             ["email": email, "at": rfc3339(at), "recovery_codes_left": String(left)]
@@ -65,8 +65,8 @@ public enum AccountEvent: Sendable, Equatable {
         case .emailChanged: "email_changed"
         case .emailChangeRequested: "email_change_requested"
         case .emailChangeStarted: "email_change_started"
-        case .mfaEnabled: "mfa_enabled"
-        case .mfaDisabled: "mfa_disabled"
+        case .secondFactorEnabled: "mfa_enabled"
+        case .secondFactorDisabled: "mfa_disabled"
         case .recoveryCodeUsed: "recovery_code_used"
         }
     }

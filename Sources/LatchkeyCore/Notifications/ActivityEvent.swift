@@ -28,13 +28,13 @@ public struct ActivityEvent: Sendable, Equatable {
         /// The address changed to a new, verified one.
         case emailChanged = "email_changed"
         /// A second factor (TOTP) became active.
-        case mfaEnabled = "mfa_enabled"
+        case secondFactorEnabled = "mfa_enabled"
         /// The second factor was removed, by its owner or by an operator.
-        case mfaDisabled = "mfa_disabled"
+        case secondFactorDisabled = "mfa_disabled"
         /// A recovery code was used in place of a one-time code.
         case recoveryCodeUsed = "recovery_code_used"
         /// A wrong one-time or recovery code was given for this account.
-        case mfaFailed = "mfa_failed"
+        case secondFactorFailed = "mfa_failed"
         /// New recovery codes replaced the unused ones.
         case recoveryCodesRegenerated = "recovery_codes_regenerated"
     }

@@ -1,15 +1,14 @@
 import Foundation
 
 extension Auth {
-    /// The most entries `activity(sessionToken:)` returns.
+    /// The most entries `activity(session:)` returns.
     public static let activityShown = 100
 
     /// The account's security activity, newest first, at most `activityShown` entries.
-    /// - Parameter token: The session token from the cookie.
+    /// - Parameter live: The authenticated session (`authenticatedSession(token:)`).
     /// - Returns: The entries: what, when, from which address and agent.
     /// - Throws: `invalidSession`; `storageUnavailable`.
-    public func activity(sessionToken token: String) async throws -> [ActivityEvent] {
-        let live = try await liveSession(token)
+    public func activity(session live: AuthenticatedSession) async throws -> [ActivityEvent] {
         return try await storage { try await store.listActivity(userID: live.user.id, limit: Self.activityShown) }
     }
 

@@ -23,7 +23,7 @@ extension Auth {
         let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
         var result = try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
         let memory = max(
-            policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.mfaThrottle.memory,
+            policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.secondFactorThrottle.memory,
             policy.resetRequestLimit.window, policy.verificationRequestLimit.window)
         let quietSince = now.addingTimeInterval(-TimeInterval(memory))
         result.throttles = try await storage { try await store.purgeThrottles(lastBefore: quietSince, now: now) }

@@ -12,8 +12,8 @@ public struct PurgeResult: Sendable, Equatable {
     public var activity = 0
     /// Verification tokens removed because they expired.
     public var verificationTokens = 0
-    /// Tokens of logins waiting for a code (`MFAToken`) removed because they expired.
-    public var mfaTokens = 0
+    /// Tokens of logins waiting for a code (`LoginChallenge`) removed because they expired.
+    public var loginChallenges = 0
 
     /// Creates a result.
     /// - Parameters:

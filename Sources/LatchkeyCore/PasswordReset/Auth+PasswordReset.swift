@@ -1,7 +1,7 @@
 import Foundation
 
 extension Auth {
-    /// Handles a reset request as `policy.resetTokenDelivery` says: the token in the answer
+    /// Handles a reset request as `policy.tokenDelivery` says: the token in the answer
     /// (`response`), or out of band through the notifier with the same answer for every
     /// well-formed email (`log`, `webhook`).
     /// An address the rules refuse is answered as an unregistered one, and not counted.
@@ -11,7 +11,7 @@ extension Auth {
     /// - Throws: `throttled`, `storageUnavailable`; `emailNotRegistered` only with `response`
     ///   delivery.
     public func requestPasswordReset(for email: String) async throws -> ResetRequestOutcome {
-        guard policy.resetTokenDelivery.isOutOfBand else {
+        guard policy.tokenDelivery.isOutOfBand else {
             return .issued(try await resetPasswordToken(for: email))
         }
         guard let found = try await lookedUpAccount(typed: email) else {
@@ -22,7 +22,7 @@ extension Auth {
         // The answer must not depend on whether the email has an account, in content or in
         // time: the token and the notification happen after it, in the background.
         if let user {
-            Task { [self] in
+            background.start { [self] in
                 do {
                     let issued = try await issueResetToken(for: user)
                     notifier?.notify(
@@ -124,7 +124,7 @@ extension Auth {
         let changed = try await storage {
             try await store.resetPassword(
                 userID: user.id, digest: digest, passwordHash: hash, now: clock(),
-                endingSessions: policy.resetEndsSessions)
+                revoking: .passwordReset(endingSessions: policy.resetEndsSessions))
         }
         guard changed else {
             try await recordFailure(throttleKey, policy.resetTokenThrottle)

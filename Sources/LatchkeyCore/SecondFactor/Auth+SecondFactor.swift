@@ -13,7 +13,7 @@ public struct ConfirmedTOTP: Sendable, Equatable {
     /// The new set of recovery codes, as shown once (`RecoveryCode.generate()`).
     public let recoveryCodes: [String]
     /// The session that confirmed it, under a new token, now at `aal` 2.
-    public let session: RenewedSession
+    public let session: SessionGrant
 }
 
 /// The account's second factor (TOTP, RFC 6238, with recovery codes): enrolment, removal and the
@@ -24,20 +24,19 @@ extension Auth {
     /// Begins an enrolment: a new secret, pending until a code from it confirms it, replacing any
     /// pending one.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
     ///   - origin: The client's address and agent, for the activity.
     /// - Returns: The secret and its key URI.
     /// - Throws: `invalidSession`; `secondFactorNotConfigured` without `MFA_ENCRYPTION_KEY`;
     ///   `secondFactorAlreadyActive`; `throttled`; `wrongPassword`; `overloaded`;
     ///   `storageUnavailable`.
-    public func beginTOTPEnrolment(sessionToken token: String, password: String, origin: SessionOrigin)
+    public func beginTOTPEnrolment(session live: AuthenticatedSession, password: String, origin: SessionOrigin)
         async throws -> TOTPEnrolment
     {
-        let live = try await liveSession(token)
         let keyring = try configuredKeyring()
         let user = try await currentUser(live)
-        guard !user.mfaEnabled else { throw AuthError.secondFactorAlreadyActive }
+        guard !user.secondFactorEnabled else { throw AuthError.secondFactorAlreadyActive }
         let (matched, _) = try await checkPassword(
             password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
         guard matched else { throw AuthError.wrongPassword }
@@ -48,27 +47,26 @@ extension Auth {
         }
         return TOTPEnrolment(
             secret: TOTP.base32(secret),
-            keyURI: TOTP.keyURI(issuer: policy.mfaIssuer, account: user.email, secret: secret))
+            keyURI: TOTP.keyURI(issuer: policy.secondFactorIssuer, account: user.email, secret: secret))
     }
 
     /// Confirms the pending enrolment with a code from it: the factor is active from now, with a
     /// new set of recovery codes; every other session ends and this one gets a new token at
     /// `aal` 2 (OWASP ASVS 5.0 7.2.4); the owner is notified.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - code: A code from the pending secret.
     ///   - origin: The client's address and agent, for the activity.
     /// - Returns: The recovery codes and the session's new token.
     /// - Throws: `invalidSession`; `secondFactorNotConfigured`; `noPendingEnrolment`;
     ///   `throttled` (wrong codes counted per account); `wrongCode`; `accountChanged` when the
     ///   pending enrolment was replaced or confirmed meanwhile; `storageUnavailable`.
-    public func confirmTOTPEnrolment(sessionToken token: String, code: String, origin: SessionOrigin)
+    public func confirmTOTPEnrolment(session live: AuthenticatedSession, code: String, origin: SessionOrigin)
         async throws -> ConfirmedTOTP
     {
-        let live = try await liveSession(token)
         let keyring = try configuredKeyring()
         let userID = live.user.id
-        guard let pending = try await storage({ try await store.mfaFactor(userID: userID) })?.pendingSecret,
+        guard let pending = try await storage({ try await store.secondFactor(userID: userID) })?.pendingSecret,
             let secret = keyring.open(pending, userID: userID)?.secret
         else { throw AuthError.noPendingEnrolment }
         var step: UInt64?
@@ -84,52 +82,54 @@ extension Auth {
                 keeping: live.digest, as: TokenDigest(of: newToken))
         }
         guard activated else {
-            _ = try await liveSession(token)
+            _ = try await liveSession(live.token)
             throw AuthError.accountChanged
         }
         let now = clock()
-        notifier?.notify(.mfaEnabled(email: live.user.email, at: now))
-        await record(.mfaEnabled, userID: userID, origin: origin)
+        notifier?.notify(.secondFactorEnabled(email: live.user.email, at: now))
+        await record(.secondFactorEnabled, userID: userID, origin: origin)
         return ConfirmedTOTP(
-            recoveryCodes: codes, session: RenewedSession(token: newToken, expiresAt: live.session.expiresAt, now: now))
+            recoveryCodes: codes,
+            session: SessionGrant(
+                token: newToken, email: live.user.email, expiresAt: live.session.expiresAt, now: now))
     }
 
     /// Removes the second factor and its recovery codes after the password and a code; the owner
     /// is notified. Sessions keep going.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
     ///   - code: A one-time or recovery code.
     ///   - origin: The client's address and agent, for the activity.
     /// - Throws: `invalidSession`; `noActiveSecondFactor`; `throttled`; `wrongPassword`;
-    ///   `secondFactorRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no key
+    ///   `secondStepRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no key
     ///   opens the factor; `overloaded`; `storageUnavailable`.
-    public func disableTOTP(sessionToken token: String, password: String, code: String?, origin: SessionOrigin)
+    public func disableTOTP(session live: AuthenticatedSession, password: String, code: String?, origin: SessionOrigin)
         async throws
     {
-        let current = try await currentUser(liveSession(token))
-        guard current.mfaEnabled else { throw AuthError.noActiveSecondFactor }
+        let current = try await currentUser(live)
+        guard current.secondFactorEnabled else { throw AuthError.noActiveSecondFactor }
         let user = try await reauthenticate(current, password: password, code: code, origin: origin)
-        guard try await storage({ try await store.deleteMFA(userID: user.id) }) else {
+        guard try await storage({ try await store.deleteSecondFactor(userID: user.id) }) else {
             throw AuthError.noActiveSecondFactor
         }
-        notifier?.notify(.mfaDisabled(email: user.email, at: clock()))
-        await record(.mfaDisabled, userID: user.id, origin: origin)
+        notifier?.notify(.secondFactorDisabled(email: user.email, at: clock()))
+        await record(.secondFactorDisabled, userID: user.id, origin: origin)
     }
 
     /// Replaces the recovery codes after the password and a code: the old ones stop working.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
     ///   - code: A one-time or recovery code.
     ///   - origin: The client's address and agent, for the activity.
     /// - Returns: The new codes, as shown once.
-    /// - Throws: as `disableTOTP(sessionToken:password:code:origin:)`.
+    /// - Throws: as `disableTOTP(session:password:code:origin:)`.
     public func regenerateRecoveryCodes(
-        sessionToken token: String, password: String, code: String?, origin: SessionOrigin
+        session live: AuthenticatedSession, password: String, code: String?, origin: SessionOrigin
     ) async throws -> [String] {
-        let current = try await currentUser(liveSession(token))
-        guard current.mfaEnabled else { throw AuthError.noActiveSecondFactor }
+        let current = try await currentUser(live)
+        guard current.secondFactorEnabled else { throw AuthError.noActiveSecondFactor }
         let user = try await reauthenticate(current, password: password, code: code, origin: origin)
         let keyring = try configuredKeyring()
         let (codes, digests) = Self.newRecoveryCodes(keyring)
@@ -155,7 +155,7 @@ extension Auth {
         let keyring = try configuredKeyring()
         var recoveryCodesLeft: Int?
         try await countCodeAttempt(userID: user.id, origin: origin) {
-            guard let factor = try await storage({ try await store.mfaFactor(userID: user.id) }),
+            guard let factor = try await storage({ try await store.secondFactor(userID: user.id) }),
                 let sealed = factor.secret
             else { return false }
             if let canonical = RecoveryCode.canonical(code) {
@@ -192,29 +192,30 @@ extension Auth {
         userID: Int64, origin: SessionOrigin, _ check: () async throws -> Bool
     ) async throws {
         let (matched, _) = try await throttledAttempt(
-            ThrottleKey(.mfa, String(userID)), policy.mfaThrottle, refusals: metrics.mfaThrottled, check)
+            ThrottleKey(.secondFactor, String(userID)), policy.secondFactorThrottle,
+            refusals: metrics.secondFactorThrottled, check)
         guard matched else {
-            metrics.mfaFailed.increment()
-            await record(.mfaFailed, userID: userID, origin: origin)
+            metrics.secondFactorFailed.increment()
+            await record(.secondFactorFailed, userID: userID, origin: origin)
             throw AuthError.wrongCode
         }
-        metrics.mfaSucceeded.increment()
+        metrics.secondFactorSucceeded.increment()
     }
 
     /// A new set of recovery codes, as shown, and their digests under the current key.
-    static func newRecoveryCodes(_ keyring: MFAKeyring) -> (codes: [String], digests: [Data]) {
+    static func newRecoveryCodes(_ keyring: SecondFactorKeyring) -> (codes: [String], digests: [Data]) {
         let codes = (0..<RecoveryCode.setSize).map { _ in RecoveryCode.generate() }
         return (codes, codes.compactMap(RecoveryCode.canonical).map(keyring.recoveryCodeDigest))
     }
 
     /// The keys, or `secondFactorNotConfigured` when there are none.
-    func configuredKeyring() throws -> MFAKeyring {
-        guard let keyring = policy.mfaKeyring else { throw AuthError.secondFactorNotConfigured }
+    func configuredKeyring() throws -> SecondFactorKeyring {
+        guard let keyring = policy.secondFactorKeyring else { throw AuthError.secondFactorNotConfigured }
         return keyring
     }
 
     /// The account behind a live session, as stored now.
-    func currentUser(_ live: LiveSession) async throws -> User {
+    func currentUser(_ live: AuthenticatedSession) async throws -> User {
         guard let user = try await storage({ try await store.findUser(by: .id(live.user.id)) }) else {
             throw AuthError.invalidSession
         }
@@ -229,7 +230,7 @@ extension Auth {
     public func secondFactorKeyProblem() async throws -> String? {
         let sample = try await storage { try await store.sampleTOTPSecrets(limit: 20) }
         guard !sample.isEmpty else { return nil }
-        guard let keyring = policy.mfaKeyring else {
+        guard let keyring = policy.secondFactorKeyring else {
             return "second factors are active in the database but MFA_ENCRYPTION_KEY is not set"
         }
         if sample.contains(where: { keyring.open($0.secret, userID: $0.userID) != nil }) { return nil }

@@ -1,11 +1,11 @@
 import Foundation
 
 /// A user's second factor as stored: the TOTP secret (active, pending, or both) sealed by
-/// `MFAKeyring`, never in the clear, and the last accepted time step.
-public struct MFAFactor: Sendable, Equatable {
+/// `SecondFactorKeyring`, never in the clear, and the last accepted time step.
+public struct SecondFactor: Sendable, Equatable {
     /// The user.
     public var userID: Int64
-    /// The active TOTP secret, sealed (`MFAKeyring.seal(_:userID:)`); `nil` while none is active.
+    /// The active TOTP secret, sealed (`SecondFactorKeyring.seal(_:userID:)`); `nil` while none is active.
     public var secret: Data?
     /// The secret of an enrolment begun but not yet confirmed by a code, sealed; `nil` when none.
     public var pendingSecret: Data?
@@ -36,7 +36,7 @@ public struct MFAFactor: Sendable, Equatable {
 
 /// The first step of a login with a second factor: the right password was given, and this
 /// token (its SHA-256 here) lets `POST /sessions/mfa` finish it with a code.
-public struct MFAToken: Sendable, Equatable {
+public struct LoginChallenge: Sendable, Equatable {
     /// The SHA-256 of the token sent to the client.
     public var tokenDigest: TokenDigest
     /// The account.

@@ -9,7 +9,7 @@ import Foundation
 ///
 /// Older keys (`MFA_ENCRYPTION_KEYS_PREVIOUS`) still open secrets and match recovery codes made
 /// under them; what they open is sealed again under the current key when next used.
-public struct MFAKeyring: Sendable, Equatable {
+public struct SecondFactorKeyring: Sendable, Equatable {
     /// The length of a key, in bytes (AES-256).
     public static let keyByteCount = 32
     /// The length of a key id, in bytes: the first bytes of the key's SHA-256.
@@ -24,7 +24,7 @@ public struct MFAKeyring: Sendable, Equatable {
 
         init(_ bytes: Data) {
             sealingBytes = bytes
-            id = Data(SHA256.hash(data: bytes).prefix(MFAKeyring.keyIDByteCount))
+            id = Data(SHA256.hash(data: bytes).prefix(SecondFactorKeyring.keyIDByteCount))
             recoveryCodeBytes = HKDF<SHA256>.deriveKey(
                 inputKeyMaterial: SymmetricKey(data: bytes), info: Data("latchkey recovery codes".utf8),
                 outputByteCount: 32
@@ -44,10 +44,10 @@ public struct MFAKeyring: Sendable, Equatable {
     /// - Parameters:
     ///   - current: The current key's 32 bytes.
     ///   - previous: Older keys' 32 bytes each.
-    /// - Throws: `MFAKeyError.wrongLength` when a key is not 32 bytes.
+    /// - Throws: `SecondFactorKeyError.wrongLength` when a key is not 32 bytes.
     public init(current: Data, previous: [Data] = []) throws {
         for key in [current] + previous where key.count != Self.keyByteCount {
-            throw MFAKeyError.wrongLength(key.count)
+            throw SecondFactorKeyError.wrongLength(key.count)
         }
         self.current = Key(current)
         self.previous = previous.map(Key.init)
@@ -57,12 +57,12 @@ public struct MFAKeyring: Sendable, Equatable {
     /// holds it; surrounding white space is ignored.
     /// - Parameter text: The base64 text of 32 bytes.
     /// - Returns: The key's bytes.
-    /// - Throws: `MFAKeyError.notBase64` or `MFAKeyError.wrongLength`.
+    /// - Throws: `SecondFactorKeyError.notBase64` or `SecondFactorKeyError.wrongLength`.
     public static func key(base64 text: String) throws -> Data {
         guard let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw MFAKeyError.notBase64
+            throw SecondFactorKeyError.notBase64
         }
-        guard bytes.count == keyByteCount else { throw MFAKeyError.wrongLength(bytes.count) }
+        guard bytes.count == keyByteCount else { throw SecondFactorKeyError.wrongLength(bytes.count) }
         return bytes
     }
 
@@ -73,7 +73,7 @@ public struct MFAKeyring: Sendable, Equatable {
     }
 
     /// Whether two keyrings hold the same keys in the same roles (compared by key id).
-    public static func == (left: MFAKeyring, right: MFAKeyring) -> Bool {
+    public static func == (left: SecondFactorKeyring, right: SecondFactorKeyring) -> Bool {
         left.current.id == right.current.id && left.previous.map(\.id) == right.previous.map(\.id)
     }
 
@@ -137,7 +137,7 @@ public struct MFAKeyring: Sendable, Equatable {
 }
 
 /// Why an `MFA_ENCRYPTION_KEY` value was refused.
-public enum MFAKeyError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum SecondFactorKeyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The text is not standard base64.
     case notBase64
     /// The key has this many bytes, not 32.

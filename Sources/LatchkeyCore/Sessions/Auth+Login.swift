@@ -1,6 +1,43 @@
 import Foundation
 
 extension Auth {
+    /// A login's first step, the one entry point every surface calls: the password is checked
+    /// (`validLogin(email:password:origin:)`), and the session is made, unless the account has
+    /// an active second factor and no code came with the password; then a login challenge is
+    /// issued instead (NIST SP 800-63B section 4.2: the session is made at `aal` 2 only).
+    /// - Parameters:
+    ///   - email: The email as sent.
+    ///   - password: The password as sent.
+    ///   - code: A one-time or recovery code, sent with the password. Read only for an account
+    ///     with an active second factor, after the password matched, so that a surface may parse
+    ///     it lazily: an error it throws then is thrown from here, and for any other account the
+    ///     field is never read.
+    ///   - origin: The client's address and agent, for the session and the activity.
+    /// - Returns: `.loggedIn` with the session, or `.secondStepRequired` with the challenge.
+    /// - Throws: What `validLogin(email:password:origin:)` throws; `throttled`, `wrongCode` and
+    ///   `secondFactorNotConfigured` for a code sent with the password; `invalidCredentials`
+    ///   when the password changed meanwhile; `storageUnavailable`.
+    public func logIn(
+        email: String, password: String, code: @autoclosure () throws -> String? = nil,
+        origin: SessionOrigin = SessionOrigin()
+    ) async throws -> LoginOutcome {
+        var login = try await validLogin(email: email, password: password, origin: origin)
+        if login.secondStepRequired {
+            guard let code = try code() else {
+                return .secondStepRequired(challenge: try await issueLoginChallenge(for: login))
+            }
+            login = try await verifySecondStep(login, code: code, origin: origin)
+        }
+        return .loggedIn(try await grant(for: login, origin: origin))
+    }
+
+    /// Makes the session of a verified login and the grant a surface answers with: the cookie
+    /// lives as long as the session, `policy.sessionLifetime` seconds.
+    func grant(for login: VerifiedLogin, origin: SessionOrigin) async throws -> SessionGrant {
+        let token = try await createSession(for: login, origin: origin)
+        return SessionGrant(token: token, email: login.email, maxAge: policy.sessionLifetime)
+    }
+
     /// Checks an email and password pair.
     /// - Parameters:
     ///   - email: The email as sent.
@@ -8,8 +45,9 @@ extension Auth {
     ///   - origin: The client's address and agent, for the account's activity: a wrong password
     ///     for an account records `login_failed`, and `login_throttled` when it begins a wait.
     /// - Returns: The verified login (the account's id and normalised email) when the pair is
-    ///   right; hand it to `createSession(for:)`, or, when `secondFactorRequired`, to
-    ///   `beginSecondFactorLogin(for:)` or `completeLogin(_:code:origin:)` first.
+    ///   right; hand it to `createSession(for:)`, or, when `secondStepRequired`, to
+    ///   `issueLoginChallenge(for:)` or `verifySecondStep(_:code:origin:)` first. A surface calls
+    ///   `logIn(email:password:code:origin:)`, which does all of this.
     /// - Throws: `invalidCredentials` at once for an address the rules refuse (no hashing, no
     ///   throttle record: it cannot name an account); `throttled` (before any bcrypt work) while
     ///   a wait for this email runs, or while attempts under way already fill its limit;

@@ -8,12 +8,12 @@ extension Auth {
     ///   - login: What `validLogin(email:password:)` returned.
     ///   - origin: The client's address and agent, recorded with the session (default: unknown).
     /// - Returns: The session token for the cookie; the store keeps only its digest.
-    /// - Throws: `secondFactorRequired` for a login that still needs a code
-    ///   (`VerifiedLogin.secondFactorRequired`); `invalidCredentials` when the password changed
+    /// - Throws: `secondStepRequired` for a login that still needs a code
+    ///   (`VerifiedLogin.secondStepRequired`); `invalidCredentials` when the password changed
     ///   since the login was checked; `storageUnavailable`.
     public func createSession(for login: VerifiedLogin, origin: SessionOrigin = SessionOrigin()) async throws -> String
     {
-        guard !login.secondFactorRequired else { throw AuthError.secondFactorRequired }
+        guard !login.secondStepRequired else { throw AuthError.secondStepRequired }
         let token = SecretToken.generate()
         let now = clock()
         let session = Session(
@@ -26,44 +26,38 @@ extension Auth {
             aal: login.aal
         )
         let limit = policy.sessionsPerUserMax
-        guard
-            try await storage({
-                try await store.addSession(session, ifPasswordHash: login.passwordHash, keepingAtMost: limit)
-            })
-        else {
-            throw AuthError.invalidCredentials
+        // The activity entry goes in the session's own transaction: one write, not two.
+        let event = ActivityEvent(userID: login.id, kind: .loginSucceeded, at: now, origin: origin)
+        let insert = try await storage {
+            try await store.addSession(
+                session, ifPasswordHash: login.passwordHash, keepingAtMost: limit, recording: event)
         }
+        guard insert.stored else { throw AuthError.invalidCredentials }
         metrics.sessionsCreated.increment()
-        await record(.loginSucceeded, userID: login.id, origin: origin)
+        if !insert.activityRecorded {
+            logger.warning("could not record account activity", metadata: ["type": "\(event.kind.rawValue)"])
+        }
         return token
     }
 
-    /// Finds the user behind a live session, refreshing its last-seen time at most once
-    /// per `sessionTouchInterval`.
+    /// Resolves a session token (a cookie's value) to the session it names: the one way to make
+    /// an `AuthenticatedSession`, which every rule of a signed-in account takes, so that a request
+    /// reads its session once. Refreshes the session's last-seen time at most once per
+    /// `sessionTouchInterval`.
     /// - Parameter token: The session token from the cookie.
-    /// - Returns: The session's user: its id and email.
-    /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
-    public func user(forSessionToken token: String) async throws -> SessionUser {
-        try await liveSession(token).user
+    /// - Returns: The live session, its user and assurance level.
+    /// - Throws: `invalidSession` when the token is malformed, unknown, or names a session past
+    ///   its absolute or idle expiry (NIST SP 800-63B section 7.1); `storageUnavailable`.
+    public func authenticatedSession(token: String) async throws -> AuthenticatedSession {
+        try await liveSession(token)
     }
 
-    /// Finds the user behind a live session and how the session was made, as
-    /// `user(forSessionToken:)` does.
-    /// - Parameter token: The session token from the cookie.
-    /// - Returns: The session's user and its assurance level (1 or 2).
-    /// - Throws: `invalidSession` when the token is malformed, unknown or expired.
-    public func userAndAssurance(forSessionToken token: String) async throws -> (user: SessionUser, aal: Int) {
-        let live = try await liveSession(token)
-        return (live.user, live.session.aal)
-    }
-
-    /// Ends the session a token names, and only that one, and records `logged_out`.
+    /// Ends the session, and only that one, and records `logged_out`.
     /// - Parameters:
-    ///   - token: The session token from the cookie.
+    ///   - live: The session, from `authenticatedSession(token:)`.
     ///   - origin: The client's address and agent, for the account's activity.
-    /// - Throws: `invalidSession` when it names no live session.
-    public func destroySession(token: String, origin: SessionOrigin = SessionOrigin()) async throws {
-        let live = try await liveSession(token)
+    /// - Throws: `invalidSession` when it ended meanwhile; `storageUnavailable`.
+    public func destroySession(_ live: AuthenticatedSession, origin: SessionOrigin = SessionOrigin()) async throws {
         let digest = live.digest
         guard try await storage({ try await store.deleteSession(digest: digest) }) else {
             throw AuthError.invalidSession
@@ -73,7 +67,7 @@ extension Auth {
     }
 
     /// Looks up a live session: the token's shape, its digest, then absolute and idle expiry.
-    func liveSession(_ token: String) async throws -> LiveSession {
+    func liveSession(_ token: String) async throws -> AuthenticatedSession {
         // A malformed token costs no database round trip.
         guard SecretToken.isWellFormed(token) else { throw AuthError.invalidSession }
         let digest = TokenDigest(of: token)
@@ -96,7 +90,7 @@ extension Auth {
                 logger.warning("could not refresh a session's last-seen time", metadata: ["error": "\(error)"])
             }
         }
-        return LiveSession(digest: digest, session: session, user: user)
+        return AuthenticatedSession(token: token, digest: digest, session: session, user: user)
     }
 
     /// The least time between two last-seen refreshes: the policy's interval, but never more
@@ -106,12 +100,21 @@ extension Auth {
     }
 }
 
-/// A session that `Auth.liveSession(_:)` found live, with its owner.
-struct LiveSession: Sendable {
-    /// The digest of the token that named it.
+/// A live session, resolved from its token by `Auth.authenticatedSession(token:)`: only Core
+/// makes one, and every rule of a signed-in account takes one, so that a request looks its
+/// session up once. Callers see its user and assurance level; the token, its digest and the
+/// stored session stay inside Core.
+public struct AuthenticatedSession: Sendable {
+    /// The token that named it.
+    let token: String
+    /// The digest of that token, the session's key in the store.
     let digest: TokenDigest
     /// The session as stored (its address and agent are not read).
     let session: Session
-    /// Its owner.
-    let user: SessionUser
+    /// Its owner: id and normalised email.
+    public let user: SessionUser
+
+    /// The assurance level the session was made at: 1 (a password) or 2 (a password and a second
+    /// factor; NIST SP 800-63B section 4.2).
+    public var aal: Int { session.aal }
 }

@@ -12,12 +12,12 @@ public struct VerifiedLogin: Sendable, Equatable {
     public let email: String
     /// Whether the account has an active second factor and no code was checked yet: then
     /// `createSession(for:origin:)` refuses it, and the login goes on with
-    /// `beginSecondFactorLogin(for:)` or `completeLogin(_:code:origin:)`.
-    public var secondFactorRequired: Bool { mfaEnabled && aal < 2 }
+    /// `issueLoginChallenge(for:)` or `verifySecondStep(_:code:origin:)`.
+    public var secondStepRequired: Bool { secondFactorEnabled && aal < 2 }
     /// The bcrypt hash the password matched (after any rehash at login).
     let passwordHash: String
     /// Whether the account has an active second factor.
-    let mfaEnabled: Bool
+    let secondFactorEnabled: Bool
     /// The assurance level the session will have: 1 for the password alone, 2 with a code.
     let aal: Int
 
@@ -27,19 +27,21 @@ public struct VerifiedLogin: Sendable, Equatable {
     ///   - aal: The factors checked: 1 (the password) or 2 (and a code).
     init(_ user: User, aal: Int = 1) {
         self.init(
-            id: user.id, email: user.email, passwordHash: user.passwordHash, mfaEnabled: user.mfaEnabled, aal: aal)
+            id: user.id, email: user.email, passwordHash: user.passwordHash,
+            secondFactorEnabled: user.secondFactorEnabled, aal: aal)
     }
 
-    private init(id: Int64, email: String, passwordHash: String, mfaEnabled: Bool, aal: Int) {
+    private init(id: Int64, email: String, passwordHash: String, secondFactorEnabled: Bool, aal: Int) {
         self.id = id
         self.email = email
         self.passwordHash = passwordHash
-        self.mfaEnabled = mfaEnabled
+        self.secondFactorEnabled = secondFactorEnabled
         self.aal = aal
     }
 
     /// The same login once a code was checked: `aal` 2.
     func withSecondFactor() -> VerifiedLogin {
-        VerifiedLogin(id: id, email: email, passwordHash: passwordHash, mfaEnabled: mfaEnabled, aal: 2)
+        VerifiedLogin(
+            id: id, email: email, passwordHash: passwordHash, secondFactorEnabled: secondFactorEnabled, aal: 2)
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Every method throws only `StoreError`. Implementations keep emails as given (already
 /// normalised by `Auth`) behind a unique index.
-public protocol AuthStore: MFAStore {
+public protocol AuthStore: SecondFactorStore {
     /// Adds a user.
     /// - Parameters:
     ///   - email: The normalised email.
@@ -35,14 +35,22 @@ public protocol AuthStore: MFAStore {
     /// call ends every session, and must end this one too. In the same step, when the user then
     /// holds more than `limit` sessions, the least recently used ones (by `last_seen_at`, then
     /// `created_at`) end, never the new one.
+    ///
+    /// With `event`, the login's activity entry is written in the same transaction, after the
+    /// session, inside a savepoint (or in the same statement where nothing in it can fail alone),
+    /// so that a failed entry never undoes the session: recording never fails a login.
     /// - Parameters:
     ///   - session: The session, keyed by its token digest.
     ///   - passwordHash: The hash the password was verified against.
     ///   - limit: The most sessions the user keeps, the new one included (at least 1).
+    ///   - event: The activity entry to record with it (`login_succeeded`), or `nil`.
     /// - Returns: Whether the session was stored (`false`: the password changed meanwhile, or
-    ///   the user is gone; then nothing changed).
-    func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int) async throws
-        -> Bool
+    ///   the user is gone; then nothing changed, and no entry was written), and whether the
+    ///   entry was.
+    func addSession(
+        _ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int,
+        recording event: ActivityEvent?
+    ) async throws -> SessionInsert
 
     /// Replaces a user's password hash only while it is still `old` (a rehash after login must
     /// not undo a reset that landed meanwhile).
@@ -106,8 +114,8 @@ public protocol AuthStore: MFAStore {
     func deleteSessions(userID: Int64, except digest: TokenDigest, now: Date, idleCutoff: Date) async throws -> Int
 
     /// Changes a password from a session, atomically: only while the user's hash is still `old`
-    /// and the session `current` is still stored, replaces the hash, ends every other session of
-    /// the user, drops the user's pending reset token, and gives `current` the token digest
+    /// and the session `current` is still stored, replaces the hash, revokes what `revocation`
+    /// names (`.sessions`: every session but `current`), and gives `current` the token digest
     /// `replacement`, keeping everything else about it.
     /// - Parameters:
     ///   - userID: The user.
@@ -115,10 +123,12 @@ public protocol AuthStore: MFAStore {
     ///   - new: The new hash.
     ///   - current: The token digest of the session making the change.
     ///   - replacement: The digest of the session's new token.
+    ///   - revocation: What goes with the old password (`PasswordRevocation.passwordChange`).
     /// - Returns: Whether the password changed (`false`: the hash changed meanwhile, or the
     ///   session or the user is gone; then nothing changed).
     func changePassword(
-        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest
+        userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest,
+        revoking revocation: PasswordRevocation
     ) async throws -> Bool
 
     /// Deletes a user with their sessions, reset token and email-conflict listing.
@@ -181,18 +191,17 @@ public protocol AuthStore: MFAStore {
     func findResetToken(userID: Int64) async throws -> ResetToken?
 
     /// Completes a password reset atomically: consumes the token if it is still the user's
-    /// current, unexpired one, stores the new hash, drops a pending verification token (an email
-    /// change) and the second-factor login tokens (bound to the old hash), and, when
-    /// `endingSessions`, ends every session of the user.
+    /// current, unexpired one, stores the new hash, and revokes what `revocation` names
+    /// (`.sessions`: every session of the user).
     /// - Parameters:
     ///   - userID: The user.
     ///   - digest: The digest of the presented token.
     ///   - passwordHash: The new password hash.
     ///   - now: The current time, to reject a token that expired meanwhile.
-    ///   - endingSessions: Whether every session of the user ends (`RESET_ENDS_SESSIONS`).
+    ///   - revocation: What goes with the old password (`PasswordRevocation.passwordReset`).
     /// - Returns: Whether the token was valid and the password changed.
     func resetPassword(
-        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, endingSessions: Bool
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
     ) async throws -> Bool
 
     /// Removes expired sessions, reset tokens, verification tokens and second-factor login tokens.
@@ -239,6 +248,19 @@ public protocol AuthStore: MFAStore {
 }
 
 extension AuthStore {
+    /// Stores a new session, recording nothing with it
+    /// (`addSession(_:ifPasswordHash:keepingAtMost:recording:)`).
+    /// - Parameters:
+    ///   - session: The session, keyed by its token digest.
+    ///   - passwordHash: The hash the password was verified against.
+    ///   - limit: The most sessions the user keeps, the new one included (at least 1).
+    /// - Returns: Whether the session was stored.
+    public func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int)
+        async throws -> Bool
+    {
+        try await addSession(session, ifPasswordHash: passwordHash, keepingAtMost: limit, recording: nil).stored
+    }
+
     /// Stores a new session, without a cap on the user's sessions (`addSession(_:ifPasswordHash:keepingAtMost:)`).
     /// - Parameters:
     ///   - session: The session, keyed by its token digest.
@@ -249,7 +271,7 @@ extension AuthStore {
     }
 
     /// Completes a password reset that ends every session of the user
-    /// (`resetPassword(userID:digest:passwordHash:now:endingSessions:)`).
+    /// (`resetPassword(userID:digest:passwordHash:now:revoking:)`).
     /// - Parameters:
     ///   - userID: The user.
     ///   - digest: The digest of the presented token.
@@ -259,6 +281,27 @@ extension AuthStore {
     public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
     {
         try await resetPassword(
-            userID: userID, digest: digest, passwordHash: passwordHash, now: now, endingSessions: true)
+            userID: userID, digest: digest, passwordHash: passwordHash, now: now,
+            revoking: .passwordReset(endingSessions: true))
     }
+}
+
+/// What `AuthStore.addSession(_:ifPasswordHash:keepingAtMost:recording:)` did.
+public struct SessionInsert: Sendable, Equatable {
+    /// Whether the session was stored.
+    public var stored: Bool
+    /// Whether the activity entry given with it was stored too (`false` without one).
+    public var activityRecorded: Bool
+
+    /// Creates the outcome.
+    /// - Parameters:
+    ///   - stored: Whether the session was stored.
+    ///   - activityRecorded: Whether the activity entry was.
+    public init(stored: Bool, activityRecorded: Bool) {
+        self.stored = stored
+        self.activityRecorded = activityRecorded
+    }
+
+    /// The session refused: nothing was written.
+    public static let refused = SessionInsert(stored: false, activityRecorded: false)
 }

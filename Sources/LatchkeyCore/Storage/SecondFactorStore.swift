@@ -5,12 +5,12 @@ import Foundation
 ///
 /// Sealed secrets and recovery-code digests are opaque bytes to a store: it compares them for
 /// equality only.
-public protocol MFAStore: Sendable {
+public protocol SecondFactorStore: Sendable {
     /// A user's second factor.
     /// - Parameter userID: The user.
     /// - Returns: The factor (with the count of unused recovery codes), or `nil` when the user has
     ///   neither an active nor a pending one.
-    func mfaFactor(userID: Int64) async throws -> MFAFactor?
+    func secondFactor(userID: Int64) async throws -> SecondFactor?
 
     /// Stores the secret of a new enrolment, replacing any pending one, only while no factor is
     /// active.
@@ -71,22 +71,22 @@ public protocol MFAStore: Sendable {
     /// tokens of logins waiting for a code.
     /// - Parameter userID: The user.
     /// - Returns: Whether an active factor went.
-    func deleteMFA(userID: Int64) async throws -> Bool
+    func deleteSecondFactor(userID: Int64) async throws -> Bool
 
     /// Stores the token of a login waiting for its code.
     /// - Parameter token: The token.
     /// - Throws: `StoreError.notFound` when the user is gone.
-    func addMFAToken(_ token: MFAToken) async throws
+    func addLoginChallenge(_ token: LoginChallenge) async throws
 
     /// Finds the token of a login waiting for its code.
     /// - Parameter digest: The SHA-256 of the token as sent.
     /// - Returns: The token (expired or not), or `nil`.
-    func findMFAToken(digest: TokenDigest) async throws -> MFAToken?
+    func findLoginChallenge(digest: TokenDigest) async throws -> LoginChallenge?
 
     /// Uses a login's token up.
     /// - Parameter digest: The SHA-256 of the token.
     /// - Returns: Whether it was still stored (only one caller gets `true`).
-    func deleteMFAToken(digest: TokenDigest) async throws -> Bool
+    func deleteLoginChallenge(digest: TokenDigest) async throws -> Bool
 
     /// Some active sealed secrets, for the start-up check that the configured keys open them. It
     /// works before a store's services run (PostgreSQL answers it on a connection of its own).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a throttle counts, per normalised email (per user id for `mfa`).
+/// What a throttle counts, per normalised email (per user id for `secondFactor`).
 public enum ThrottleScope: String, Sendable, CaseIterable {
     /// Failed logins (`POST /sessions`).
     case login
@@ -11,21 +11,21 @@ public enum ThrottleScope: String, Sendable, CaseIterable {
     /// Verification tokens requested (`POST /verify_email`, and those sent out of band).
     case verificationRequest = "verification_request"
     /// Wrong second-factor codes, per account: the subject is the user id, not an email.
-    case mfa
+    case secondFactor = "mfa"
 }
 
 /// One throttle's row: a scope and the normalised email it counts for, registered or not (the
-/// user id, in decimal, for `mfa`).
+/// user id, in decimal, for `secondFactor`).
 public struct ThrottleKey: Sendable, Hashable {
     /// What is counted.
     public var scope: ThrottleScope
-    /// The normalised email (the user id for `mfa`).
+    /// The normalised email (the user id for `secondFactor`).
     public var subject: String
 
     /// Creates a key.
     /// - Parameters:
     ///   - scope: What is counted.
-    ///   - subject: The normalised email (the user id for `mfa`).
+    ///   - subject: The normalised email (the user id for `secondFactor`).
     public init(_ scope: ThrottleScope, _ subject: String) {
         self.scope = scope
         self.subject = subject

@@ -1,5 +1,5 @@
 /// How a reset token reaches its owner.
-public enum ResetTokenDelivery: String, Sendable, CaseIterable {
+public enum TokenDelivery: String, Sendable, CaseIterable {
     /// In the HTTP response, as the original service did (and 403 for unknown emails).
     case response
     /// In the service log, for local work only.

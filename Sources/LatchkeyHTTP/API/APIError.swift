@@ -54,7 +54,7 @@ public struct APIError: Error, Sendable, Equatable {
             self.init(.conflict, "email already registered")
         case .emailVerificationOff:
             self.init(.notFound, "email verification is off")
-        case .secondFactorRequired:
+        case .secondStepRequired:
             self.init(.unauthorized, "one-time code required")
         case .wrongCode:
             self.init(.unauthorized, "wrong code")
@@ -66,7 +66,7 @@ public struct APIError: Error, Sendable, Equatable {
             self.init(.conflict, "no active second factor")
         case .secondFactorNotConfigured:
             self.init(.serviceUnavailable, "second factor not configured")
-        case .invalidMFAToken:
+        case .invalidLoginChallenge:
             self.init(.unauthorized, "login token is not valid: log in again")
         case .throttled(let seconds):
             self.init(

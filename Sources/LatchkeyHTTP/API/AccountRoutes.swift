@@ -19,22 +19,22 @@ struct AccountRoutes: Sendable {
     /// `GET /account`: 200 `{"id", "email", "created_at", "email_verified", "mfa": {"totp",
     /// "recovery_codes_left"}}`.
     func account(_ request: Request) async throws -> Response {
-        let account = try await auth.account(sessionToken: token(request))
+        let account = try await auth.account(session: session(request))
         return JSONResponse.encoded(
             .ok,
             AccountBody(
                 id: account.id, email: account.email, createdAt: rfc3339(account.createdAt),
                 emailVerified: account.emailVerified,
-                mfa: MFABody(totp: account.mfaEnabled, recoveryCodesLeft: account.recoveryCodesLeft)))
+                mfa: SecondFactorBody(totp: account.secondFactorEnabled, recoveryCodesLeft: account.recoveryCodesLeft)))
     }
 
     /// `PUT /account/password` `current_password`, `new_password`: 200 with the session's new
     /// cookie, whose `Max-Age` is the session's remaining lifetime.
     func changePassword(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await token(request)
+        let session = try await self.session(request)
         let fields = try await Fields.read(from: request, context: context)
         let renewed = try await auth.changePassword(
-            sessionToken: token, currentPassword: fields.required("current_password"),
+            session: session, currentPassword: fields.required("current_password"),
             newPassword: fields.required("new_password"), code: fields.code(),
             origin: origin(of: request, context: context))
         var response = JSONResponse.make(.ok, ["message": "Password updated"])
@@ -45,18 +45,18 @@ struct AccountRoutes: Sendable {
 
     /// `GET /account/sessions`: 200 `{"sessions": [...]}`, newest first.
     func sessions(_ request: Request) async throws -> Response {
-        let sessions = try await auth.sessions(sessionToken: token(request))
+        let sessions = try await auth.sessions(session: session(request))
         return JSONResponse.encoded(.ok, SessionsBody(sessions: sessions.map(SessionBody.init)))
     }
 
     /// `DELETE /account/sessions/{id}` `password`: 204; ending the asking session clears its
     /// cookie.
     func endSession(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await token(request)
+        let session = try await self.session(request)
         let id = context.parameters.get("id") ?? ""
         let fields = try await Fields.read(from: request, context: context)
         let endedCurrent = try await auth.endSession(
-            id: id, sessionToken: token, password: fields.required("password"), code: fields.code(),
+            id: id, session: session, password: fields.required("password"), code: fields.code(),
             origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         if endedCurrent {
@@ -67,20 +67,20 @@ struct AccountRoutes: Sendable {
 
     /// `DELETE /account/sessions` `password`: 200 `{"ended": N}`, every session but the asking one.
     func endOtherSessions(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await token(request)
+        let session = try await self.session(request)
         let fields = try await Fields.read(from: request, context: context)
         let ended = try await auth.endOtherSessions(
-            sessionToken: token, password: fields.required("password"), code: fields.code(),
+            session: session, password: fields.required("password"), code: fields.code(),
             origin: origin(of: request, context: context))
         return JSONResponse.encoded(.ok, ["ended": ended])
     }
 
     /// `DELETE /account` `password`: 204, the cookie cleared.
     func deleteAccount(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await token(request)
+        let session = try await self.session(request)
         let fields = try await Fields.read(from: request, context: context)
         try await auth.deleteAccount(
-            sessionToken: token, password: fields.required("password"), code: fields.code(),
+            session: session, password: fields.required("password"), code: fields.code(),
             origin: origin(of: request, context: context))
         var response = Response(status: .noContent)
         response.headers.append(HTTPField(name: .setCookie, value: cookie.header(value: "", maxAge: 0)))
@@ -90,10 +90,10 @@ struct AccountRoutes: Sendable {
     /// `PUT /account/email` `password`, `new_email`: the same answers as `POST /verify_email`,
     /// for the new address.
     func changeEmail(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await token(request)
+        let session = try await self.session(request)
         let fields = try await Fields.read(from: request, context: context)
         let outcome = try await auth.changeEmail(
-            sessionToken: token, password: fields.required("password"), newEmail: fields.required("new_email"),
+            session: session, password: fields.required("password"), newEmail: fields.required("new_email"),
             code: fields.code(), origin: origin(of: request, context: context))
         return AuthRoutes.verificationAnswer(outcome)
     }
@@ -101,31 +101,20 @@ struct AccountRoutes: Sendable {
     /// `GET /account/activity`: 200 `{"events": [{"type", "at", "ip", "user_agent"}]}`, the last
     /// 100, newest first.
     func activity(_ request: Request) async throws -> Response {
-        let events = try await auth.activity(sessionToken: token(request))
+        let events = try await auth.activity(session: session(request))
         return JSONResponse.encoded(.ok, ActivityBody(events: events.map(ActivityEntryBody.init)))
     }
 
-    /// The first cookie value that names a live session: checked before the body is read, so
-    /// that a request without a session is 403 whatever it sends.
-    func token(_ request: Request) async throws -> String {
-        try await cookie.liveSession(in: request, auth: auth).token
+    /// The session the first cookie value that names a live one names, resolved once for the
+    /// request: checked before the body is read, so that a request without a session is 403
+    /// whatever it sends.
+    func session(_ request: Request) async throws -> AuthenticatedSession {
+        try await cookie.liveSession(in: request, auth: auth)
     }
 
     /// The client's address and agent, as recorded with a session and sent with notices.
     func origin(of request: Request, context: LatchkeyRequestContext) -> SessionOrigin {
-        Self.origin(of: request, context: context, resolver: resolver)
-    }
-
-    /// The client's address (resolved through `TRUSTED_PROXIES`; `nil` unless it is an IP
-    /// address, since a trusted proxy's `X-Forwarded-For` may end in anything) and agent.
-    static func origin(
-        of request: Request, context: LatchkeyRequestContext, resolver: ClientAddressResolver
-    ) -> SessionOrigin {
-        let address = resolver.clientAddress(
-            peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor])
-        return SessionOrigin(
-            ip: address.flatMap { IPNetwork.addressBytes($0) == nil ? nil : $0 },
-            userAgent: request.headers[.userAgent])
+        resolver.origin(of: request, context: context)
     }
 }
 
@@ -135,7 +124,7 @@ private struct AccountBody: Encodable {
     let email: String
     let createdAt: String
     let emailVerified: Bool
-    let mfa: MFABody
+    let mfa: SecondFactorBody
 
     enum CodingKeys: String, CodingKey {
         case id, email, mfa
@@ -145,7 +134,7 @@ private struct AccountBody: Encodable {
 }
 
 /// `GET /account`'s `mfa` object.
-private struct MFABody: Encodable {
+private struct SecondFactorBody: Encodable {
     let totp: Bool
     let recoveryCodesLeft: Int
 

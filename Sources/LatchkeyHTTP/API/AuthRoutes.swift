@@ -10,8 +10,7 @@ struct AuthRoutes: Sendable {
     /// The client's address (through `TRUSTED_PROXIES`) and agent, for the session and the
     /// account's activity.
     func origin(of request: Request, context: LatchkeyRequestContext) -> SessionOrigin {
-        AccountRoutes.origin(
-            of: request, context: context, resolver: ClientAddressResolver(trustedProxies: options.trustedProxies))
+        ClientAddressResolver(trustedProxies: options.trustedProxies).origin(of: request, context: context)
     }
 
     /// The session cookie under its configured name.
@@ -27,34 +26,31 @@ struct AuthRoutes: Sendable {
 
     func login(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        let client = origin(of: request, context: context)
-        var login = try await auth.validLogin(
-            email: fields.required("email"), password: fields.required("password"), origin: client)
-        if login.secondFactorRequired {
-            guard let code = try fields.code() else {
-                // The one error body with more than `message`: the second step's token.
-                let token = try await auth.beginSecondFactorLogin(for: login)
-                return JSONResponse.encoded(.unauthorized, SecondFactorRequiredBody(mfaToken: token))
-            }
-            login = try await auth.completeLogin(login, code: code, origin: client)
+        switch try await auth.logIn(
+            email: fields.required("email"), password: fields.required("password"), code: fields.code(),
+            origin: origin(of: request, context: context))
+        {
+        case .loggedIn(let grant):
+            return loggedIn(grant)
+        case .secondStepRequired(let challenge):
+            // The one error body with more than `message`: the second step's token.
+            return JSONResponse.encoded(.unauthorized, SecondStepRequiredBody(loginChallenge: challenge))
         }
-        return try await loggedIn(login, origin: client)
     }
 
-    /// A successful login's answer: the session made, 200 `{"email", "message": "logged in"}`
-    /// with its cookie.
-    func loggedIn(_ login: VerifiedLogin, origin: SessionOrigin) async throws -> Response {
-        let token = try await auth.createSession(for: login, origin: origin)
-        var response = JSONResponse.make(.ok, ["email": login.email, "message": "logged in"])
+    /// A successful login's answer: 200 `{"email", "message": "logged in"}` with the session's
+    /// cookie.
+    func loggedIn(_ grant: SessionGrant) -> Response {
+        var response = JSONResponse.make(.ok, ["email": grant.email, "message": "logged in"])
         response.headers.append(
-            HTTPField(name: .setCookie, value: cookie.header(value: token, maxAge: auth.policy.sessionLifetime)))
+            HTTPField(name: .setCookie, value: cookie.header(value: grant.token, maxAge: grant.maxAge)))
         return response
     }
 
     func logout(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         do {
             try await auth.destroySession(
-                token: cookie.liveSession(in: request, auth: auth).token, origin: origin(of: request, context: context))
+                cookie.liveSession(in: request, auth: auth), origin: origin(of: request, context: context))
         } catch AuthError.invalidSession {
             // A stale cookie is cleared even when the logout is refused.
             var headers = HTTPFields()
@@ -144,14 +140,14 @@ struct AuthRoutes: Sendable {
 }
 
 /// `POST /sessions`' 401 for the right password of an account with a second factor.
-private struct SecondFactorRequiredBody: Encodable {
+private struct SecondStepRequiredBody: Encodable {
     let message = "one-time code required"
-    let mfaRequired = true
-    let mfaToken: String
+    let codeRequired = true
+    let loginChallenge: String
 
     enum CodingKeys: String, CodingKey {
         case message
-        case mfaRequired = "mfa_required"
-        case mfaToken = "mfa_token"
+        case codeRequired = "mfa_required"
+        case loginChallenge = "mfa_token"
     }
 }

@@ -12,10 +12,10 @@ struct SecondFactorRoutes: Sendable {
 
     /// `POST /account/mfa/totp` `password`: 200 `{"secret", "otpauth_uri"}`, a pending enrolment.
     func begin(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await account.token(request)
+        let session = try await account.session(request)
         let fields = try await Fields.read(from: request, context: context)
         let enrolment = try await auth.beginTOTPEnrolment(
-            sessionToken: token, password: fields.required("password"),
+            session: session, password: fields.required("password"),
             origin: account.origin(of: request, context: context))
         return JSONResponse.make(.ok, ["secret": enrolment.secret, "otpauth_uri": enrolment.keyURI])
     }
@@ -23,10 +23,10 @@ struct SecondFactorRoutes: Sendable {
     /// `PUT /account/mfa/totp` `code`: 200 `{"recovery_codes": [...]}` with the session's new
     /// cookie; the factor is active.
     func confirm(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await account.token(request)
+        let session = try await account.session(request)
         let fields = try await Fields.read(from: request, context: context)
         let confirmed = try await auth.confirmTOTPEnrolment(
-            sessionToken: token, code: fields.required("code"), origin: account.origin(of: request, context: context))
+            session: session, code: fields.required("code"), origin: account.origin(of: request, context: context))
         var response = JSONResponse.encoded(.ok, ["recovery_codes": confirmed.recoveryCodes])
         response.headers.append(
             HTTPField(
@@ -37,40 +37,30 @@ struct SecondFactorRoutes: Sendable {
 
     /// `DELETE /account/mfa/totp` `password`, `code`: 204.
     func disable(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await account.token(request)
+        let session = try await account.session(request)
         let fields = try await Fields.read(from: request, context: context)
         try await auth.disableTOTP(
-            sessionToken: token, password: fields.required("password"), code: fields.code(),
+            session: session, password: fields.required("password"), code: fields.code(),
             origin: account.origin(of: request, context: context))
         return Response(status: .noContent)
     }
 
     /// `POST /account/mfa/recovery_codes` `password`, `code`: 200 `{"recovery_codes": [...]}`.
     func regenerate(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let token = try await account.token(request)
+        let session = try await account.session(request)
         let fields = try await Fields.read(from: request, context: context)
         let codes = try await auth.regenerateRecoveryCodes(
-            sessionToken: token, password: fields.required("password"), code: fields.code(),
+            session: session, password: fields.required("password"), code: fields.code(),
             origin: account.origin(of: request, context: context))
         return JSONResponse.encoded(.ok, ["recovery_codes": codes])
     }
 
     /// `POST /sessions/mfa` `mfa_token`, `code`: exactly a successful login's answer.
-    func finishLogin(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+    func continueLogIn(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        let client = account.origin(of: request, context: context)
-        let verified = try await auth.finishLogin(
-            mfaToken: fields.required("mfa_token"), code: fields.required("code"), origin: client)
-        return try await login.loggedIn(verified, origin: client)
-    }
-}
-
-extension Fields {
-    /// The one-time or recovery code a route may carry (`code`); empty counts as missing, as a
-    /// form with an empty field sends `code=`.
-    /// - Throws: `APIError` 400 when it is sent more than once or is not a string.
-    func code() throws -> String? {
-        guard let code = try optional("code"), !code.isEmpty else { return nil }
-        return code
+        let grant = try await auth.continueLogIn(
+            challenge: fields.required("mfa_token"), code: fields.required("code"),
+            origin: account.origin(of: request, context: context))
+        return login.loggedIn(grant)
     }
 }

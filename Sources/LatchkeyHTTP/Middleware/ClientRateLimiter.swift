@@ -32,24 +32,20 @@ final class ClientRateLimiter: Sendable {
     }
 }
 
-/// Applies the per-client limit to `POST /users`, `POST /sessions`, `POST /sessions/mfa`, and both
-/// `/reset_password` and `/verify_email` routes.
+/// Applies the per-client limit to the routes the route table marks `clientLimited`.
 struct ClientRateLimitMiddleware: RouterMiddleware {
     typealias Context = LatchkeyRequestContext
     let limiter: ClientRateLimiter
+    /// The limited routes, as `METHOD /path` (`RouteTable.clientLimited`).
+    let limited: Set<String>
     let resolver: ClientAddressResolver
-
-    static let limited: Set<String> = [
-        "POST /users", "POST /sessions", "POST /reset_password", "PUT /reset_password", "POST /verify_email",
-        "PUT /verify_email", "POST /sessions/mfa",
-    ]
 
     func handle(
         _ request: Request,
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard Self.limited.contains("\(request.method.rawValue) \(request.uri.path)") else {
+        guard limited.contains("\(request.method.rawValue) \(request.uri.path)") else {
             return try await next(request, context)
         }
         let client = resolver.clientAddress(

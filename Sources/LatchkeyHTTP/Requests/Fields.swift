@@ -4,9 +4,9 @@ import NIOCore
 
 /// The fields of a request body, from `application/x-www-form-urlencoded` (the contract)
 /// or a JSON object with the same keys.
-struct Fields: Sendable {
+public struct Fields: Sendable {
     /// The largest body accepted, in bytes.
-    static let maximumBodySize = 64 * 1024
+    public static let maximumBodySize = 64 * 1024
 
     /// The string values, by name.
     let values: [String: String]
@@ -29,7 +29,7 @@ struct Fields: Sendable {
     ///   `Content-Encoding` other than `identity`, 400 for a body that does not parse or does
     ///   not arrive whole, 408 when the connection's body timeout (or the shutdown timeout)
     ///   closed it while the body was being read; `CancellationError` when the task is cancelled.
-    static func read(from request: Request, context: LatchkeyRequestContext) async throws -> Fields {
+    public static func read(from request: Request, context: LatchkeyRequestContext) async throws -> Fields {
         // Bodies are not decoded here, so a body labelled with an encoding is refused rather
         // than read as it is: a proxy that honours the label would see another body (RFC 9110
         // 15.5.16).
@@ -183,7 +183,7 @@ struct Fields: Sendable {
     /// - Returns: Its value.
     /// - Throws: `APIError` 400 naming the field when it is sent more than once, is not a
     ///   string, or is missing (JSON `null` counts as missing).
-    func required(_ name: String) throws -> String {
+    public func required(_ name: String) throws -> String {
         guard let value = try optional(name) else {
             if jsonSentAsForm {
                 throw APIError(
@@ -201,7 +201,7 @@ struct Fields: Sendable {
     /// - Returns: Its value, or `nil` when it is missing (JSON `null` counts as missing).
     /// - Throws: `APIError` 400 naming the field when it is sent more than once or is not a
     ///   string.
-    func optional(_ name: String) throws -> String? {
+    public func optional(_ name: String) throws -> String? {
         if repeated.contains(name) {
             throw APIError(.badRequest, "field \(name) must be sent once")
         }
@@ -209,5 +209,16 @@ struct Fields: Sendable {
             throw APIError(.badRequest, "\(name) must be a string")
         }
         return values[name]
+    }
+}
+
+extension Fields {
+    /// The one-time or recovery code a route may carry (`code`); empty counts as missing, as a
+    /// form with an empty field sends `code=`.
+    /// - Returns: The code, or `nil` when it is missing or empty.
+    /// - Throws: `APIError` 400 when it is sent more than once or is not a string.
+    public func code() throws -> String? {
+        guard let code = try optional("code"), !code.isEmpty else { return nil }
+        return code
     }
 }

@@ -3,20 +3,29 @@ import LatchkeyCore
 
 /// The session cookie under its configured name: which values a request carries, which of them
 /// names a live session, and the exact `Set-Cookie` line.
-struct SessionCookie: Sendable {
+public struct SessionCookie: Sendable {
     /// The cookie's name (`SESSION_COOKIE_NAME`).
-    let name: String
+    public let name: String
     /// Whether `Set-Cookie` carries `Secure`.
-    let secure: Bool
+    public let secure: Bool
 
     /// The most values of the cookie tried per request: a browser sends one per matching path and
     /// domain, so a few are legitimate; more only make work.
-    static let maximumCandidates = 4
+    public static let maximumCandidates = 4
+
+    /// Creates the cookie's description.
+    /// - Parameters:
+    ///   - name: The cookie's name (`session_id`, or `__Host-session_id` in production).
+    ///   - secure: Whether `Set-Cookie` carries `Secure`.
+    public init(name: String, secure: Bool) {
+        self.name = name
+        self.secure = secure
+    }
 
     /// The well-formed values of the cookie in the request's `Cookie` headers, in order, at most
     /// `maximumCandidates`, without the double quotes RFC 6265 (4.1.1) allows around a value.
     /// Only this cookie is parsed, not the others: this runs on every session check.
-    func candidates(in request: Request) -> [String] {
+    public func candidates(in request: Request) -> [String] {
         let name = Array(self.name.utf8)
         var found: [String] = []
         for header in request.headers[values: .cookie] {
@@ -45,13 +54,13 @@ struct SessionCookie: Sendable {
         return found
     }
 
-    /// The first value that names a live session, its user, and the session's assurance level.
+    /// The session that the first value naming a live one names (its user and assurance level
+    /// readable; the rest opaque, for `Auth`'s rules).
     /// - Throws: `AuthError.invalidSession` when none does (or there is none).
-    func liveSession(in request: Request, auth: Auth) async throws -> (token: String, user: SessionUser, aal: Int) {
+    public func liveSession(in request: Request, auth: Auth) async throws -> AuthenticatedSession {
         for token in candidates(in: request) {
             do {
-                let (user, aal) = try await auth.userAndAssurance(forSessionToken: token)
-                return (token, user, aal)
+                return try await auth.authenticatedSession(token: token)
             } catch AuthError.invalidSession {
                 continue
             }
@@ -64,7 +73,7 @@ struct SessionCookie: Sendable {
     /// - Parameters:
     ///   - value: The session token, or empty to clear the cookie.
     ///   - maxAge: Seconds the browser keeps it; 0 clears it.
-    func header(value: String, maxAge: Int) -> String {
+    public func header(value: String, maxAge: Int) -> String {
         "\(name)=\(value); Max-Age=\(maxAge); Path=/; " + (secure ? "Secure; " : "") + "HttpOnly; SameSite=Lax"
     }
 }

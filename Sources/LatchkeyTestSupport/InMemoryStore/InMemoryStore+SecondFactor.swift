@@ -5,9 +5,11 @@ import LatchkeyCore
 /// code. The actor runs one call at a time, so each is atomic as the databases' transactions are.
 extension InMemoryStore {
     /// The user's factor, with the count of unused recovery codes.
-    public func mfaFactor(userID: Int64) throws -> MFAFactor? {
+    public func secondFactor(userID: Int64) throws -> SecondFactor? {
         try check()
-        guard var factor = mfaFactors[userID], factor.secret != nil || factor.pendingSecret != nil else { return nil }
+        guard var factor = secondFactors[userID], factor.secret != nil || factor.pendingSecret != nil else {
+            return nil
+        }
         factor.recoveryCodesLeft = recoveryCodes[userID]?.count ?? 0
         return factor
     }
@@ -18,11 +20,11 @@ extension InMemoryStore {
         try check()
         guard users[userID] != nil else { throw StoreError.notFound }
         var factor =
-            mfaFactors[userID]
-            ?? MFAFactor(userID: userID, secret: nil, pendingSecret: nil, lastStep: nil, recoveryCodesLeft: 0)
+            secondFactors[userID]
+            ?? SecondFactor(userID: userID, secret: nil, pendingSecret: nil, lastStep: nil, recoveryCodesLeft: 0)
         guard factor.secret == nil else { return false }
         factor.pendingSecret = sealed
-        mfaFactors[userID] = factor
+        secondFactors[userID] = factor
         return true
     }
 
@@ -33,15 +35,15 @@ extension InMemoryStore {
         as replacement: TokenDigest
     ) throws -> Bool {
         try check()
-        guard var session = sessions[current], session.userID == userID, var factor = mfaFactors[userID],
+        guard var session = sessions[current], session.userID == userID, var factor = secondFactors[userID],
             factor.secret == nil, factor.pendingSecret == pending
         else { return false }
         factor.secret = pending
         factor.pendingSecret = nil
         factor.lastStep = step
-        mfaFactors[userID] = factor
+        secondFactors[userID] = factor
         storeRecoveryCodes(userID: userID, digests: codes)
-        mfaTokens = mfaTokens.filter { $0.value.userID != userID }
+        loginChallenges = loginChallenges.filter { $0.value.userID != userID }
         sessions = sessions.filter { $0.value.userID != userID }
         session.tokenDigest = replacement
         session.aal = 2
@@ -52,11 +54,11 @@ extension InMemoryStore {
     /// Records the step while the secret is still `secret` and the step is new.
     public func acceptTOTPStep(userID: Int64, step: Int64, secret: Data, resealed: Data?) throws -> Bool {
         try check()
-        guard var factor = mfaFactors[userID], factor.secret == secret, factor.lastStep.map({ $0 < step }) ?? true
+        guard var factor = secondFactors[userID], factor.secret == secret, factor.lastStep.map({ $0 < step }) ?? true
         else { return false }
         factor.lastStep = step
         if let resealed { factor.secret = resealed }
-        mfaFactors[userID] = factor
+        secondFactors[userID] = factor
         return true
     }
 
@@ -74,46 +76,46 @@ extension InMemoryStore {
     /// Replaces the codes while a factor is active.
     public func replaceRecoveryCodes(userID: Int64, digests: [Data]) throws -> Bool {
         try check()
-        guard mfaFactors[userID]?.isActive == true else { return false }
+        guard secondFactors[userID]?.isActive == true else { return false }
         storeRecoveryCodes(userID: userID, digests: digests)
         return true
     }
 
     /// Removes the factor, the codes and the login tokens; returns whether a factor was active.
-    public func deleteMFA(userID: Int64) throws -> Bool {
+    public func deleteSecondFactor(userID: Int64) throws -> Bool {
         try check()
-        let active = mfaFactors[userID]?.isActive ?? false
+        let active = secondFactors[userID]?.isActive ?? false
         removeSecondFactor(userID: userID)
         return active
     }
 
     /// Stores a login's token; `StoreError.notFound` when the user is gone.
-    public func addMFAToken(_ token: MFAToken) throws {
+    public func addLoginChallenge(_ token: LoginChallenge) throws {
         try check()
         try StoreError.checkText(token.passwordHash)
         guard users[token.userID] != nil else { throw StoreError.notFound }
         // The databases' primary key refuses a digest stored twice.
-        guard mfaTokens[token.tokenDigest] == nil else { throw StoreError.unavailable("duplicate MFA token") }
-        mfaTokens[token.tokenDigest] = token
+        guard loginChallenges[token.tokenDigest] == nil else { throw StoreError.unavailable("duplicate MFA token") }
+        loginChallenges[token.tokenDigest] = token
     }
 
     /// Finds a login's token, expired or not.
-    public func findMFAToken(digest: TokenDigest) throws -> MFAToken? {
+    public func findLoginChallenge(digest: TokenDigest) throws -> LoginChallenge? {
         try check()
-        return mfaTokens[digest]
+        return loginChallenges[digest]
     }
 
     /// Removes a login's token; returns whether it was there.
-    public func deleteMFAToken(digest: TokenDigest) throws -> Bool {
+    public func deleteLoginChallenge(digest: TokenDigest) throws -> Bool {
         try check()
-        return mfaTokens.removeValue(forKey: digest) != nil
+        return loginChallenges.removeValue(forKey: digest) != nil
     }
 
     /// Up to `limit` active secrets.
     public func sampleTOTPSecrets(limit: Int) throws -> [(userID: Int64, secret: Data)] {
         try check()
         return Array(
-            mfaFactors.values.compactMap { factor in factor.secret.map { (userID: factor.userID, secret: $0) } }
+            secondFactors.values.compactMap { factor in factor.secret.map { (userID: factor.userID, secret: $0) } }
                 .prefix(max(0, limit)))
     }
 
@@ -126,8 +128,8 @@ extension InMemoryStore {
 
     /// Removes everything of a user's second factor.
     func removeSecondFactor(userID: Int64) {
-        mfaFactors.removeValue(forKey: userID)
+        secondFactors.removeValue(forKey: userID)
         recoveryCodes.removeValue(forKey: userID)
-        mfaTokens = mfaTokens.filter { $0.value.userID != userID }
+        loginChallenges = loginChallenges.filter { $0.value.userID != userID }
     }
 }

@@ -112,20 +112,24 @@ extension StoreContract {
             // A hash that changed meanwhile, another account's session or a gone session: nothing changes.
             #expect(
                 try await store.changePassword(
-                    userID: ada.id, from: "stale", to: "new", keeping: current.tokenDigest, as: renewed) == false)
+                    userID: ada.id, from: "stale", to: "new", keeping: current.tokenDigest, as: renewed,
+                    revoking: .passwordChange) == false)
             #expect(
                 try await store.changePassword(
-                    userID: ada.id, from: "old", to: "new", keeping: bobs.tokenDigest, as: renewed) == false)
+                    userID: ada.id, from: "old", to: "new", keeping: bobs.tokenDigest, as: renewed,
+                    revoking: .passwordChange) == false)
             #expect(
                 try await store.changePassword(
-                    userID: ada.id, from: "old", to: "new", keeping: Self.digest("gone"), as: renewed) == false)
+                    userID: ada.id, from: "old", to: "new", keeping: Self.digest("gone"), as: renewed,
+                    revoking: .passwordChange) == false)
             #expect(try await store.findUser(by: .id(ada.id))?.passwordHash == "old")
             #expect(try await store.findSession(digest: other.tokenDigest) != nil)
             #expect(try await store.findResetToken(userID: ada.id) != nil)
 
             #expect(
                 try await store.changePassword(
-                    userID: ada.id, from: "old", to: "new", keeping: current.tokenDigest, as: renewed))
+                    userID: ada.id, from: "old", to: "new", keeping: current.tokenDigest, as: renewed,
+                    revoking: .passwordChange))
             #expect(try await store.findUser(by: .id(ada.id))?.passwordHash == "new")
             #expect(try await store.findSession(digest: current.tokenDigest) == nil)
             #expect(try await store.findSession(digest: other.tokenDigest) == nil)

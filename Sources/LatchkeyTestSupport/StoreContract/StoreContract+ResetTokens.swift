@@ -31,14 +31,14 @@ extension StoreContract {
         case .resetPasswordIsSingleUseAndEndsSessions:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)
             try await Self.addSession(store, Self.session("s", userID: user.id), hash: "old")
-            try await store.addMFAToken(Self.mfaToken("login", userID: user.id))
+            try await store.addLoginChallenge(Self.loginChallenge("login", userID: user.id))
             try await store.setResetToken(Self.resetToken("r", userID: user.id))
             let now = Self.t0.addingTimeInterval(60)
             #expect(
                 try await store.resetPassword(userID: user.id, digest: Self.digest("r"), passwordHash: "new", now: now))
             #expect(try await store.findUser(by: .id(user.id))?.passwordHash == "new")
             #expect(try await store.findSession(digest: Self.digest("s")) == nil)
-            #expect(try await store.findMFAToken(digest: Self.digest("login")) == nil)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("login")) == nil)
             #expect(try await store.findResetToken(userID: user.id) == nil)
             let again = try await store.resetPassword(
                 userID: user.id,
@@ -56,24 +56,26 @@ extension StoreContract {
             let bob = try await store.addUser(email: "bob@example.com", passwordHash: "old", createdAt: Self.t0)
             try await Self.addSession(store, Self.session("ada-phone", userID: ada.id), hash: "old")
             try await Self.addSession(store, Self.session("ada-laptop", userID: ada.id), hash: "old")
-            try await store.addMFAToken(Self.mfaToken("ada-login", userID: ada.id))
-            try await store.addMFAToken(Self.mfaToken("bob-login", userID: bob.id))
+            try await store.addLoginChallenge(Self.loginChallenge("ada-login", userID: ada.id))
+            try await store.addLoginChallenge(Self.loginChallenge("bob-login", userID: bob.id))
             try await store.setVerificationToken(Self.verification("ada-new", userID: ada.id, email: "ada@new.example"))
             try await store.setResetToken(Self.resetToken("r", userID: ada.id))
             let now = Self.t0.addingTimeInterval(60)
             #expect(
                 try await store.resetPassword(
-                    userID: ada.id, digest: Self.digest("r"), passwordHash: "new", now: now, endingSessions: false))
+                    userID: ada.id, digest: Self.digest("r"), passwordHash: "new", now: now,
+                    revoking: .passwordReset(endingSessions: false)))
             #expect(try await store.findUser(by: .id(ada.id))?.passwordHash == "new")
             #expect(try await store.findSession(digest: Self.digest("ada-phone")) != nil)
             #expect(try await store.findSession(digest: Self.digest("ada-laptop")) != nil)
-            #expect(try await store.findMFAToken(digest: Self.digest("ada-login")) == nil)
-            #expect(try await store.findMFAToken(digest: Self.digest("bob-login")) != nil)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("ada-login")) == nil)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("bob-login")) != nil)
             #expect(try await store.findVerificationToken(digest: Self.digest("ada-new")) == nil)
             #expect(try await store.findResetToken(userID: ada.id) == nil)
             #expect(
                 try await store.resetPassword(
-                    userID: ada.id, digest: Self.digest("r"), passwordHash: "again", now: now, endingSessions: false)
+                    userID: ada.id, digest: Self.digest("r"), passwordHash: "again", now: now,
+                    revoking: .passwordReset(endingSessions: false))
                     == false)
 
         case .resetPasswordRefusesWrongOrExpiredToken:

@@ -26,8 +26,8 @@ extension StoreContract {
     }
 
     /// A login's token for a user, expiring at `expiresAt`.
-    static func mfaToken(_ seed: String, userID: Int64, expiresAt: Date = t0 + 300) -> MFAToken {
-        MFAToken(tokenDigest: digest(seed), userID: userID, passwordHash: "h", expiresAt: expiresAt)
+    static func loginChallenge(_ seed: String, userID: Int64, expiresAt: Date = t0 + 300) -> LoginChallenge {
+        LoginChallenge(tokenDigest: digest(seed), userID: userID, passwordHash: "h", expiresAt: expiresAt)
     }
 
     /// Runs `body` from `count` tasks at once and returns what each returned.
@@ -60,25 +60,25 @@ extension StoreContract {
         let (secret, codes) = (Self.bytes("sealed-secret"), (1...5).map { Self.bytes("code-\($0)") })
         switch self {
         case .pendingTOTPSecretRoundTrips:
-            #expect(try await store.mfaFactor(userID: ada.id) == nil)
+            #expect(try await store.secondFactor(userID: ada.id) == nil)
             #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: Self.bytes("first")))
-            let first = MFAFactor(
+            let first = SecondFactor(
                 userID: ada.id, secret: nil, pendingSecret: Self.bytes("first"), lastStep: nil, recoveryCodesLeft: 0)
-            #expect(try await store.mfaFactor(userID: ada.id) == first)
+            #expect(try await store.secondFactor(userID: ada.id) == first)
             #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: Self.bytes("second")))
-            #expect(try await store.mfaFactor(userID: ada.id)?.pendingSecret == Self.bytes("second"))
+            #expect(try await store.secondFactor(userID: ada.id)?.pendingSecret == Self.bytes("second"))
             // A pending secret is no second factor yet.
-            #expect(try await store.findUser(by: .id(ada.id))?.mfaEnabled == false)
-            #expect(try await store.mfaFactor(userID: bob.id) == nil)
+            #expect(try await store.findUser(by: .id(ada.id))?.secondFactorEnabled == false)
+            #expect(try await store.secondFactor(userID: bob.id) == nil)
             await #expect(throws: StoreError.notFound) {
                 _ = try await store.setPendingTOTPSecret(userID: ada.id + 99, sealed: Self.bytes("ghost"))
             }
             // While a factor is active, a new enrolment changes nothing.
             try await Self.activate(store, userID: bob.id, secret: secret)
             #expect(try await store.setPendingTOTPSecret(userID: bob.id, sealed: Self.bytes("other")) == false)
-            let active = MFAFactor(
+            let active = SecondFactor(
                 userID: bob.id, secret: secret, pendingSecret: nil, lastStep: 100, recoveryCodesLeft: 0)
-            #expect(try await store.mfaFactor(userID: bob.id) == active)
+            #expect(try await store.secondFactor(userID: bob.id) == active)
 
         case .activateTOTPIsAllOrNothing:
             let current = Self.session("current", userID: ada.id)
@@ -97,7 +97,7 @@ extension StoreContract {
                         userID: ada.id, pending: pending, step: 100, recoveryCodes: codes, keeping: kept, as: renewed)
                         == false)
             }
-            #expect(try await store.mfaFactor(userID: ada.id)?.isActive == false)
+            #expect(try await store.secondFactor(userID: ada.id)?.isActive == false)
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: codes) == nil)
             for session in [current, other, expired] {
                 #expect(try await store.findSession(digest: session.tokenDigest)?.session == session)
@@ -108,9 +108,9 @@ extension StoreContract {
                 try await store.activateTOTP(
                     userID: ada.id, pending: secret, step: 100, recoveryCodes: codes, keeping: current.tokenDigest,
                     as: renewed))
-            let factor = MFAFactor(
+            let factor = SecondFactor(
                 userID: ada.id, secret: secret, pendingSecret: nil, lastStep: 100, recoveryCodesLeft: 5)
-            #expect(try await store.mfaFactor(userID: ada.id) == factor)
+            #expect(try await store.secondFactor(userID: ada.id) == factor)
             var rekeyed = current
             rekeyed.tokenDigest = renewed
             rekeyed.aal = 2
@@ -119,17 +119,17 @@ extension StoreContract {
                 #expect(try await store.findSession(digest: session.tokenDigest) == nil)
             }
             #expect(try await store.findSession(digest: bobs.tokenDigest)?.session.aal == 1)
-            #expect(try await store.findUser(by: .id(ada.id))?.mfaEnabled == true)
-            #expect(try await store.findUser(by: .email("ada@example.com"))?.mfaEnabled == true)
-            #expect(try await store.findUser(by: .id(bob.id))?.mfaEnabled == false)
+            #expect(try await store.findUser(by: .id(ada.id))?.secondFactorEnabled == true)
+            #expect(try await store.findUser(by: .email("ada@example.com"))?.secondFactorEnabled == true)
+            #expect(try await store.findUser(by: .id(bob.id))?.secondFactorEnabled == false)
             let listed = try await store.listUsers(after: nil, limit: 10, now: Self.t0, idleCutoff: Self.t0 - 60)
-            #expect(listed.map(\.mfaEnabled) == [true, false])
+            #expect(listed.map(\.secondFactorEnabled) == [true, false])
             // Once active, the same confirmation changes nothing.
             #expect(
                 try await store.activateTOTP(
                     userID: ada.id, pending: secret, step: 101, recoveryCodes: [], keeping: renewed,
                     as: Self.digest("again")) == false)
-            #expect(try await store.mfaFactor(userID: ada.id) == factor)
+            #expect(try await store.secondFactor(userID: ada.id) == factor)
 
         case .acceptTOTPStepOncePerStep:
             try await Self.activate(store, userID: ada.id, secret: secret, step: 100)
@@ -143,10 +143,10 @@ extension StoreContract {
             #expect(
                 try await store.acceptTOTPStep(userID: ada.id, step: 110, secret: Self.bytes("wrong"), resealed: nil)
                     == false)
-            #expect(try await store.mfaFactor(userID: ada.id)?.lastStep == 101)
+            #expect(try await store.secondFactor(userID: ada.id)?.lastStep == 101)
             let resealed = Self.bytes("resealed-secret")
             #expect(try await store.acceptTOTPStep(userID: ada.id, step: 105, secret: secret, resealed: resealed))
-            let factor = try await store.mfaFactor(userID: ada.id)
+            let factor = try await store.secondFactor(userID: ada.id)
             #expect(factor?.secret == resealed && factor?.lastStep == 105)
             #expect(try await store.acceptTOTPStep(userID: ada.id, step: 106, secret: secret, resealed: nil) == false)
             #expect(try await store.acceptTOTPStep(userID: ada.id, step: 106, secret: resealed, resealed: nil))
@@ -159,7 +159,7 @@ extension StoreContract {
             }
             #expect(outcomes.filter { (try? $0.get()) == true }.count == 1)
             #expect(Self.failures(outcomes).isEmpty, "\(outcomes)")
-            #expect(try await store.mfaFactor(userID: ada.id)?.lastStep == 200)
+            #expect(try await store.secondFactor(userID: ada.id)?.lastStep == 200)
 
         case .recoveryCodesAreConsumedOnce:
             // Without an active factor, codes cannot be replaced.
@@ -181,67 +181,69 @@ extension StoreContract {
             #expect(Self.failures(outcomes).isEmpty, "\(outcomes)")
             // `try?` flattens: only the consumers that got a count remain.
             #expect(outcomes.compactMap { try? $0.get() } == [3])
-            #expect(try await store.mfaFactor(userID: ada.id)?.recoveryCodesLeft == 3)
+            #expect(try await store.secondFactor(userID: ada.id)?.recoveryCodesLeft == 3)
             let fresh = [Self.bytes("fresh-1"), Self.bytes("fresh-2")]
             #expect(try await store.replaceRecoveryCodes(userID: ada.id, digests: fresh))
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [codes[0]]) == nil)
-            #expect(try await store.mfaFactor(userID: ada.id)?.recoveryCodesLeft == 2)
+            #expect(try await store.secondFactor(userID: ada.id)?.recoveryCodesLeft == 2)
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [fresh[1]]) == 1)
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [fresh[0]]) == 0)
-            #expect(try await store.mfaFactor(userID: bob.id)?.recoveryCodesLeft == 1)
+            #expect(try await store.secondFactor(userID: bob.id)?.recoveryCodesLeft == 1)
 
-        case .deleteMFARemovesEverything:
+        case .deleteSecondFactorRemovesEverything:
             try await Self.activate(store, userID: ada.id, secret: secret, codes: codes)
             try await Self.activate(store, userID: bob.id, secret: secret, codes: codes)
-            try await store.addMFAToken(Self.mfaToken("ada-login", userID: ada.id))
-            try await store.addMFAToken(Self.mfaToken("bob-login", userID: bob.id))
-            #expect(try await store.deleteMFA(userID: ada.id))
-            #expect(try await store.mfaFactor(userID: ada.id) == nil)
-            #expect(try await store.findUser(by: .id(ada.id))?.mfaEnabled == false)
+            try await store.addLoginChallenge(Self.loginChallenge("ada-login", userID: ada.id))
+            try await store.addLoginChallenge(Self.loginChallenge("bob-login", userID: bob.id))
+            #expect(try await store.deleteSecondFactor(userID: ada.id))
+            #expect(try await store.secondFactor(userID: ada.id) == nil)
+            #expect(try await store.findUser(by: .id(ada.id))?.secondFactorEnabled == false)
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [codes[0]]) == nil)
-            #expect(try await store.findMFAToken(digest: Self.digest("ada-login")) == nil)
-            #expect(try await store.deleteMFA(userID: ada.id) == false)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("ada-login")) == nil)
+            #expect(try await store.deleteSecondFactor(userID: ada.id) == false)
             // A pending enrolment goes too, and was no active factor.
             #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: secret))
-            #expect(try await store.deleteMFA(userID: ada.id) == false)
-            #expect(try await store.mfaFactor(userID: ada.id) == nil)
+            #expect(try await store.deleteSecondFactor(userID: ada.id) == false)
+            #expect(try await store.secondFactor(userID: ada.id) == nil)
             // The other account keeps everything.
-            #expect(try await store.mfaFactor(userID: bob.id)?.recoveryCodesLeft == 5)
-            #expect(try await store.findMFAToken(digest: Self.digest("bob-login")) != nil)
-            #expect(try await store.findUser(by: .id(bob.id))?.mfaEnabled == true)
+            #expect(try await store.secondFactor(userID: bob.id)?.recoveryCodesLeft == 5)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("bob-login")) != nil)
+            #expect(try await store.findUser(by: .id(bob.id))?.secondFactorEnabled == true)
 
-        case .mfaTokensAreUsedOnceAndPurged:
-            let live = Self.mfaToken("live", userID: ada.id)
-            let expired = Self.mfaToken("expired", userID: ada.id, expiresAt: Self.t0 - 1)
-            let expiring = Self.mfaToken("expiring", userID: bob.id, expiresAt: Self.t0)
-            for token in [live, expired, expiring] { try await store.addMFAToken(token) }
-            #expect(try await store.findMFAToken(digest: live.tokenDigest) == live)
-            #expect(try await store.findMFAToken(digest: expired.tokenDigest) == expired)
-            #expect(try await store.findMFAToken(digest: Self.digest("unknown")) == nil)
+        case .loginChallengesAreUsedOnceAndPurged:
+            let live = Self.loginChallenge("live", userID: ada.id)
+            let expired = Self.loginChallenge("expired", userID: ada.id, expiresAt: Self.t0 - 1)
+            let expiring = Self.loginChallenge("expiring", userID: bob.id, expiresAt: Self.t0)
+            for token in [live, expired, expiring] { try await store.addLoginChallenge(token) }
+            #expect(try await store.findLoginChallenge(digest: live.tokenDigest) == live)
+            #expect(try await store.findLoginChallenge(digest: expired.tokenDigest) == expired)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("unknown")) == nil)
             await #expect(throws: StoreError.notFound) {
-                try await store.addMFAToken(Self.mfaToken("ghost", userID: ada.id + 99))
+                try await store.addLoginChallenge(Self.loginChallenge("ghost", userID: ada.id + 99))
             }
             let purged = try await store.purgeExpired(now: Self.t0, idleCutoff: Self.t0 - 3600)
-            #expect(purged.mfaTokens == 2)
-            #expect(try await store.findMFAToken(digest: expired.tokenDigest) == nil)
-            #expect(try await store.findMFAToken(digest: expiring.tokenDigest) == nil)
-            let outcomes = await Self.concurrently(20) { try await store.deleteMFAToken(digest: live.tokenDigest) }
+            #expect(purged.loginChallenges == 2)
+            #expect(try await store.findLoginChallenge(digest: expired.tokenDigest) == nil)
+            #expect(try await store.findLoginChallenge(digest: expiring.tokenDigest) == nil)
+            let outcomes = await Self.concurrently(20) {
+                try await store.deleteLoginChallenge(digest: live.tokenDigest)
+            }
             #expect(outcomes.filter { (try? $0.get()) == true }.count == 1)
             #expect(Self.failures(outcomes).isEmpty, "\(outcomes)")
-            #expect(try await store.findMFAToken(digest: live.tokenDigest) == nil)
-            #expect(try await store.deleteMFAToken(digest: live.tokenDigest) == false)
+            #expect(try await store.findLoginChallenge(digest: live.tokenDigest) == nil)
+            #expect(try await store.deleteLoginChallenge(digest: live.tokenDigest) == false)
 
         case .deleteUserTakesTheSecondFactor:
             try await Self.activate(store, userID: ada.id, secret: Self.bytes("ada-secret"), codes: codes)
             try await Self.activate(store, userID: bob.id, secret: Self.bytes("bob-secret"), codes: codes)
-            try await store.addMFAToken(Self.mfaToken("ada-login", userID: ada.id))
+            try await store.addLoginChallenge(Self.loginChallenge("ada-login", userID: ada.id))
             #expect(try await store.deleteUser(id: ada.id))
-            #expect(try await store.mfaFactor(userID: ada.id) == nil)
+            #expect(try await store.secondFactor(userID: ada.id) == nil)
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [codes[0]]) == nil)
-            #expect(try await store.findMFAToken(digest: Self.digest("ada-login")) == nil)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("ada-login")) == nil)
             let sample = try await store.sampleTOTPSecrets(limit: 10)
             #expect(sample.map(\.userID) == [bob.id] && sample.map(\.secret) == [Self.bytes("bob-secret")])
-            #expect(try await store.mfaFactor(userID: bob.id)?.recoveryCodesLeft == 5)
+            #expect(try await store.secondFactor(userID: bob.id)?.recoveryCodesLeft == 5)
 
         case .sampleTOTPSecretsReturnsActiveOnes:
             let carol = try await store.addUser(email: "carol@example.com", passwordHash: "h", createdAt: Self.t0)
@@ -276,22 +278,23 @@ extension StoreContract {
             // A password change re-keys the session and keeps its level.
             #expect(
                 try await store.changePassword(
-                    userID: ada.id, from: "h", to: "h2", keeping: strong.tokenDigest, as: Self.digest("strong-2")))
+                    userID: ada.id, from: "h", to: "h2", keeping: strong.tokenDigest, as: Self.digest("strong-2"),
+                    revoking: .passwordChange))
             #expect(try await store.findSession(digest: Self.digest("strong-2"))?.session.aal == 2)
 
         case .sessionNeedsTheSecondFactorOnceActive:
             // A login that checked its password before the factor became active gets no session
             // of level 1 after; one of level 2 is stored. Turning the factor off allows level 1.
-            try await store.addMFAToken(Self.mfaToken("before", userID: ada.id))
+            try await store.addLoginChallenge(Self.loginChallenge("before", userID: ada.id))
             try await Self.activate(store, userID: ada.id, secret: secret)
-            #expect(try await store.findMFAToken(digest: Self.digest("before")) == nil)
+            #expect(try await store.findLoginChallenge(digest: Self.digest("before")) == nil)
             #expect(try await !store.addSession(Self.session("password-only", userID: ada.id), ifPasswordHash: "h"))
             #expect(try await store.findSession(digest: Self.digest("password-only")) == nil)
             var strong = Self.session("both-factors", userID: ada.id)
             strong.aal = 2
             #expect(try await store.addSession(strong, ifPasswordHash: "h"))
             #expect(try await store.addSession(Self.session("other-user", userID: bob.id), ifPasswordHash: "h"))
-            #expect(try await store.deleteMFA(userID: ada.id))
+            #expect(try await store.deleteSecondFactor(userID: ada.id))
             #expect(try await store.addSession(Self.session("password-only", userID: ada.id), ifPasswordHash: "h"))
 
         default:

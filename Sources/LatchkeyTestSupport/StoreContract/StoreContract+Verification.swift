@@ -90,7 +90,8 @@ extension StoreContract {
             try await Self.addSession(store, Self.session("again", userID: ada.id), hash: "mid")
             #expect(
                 try await store.changePassword(
-                    userID: ada.id, from: "mid", to: "new", keeping: Self.digest("again"), as: Self.digest("renewed")))
+                    userID: ada.id, from: "mid", to: "new", keeping: Self.digest("again"), as: Self.digest("renewed"),
+                    revoking: .passwordChange))
             #expect(try await store.findVerificationToken(digest: Self.digest("change")) == nil)
             try await store.setVerificationToken(change)
             #expect(try await store.setEmailVerified(userID: ada.id, true))

@@ -47,12 +47,14 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case acceptTOTPStepOncePerStep
     case concurrentTOTPStepsHaveOneWinner
     case recoveryCodesAreConsumedOnce
-    case deleteMFARemovesEverything
-    case mfaTokensAreUsedOnceAndPurged
+    case deleteSecondFactorRemovesEverything
+    case loginChallengesAreUsedOnceAndPurged
     case deleteUserTakesTheSecondFactor
     case sampleTOTPSecretsReturnsActiveOnes
     case sessionAssuranceLevelRoundTrips
     case sessionNeedsTheSecondFactorOnceActive
+    case newPasswordsRevokeExactlyWhatIsDeclared
+    case addSessionRecordsTheLoginWithIt
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -120,10 +122,12 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             .verificationChangesTheAddressUnlessTaken, .passwordChangesAndRenamesDropAPendingVerification:
             try await runVerification(on: store)
         case .pendingTOTPSecretRoundTrips, .activateTOTPIsAllOrNothing, .acceptTOTPStepOncePerStep,
-            .concurrentTOTPStepsHaveOneWinner, .recoveryCodesAreConsumedOnce, .deleteMFARemovesEverything,
-            .mfaTokensAreUsedOnceAndPurged, .deleteUserTakesTheSecondFactor, .sampleTOTPSecretsReturnsActiveOnes,
+            .concurrentTOTPStepsHaveOneWinner, .recoveryCodesAreConsumedOnce, .deleteSecondFactorRemovesEverything,
+            .loginChallengesAreUsedOnceAndPurged, .deleteUserTakesTheSecondFactor, .sampleTOTPSecretsReturnsActiveOnes,
             .sessionAssuranceLevelRoundTrips, .sessionNeedsTheSecondFactorOnceActive:
             try await runSecondFactor(on: store)
+        case .newPasswordsRevokeExactlyWhatIsDeclared, .addSessionRecordsTheLoginWithIt:
+            try await runRevocation(on: store)
         }
     }
 }

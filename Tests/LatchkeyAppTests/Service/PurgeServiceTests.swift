@@ -35,12 +35,15 @@ struct PurgeServiceTests {
         let user = try await auth.registerUser(email: "ada@example.com", password: "pw")
         _ = try await auth.createSession(for: auth.validLogin(email: user.email, password: "pw"))
         _ = try await auth.resetPasswordToken(for: user.email)
-        let service = PurgeService(auth: auth, interval: 1, logger: CapturedLog().logger)
+        let passes = Atomic<Int>(0)
+        let service = PurgeService(auth: auth, interval: 1, logger: CapturedLog().logger) { _ in
+            passes.add(1, ordering: .relaxed)
+        }
         let running = Task { try await service.run() }
         defer { running.cancel() }
 
         // Nothing has expired yet: the first pass keeps everything.
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await eventually { passes.load(ordering: .relaxed) >= 1 })
         #expect(await store.sessionCount == 1)
         #expect(await store.resetTokenCount == 1)
 

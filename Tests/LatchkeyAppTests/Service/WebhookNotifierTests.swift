@@ -79,6 +79,15 @@ struct WebhookNotifierTests {
         timeout: .seconds(10), retryDelays: [.milliseconds(10), .milliseconds(10)])
 
     /// Runs a notifier pointed at the receiver while `body` runs.
+    /// Waits up to 10 seconds until `count` deliveries have ended (delivered or given up).
+    static func deliveriesEnd(_ notifier: WebhookNotifier, count: Int) async throws -> Bool {
+        for _ in 0..<500 {
+            if notifier.deliveriesEnded >= count { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return notifier.deliveriesEnded >= count
+    }
+
     static func withNotifier(
         _ receiver: WebhookReceiver,
         _ body: @escaping @Sendable (WebhookNotifier) async throws -> Void
@@ -128,8 +137,8 @@ struct WebhookNotifierTests {
         try await Self.withNotifier(refusing) { notifier in
             notifier.notify(.registrationAttemptExistingAccount(email: "bob@example.com"))
             _ = try await refusing.wait(for: 1)
-            // Longer than every retry delay together: no second attempt comes.
-            try await Task.sleep(for: .milliseconds(200))
+            // Once the delivery has ended, no second attempt can come.
+            #expect(try await Self.deliveriesEnd(notifier, count: 1))
             #expect(refusing.received.withLock { $0.count } == 1)
         }
     }
@@ -140,7 +149,7 @@ struct WebhookNotifierTests {
         try await Self.withNotifier(failing) { notifier in
             notifier.notify(.registrationAttemptExistingAccount(email: "ada@example.com"))
             _ = try await failing.wait(for: 3)
-            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await Self.deliveriesEnd(notifier, count: 1))
             #expect(failing.received.withLock { $0.count } == 1 + Self.fast.retryDelays.count)
         }
     }
@@ -178,7 +187,7 @@ struct WebhookNotifierTests {
             try await Self.withNotifier(receiver) { notifier in
                 notifier.notify(.passwordResetRequested(email: "ada@example.com", token: "tok", expiresAt: Date()))
                 _ = try await receiver.wait(for: 1)
-                try await Task.sleep(for: .milliseconds(200))
+                #expect(try await Self.deliveriesEnd(notifier, count: 1))
                 #expect(receiver.received.withLock { $0.count } == 1)
                 #expect(receiver.redirected.withLock { $0 } == 0)
             }

@@ -38,18 +38,19 @@ struct SecondFactorSettingsTests {
     @Test("the defaults: issuer Latchkey, 5 wrong codes with the throttle's waits, no key")
     func defaults() async throws {
         let settings = try await Self.load(["THROTTLE_FIRST_WAIT": "30", "THROTTLE_MAX_WAIT": "600"])
-        #expect(settings.policy.mfaIssuer == "Latchkey")
-        #expect(settings.policy.mfaThrottle == FailureThrottle(maxFailures: 5, firstWait: 30, maxWait: 600))
-        #expect(settings.policy.mfaKeyring == nil)
+        #expect(settings.policy.secondFactorIssuer == "Latchkey")
+        #expect(settings.policy.secondFactorThrottle == FailureThrottle(maxFailures: 5, firstWait: 30, maxWait: 600))
+        #expect(settings.policy.secondFactorKeyring == nil)
         let set = try await Self.load([
             "MFA_ISSUER": "Acme Login", "MFA_MAX_FAILURES": "3", "MFA_ENCRYPTION_KEY": Self.key,
             "MFA_ENCRYPTION_KEYS_PREVIOUS": " \(Self.otherKey) ,",
         ])
-        #expect(set.policy.mfaIssuer == "Acme Login" && set.policy.mfaThrottle.maxFailures == 3)
+        #expect(set.policy.secondFactorIssuer == "Acme Login" && set.policy.secondFactorThrottle.maxFailures == 3)
         #expect(
-            set.policy.mfaKeyring
-                == (try MFAKeyring(
-                    current: MFAKeyring.key(base64: Self.key), previous: [MFAKeyring.key(base64: Self.otherKey)])))
+            set.policy.secondFactorKeyring
+                == (try SecondFactorKeyring(
+                    current: SecondFactorKeyring.key(base64: Self.key),
+                    previous: [SecondFactorKeyring.key(base64: Self.otherKey)])))
     }
 
     @Test("unusable values stop start-up with one line naming the setting")
@@ -76,21 +77,21 @@ struct SecondFactorSettingsTests {
     func developmentKeyFile() async throws {
         try await Self.withFolder { folder in
             var settings = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
-            try settings.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
+            try settings.resolveDevelopmentSecondFactorKey(logger: CapturedLog().logger)
             let path = "\(folder)/latchkey-mfa.key"
-            #expect(settings.mfaKeyFile == path)
+            #expect(settings.secondFactorKeyFile == path)
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-            let made = try #require(settings.policy.mfaKeyring)
+            let made = try #require(settings.policy.secondFactorKeyring)
             var again = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
-            try again.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
-            #expect(again.policy.mfaKeyring == made)
+            try again.resolveDevelopmentSecondFactorKey(logger: CapturedLog().logger)
+            #expect(again.policy.secondFactorKeyring == made)
             #expect(again.securitySummary["second_factor"] == "key from \(path) (development)")
             // A file that holds no key stops start-up.
             try "nonsense".write(toFile: path, atomically: true, encoding: .utf8)
             var broken = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
             #expect(throws: ConfigurationError.self) {
-                try broken.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
+                try broken.resolveDevelopmentSecondFactorKey(logger: CapturedLog().logger)
             }
         }
     }
@@ -99,15 +100,15 @@ struct SecondFactorSettingsTests {
     func concurrentKeyFile() async throws {
         try await Self.withFolder { folder in
             let settings = try await Self.load(["DATABASE_URL": "sqlite://\(folder)/auth.sqlite"])
-            let keyrings = try await withThrowingTaskGroup(of: MFAKeyring?.self) { group in
+            let keyrings = try await withThrowingTaskGroup(of: SecondFactorKeyring?.self) { group in
                 for _ in 0..<16 {
                     group.addTask {
                         var node = settings
-                        try node.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
-                        return node.policy.mfaKeyring
+                        try node.resolveDevelopmentSecondFactorKey(logger: CapturedLog().logger)
+                        return node.policy.secondFactorKeyring
                     }
                 }
-                return try await group.reduce(into: [MFAKeyring?]()) { $0.append($1) }
+                return try await group.reduce(into: [SecondFactorKeyring?]()) { $0.append($1) }
             }
             #expect(keyrings.count == 16 && keyrings.allSatisfy { $0 != nil && $0 == keyrings[0] })
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["latchkey-mfa.key"])
@@ -120,15 +121,15 @@ struct SecondFactorSettingsTests {
             var keyed = try await Self.load([
                 "DATABASE_URL": "sqlite://\(folder)/a.sqlite", "MFA_ENCRYPTION_KEY": Self.key,
             ])
-            try keyed.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
-            #expect(keyed.mfaKeyFile == nil && keyed.securitySummary["second_factor"] == "on")
+            try keyed.resolveDevelopmentSecondFactorKey(logger: CapturedLog().logger)
+            #expect(keyed.secondFactorKeyFile == nil && keyed.securitySummary["second_factor"] == "on")
             var production = try await BuildApplicationTests.settings(
                 [
                     "LATCHKEY_ENV": "production", "DATABASE_URL": "sqlite://\(folder)/a.sqlite",
                     "TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "METRICS_ENABLED": "false",
                 ], secondFactorKey: false)
-            try production.resolveDevelopmentMFAKey(logger: CapturedLog().logger)
-            #expect(production.policy.mfaKeyring == nil)
+            try production.resolveDevelopmentSecondFactorKey(logger: CapturedLog().logger)
+            #expect(production.policy.secondFactorKeyring == nil)
             #expect("\(production.securitySummary["second_factor"] ?? "")".hasPrefix("not configured"))
             #expect(!FileManager.default.fileExists(atPath: "\(folder)/latchkey-mfa.key"))
         }

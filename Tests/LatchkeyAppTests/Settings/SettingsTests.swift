@@ -165,7 +165,7 @@ struct ProfileTests {
         #expect(settings.profile == .development)
         #expect(!settings.secureCookies)
         #expect(settings.policy.passwordMinLength == 1)
-        #expect(settings.policy.resetTokenDelivery == .response)
+        #expect(settings.policy.tokenDelivery == .response)
         #expect(!settings.policy.concealExistingAccounts)
         // The original kept sessions across a reset.
         #expect(!settings.policy.resetEndsSessions)
@@ -206,13 +206,13 @@ struct ProfileTests {
             ) { a, _ in a })
         #expect(weaker.policy.passwordMinLength == 8)
         #expect("\(weaker.securitySummary["password_min_length"] ?? "")".contains("warning"))
-        #expect(settings.policy.resetTokenDelivery == .webhook)
+        #expect(settings.policy.tokenDelivery == .webhook)
         #expect(settings.webhook == WebhookSettings(url: webhook["WEBHOOK_URL"]!, secret: webhook["WEBHOOK_SECRET"]!))
         let allowed = try await load([
             "LATCHKEY_ENV": "production", "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
             "METRICS_TOKEN": "metrics-t0ken",
         ])
-        #expect(allowed.policy.resetTokenDelivery == .response)
+        #expect(allowed.policy.tokenDelivery == .response)
     }
 
     @Test(

@@ -7,10 +7,10 @@ import Testing
 @Suite("Email verification")
 struct EmailVerificationTests {
     static func policy(
-        _ delivery: ResetTokenDelivery = .response, _ mode: EmailVerification = .optional
+        _ delivery: TokenDelivery = .response, _ mode: EmailVerification = .optional
     ) -> AuthPolicy {
         var policy = AuthPolicy()
-        policy.resetTokenDelivery = delivery
+        policy.tokenDelivery = delivery
         policy.emailVerification = mode
         return policy
     }
@@ -133,7 +133,7 @@ struct EmailVerificationTests {
         #expect(
             try await fixture.auth.requestEmailVerification(for: "ada@example.com")
                 == .accepted(email: "ada@example.com"))
-        try await Task.sleep(for: .milliseconds(100))
+        await fixture.auth.backgroundWorkSettled()
         #expect(try await Self.verificationNotices(fixture.notifier, count: 2).count == 2)
     }
 
@@ -172,7 +172,7 @@ struct EmailVerificationTests {
         await #expect(throws: AuthError.emailVerificationOff) {
             _ = try await fixture.auth.verifyEmail(token: SecretToken.generate(), email: "ada@example.com")
         }
-        try await Task.sleep(for: .milliseconds(100))
+        await fixture.auth.backgroundWorkSettled()
         #expect(fixture.notifier.events.isEmpty)
         #expect(await attempt(fixture.auth, "ada@example.com", "b4l0u") == nil)
     }

@@ -32,12 +32,15 @@ private final class SheddingHasher: PasswordHasher {
 
 /// A hasher whose verification takes a while and finishes even when its request is cancelled,
 /// as a hash already running on a thread does.
-private struct UncancellableSlowHasher: PasswordHasher {
+private final class UncancellableSlowHasher: PasswordHasher {
     let inner = FastHasher()
+    /// Set when a verification has begun: a test cancels its caller only then.
+    let verifying = Atomic<Bool>(false)
 
     func hash(_ password: String) async throws -> String { try await inner.hash(password) }
 
     func verify(_ password: String, against hash: String) async throws -> Bool {
+        verifying.store(true, ordering: .releasing)
         let done = Task { try await Task.sleep(for: .milliseconds(200)) }
         _ = try? await done.value
         return try await inner.verify(password, against: hash)
@@ -185,12 +188,14 @@ struct HashingAdmissionTests {
     @Test("a login whose client goes during its check still settles its attempt", arguments: [true, false])
     func cancelledDuringCheck(rightPassword: Bool) async throws {
         let store = InMemoryStore()
-        let auth = try await Auth(store: store, hasher: UncancellableSlowHasher(), logger: CapturedLog().logger)
+        let hasher = UncancellableSlowHasher()
+        let auth = try await Auth(store: store, hasher: hasher, logger: CapturedLog().logger)
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         let login = Task {
             try await auth.validLogin(email: "ada@example.com", password: rightPassword ? "b4l0u" : "wrong")
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // The client goes once the check has begun, however long the machine took to get there.
+        while !hasher.verifying.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
         login.cancel()
         _ = try? await login.value
         let record = try await store.throttleRecord(ThrottleKey(.login, "ada@example.com"))

@@ -7,11 +7,11 @@ import Testing
 
 @Suite("Reset token delivery")
 struct DeliveryTests {
-    func auth(_ delivery: ResetTokenDelivery, conceal: Bool = false) async throws
+    func auth(_ delivery: TokenDelivery, conceal: Bool = false) async throws
         -> (Auth, InMemoryStore, RecordingNotifier, FastHasher)
     {
         var policy = AuthPolicy()
-        policy.resetTokenDelivery = delivery
+        policy.tokenDelivery = delivery
         policy.concealExistingAccounts = conceal
         let store = InMemoryStore()
         let notifier = RecordingNotifier()
@@ -41,9 +41,9 @@ struct DeliveryTests {
     @Test(
         "out-of-band delivery: the same answer for every email; only an account's owner gets a token",
         arguments: [
-            ResetTokenDelivery.log, .webhook,
+            TokenDelivery.log, .webhook,
         ])
-    func outOfBand(delivery: ResetTokenDelivery) async throws {
+    func outOfBand(delivery: TokenDelivery) async throws {
         let (auth, _, notifier, _) = try await auth(delivery)
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         #expect(try await auth.requestPasswordReset(for: "ghost@example.com") == .accepted(email: "ghost@example.com"))

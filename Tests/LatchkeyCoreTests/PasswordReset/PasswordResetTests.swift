@@ -145,9 +145,9 @@ struct ResetTests {
         "an address the rules refuse is answered as an unregistered one by both reset steps, counted nowhere",
         arguments: LoginTests.refusedAddresses)
     func refusedAddress(email: String) async throws {
-        for delivery in [ResetTokenDelivery.response, .webhook] {
+        for delivery in [TokenDelivery.response, .webhook] {
             var policy = AuthPolicy()
-            policy.resetTokenDelivery = delivery
+            policy.tokenDelivery = delivery
             let fixture = try await Fixture(policy: policy)
             _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
             let before = await RefusedAddressWork(fixture)

@@ -32,7 +32,7 @@ struct SecondFactorFlowTests {
                 sessionToken: mfa.session, code: TOTP.code(secret: replaced, at: mfa.fixture.clock.now),
                 origin: SessionOrigin())
         }
-        #expect(try await mfa.auth.account(sessionToken: mfa.session).mfaEnabled == false)
+        #expect(try await mfa.auth.account(sessionToken: mfa.session).secondFactorEnabled == false)
         let before = mfa.session
         try await mfa.enrol()
         #expect(mfa.recoveryCodes.count == 10 && Set(mfa.recoveryCodes).count == 10)
@@ -42,9 +42,9 @@ struct SecondFactorFlowTests {
         #expect(try await mfa.auth.userAndAssurance(forSessionToken: mfa.session).aal == 2)
         #expect(try await mfa.auth.sessions(sessionToken: mfa.session).map(\.aal) == [2])
         let account = try await mfa.auth.account(sessionToken: mfa.session)
-        #expect(account.mfaEnabled && account.recoveryCodesLeft == 10)
+        #expect(account.secondFactorEnabled && account.recoveryCodesLeft == 10)
         #expect(mfa.fixture.notifier.events.contains { $0.name == "mfa_enabled" })
-        #expect(try await mfa.auth.activity(sessionToken: mfa.session).map(\.kind).contains(.mfaEnabled))
+        #expect(try await mfa.auth.activity(sessionToken: mfa.session).map(\.kind).contains(.secondFactorEnabled))
         await #expect(throws: AuthError.secondFactorAlreadyActive) {
             _ = try await mfa.auth.beginTOTPEnrolment(
                 sessionToken: mfa.session, password: "b4l0u", origin: SessionOrigin())
@@ -66,34 +66,36 @@ struct SecondFactorFlowTests {
         var mfa = try await SecondFactorFixture()
         try await mfa.enrol()
         let login = try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u")
-        await #expect(throws: AuthError.secondFactorRequired) { _ = try await mfa.auth.createSession(for: login) }
+        await #expect(throws: AuthError.secondStepRequired) { _ = try await mfa.auth.createSession(for: login) }
         mfa.nextStep()
         let token = try await mfa.firstStep()
         #expect(SecretToken.isWellFormed(token))
         // A wrong code leaves the token usable.
         await #expect(throws: AuthError.wrongCode) {
-            _ = try await mfa.auth.finishLogin(mfaToken: token, code: "000000")
+            _ = try await mfa.auth.verifySecondStep(challenge: token, code: "000000")
         }
         let code = mfa.code()
-        let verified = try await mfa.auth.finishLogin(mfaToken: token, code: code)
+        let verified = try await mfa.auth.verifySecondStep(challenge: token, code: code)
         let session = try await mfa.auth.createSession(for: verified)
         #expect(try await mfa.auth.userAndAssurance(forSessionToken: session).aal == 2)
-        await #expect(throws: AuthError.invalidMFAToken) {
-            _ = try await mfa.auth.finishLogin(mfaToken: token, code: mfa.code(1))
+        await #expect(throws: AuthError.invalidLoginChallenge) {
+            _ = try await mfa.auth.verifySecondStep(challenge: token, code: mfa.code(1))
         }
         // The same code on another login is refused: each step is accepted once.
         let again = try await mfa.firstStep()
-        await #expect(throws: AuthError.wrongCode) { _ = try await mfa.auth.finishLogin(mfaToken: again, code: code) }
+        await #expect(throws: AuthError.wrongCode) {
+            _ = try await mfa.auth.verifySecondStep(challenge: again, code: code)
+        }
         // So is the code of the step before; the next step's is accepted.
         await #expect(throws: AuthError.wrongCode) {
-            _ = try await mfa.auth.finishLogin(mfaToken: again, code: mfa.code(-1))
+            _ = try await mfa.auth.verifySecondStep(challenge: again, code: mfa.code(-1))
         }
-        _ = try await mfa.auth.finishLogin(mfaToken: again, code: mfa.code(1))
-        await #expect(throws: AuthError.invalidMFAToken) {
-            _ = try await mfa.auth.finishLogin(mfaToken: SecretToken.generate(), code: mfa.code(1))
+        _ = try await mfa.auth.verifySecondStep(challenge: again, code: mfa.code(1))
+        await #expect(throws: AuthError.invalidLoginChallenge) {
+            _ = try await mfa.auth.verifySecondStep(challenge: SecretToken.generate(), code: mfa.code(1))
         }
-        await #expect(throws: AuthError.invalidMFAToken) {
-            _ = try await mfa.auth.finishLogin(mfaToken: "short", code: "123456")
+        await #expect(throws: AuthError.invalidLoginChallenge) {
+            _ = try await mfa.auth.verifySecondStep(challenge: "short", code: "123456")
         }
     }
 
@@ -101,7 +103,7 @@ struct SecondFactorFlowTests {
     func loginInFlight() async throws {
         var mfa = try await SecondFactorFixture()
         let inFlight = try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u")
-        #expect(!inFlight.secondFactorRequired)
+        #expect(!inFlight.secondStepRequired)
         try await mfa.enrol()
         await #expect(throws: AuthError.invalidCredentials) { _ = try await mfa.auth.createSession(for: inFlight) }
         #expect(try await mfa.auth.sessions(sessionToken: mfa.session).count == 1)
@@ -124,8 +126,8 @@ struct SecondFactorFlowTests {
         mfa.nextStep()
         let expiring = try await mfa.firstStep()
         mfa.fixture.clock.advance(by: 301)
-        await #expect(throws: AuthError.invalidMFAToken) {
-            _ = try await mfa.auth.finishLogin(mfaToken: expiring, code: mfa.code())
+        await #expect(throws: AuthError.invalidLoginChallenge) {
+            _ = try await mfa.auth.verifySecondStep(challenge: expiring, code: mfa.code())
         }
         let voided = try await mfa.firstStep()
         mfa.nextStep()
@@ -133,8 +135,8 @@ struct SecondFactorFlowTests {
             sessionToken: mfa.session, currentPassword: "b4l0u", newPassword: "n3w-pass", code: mfa.code(),
             origin: SessionOrigin())
         mfa.nextStep()
-        await #expect(throws: AuthError.invalidMFAToken) {
-            _ = try await mfa.auth.finishLogin(mfaToken: voided, code: mfa.code())
+        await #expect(throws: AuthError.invalidLoginChallenge) {
+            _ = try await mfa.auth.verifySecondStep(challenge: voided, code: mfa.code())
         }
     }
 
@@ -144,11 +146,11 @@ struct SecondFactorFlowTests {
         try await mfa.enrol()
         mfa.nextStep()
         let login = try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u")
-        await #expect(throws: AuthError.wrongCode) { _ = try await mfa.auth.completeLogin(login, code: "999999") }
-        let session = try await mfa.auth.createSession(for: mfa.auth.completeLogin(login, code: mfa.code()))
+        await #expect(throws: AuthError.wrongCode) { _ = try await mfa.auth.verifySecondStep(login, code: "999999") }
+        let session = try await mfa.auth.createSession(for: mfa.auth.verifySecondStep(login, code: mfa.code()))
         #expect(try await mfa.auth.userAndAssurance(forSessionToken: session).aal == 2)
         let kinds = try await mfa.auth.activity(sessionToken: session).map(\.kind)
-        #expect(kinds.contains(.mfaFailed))
+        #expect(kinds.contains(.secondFactorFailed))
     }
 
     @Test("a recovery code stands in for a code once, in any case and without separators; the owner is told")
@@ -157,7 +159,7 @@ struct SecondFactorFlowTests {
         try await mfa.enrol()
         let typed = mfa.recoveryCodes[3].replacingOccurrences(of: "-", with: "").lowercased()
         let token = try await mfa.firstStep()
-        let session = try await mfa.auth.createSession(for: mfa.auth.finishLogin(mfaToken: token, code: typed))
+        let session = try await mfa.auth.createSession(for: mfa.auth.verifySecondStep(challenge: token, code: typed))
         #expect(try await mfa.auth.account(sessionToken: session).recoveryCodesLeft == 9)
         #expect(
             mfa.fixture.notifier.events.contains(
@@ -165,7 +167,7 @@ struct SecondFactorFlowTests {
         #expect(try await mfa.auth.activity(sessionToken: session).map(\.kind).contains(.recoveryCodeUsed))
         let again = try await mfa.firstStep()
         await #expect(throws: AuthError.wrongCode) {
-            _ = try await mfa.auth.finishLogin(mfaToken: again, code: mfa.recoveryCodes[3])
+            _ = try await mfa.auth.verifySecondStep(challenge: again, code: mfa.recoveryCodes[3])
         }
         // New codes replace the old ones.
         mfa.nextStep()
@@ -174,16 +176,16 @@ struct SecondFactorFlowTests {
         #expect(renewed.count == 10 && Set(renewed).isDisjoint(with: mfa.recoveryCodes))
         #expect(try await mfa.auth.activity(sessionToken: session).first?.kind == .recoveryCodesRegenerated)
         await #expect(throws: AuthError.wrongCode) {
-            _ = try await mfa.auth.finishLogin(mfaToken: again, code: mfa.recoveryCodes[0])
+            _ = try await mfa.auth.verifySecondStep(challenge: again, code: mfa.recoveryCodes[0])
         }
-        _ = try await mfa.auth.finishLogin(mfaToken: again, code: renewed[0])
+        _ = try await mfa.auth.verifySecondStep(challenge: again, code: renewed[0])
         #expect(try await mfa.auth.account(sessionToken: session).recoveryCodesLeft == 9)
     }
 
     @Test("wrong codes are throttled per account, bursts included")
     func throttle() async throws {
         var policy = SecondFactorFixture.policy()
-        policy.mfaThrottle = FailureThrottle(maxFailures: 3, firstWait: 60, maxWait: 900)
+        policy.secondFactorThrottle = FailureThrottle(maxFailures: 3, firstWait: 60, maxWait: 900)
         var mfa = try await SecondFactorFixture(policy: policy)
         try await mfa.enrol()
         let token = try await mfa.firstStep()
@@ -192,7 +194,7 @@ struct SecondFactorFlowTests {
             for _ in 0..<20 {
                 group.addTask {
                     do {
-                        _ = try await auth.finishLogin(mfaToken: token, code: "000000")
+                        _ = try await auth.verifySecondStep(challenge: token, code: "000000")
                         return nil
                     } catch let error as AuthError {
                         return error
@@ -208,10 +210,10 @@ struct SecondFactorFlowTests {
         // While the wait runs even the right code is refused, before any check.
         mfa.nextStep()
         await #expect(throws: AuthError.throttled(retryAfter: 30)) {
-            _ = try await auth.finishLogin(mfaToken: token, code: mfa.code())
+            _ = try await auth.verifySecondStep(challenge: token, code: mfa.code())
         }
         mfa.fixture.clock.advance(by: 31)
-        let session = try await auth.createSession(for: auth.finishLogin(mfaToken: token, code: mfa.code()))
+        let session = try await auth.createSession(for: auth.verifySecondStep(challenge: token, code: mfa.code()))
         #expect(try await auth.userAndAssurance(forSessionToken: session).aal == 2)
     }
 
@@ -219,7 +221,7 @@ struct SecondFactorFlowTests {
     func reauthentication() async throws {
         var mfa = try await SecondFactorFixture()
         try await mfa.enrol()
-        await #expect(throws: AuthError.secondFactorRequired) {
+        await #expect(throws: AuthError.secondStepRequired) {
             _ = try await mfa.auth.endOtherSessions(sessionToken: mfa.session, password: "b4l0u")
         }
         await #expect(throws: AuthError.wrongCode) {
@@ -242,17 +244,19 @@ struct SecondFactorFlowTests {
         }
         try await mfa.enrol()
         mfa.nextStep()
-        await #expect(throws: AuthError.secondFactorRequired) {
+        await #expect(throws: AuthError.secondStepRequired) {
             try await mfa.auth.disableTOTP(
                 sessionToken: mfa.session, password: "b4l0u", code: nil, origin: SessionOrigin())
         }
         try await mfa.auth.disableTOTP(
             sessionToken: mfa.session, password: "b4l0u", code: mfa.code(), origin: SessionOrigin())
-        #expect(mfa.fixture.notifier.events.contains(.mfaDisabled(email: "ada@example.com", at: mfa.fixture.clock.now)))
+        #expect(
+            mfa.fixture.notifier.events.contains(
+                .secondFactorDisabled(email: "ada@example.com", at: mfa.fixture.clock.now)))
         let account = try await mfa.auth.account(sessionToken: mfa.session)
-        #expect(!account.mfaEnabled && account.recoveryCodesLeft == 0)
+        #expect(!account.secondFactorEnabled && account.recoveryCodesLeft == 0)
         let login = try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u")
-        #expect(!login.secondFactorRequired)
+        #expect(!login.secondStepRequired)
         #expect(try await mfa.auth.userAndAssurance(forSessionToken: mfa.auth.createSession(for: login)).aal == 1)
     }
 
@@ -265,7 +269,7 @@ struct SecondFactorFlowTests {
         await #expect(throws: AuthError.invalidSession) { _ = try await mfa.auth.user(forSessionToken: mfa.session) }
         #expect(mfa.fixture.notifier.events.contains { $0.name == "mfa_disabled" })
         #expect(try await mfa.auth.resetSecondFactor(email: "nobody@example.com") == nil)
-        #expect(!(try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u").secondFactorRequired))
+        #expect(!(try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u").secondStepRequired))
     }
 
     @Test("a secret under an older key still works and is sealed again under the current key")
@@ -273,29 +277,29 @@ struct SecondFactorFlowTests {
         var mfa = try await SecondFactorFixture()
         try await mfa.enrol()
         let store = mfa.fixture.store
-        let sealedA = try #require(try await store.mfaFactor(userID: mfa.account.id)?.secret)
+        let sealedA = try #require(try await store.secondFactor(userID: mfa.account.id)?.secret)
         let rotated = try await Auth(
             store: store, hasher: mfa.fixture.hasher,
             policy: SecondFactorFixture.policy(
-                keys: try MFAKeyring(current: SecondFactorFixture.keyB, previous: [SecondFactorFixture.keyA])),
+                keys: try SecondFactorKeyring(current: SecondFactorFixture.keyB, previous: [SecondFactorFixture.keyA])),
             clock: { [clock = mfa.fixture.clock] in clock.now })
         #expect(try await rotated.secondFactorKeyProblem() == nil)
         let onlyB = try await Auth(
             store: store, hasher: mfa.fixture.hasher,
-            policy: SecondFactorFixture.policy(keys: try MFAKeyring(current: SecondFactorFixture.keyB)))
+            policy: SecondFactorFixture.policy(keys: try SecondFactorKeyring(current: SecondFactorFixture.keyB)))
         #expect(try await onlyB.secondFactorKeyProblem() != nil)
         let none = try await Auth(
             store: store, hasher: mfa.fixture.hasher, policy: SecondFactorFixture.policy(keys: nil))
         #expect(try await none.secondFactorKeyProblem() != nil)
         // Recovery codes made under the older key still match.
-        let token = try await rotated.beginSecondFactorLogin(
+        let token = try await rotated.issueLoginChallenge(
             for: rotated.validLogin(email: "ada@example.com", password: "b4l0u"))
-        _ = try await rotated.finishLogin(mfaToken: token, code: mfa.recoveryCodes[0])
+        _ = try await rotated.verifySecondStep(challenge: token, code: mfa.recoveryCodes[0])
         mfa.nextStep()
-        let next = try await rotated.beginSecondFactorLogin(
+        let next = try await rotated.issueLoginChallenge(
             for: rotated.validLogin(email: "ada@example.com", password: "b4l0u"))
-        _ = try await rotated.finishLogin(mfaToken: next, code: mfa.code())
-        let sealedB = try #require(try await store.mfaFactor(userID: mfa.account.id)?.secret)
+        _ = try await rotated.verifySecondStep(challenge: next, code: mfa.code())
+        let sealedB = try #require(try await store.secondFactor(userID: mfa.account.id)?.secret)
         #expect(sealedB != sealedA)
         #expect(try await onlyB.secondFactorKeyProblem() == nil)
     }

@@ -28,9 +28,9 @@ struct SecondFactorFixture {
             for: fixture.auth.validLogin(email: "ada@example.com", password: "b4l0u"))
     }
 
-    static func policy(keys: MFAKeyring? = try? MFAKeyring(current: keyA)) -> AuthPolicy {
+    static func policy(keys: SecondFactorKeyring? = try? SecondFactorKeyring(current: keyA)) -> AuthPolicy {
         var policy = AuthPolicy()
-        policy.mfaKeyring = keys
+        policy.secondFactorKeyring = keys
         return policy
     }
 
@@ -58,8 +58,8 @@ struct SecondFactorFixture {
     /// Logs in with the password: the first step's token.
     func firstStep() async throws -> String {
         let login = try await auth.validLogin(email: "ada@example.com", password: "b4l0u")
-        #expect(login.secondFactorRequired)
-        return try await auth.beginSecondFactorLogin(for: login)
+        #expect(login.secondStepRequired)
+        return try await auth.issueLoginChallenge(for: login)
     }
 }
 
@@ -67,7 +67,7 @@ struct SecondFactorFixture {
 struct SecondFactorPartsTests {
     @Test("a sealed secret opens only for its account, under a key held, unaltered")
     func sealing() throws {
-        let keyring = try MFAKeyring(current: SecondFactorFixture.keyA)
+        let keyring = try SecondFactorKeyring(current: SecondFactorFixture.keyA)
         let secret = TOTP.newSecret()
         let sealed = try keyring.seal(secret, userID: 7)
         // Key id, nonce, ciphertext, tag.
@@ -80,23 +80,23 @@ struct SecondFactorPartsTests {
         #expect(keyring.open(altered, userID: 7) == nil)
         #expect(!sealed.contains(secret))
         // An older key opens what it sealed; a keyring without it does not.
-        let rotated = try MFAKeyring(current: SecondFactorFixture.keyB, previous: [SecondFactorFixture.keyA])
+        let rotated = try SecondFactorKeyring(current: SecondFactorFixture.keyB, previous: [SecondFactorFixture.keyA])
         #expect(rotated.open(sealed, userID: 7)?.secret == secret)
         #expect(rotated.open(sealed, userID: 7)?.underCurrentKey == false)
-        #expect(try MFAKeyring(current: SecondFactorFixture.keyB).open(sealed, userID: 7) == nil)
+        #expect(try SecondFactorKeyring(current: SecondFactorFixture.keyB).open(sealed, userID: 7) == nil)
     }
 
     @Test("keys are 32 bytes of base64")
     func keys() throws {
         #expect(
-            try MFAKeyring.key(base64: SecondFactorFixture.keyA.base64EncodedString() + "\n")
+            try SecondFactorKeyring.key(base64: SecondFactorFixture.keyA.base64EncodedString() + "\n")
                 == SecondFactorFixture.keyA)
-        #expect(throws: MFAKeyError.notBase64) { try MFAKeyring.key(base64: "not base64!") }
-        #expect(throws: MFAKeyError.wrongLength(16)) {
-            try MFAKeyring.key(base64: Data(count: 16).base64EncodedString())
+        #expect(throws: SecondFactorKeyError.notBase64) { try SecondFactorKeyring.key(base64: "not base64!") }
+        #expect(throws: SecondFactorKeyError.wrongLength(16)) {
+            try SecondFactorKeyring.key(base64: Data(count: 16).base64EncodedString())
         }
-        #expect(throws: MFAKeyError.wrongLength(31)) { try MFAKeyring(current: Data(count: 31)) }
-        #expect(try MFAKeyring.key(base64: MFAKeyring.newKey()).count == 32)
+        #expect(throws: SecondFactorKeyError.wrongLength(31)) { try SecondFactorKeyring(current: Data(count: 31)) }
+        #expect(try SecondFactorKeyring.key(base64: SecondFactorKeyring.newKey()).count == 32)
     }
 
     @Test("recovery codes: 24 characters without look-alikes in six groups, at least 112 bits")

@@ -30,6 +30,24 @@ struct AccountRoutesTests {
         (.put, "/account/email", ["password": "b4l0u", "new_email": "new@example.com"]),
     ]
 
+    @Test("GET /account and PUT /account/password each read their session once")
+    func sessionReadOnce() async throws {
+        let service = try await TestService()
+        try await service.test { client in
+            let token = try await client.logIn()
+            var before = await service.store.sessionReads
+            let account = try await client.send(.get, "/account", cookie: token)
+            #expect(account.status == .ok)
+            #expect(await service.store.sessionReads - before == 1)
+            before = await service.store.sessionReads
+            let changed = try await client.send(
+                .put, "/account/password", json(["current_password": "b4l0u", "new_password": "correct horse"]),
+                cookie: token)
+            #expect(changed.status == .ok)
+            #expect(await service.store.sessionReads - before == 1)
+        }
+    }
+
     @Test("without a live session every account route is 403 and changes nothing", arguments: 0..<8)
     func noSession(index: Int) async throws {
         let (method, path, fields) = Self.routes[index]

@@ -38,7 +38,7 @@ struct OriginalContractTests {
             ).expectError(.forbidden, "reset token is not valid for this email")
         }
         var policy = AuthPolicy()
-        policy.resetTokenDelivery = .webhook
+        policy.tokenDelivery = .webhook
         try await TestService(policy: policy).test { client in
             let response = try await client.send(.post, "/reset_password", form(["email": email]))
             #expect(response.status == .ok)

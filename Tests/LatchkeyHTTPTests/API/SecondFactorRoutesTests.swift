@@ -13,8 +13,26 @@ import Testing
 struct SecondFactorRoutesTests {
     static func policy(keys: Bool = true) throws -> AuthPolicy {
         var policy = AuthPolicy()
-        policy.mfaKeyring = keys ? try MFAKeyring(current: Data(repeating: 7, count: 32)) : nil
+        policy.secondFactorKeyring = keys ? try SecondFactorKeyring(current: Data(repeating: 7, count: 32)) : nil
         return policy
+    }
+
+    @Test("a code that is not a string is read only for an account with a second factor, after its password")
+    func malformedCodeIsReadOnlyWhenNeeded() async throws {
+        let service = try await TestService(policy: Self.policy())
+        try await service.test { client in
+            let token = try await client.logIn()
+            let body = { (password: String) -> (HTTPFields, ByteBuffer) in
+                let text = #"{"email": "bob@example.com", "password": "\#(password)", "code": 123456}"#
+                return ([.contentType: "application/json"], ByteBuffer(string: text))
+            }
+            // Without a second factor the field is never read: the login succeeds.
+            #expect(try await client.send(.post, "/sessions", body("b4l0u")).status == .ok)
+            _ = try await Self.enrol(client, token)
+            // With one: a wrong password is refused first, then the code's shape is.
+            try await client.send(.post, "/sessions", body("wrong")).expectError(.unauthorized)
+            try await client.send(.post, "/sessions", body("b4l0u")).expectError(.badRequest, "code must be a string")
+        }
     }
 
     /// Enrols bob's session: the secret's bytes, the session's new token and the recovery codes.
@@ -90,20 +108,20 @@ struct SecondFactorRoutesTests {
             let body = try #require(step.object)
             #expect(Set(body.keys) == ["message", "mfa_required", "mfa_token"])
             #expect(body["message"] as? String == "one-time code required" && body["mfa_required"] as? Bool == true)
-            let mfaToken = try #require(body["mfa_token"] as? String)
+            let loginChallenge = try #require(body["mfa_token"] as? String)
             // An empty code is no code: the first step's answer, not a wrong code.
             let empty = try await client.send(
                 .post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u", "code": ""]))
             #expect(empty.status == .unauthorized && empty.object?["mfa_required"] as? Bool == true)
-            try await client.send(.post, "/sessions/mfa", form(["mfa_token": mfaToken, "code": "000000"]))
+            try await client.send(.post, "/sessions/mfa", form(["mfa_token": loginChallenge, "code": "000000"]))
                 .expectError(.unauthorized, "wrong code")
             let code = TOTP.code(secret: secret, at: Date().addingTimeInterval(30))
-            let done = try await client.send(.post, "/sessions/mfa", json(["mfa_token": mfaToken, "code": code]))
+            let done = try await client.send(.post, "/sessions/mfa", json(["mfa_token": loginChallenge, "code": code]))
             #expect(done.status == .ok)
             #expect(done.object as? [String: String] == ["email": "bob@example.com", "message": "logged in"])
             let cookie = try #require(done.sessionCookie)
             #expect(cookie.attributes["max-age"] == "\(AuthPolicy().sessionLifetime)")
-            try await client.send(.post, "/sessions/mfa", form(["mfa_token": mfaToken, "code": codes[0]]))
+            try await client.send(.post, "/sessions/mfa", form(["mfa_token": loginChallenge, "code": codes[0]]))
                 .expectError(.unauthorized, "login token is not valid: log in again")
             // One step, with a recovery code.
             let direct = try await client.send(

@@ -1,0 +1,40 @@
+/// What a new password revokes, declared once here and applied by every store in the same
+/// transaction as the new hash, so that no store can forget one: whoever knew the old password
+/// may have started any of these (OWASP ASVS 5.0 7.4.3: sessions end on a password change;
+/// NIST SP 800-63B section 6.1.2.3).
+public struct PasswordRevocation: OptionSet, Sendable, Hashable {
+    /// The bits of the set.
+    public let rawValue: Int
+
+    /// Creates a set from its bits.
+    /// - Parameter rawValue: The bits.
+    public init(rawValue: Int) {
+        self.rawValue = rawValue
+    }
+
+    /// Every session of the account but the one making a change from a session (every one, for a
+    /// reset).
+    public static let sessions = PasswordRevocation(rawValue: 1 << 0)
+    /// The account's pending reset token.
+    public static let resetToken = PasswordRevocation(rawValue: 1 << 1)
+    /// The account's pending verification token: a first verification, or an email change asked,
+    /// perhaps, by whoever the new password locks out.
+    public static let verificationToken = PasswordRevocation(rawValue: 1 << 2)
+    /// The login challenges waiting for a code: they were bound to the old hash.
+    public static let loginChallenges = PasswordRevocation(rawValue: 1 << 3)
+
+    /// What a password change from a session revokes: everything above; the session that made
+    /// the change stays, under a new token.
+    public static let passwordChange: PasswordRevocation = [
+        .sessions, .resetToken, .verificationToken, .loginChallenges,
+    ]
+
+    /// What a password reset with a token revokes: everything above, the sessions only when
+    /// `endingSessions` (`RESET_ENDS_SESSIONS`: true in production, false in the development
+    /// profile, as the original service kept them).
+    /// - Parameter endingSessions: Whether the account's sessions end.
+    /// - Returns: The set.
+    public static func passwordReset(endingSessions: Bool) -> PasswordRevocation {
+        endingSessions ? passwordChange : [.resetToken, .verificationToken, .loginChallenges]
+    }
+}

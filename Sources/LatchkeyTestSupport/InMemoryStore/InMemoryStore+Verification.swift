@@ -1,0 +1,46 @@
+import Foundation
+import LatchkeyCore
+
+extension InMemoryStore {
+    /// Sets the user's verification state.
+    public func setEmailVerified(userID: Int64, _ verified: Bool) throws -> Bool {
+        try check()
+        guard users[userID] != nil else { return false }
+        users[userID]?.emailVerified = verified
+        return true
+    }
+
+    /// Stores the user's verification token, replacing an earlier one.
+    public func setVerificationToken(_ token: VerificationToken) throws {
+        try check()
+        try StoreError.checkText(token.email)
+        guard users[token.userID] != nil else { throw StoreError.notFound }
+        verificationTokens[token.userID] = token
+    }
+
+    /// Finds a verification token by its digest.
+    public func findVerificationToken(digest: TokenDigest) throws -> VerificationToken? {
+        try check()
+        return verificationTokens.values.first { $0.tokenDigest == digest }
+    }
+
+    /// Uses a verification token, all at once.
+    public func consumeVerificationToken(_ token: VerificationToken, now: Date) throws -> VerificationResult {
+        try check()
+        guard let stored = verificationTokens[token.userID], stored.tokenDigest == token.tokenDigest,
+            stored.email.utf8.elementsEqual(token.email.utf8), stored.expiresAt > now, let user = users[token.userID]
+        else { return .invalid }
+        guard !user.email.utf8.elementsEqual(token.email.utf8) else {
+            verificationTokens.removeValue(forKey: user.id)
+            users[user.id]?.emailVerified = true
+            return .verified
+        }
+        if userIDsByEmail[Array(token.email.utf8)] != nil { return .taken }
+        verificationTokens.removeValue(forKey: user.id)
+        _ = try renameUser(id: user.id, email: token.email)
+        users[user.id]?.emailVerified = true
+        // A reset token went to the old mailbox: it must not work for the new address.
+        resetTokens.removeValue(forKey: user.id)
+        return .changed(from: user.email)
+    }
+}
