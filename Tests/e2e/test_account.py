@@ -105,15 +105,11 @@ def walk_the_account(url, password, new_password, cookie="session_id"):
     return account.json()["id"]
 
 
-def test_account_self_service_in_development():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            assert requests.post(server.url + "/users",
-                                 data={"email": "ada@example.com", "password": "b4l0u"}).status_code == 200
-            walk_the_account(server.url, "b4l0u", "t4rt1fl3tt3")
-        finally:
-            assert server.stop() == 0
+def test_account_self_service_in_development(start_server):
+    server = start_server({"BCRYPT_COST": "4"})
+    assert requests.post(server.url + "/users",
+                         data={"email": "ada@example.com", "password": "b4l0u"}).status_code == 200
+    walk_the_account(server.url, "b4l0u", "t4rt1fl3tt3")
 
 
 def test_account_self_service_on_postgres():
@@ -164,20 +160,16 @@ def test_account_self_service_in_production_with_notices():
             receiver.stop()
 
 
-def test_session_cap_ends_the_least_recently_used():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4", "SESSIONS_PER_USER_MAX": "2"})
-        try:
-            url = server.url
-            requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
-            first = log_in(url, "ada@example.com", "b4l0u", "One")
-            second = log_in(url, "ada@example.com", "b4l0u", "Two")
-            third = log_in(url, "ada@example.com", "b4l0u", "Three")
-            assert requests.get(url + "/profile", cookies={"session_id": first}).status_code == 403
-            for token in (second, third):
-                assert requests.get(url + "/profile", cookies={"session_id": token}).status_code == 200
-        finally:
-            assert server.stop() == 0
+def test_session_cap_ends_the_least_recently_used(start_server):
+    server = start_server({"BCRYPT_COST": "4", "SESSIONS_PER_USER_MAX": "2"})
+    url = server.url
+    requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+    first = log_in(url, "ada@example.com", "b4l0u", "One")
+    second = log_in(url, "ada@example.com", "b4l0u", "Two")
+    third = log_in(url, "ada@example.com", "b4l0u", "Three")
+    assert requests.get(url + "/profile", cookies={"session_id": first}).status_code == 403
+    for token in (second, third):
+        assert requests.get(url + "/profile", cookies={"session_id": token}).status_code == 200
 
 
 def test_users_show_lists_the_account_and_its_sessions_without_secrets():
@@ -214,12 +206,8 @@ def test_users_show_lists_the_account_and_its_sessions_without_secrets():
     ("DELETE", "/account/sessions"), ("DELETE", "/account/sessions/" + "0" * 32), ("DELETE", "/account"),
     ("GET", "/account/activity"),
 ])
-def test_account_routes_need_a_session(method, path):
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            response = requests.request(method, server.url + path, data={"password": "x"},
-                                        cookies={"session_id": "A" * 43})
-            assert response.status_code == 403 and set(response.json()) == {"message"}
-        finally:
-            assert server.stop() == 0
+def test_account_routes_need_a_session(method, path, start_server):
+    server = start_server({"BCRYPT_COST": "4"})
+    response = requests.request(method, server.url + path, data={"password": "x"},
+                                cookies={"session_id": "A" * 43})
+    assert response.status_code == 403 and set(response.json()) == {"message"}

@@ -43,10 +43,6 @@ def folder():
         yield path
 
 
-def serve(folder, env):
-    return Server(folder, env)
-
-
 def register(url, email, password="b4l0u-burst"):
     response = requests.post(url + "/users", data={"email": email, "password": password})
     assert response.status_code == 200, response.text
@@ -164,20 +160,14 @@ def reset_token_bursts(urls):
                                  data={"email": email, "reset_token": token, "new_password": "n3w-burst-pass"})])
 
 
-def test_a_burst_of_wrong_passwords_is_checked_at_most_the_limit(folder):
-    server = serve(folder, SLOW)
-    try:
-        login_bursts([server.url])
-    finally:
-        assert server.stop() == 0, server.output()
+def test_a_burst_of_wrong_passwords_is_checked_at_most_the_limit(start_server):
+    server = start_server(SLOW)
+    login_bursts([server.url])
 
 
-def test_a_burst_of_wrong_reset_tokens_is_checked_at_most_the_limit(folder):
-    server = serve(folder, SLOW)
-    try:
-        reset_token_bursts([server.url])
-    finally:
-        assert server.stop() == 0, server.output()
+def test_a_burst_of_wrong_reset_tokens_is_checked_at_most_the_limit(start_server):
+    server = start_server(SLOW)
+    reset_token_bursts([server.url])
 
 
 def test_bursts_split_between_two_nodes_on_postgresql(folder):
@@ -439,91 +429,76 @@ def assert_cookie_set(response, name, max_age, secure):
 
 
 @pytest.mark.parametrize("secure", [False, True])
-def test_set_cookie_attributes_come_in_one_order(folder, secure):
-    server = serve(folder, {**FAST, "SESSION_LIFETIME": "120", "SESSION_COOKIE_SECURE": str(secure).lower()})
-    try:
-        register(server.url, "order@example.com", "b4l0u-order")
-        login = requests.post(server.url + "/sessions", data={"email": "order@example.com", "password": "b4l0u-order"})
-        assert_cookie_set(login, "session_id", 120, secure)
-        token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
-        logout = requests.delete(server.url + "/sessions", cookies={"session_id": token}, allow_redirects=False)
-        assert logout.status_code == 302
-        assert_cookie_set(logout, "session_id", 0, secure)
-    finally:
-        assert server.stop() == 0, server.output()
+def test_set_cookie_attributes_come_in_one_order(secure, start_server):
+    server = start_server({**FAST, "SESSION_LIFETIME": "120", "SESSION_COOKIE_SECURE": str(secure).lower()})
+    register(server.url, "order@example.com", "b4l0u-order")
+    login = requests.post(server.url + "/sessions", data={"email": "order@example.com", "password": "b4l0u-order"})
+    assert_cookie_set(login, "session_id", 120, secure)
+    token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
+    logout = requests.delete(server.url + "/sessions", cookies={"session_id": token}, allow_redirects=False)
+    assert logout.status_code == 302
+    assert_cookie_set(logout, "session_id", 0, secure)
 
 
 # The cookie's name.
 
 
-def test_production_names_the_cookie_host_session_id(folder):
-    server = serve(folder, PRODUCTION)
-    try:
-        url = server.url
-        register(url, "host@example.com", STRONG)
-        login = requests.post(url + "/sessions", data={"email": "host@example.com", "password": STRONG})
-        assert login.status_code == 200
-        assert_cookie_set(login, PRODUCTION_COOKIE, 2592000, True)
-        token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
-        assert requests.get(url + "/profile", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 200
-        assert requests.get(url + "/auth/verify", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 204
-        # The development name is not read in production: sessions made under it end.
-        assert requests.get(url + "/profile", headers={"Cookie": f"session_id={token}"}).status_code == 403
-        assert requests.get(url + "/auth/verify", headers={"Cookie": f"session_id={token}"}).status_code == 401
-        assert requests.delete(url + "/sessions", headers={"Cookie": f"session_id={token}"},
-                               allow_redirects=False).status_code == 403
-        logout = requests.delete(url + "/sessions", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"},
-                                 allow_redirects=False)
-        assert logout.status_code == 302
-        assert_cookie_set(logout, PRODUCTION_COOKIE, 0, True)
-        assert requests.get(url + "/profile", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 403
-    finally:
-        assert server.stop() == 0, server.output()
+def test_production_names_the_cookie_host_session_id(start_server):
+    server = start_server(PRODUCTION)
+    url = server.url
+    register(url, "host@example.com", STRONG)
+    login = requests.post(url + "/sessions", data={"email": "host@example.com", "password": STRONG})
+    assert login.status_code == 200
+    assert_cookie_set(login, PRODUCTION_COOKIE, 2592000, True)
+    token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
+    assert requests.get(url + "/profile", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 200
+    assert requests.get(url + "/auth/verify", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 204
+    # The development name is not read in production: sessions made under it end.
+    assert requests.get(url + "/profile", headers={"Cookie": f"session_id={token}"}).status_code == 403
+    assert requests.get(url + "/auth/verify", headers={"Cookie": f"session_id={token}"}).status_code == 401
+    assert requests.delete(url + "/sessions", headers={"Cookie": f"session_id={token}"},
+                           allow_redirects=False).status_code == 403
+    logout = requests.delete(url + "/sessions", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"},
+                             allow_redirects=False)
+    assert logout.status_code == 302
+    assert_cookie_set(logout, PRODUCTION_COOKIE, 0, True)
+    assert requests.get(url + "/profile", headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 403
 
 
-def test_production_accepts_a_secure_prefixed_name(folder):
-    server = serve(folder, {**PRODUCTION, "SESSION_COOKIE_NAME": "__Secure-sid"})
-    try:
-        register(server.url, "secure@example.com", STRONG)
-        token = log_in(server.url, "secure@example.com", STRONG, cookie="__Secure-sid")
-        assert requests.get(server.url + "/profile", headers={"Cookie": f"__Secure-sid={token}"}).status_code == 200
-        assert requests.get(server.url + "/profile",
-                            headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 403
-    finally:
-        assert server.stop() == 0, server.output()
+def test_production_accepts_a_secure_prefixed_name(start_server):
+    server = start_server({**PRODUCTION, "SESSION_COOKIE_NAME": "__Secure-sid"})
+    register(server.url, "secure@example.com", STRONG)
+    token = log_in(server.url, "secure@example.com", STRONG, cookie="__Secure-sid")
+    assert requests.get(server.url + "/profile", headers={"Cookie": f"__Secure-sid={token}"}).status_code == 200
+    assert requests.get(server.url + "/profile",
+                        headers={"Cookie": f"{PRODUCTION_COOKIE}={token}"}).status_code == 403
 
 
-def test_a_custom_cookie_name_is_used_everywhere(folder):
-    server = serve(folder, {**FAST, "SESSION_COOKIE_NAME": "custom_sid"})
-    try:
-        url = server.url
-        register(url, "custom@example.com", "b4l0u-custom")
-        login = requests.post(url + "/sessions", data={"email": "custom@example.com", "password": "b4l0u-custom"})
-        assert_cookie_set(login, "custom_sid", 2592000, False)
-        token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
-        mine, other = {"Cookie": f"custom_sid={token}"}, {"Cookie": f"session_id={token}"}
-        assert requests.get(url + "/profile", headers=mine).status_code == 200
-        assert requests.get(url + "/profile", headers=other).status_code == 403
-        verify = requests.get(url + "/auth/verify", headers=mine)
-        assert verify.status_code == 204 and verify.headers["X-Latchkey-Email"] == "custom@example.com"
-        assert requests.get(url + "/auth/verify", headers=other).status_code == 401
-        assert requests.delete(url + "/sessions", headers=other, allow_redirects=False).status_code == 403
-        logout = requests.delete(url + "/sessions", headers=mine, allow_redirects=False)
-        assert logout.status_code == 302
-        assert_cookie_set(logout, "custom_sid", 0, False)
-        assert requests.get(url + "/profile", headers=mine).status_code == 403
-    finally:
-        assert server.stop() == 0, server.output()
+def test_a_custom_cookie_name_is_used_everywhere(start_server):
+    server = start_server({**FAST, "SESSION_COOKIE_NAME": "custom_sid"})
+    url = server.url
+    register(url, "custom@example.com", "b4l0u-custom")
+    login = requests.post(url + "/sessions", data={"email": "custom@example.com", "password": "b4l0u-custom"})
+    assert_cookie_set(login, "custom_sid", 2592000, False)
+    token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
+    mine, other = {"Cookie": f"custom_sid={token}"}, {"Cookie": f"session_id={token}"}
+    assert requests.get(url + "/profile", headers=mine).status_code == 200
+    assert requests.get(url + "/profile", headers=other).status_code == 403
+    verify = requests.get(url + "/auth/verify", headers=mine)
+    assert verify.status_code == 204 and verify.headers["X-Latchkey-Email"] == "custom@example.com"
+    assert requests.get(url + "/auth/verify", headers=other).status_code == 401
+    assert requests.delete(url + "/sessions", headers=other, allow_redirects=False).status_code == 403
+    logout = requests.delete(url + "/sessions", headers=mine, allow_redirects=False)
+    assert logout.status_code == 302
+    assert_cookie_set(logout, "custom_sid", 0, False)
+    assert requests.get(url + "/profile", headers=mine).status_code == 403
 
 
-def test_a_prefixed_name_with_secure_cookies_starts_in_development(folder):
-    server = serve(folder, {**FAST, "SESSION_COOKIE_NAME": "__Host-x", "SESSION_COOKIE_SECURE": "true"})
-    try:
-        register(server.url, "hostx@example.com", "b4l0u-hostx")
-        login = requests.post(server.url + "/sessions", data={"email": "hostx@example.com", "password": "b4l0u-hostx"})
-        assert_cookie_set(login, "__Host-x", 2592000, True)
-    finally:
-        assert server.stop() == 0, server.output()
+def test_a_prefixed_name_with_secure_cookies_starts_in_development(start_server):
+    server = start_server({**FAST, "SESSION_COOKIE_NAME": "__Host-x", "SESSION_COOKIE_SECURE": "true"})
+    register(server.url, "hostx@example.com", "b4l0u-hostx")
+    login = requests.post(server.url + "/sessions", data={"email": "hostx@example.com", "password": "b4l0u-hostx"})
+    assert_cookie_set(login, "__Host-x", 2592000, True)
 
 
 @pytest.mark.parametrize("env", [
@@ -546,14 +521,11 @@ def test_production_refuses_to_start_without_a_metrics_token():
     assert "METRICS_TOKEN" in refusal({**env, "METRICS_ENABLED": "true"})
 
 
-def test_production_metrics_need_the_token(folder):
-    server = serve(folder, PRODUCTION)
-    try:
-        assert requests.get(server.url + "/metrics").status_code == 401
-        response = requests.get(server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-        assert response.status_code == 200 and "latchkey_registrations_total" in response.text
-    finally:
-        assert server.stop() == 0, server.output()
+def test_production_metrics_need_the_token(start_server):
+    server = start_server(PRODUCTION)
+    assert requests.get(server.url + "/metrics").status_code == 401
+    response = requests.get(server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200 and "latchkey_registrations_total" in response.text
 
 
 @pytest.mark.parametrize("env", [
@@ -562,18 +534,15 @@ def test_production_metrics_need_the_token(folder):
     {**FAST, "METRICS_ENABLED": "false"},
     {**FAST, "METRICS_ENABLED": "false", "METRICS_TOKEN": METRICS_TOKEN},
 ])
-def test_metrics_turned_off_answer_404(folder, env):
-    server = serve(folder, env)
-    try:
-        for headers in [{}, {"Authorization": f"Bearer {METRICS_TOKEN}"}]:
-            response = requests.get(server.url + "/metrics", headers=headers)
-            assert response.status_code == 404 and set(response.json()) == {"message"}
-            assert "latchkey_" not in response.text
-        status, _, body = raw(server.url, "HEAD", "/metrics")
-        assert status == 404 and body == b""
-        assert requests.get(server.url + "/healthz").status_code == 200
-    finally:
-        assert server.stop() == 0, server.output()
+def test_metrics_turned_off_answer_404(env, start_server):
+    server = start_server(env)
+    for headers in [{}, {"Authorization": f"Bearer {METRICS_TOKEN}"}]:
+        response = requests.get(server.url + "/metrics", headers=headers)
+        assert response.status_code == 404 and set(response.json()) == {"message"}
+        assert "latchkey_" not in response.text
+    status, _, body = raw(server.url, "HEAD", "/metrics")
+    assert status == 404 and body == b""
+    assert requests.get(server.url + "/healthz").status_code == 200
 
 
 def test_metrics_enabled_must_be_a_boolean():
@@ -583,87 +552,78 @@ def test_metrics_enabled_must_be_a_boolean():
 # Same-origin browser requests in production.
 
 
-def test_same_origin_requests_are_accepted_in_production(folder):
-    server = serve(folder, {**PRODUCTION, "PUBLIC_URL": "https://auth.example.com/latchkey",
-                            "ALLOWED_ORIGINS": "https://app.example.com"})
-    try:
-        url = server.url
+def test_same_origin_requests_are_accepted_in_production(start_server):
+    server = start_server({**PRODUCTION, "PUBLIC_URL": "https://auth.example.com/latchkey",
+                           "ALLOWED_ORIGINS": "https://app.example.com"})
+    url = server.url
 
-        def sign_up(i, headers):
-            return requests.post(url + "/users", data={"email": f"origin-{i}@example.com", "password": STRONG},
-                                 headers=headers)
+    def sign_up(i, headers):
+        return requests.post(url + "/users", data={"email": f"origin-{i}@example.com", "password": STRONG},
+                             headers=headers)
 
-        accepted = [
-            {"Sec-Fetch-Site": "same-origin"},
-            {"Sec-Fetch-Site": "same-origin", "Origin": "https://auth.example.com"},
-            {"Origin": "https://auth.example.com"},
-            {"Sec-Fetch-Site": "same-site", "Origin": "https://auth.example.com"},
-            {"Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"},
-            {"Origin": "https://app.example.com"},
-            {},
-        ]
-        for i, headers in enumerate(accepted):
-            response = sign_up(i, headers)
-            assert response.status_code == 200, (headers, response.text)
-        refused = [
-            {"Sec-Fetch-Site": "same-site", "Origin": "https://other.example.com"},
-            {"Sec-Fetch-Site": "same-site"},
-            {"Sec-Fetch-Site": "cross-site"},
-            {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example.net"},
-            {"Origin": "https://other.example.com"},
-            {"Origin": "http://auth.example.com"},
-            {"Origin": "https://auth.example.com:8443"},
-            {"Origin": "https://example.com"},
-        ]
-        for i, headers in enumerate(refused):
-            response = sign_up(100 + i, headers)
-            assert response.status_code == 403, (headers, response.status_code, response.text)
-        # Logging in, out and resetting from the service's own pages.
-        same = {"Sec-Fetch-Site": "same-origin", "Origin": "https://auth.example.com"}
-        login = requests.post(url + "/sessions", data={"email": "origin-0@example.com", "password": STRONG},
-                              headers=same)
-        assert login.status_code == 200
-        token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
-        assert requests.delete(url + "/sessions", headers={**same, "Cookie": f"{PRODUCTION_COOKIE}={token}"},
-                               allow_redirects=False).status_code == 302
-        reset = requests.post(url + "/reset_password", data={"email": "origin-0@example.com"},
-                              headers={"Origin": "https://auth.example.com"})
-        assert reset.status_code == 200
-        response = requests.put(url + "/reset_password", headers={"Sec-Fetch-Site": "same-origin"},
-                                data={"email": "origin-0@example.com", "reset_token": reset.json()["reset_token"],
-                                      "new_password": "another long password"})
-        assert response.status_code == 200
-    finally:
-        assert server.stop() == 0, server.output()
+    accepted = [
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "same-origin", "Origin": "https://auth.example.com"},
+        {"Origin": "https://auth.example.com"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://auth.example.com"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"},
+        {"Origin": "https://app.example.com"},
+        {},
+    ]
+    for i, headers in enumerate(accepted):
+        response = sign_up(i, headers)
+        assert response.status_code == 200, (headers, response.text)
+    refused = [
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://other.example.com"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example.net"},
+        {"Origin": "https://other.example.com"},
+        {"Origin": "http://auth.example.com"},
+        {"Origin": "https://auth.example.com:8443"},
+        {"Origin": "https://example.com"},
+    ]
+    for i, headers in enumerate(refused):
+        response = sign_up(100 + i, headers)
+        assert response.status_code == 403, (headers, response.status_code, response.text)
+    # Logging in, out and resetting from the service's own pages.
+    same = {"Sec-Fetch-Site": "same-origin", "Origin": "https://auth.example.com"}
+    login = requests.post(url + "/sessions", data={"email": "origin-0@example.com", "password": STRONG},
+                          headers=same)
+    assert login.status_code == 200
+    token = set_cookies(login)[0].split(";")[0].split("=", 1)[1]
+    assert requests.delete(url + "/sessions", headers={**same, "Cookie": f"{PRODUCTION_COOKIE}={token}"},
+                           allow_redirects=False).status_code == 302
+    reset = requests.post(url + "/reset_password", data={"email": "origin-0@example.com"},
+                          headers={"Origin": "https://auth.example.com"})
+    assert reset.status_code == 200
+    response = requests.put(url + "/reset_password", headers={"Sec-Fetch-Site": "same-origin"},
+                            data={"email": "origin-0@example.com", "reset_token": reset.json()["reset_token"],
+                                  "new_password": "another long password"})
+    assert response.status_code == 200
 
 
-def test_without_public_url_only_sec_fetch_site_tells_same_origin(folder):
-    server = serve(folder, {**PRODUCTION, "ALLOWED_ORIGINS": "https://app.example.com"})
-    try:
-        def sign_up(i, headers):
-            return requests.post(server.url + "/users", headers=headers,
-                                 data={"email": f"nopublic-{i}@example.com", "password": STRONG}).status_code
+def test_without_public_url_only_sec_fetch_site_tells_same_origin(start_server):
+    server = start_server({**PRODUCTION, "ALLOWED_ORIGINS": "https://app.example.com"})
+    def sign_up(i, headers):
+        return requests.post(server.url + "/users", headers=headers,
+                             data={"email": f"nopublic-{i}@example.com", "password": STRONG}).status_code
 
-        assert sign_up(1, {"Sec-Fetch-Site": "same-origin"}) == 200
-        assert sign_up(2, {"Origin": "https://auth.example.com"}) == 403
-        assert sign_up(3, {"Sec-Fetch-Site": "same-site", "Origin": "https://auth.example.com"}) == 403
-        assert sign_up(4, {"Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"}) == 200
-    finally:
-        assert server.stop() == 0, server.output()
+    assert sign_up(1, {"Sec-Fetch-Site": "same-origin"}) == 200
+    assert sign_up(2, {"Origin": "https://auth.example.com"}) == 403
+    assert sign_up(3, {"Sec-Fetch-Site": "same-site", "Origin": "https://auth.example.com"}) == 403
+    assert sign_up(4, {"Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"}) == 200
 
 
-def test_a_public_url_with_a_port_and_plain_http(folder):
-    server = serve(folder, {**PRODUCTION, "PUBLIC_URL": "http://localhost:8080"})
-    try:
-        def sign_up(i, origin):
-            return requests.post(server.url + "/users", headers={"Origin": origin},
-                                 data={"email": f"port-{i}@example.com", "password": STRONG}).status_code
+def test_a_public_url_with_a_port_and_plain_http(start_server):
+    server = start_server({**PRODUCTION, "PUBLIC_URL": "http://localhost:8080"})
+    def sign_up(i, origin):
+        return requests.post(server.url + "/users", headers={"Origin": origin},
+                             data={"email": f"port-{i}@example.com", "password": STRONG}).status_code
 
-        assert sign_up(1, "http://localhost:8080") == 200
-        assert sign_up(2, "http://localhost") == 403
-        assert sign_up(3, "https://localhost:8080") == 403
-    finally:
-        assert server.stop() == 0, server.output()
+    assert sign_up(1, "http://localhost:8080") == 200
+    assert sign_up(2, "http://localhost") == 403
+    assert sign_up(3, "https://localhost:8080") == 403
 
 
 @pytest.mark.parametrize("value", [
@@ -681,6 +641,6 @@ def test_an_invalid_public_url_stops_production_too():
 
 
 @pytest.mark.parametrize("value", ["https://auth.example.com", "http://127.0.0.1:8080", "https://auth.example.com/app/v1"])
-def test_valid_public_urls_start(folder, value):
-    server = serve(folder, {**FAST, "PUBLIC_URL": value})
-    assert server.stop() == 0, server.output()
+def test_valid_public_urls_start(value, start_server):
+    # The fixture stops it, and requires a clean exit.
+    start_server({**FAST, "PUBLIC_URL": value})

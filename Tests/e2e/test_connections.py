@@ -209,102 +209,87 @@ def serve(folder, env):
 # Part 1: timeouts.
 
 
-def test_a_silent_connection_is_closed_after_the_header_timeout(folder):
+def test_a_silent_connection_is_closed_after_the_header_timeout(start_server):
     """A connection that never sends a byte is closed HTTP_HEADER_TIMEOUT after it opens (not the
     much longer idle timeout), and not before."""
-    server = serve(folder, {"HTTP_HEADER_TIMEOUT": "2", "HTTP_IDLE_TIMEOUT": "30"})
-    try:
-        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        opened = time.monotonic()
-        with sock:
-            assert not closed_within(sock, 1.0), "closed before the header timeout"
-            assert closed_within(sock, 2 + SLACK - (time.monotonic() - opened)), \
-                "a silent connection is still open long after HTTP_HEADER_TIMEOUT=2"
-    finally:
-        assert server.stop() == 0, server.output()
+    server = start_server({**FAST, "HTTP_HEADER_TIMEOUT": "2", "HTTP_IDLE_TIMEOUT": "30"})
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    opened = time.monotonic()
+    with sock:
+        assert not closed_within(sock, 1.0), "closed before the header timeout"
+        assert closed_within(sock, 2 + SLACK - (time.monotonic() - opened)), \
+            "a silent connection is still open long after HTTP_HEADER_TIMEOUT=2"
 
 
-def test_dripped_headers_do_not_hold_the_connection_past_the_header_timeout(folder):
+def test_dripped_headers_do_not_hold_the_connection_past_the_header_timeout(start_server):
     """A request line, then one header line every 0.5 s and never the blank line: the connection
     is closed about HTTP_HEADER_TIMEOUT after the first byte, although bytes keep arriving."""
-    server = serve(folder, {"HTTP_HEADER_TIMEOUT": "2", "HTTP_IDLE_TIMEOUT": "30"})
-    try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-            first = time.monotonic()
-            sock.sendall(b"GET /healthz HTTP/1.1\r\n")
-            elapsed = drip(sock, b"X-A: b\r\n", first, seconds=2 + SLACK + 1)
-            assert elapsed is not None and elapsed <= 2 + SLACK, \
-                f"headers dripped for {time.monotonic() - first:.1f} s with HTTP_HEADER_TIMEOUT=2"
-            assert elapsed >= 1, f"closed after {elapsed:.1f} s, before the header timeout"
-    finally:
-        assert server.stop() == 0, server.output()
+    server = start_server({**FAST, "HTTP_HEADER_TIMEOUT": "2", "HTTP_IDLE_TIMEOUT": "30"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        first = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        elapsed = drip(sock, b"X-A: b\r\n", first, seconds=2 + SLACK + 1)
+        assert elapsed is not None and elapsed <= 2 + SLACK, \
+            f"headers dripped for {time.monotonic() - first:.1f} s with HTTP_HEADER_TIMEOUT=2"
+        assert elapsed >= 1, f"closed after {elapsed:.1f} s, before the header timeout"
 
 
-def test_the_header_timeout_applies_to_the_next_request_on_a_kept_alive_connection(folder):
+def test_the_header_timeout_applies_to_the_next_request_on_a_kept_alive_connection(start_server):
     """After one whole request and response on a kept-alive connection, a second request whose
     headers drip in is cut HTTP_HEADER_TIMEOUT after its first bytes, long before the idle
     timeout."""
-    server = serve(folder, {"HTTP_HEADER_TIMEOUT": "2", "HTTP_IDLE_TIMEOUT": "30"})
-    try:
-        with Connection(server) as connection:
-            connection.send(HEALTHZ)
-            assert connection.response().status == 200
-            time.sleep(0.5)
-            first = time.monotonic()
-            connection.send(b"GET /healthz HTTP/1.1\r\n")
-            elapsed = drip(connection.sock, b"X-A: b\r\n", first, seconds=2 + SLACK + 1)
-            assert elapsed is not None and elapsed <= 2 + SLACK, \
-                f"a second request's headers dripped for {time.monotonic() - first:.1f} s, HTTP_HEADER_TIMEOUT=2"
-    finally:
-        assert server.stop() == 0, server.output()
+    server = start_server({**FAST, "HTTP_HEADER_TIMEOUT": "2", "HTTP_IDLE_TIMEOUT": "30"})
+    with Connection(server) as connection:
+        connection.send(HEALTHZ)
+        assert connection.response().status == 200
+        time.sleep(0.5)
+        first = time.monotonic()
+        connection.send(b"GET /healthz HTTP/1.1\r\n")
+        elapsed = drip(connection.sock, b"X-A: b\r\n", first, seconds=2 + SLACK + 1)
+        assert elapsed is not None and elapsed <= 2 + SLACK, \
+            f"a second request's headers dripped for {time.monotonic() - first:.1f} s, HTTP_HEADER_TIMEOUT=2"
 
 
-def test_a_stalled_body_is_cut_but_a_slow_steady_one_is_answered(folder):
+def test_a_stalled_body_is_cut_but_a_slow_steady_one_is_answered(start_server):
     """A body that stops arriving is cut HTTP_BODY_TIMEOUT after its last bytes; a body sent one
     byte every 0.5 s for longer than that timeout in all is read whole and answered: the gap
     between reads counts, not the total."""
-    server = serve(folder, {"HTTP_BODY_TIMEOUT": "2", "HTTP_HEADER_TIMEOUT": "30", "HTTP_IDLE_TIMEOUT": "30"})
-    try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-            sock.sendall(form_head("POST", "/sessions", 100) + b"email=a%40b")
-            last = time.monotonic()
-            assert closed_within(sock, 2 + SLACK), "a body stalled after 10 of 100 bytes is still read after " \
-                f"{time.monotonic() - last:.1f} s with HTTP_BODY_TIMEOUT=2"
+    server = start_server({**FAST, "HTTP_BODY_TIMEOUT": "2", "HTTP_HEADER_TIMEOUT": "30", "HTTP_IDLE_TIMEOUT": "30"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(form_head("POST", "/sessions", 100) + b"email=a%40b")
+        last = time.monotonic()
+        assert closed_within(sock, 2 + SLACK), "a body stalled after 10 of 100 bytes is still read after " \
+            f"{time.monotonic() - last:.1f} s with HTTP_BODY_TIMEOUT=2"
 
-        body = b"email=slow-body%40example.com&password=b4l0u-slow-body"
-        with Connection(server) as connection:
-            connection.send(form_head("POST", "/users", len(body)))
-            started = time.monotonic()
-            sent = 0
-            while time.monotonic() - started < 4:
-                connection.send(body[sent:sent + 1])
-                sent += 1
-                time.sleep(0.5)
-            connection.send(body[sent:])
-            response = connection.response()
-            assert response.status == 200, response
-            assert json.loads(response.body) == {"email": "slow-body@example.com", "message": "user created"}
-    finally:
-        assert server.stop() == 0, server.output()
+    body = b"email=slow-body%40example.com&password=b4l0u-slow-body"
+    with Connection(server) as connection:
+        connection.send(form_head("POST", "/users", len(body)))
+        started = time.monotonic()
+        sent = 0
+        while time.monotonic() - started < 4:
+            connection.send(body[sent:sent + 1])
+            sent += 1
+            time.sleep(0.5)
+        connection.send(body[sent:])
+        response = connection.response()
+        assert response.status == 200, response
+        assert json.loads(response.body) == {"email": "slow-body@example.com", "message": "user created"}
 
 
-def test_the_idle_timeout_governs_the_gap_after_a_response(folder):
+def test_the_idle_timeout_governs_the_gap_after_a_response(start_server):
     """After a response, the silence before the next request is bounded by HTTP_IDLE_TIMEOUT, not
     by the shorter HTTP_HEADER_TIMEOUT: a second request 2 s later is answered; a connection left
     idle is then closed within the idle timeout."""
-    server = serve(folder, {"HTTP_IDLE_TIMEOUT": "5", "HTTP_HEADER_TIMEOUT": "1"})
-    try:
-        with Connection(server) as connection:
-            connection.send(HEALTHZ)
-            assert connection.response().status == 200
-            assert not connection.closed_within(2), "closed 2 s after a response with HTTP_IDLE_TIMEOUT=5"
-            connection.send(HEALTHZ)
-            assert connection.response().status == 200
-            answered = time.monotonic()
-            assert connection.closed_within(5 + SLACK), \
-                f"still open {time.monotonic() - answered:.1f} s after a response with HTTP_IDLE_TIMEOUT=5"
-    finally:
-        assert server.stop() == 0, server.output()
+    server = start_server({**FAST, "HTTP_IDLE_TIMEOUT": "5", "HTTP_HEADER_TIMEOUT": "1"})
+    with Connection(server) as connection:
+        connection.send(HEALTHZ)
+        assert connection.response().status == 200
+        assert not connection.closed_within(2), "closed 2 s after a response with HTTP_IDLE_TIMEOUT=5"
+        connection.send(HEALTHZ)
+        assert connection.response().status == 200
+        answered = time.monotonic()
+        assert connection.closed_within(5 + SLACK), \
+            f"still open {time.monotonic() - answered:.1f} s after a response with HTTP_IDLE_TIMEOUT=5"
 
 
 class LimitedServer(Server):
@@ -442,26 +427,23 @@ def test_idle_connections_beyond_the_open_files_limit_do_not_lock_the_server_out
         assert server.stop() == 0, server.output()[-2000:]
 
 
-def test_sigterm_does_not_wait_for_a_stalled_body_past_the_shutdown_timeout(folder):
+def test_sigterm_does_not_wait_for_a_stalled_body_past_the_shutdown_timeout(start_server):
     """SIGTERM while a request's body has stalled (its own timeout far away): the process exits 0
     within SHUTDOWN_TIMEOUT instead of waiting for the body."""
-    server = serve(folder, {"SHUTDOWN_TIMEOUT": "2", "HTTP_BODY_TIMEOUT": "60", "HTTP_HEADER_TIMEOUT": "60"})
-    try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-            sock.sendall(form_head("POST", "/users", 100) + b"email=a%40b")
-            time.sleep(0.5)
-            server.process.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            # SHUTDOWN_TIMEOUT and 10 s of room for a busy machine: far under the 60 s the body could
-            # take, and under the default SHUTDOWN_TIMEOUT (15 s) too, should the setting go unread.
-            try:
-                code = server.process.wait(timeout=2 + 10)
-            except subprocess.TimeoutExpired:
-                pytest.fail("still running 12 s after SIGTERM with SHUTDOWN_TIMEOUT=2 and a stalled body")
-            assert code == 0, server.output()
-            assert time.monotonic() - signalled <= 2 + 10
-    finally:
-        assert server.stop() == 0, server.output()
+    server = start_server({**FAST, "SHUTDOWN_TIMEOUT": "2", "HTTP_BODY_TIMEOUT": "60", "HTTP_HEADER_TIMEOUT": "60"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(form_head("POST", "/users", 100) + b"email=a%40b")
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        # SHUTDOWN_TIMEOUT and 10 s of room for a busy machine: far under the 60 s the body could
+        # take, and under the default SHUTDOWN_TIMEOUT (15 s) too, should the setting go unread.
+        try:
+            code = server.process.wait(timeout=2 + 10)
+        except subprocess.TimeoutExpired:
+            pytest.fail("still running 12 s after SIGTERM with SHUTDOWN_TIMEOUT=2 and a stalled body")
+        assert code == 0, server.output()
+        assert time.monotonic() - signalled <= 2 + 10
 
 
 def test_sigterm_with_only_idle_connections_exits_promptly(folder):

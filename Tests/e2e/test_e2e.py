@@ -6,10 +6,8 @@ Run with `python3 -m pytest Tests/e2e` after `swift build`; LATCHKEY_BIN names a
 
 import os
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 import requests

@@ -13,38 +13,34 @@ from test_hardening import STRONG, WebhookReceiver, production_env, signed
 ACCEPTED = "if this address has an unverified account, a verification token is on its way"
 
 
-def test_verification_with_the_token_in_the_answer():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            url = server.url
-            # The seed contract's answer is unchanged.
-            created = requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
-            assert created.json() == {"email": "ada@example.com", "message": "user created"}
-            session = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u"})
-            cookie = session.cookies["session_id"]
-            assert requests.get(url + "/account", cookies={"session_id": cookie}).json()["email_verified"] is False
+def test_verification_with_the_token_in_the_answer(start_server):
+    server = start_server({"BCRYPT_COST": "4"})
+    url = server.url
+    # The seed contract's answer is unchanged.
+    created = requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+    assert created.json() == {"email": "ada@example.com", "message": "user created"}
+    session = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u"})
+    cookie = session.cookies["session_id"]
+    assert requests.get(url + "/account", cookies={"session_id": cookie}).json()["email_verified"] is False
 
-            unknown = requests.post(url + "/verify_email", data={"email": "ghost@example.com"})
-            assert (unknown.status_code, unknown.json()) == (403, {"message": "email not registered"})
-            issued = requests.post(url + "/verify_email", data={"email": "ADA@example.com"})
-            assert issued.status_code == 200 and set(issued.json()) == {"email", "verification_token"}
-            token = issued.json()["verification_token"]
-            wrong = requests.put(url + "/verify_email", data={"email": "bob@example.com", "verification_token": token})
-            assert wrong.status_code == 403
-            verified = requests.put(url + "/verify_email", json={"email": "ada@example.com", "verification_token": token})
-            assert (verified.status_code, verified.json()) == (200, {"email": "ada@example.com",
-                                                                     "message": "Email verified"})
-            again = requests.put(url + "/verify_email", json={"email": "ada@example.com", "verification_token": token})
-            assert again.status_code == 403
-            assert requests.post(url + "/verify_email", data={"email": "ada@example.com"}).status_code == 409
-            assert requests.get(url + "/account", cookies={"session_id": cookie}).json()["email_verified"] is True
-            events = requests.get(url + "/account/activity", cookies={"session_id": cookie}).json()["events"]
-            assert events[0]["type"] == "email_verified"
-            # No token ever reaches the log with response delivery.
-            assert token not in server.output()
-        finally:
-            assert server.stop() == 0
+    unknown = requests.post(url + "/verify_email", data={"email": "ghost@example.com"})
+    assert (unknown.status_code, unknown.json()) == (403, {"message": "email not registered"})
+    issued = requests.post(url + "/verify_email", data={"email": "ADA@example.com"})
+    assert issued.status_code == 200 and set(issued.json()) == {"email", "verification_token"}
+    token = issued.json()["verification_token"]
+    wrong = requests.put(url + "/verify_email", data={"email": "bob@example.com", "verification_token": token})
+    assert wrong.status_code == 403
+    verified = requests.put(url + "/verify_email", json={"email": "ada@example.com", "verification_token": token})
+    assert (verified.status_code, verified.json()) == (200, {"email": "ada@example.com",
+                                                             "message": "Email verified"})
+    again = requests.put(url + "/verify_email", json={"email": "ada@example.com", "verification_token": token})
+    assert again.status_code == 403
+    assert requests.post(url + "/verify_email", data={"email": "ada@example.com"}).status_code == 409
+    assert requests.get(url + "/account", cookies={"session_id": cookie}).json()["email_verified"] is True
+    events = requests.get(url + "/account/activity", cookies={"session_id": cookie}).json()["events"]
+    assert events[0]["type"] == "email_verified"
+    # No token ever reaches the log with response delivery.
+    assert token not in server.output()
 
 
 def test_required_verification_in_production_with_webhook_delivery():
@@ -107,34 +103,30 @@ def test_the_delivery_setting_has_two_names_that_must_agree():
             assert server.stop() == 0
 
 
-def test_email_change_in_development_and_in_production():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            url = server.url
-            requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
-            requests.post(url + "/users", data={"email": "eve@example.com", "password": "b4l0u"})
-            cookie = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u"}
-                                   ).cookies["session_id"]
-            jar = {"session_id": cookie}
-            assert requests.put(url + "/account/email", data={"password": "nope", "new_email": "new@example.com"},
-                                cookies=jar).status_code == 401
-            taken = requests.put(url + "/account/email", data={"password": "b4l0u", "new_email": "eve@example.com"},
-                                 cookies=jar)
-            assert (taken.status_code, taken.json()) == (400, {"message": "email already registered"})
-            started = requests.put(url + "/account/email", data={"password": "b4l0u", "new_email": "new@example.com"},
-                                   cookies=jar)
-            assert started.status_code == 200 and set(started.json()) == {"email", "verification_token"}
-            # Nothing changes before the token is used.
-            assert requests.get(url + "/profile", cookies=jar).json() == {"email": "ada@example.com"}
-            moved = requests.put(url + "/verify_email", data={"email": "new@example.com",
-                                                              "verification_token": started.json()["verification_token"]})
-            assert moved.json() == {"email": "new@example.com", "message": "Email verified"}
-            assert requests.get(url + "/profile", cookies=jar).json() == {"email": "new@example.com"}
-            account = requests.get(url + "/account", cookies=jar).json()
-            assert account["email"] == "new@example.com" and account["email_verified"] is True
-        finally:
-            assert server.stop() == 0
+def test_email_change_in_development_and_in_production(start_server):
+    server = start_server({"BCRYPT_COST": "4"})
+    url = server.url
+    requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+    requests.post(url + "/users", data={"email": "eve@example.com", "password": "b4l0u"})
+    cookie = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u"}
+                           ).cookies["session_id"]
+    jar = {"session_id": cookie}
+    assert requests.put(url + "/account/email", data={"password": "nope", "new_email": "new@example.com"},
+                        cookies=jar).status_code == 401
+    taken = requests.put(url + "/account/email", data={"password": "b4l0u", "new_email": "eve@example.com"},
+                         cookies=jar)
+    assert (taken.status_code, taken.json()) == (400, {"message": "email already registered"})
+    started = requests.put(url + "/account/email", data={"password": "b4l0u", "new_email": "new@example.com"},
+                           cookies=jar)
+    assert started.status_code == 200 and set(started.json()) == {"email", "verification_token"}
+    # Nothing changes before the token is used.
+    assert requests.get(url + "/profile", cookies=jar).json() == {"email": "ada@example.com"}
+    moved = requests.put(url + "/verify_email", data={"email": "new@example.com",
+                                                      "verification_token": started.json()["verification_token"]})
+    assert moved.json() == {"email": "new@example.com", "message": "Email verified"}
+    assert requests.get(url + "/profile", cookies=jar).json() == {"email": "new@example.com"}
+    account = requests.get(url + "/account", cookies=jar).json()
+    assert account["email"] == "new@example.com" and account["email_verified"] is True
 
     receiver = WebhookReceiver()
     with tempfile.TemporaryDirectory() as folder:

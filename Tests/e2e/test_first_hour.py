@@ -216,18 +216,14 @@ def test_commands_with_nothing_to_do_say_so():
         assert conflicts.stderr.strip() == "no email conflicts"
 
 
-def test_a_json_body_sent_as_a_form_says_which_content_type_to_send():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            # What `curl -d '{"email": ...}'` sends: a form content type.
-            response = requests.post(server.url + "/users", data='{"email": "ada@example.com", "password": "pw"}',
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
-            assert response.status_code == 400
-            message = response.json()["message"]
-            assert message.startswith("missing field: email") and "Content-Type: application/json" in message
-            # A real form with a missing field keeps the short message.
-            plain = requests.post(server.url + "/users", data={"password": "pw"})
-            assert plain.json() == {"message": "missing field: email"}
-        finally:
-            assert server.stop() == 0
+def test_a_json_body_sent_as_a_form_says_which_content_type_to_send(start_server):
+    server = start_server({"BCRYPT_COST": "4"})
+    # What `curl -d '{"email": ...}'` sends: a form content type.
+    response = requests.post(server.url + "/users", data='{"email": "ada@example.com", "password": "pw"}',
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith("missing field: email") and "Content-Type: application/json" in message
+    # A real form with a missing field keeps the short message.
+    plain = requests.post(server.url + "/users", data={"password": "pw"})
+    assert plain.json() == {"message": "missing field: email"}

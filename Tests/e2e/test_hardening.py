@@ -191,28 +191,24 @@ def test_production_refuses_unsafe_reset_delivery_with_one_line():
     assert result.returncode != 0 and "RESET_TOKEN_DELIVERY" in result.stderr
 
 
-def test_log_delivery_writes_the_token_to_the_log_only():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"})
-        try:
-            assert requests.post(server.url + "/users", data={"email": "bob@example.com", "password": "b4l0u"}) \
-                .status_code == 200
-            known = requests.post(server.url + "/reset_password", data={"email": "bob@example.com"})
-            unknown = requests.post(server.url + "/reset_password", data={"email": "nobody@example.com"})
-            assert known.status_code == unknown.status_code == 200
-            assert "reset_token" not in known.json() and known.json()["message"] == unknown.json()["message"]
-            # Issued and logged in the background, after the answer: a busy machine may write it late.
-            deadline = time.time() + 30
-            while "password reset token issued" not in server.output() and time.time() < deadline:
-                time.sleep(0.05)
-            line = next(l for l in server.output().splitlines() if "password reset token issued" in l)
-            assert "notice" in line and "email=bob@example.com" in line
-            token = re.search(r"reset_token=([A-Za-z0-9_-]{43})", line).group(1)
-            response = requests.put(server.url + "/reset_password",
-                                    data={"email": "bob@example.com", "reset_token": token, "new_password": "t4rt1fl3tt3"})
-            assert response.status_code == 200
-        finally:
-            assert server.stop() == 0
+def test_log_delivery_writes_the_token_to_the_log_only(start_server):
+    server = start_server({"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"})
+    assert requests.post(server.url + "/users", data={"email": "bob@example.com", "password": "b4l0u"}) \
+        .status_code == 200
+    known = requests.post(server.url + "/reset_password", data={"email": "bob@example.com"})
+    unknown = requests.post(server.url + "/reset_password", data={"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 200
+    assert "reset_token" not in known.json() and known.json()["message"] == unknown.json()["message"]
+    # Issued and logged in the background, after the answer: a busy machine may write it late.
+    deadline = time.time() + 30
+    while "password reset token issued" not in server.output() and time.time() < deadline:
+        time.sleep(0.05)
+    line = next(l for l in server.output().splitlines() if "password reset token issued" in l)
+    assert "notice" in line and "email=bob@example.com" in line
+    token = re.search(r"reset_token=([A-Za-z0-9_-]{43})", line).group(1)
+    response = requests.put(server.url + "/reset_password",
+                            data={"email": "bob@example.com", "reset_token": token, "new_password": "t4rt1fl3tt3"})
+    assert response.status_code == 200
 
 
 def test_throttling_and_clean_logs_in_development():
@@ -246,18 +242,14 @@ def test_throttling_and_clean_logs_in_development():
         assert_clean_log(server.output(), ["b4l0u", "wr0ng-pass", session_id, token])
 
 
-def test_per_client_limit():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4", "RATE_LIMIT_PER_IP_PER_MINUTE": "3"})
-        try:
-            statuses = [
-                requests.post(server.url + "/sessions", data={"email": f"u{i}@example.com", "password": "x1y2z3"})
-                .status_code for i in range(4)
-            ]
-            assert statuses == [401, 401, 401, 429]
-            assert requests.get(server.url + "/").status_code == 200
-        finally:
-            assert server.stop() == 0
+def test_per_client_limit(start_server):
+    server = start_server({"BCRYPT_COST": "4", "RATE_LIMIT_PER_IP_PER_MINUTE": "3"})
+    statuses = [
+        requests.post(server.url + "/sessions", data={"email": f"u{i}@example.com", "password": "x1y2z3"})
+        .status_code for i in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    assert requests.get(server.url + "/").status_code == 200
 
 
 def test_shutdown_does_not_wait_for_webhook_retries():

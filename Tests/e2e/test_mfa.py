@@ -156,104 +156,96 @@ def new_key():
 # Enrolment.
 
 
-def test_enrolment_gives_an_otpauth_uri_and_ends_the_other_sessions():
+def test_enrolment_gives_an_otpauth_uri_and_ends_the_other_sessions(start_server):
     issuer, email = "Latchkey Caf\u00e9", "zo\u00eb+mfa@example.com"
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {**LENIENT, "MFA_ISSUER": issuer})
-        try:
-            url = server.url
-            register(url, email, PASSWORD)
-            laptop = log_in(url, email, PASSWORD, agent="Laptop/1.0")
-            phone = log_in(url, email, PASSWORD, agent="Phone/2.0")
-            jar = {"session_id": phone}
-            before = account(url, phone)
-            assert before["mfa"] == {"totp": False, "recovery_codes_left": 0}
-            assert [s["aal"] for s in sessions(url, phone)] == [1, 1]
-            current_id = next(s["id"] for s in sessions(url, phone) if s["current"])
+    server = start_server({**LENIENT, "MFA_ISSUER": issuer})
+    url = server.url
+    register(url, email, PASSWORD)
+    laptop = log_in(url, email, PASSWORD, agent="Laptop/1.0")
+    phone = log_in(url, email, PASSWORD, agent="Phone/2.0")
+    jar = {"session_id": phone}
+    before = account(url, phone)
+    assert before["mfa"] == {"totp": False, "recovery_codes_left": 0}
+    assert [s["aal"] for s in sessions(url, phone)] == [1, 1]
+    current_id = next(s["id"] for s in sessions(url, phone) if s["current"])
 
-            # Without a session, a pending enrolment or the password: refused, nothing begun.
-            anonymous = requests.post(url + "/account/mfa/totp", data={"password": PASSWORD})
-            assert (anonymous.status_code, anonymous.json()) == (403, {"message": "no live session: log in first"})
-            nothing = requests.put(url + "/account/mfa/totp", data={"code": "123456"}, cookies=jar)
-            assert (nothing.status_code, nothing.json()) == (
-                400, {"message": "no second factor to confirm: start with POST /account/mfa/totp"})
-            wrong = requests.post(url + "/account/mfa/totp", data={"password": "nope"}, cookies=jar)
-            assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong password"})
+    # Without a session, a pending enrolment or the password: refused, nothing begun.
+    anonymous = requests.post(url + "/account/mfa/totp", data={"password": PASSWORD})
+    assert (anonymous.status_code, anonymous.json()) == (403, {"message": "no live session: log in first"})
+    nothing = requests.put(url + "/account/mfa/totp", data={"code": "123456"}, cookies=jar)
+    assert (nothing.status_code, nothing.json()) == (
+        400, {"message": "no second factor to confirm: start with POST /account/mfa/totp"})
+    wrong = requests.post(url + "/account/mfa/totp", data={"password": "nope"}, cookies=jar)
+    assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong password"})
 
-            started = requests.post(url + "/account/mfa/totp", json={"password": PASSWORD}, cookies=jar)
-            assert started.status_code == 200, started.text
-            assert set(started.json()) == {"secret", "otpauth_uri"}
-            secret, uri = started.json()["secret"], started.json()["otpauth_uri"]
-            assert re.fullmatch(r"[A-Z2-7]{32}", secret)
-            assert uri.isascii() and " " not in uri
-            parts = urllib.parse.urlsplit(uri)
-            assert (parts.scheme, parts.netloc) == ("otpauth", "totp")
-            label_issuer, colon, label_email = parts.path[1:].partition(":")
-            # Percent-encoded UTF-8, all but RFC 3986's unreserved characters; the colon literal.
-            assert colon == ":"
-            assert (label_issuer, label_email) == (urllib.parse.quote(issuer, safe=""),
-                                                   urllib.parse.quote(email, safe=""))
-            assert f"&issuer={urllib.parse.quote(issuer, safe='')}&" in uri
-            query = urllib.parse.parse_qs(parts.query, strict_parsing=True)
-            assert query == {"secret": [secret], "issuer": [issuer], "algorithm": ["SHA1"], "digits": ["6"],
-                             "period": ["30"]}
-            parsed = pyotp.parse_uri(uri)
-            assert (parsed.secret, parsed.issuer, parsed.name, parsed.digits, parsed.interval) == (
-                secret, issuer, email, 6, 30)
-            # A pending enrolment changes nothing yet.
-            assert account(url, phone)["mfa"] == {"totp": False, "recovery_codes_left": 0}
-            assert alive(url, laptop)
+    started = requests.post(url + "/account/mfa/totp", json={"password": PASSWORD}, cookies=jar)
+    assert started.status_code == 200, started.text
+    assert set(started.json()) == {"secret", "otpauth_uri"}
+    secret, uri = started.json()["secret"], started.json()["otpauth_uri"]
+    assert re.fullmatch(r"[A-Z2-7]{32}", secret)
+    assert uri.isascii() and " " not in uri
+    parts = urllib.parse.urlsplit(uri)
+    assert (parts.scheme, parts.netloc) == ("otpauth", "totp")
+    label_issuer, colon, label_email = parts.path[1:].partition(":")
+    # Percent-encoded UTF-8, all but RFC 3986's unreserved characters; the colon literal.
+    assert colon == ":"
+    assert (label_issuer, label_email) == (urllib.parse.quote(issuer, safe=""),
+                                           urllib.parse.quote(email, safe=""))
+    assert f"&issuer={urllib.parse.quote(issuer, safe='')}&" in uri
+    query = urllib.parse.parse_qs(parts.query, strict_parsing=True)
+    assert query == {"secret": [secret], "issuer": [issuer], "algorithm": ["SHA1"], "digits": ["6"],
+                     "period": ["30"]}
+    parsed = pyotp.parse_uri(uri)
+    assert (parsed.secret, parsed.issuer, parsed.name, parsed.digits, parsed.interval) == (
+        secret, issuer, email, 6, 30)
+    # A pending enrolment changes nothing yet.
+    assert account(url, phone)["mfa"] == {"totp": False, "recovery_codes_left": 0}
+    assert alive(url, laptop)
 
-            # A new enrolment replaces the pending one: the first secret's codes no longer confirm.
-            again = requests.post(url + "/account/mfa/totp", data={"password": PASSWORD}, cookies=jar)
-            assert again.status_code == 200
-            assert again.json()["secret"] != secret
-            stale = requests.put(url + "/account/mfa/totp", data={"code": Authenticator(secret).code()}, cookies=jar)
-            assert (stale.status_code, stale.json()) == (401, {"message": "wrong code"})
-            authenticator = Authenticator(again.json()["secret"])
-            mistyped = requests.put(url + "/account/mfa/totp", data={"code": authenticator.wrong_code()}, cookies=jar)
-            assert (mistyped.status_code, mistyped.json()) == (401, {"message": "wrong code"})
+    # A new enrolment replaces the pending one: the first secret's codes no longer confirm.
+    again = requests.post(url + "/account/mfa/totp", data={"password": PASSWORD}, cookies=jar)
+    assert again.status_code == 200
+    assert again.json()["secret"] != secret
+    stale = requests.put(url + "/account/mfa/totp", data={"code": Authenticator(secret).code()}, cookies=jar)
+    assert (stale.status_code, stale.json()) == (401, {"message": "wrong code"})
+    authenticator = Authenticator(again.json()["secret"])
+    mistyped = requests.put(url + "/account/mfa/totp", data={"code": authenticator.wrong_code()}, cookies=jar)
+    assert (mistyped.status_code, mistyped.json()) == (401, {"message": "wrong code"})
 
-            confirmed = requests.put(url + "/account/mfa/totp", json={"code": authenticator.code()}, cookies=jar)
-            assert confirmed.status_code == 200, confirmed.text
-            assert set(confirmed.json()) == {"recovery_codes"}
-            codes = confirmed.json()["recovery_codes"]
-            assert len(codes) == len(set(codes)) == 10 and all(RECOVERY_CODE.fullmatch(code) for code in codes)
-            # The session gets a new token; the old one, and every other session, are over.
-            renewed = confirmed.cookies["session_id"]
-            assert re.fullmatch(r"[A-Za-z0-9_-]{43}", renewed) and renewed != phone
-            assert "HttpOnly" in confirmed.headers["Set-Cookie"]
-            assert not alive(url, phone) and not alive(url, laptop) and alive(url, renewed)
+    confirmed = requests.put(url + "/account/mfa/totp", json={"code": authenticator.code()}, cookies=jar)
+    assert confirmed.status_code == 200, confirmed.text
+    assert set(confirmed.json()) == {"recovery_codes"}
+    codes = confirmed.json()["recovery_codes"]
+    assert len(codes) == len(set(codes)) == 10 and all(RECOVERY_CODE.fullmatch(code) for code in codes)
+    # The session gets a new token; the old one, and every other session, are over.
+    renewed = confirmed.cookies["session_id"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", renewed) and renewed != phone
+    assert "HttpOnly" in confirmed.headers["Set-Cookie"]
+    assert not alive(url, phone) and not alive(url, laptop) and alive(url, renewed)
 
-            after = account(url, renewed)
-            assert set(after) == {"id", "email", "created_at", "email_verified", "mfa"}
-            assert after["mfa"] == {"totp": True, "recovery_codes_left": 10}
-            (session,) = sessions(url, renewed)
-            assert (session["id"], session["current"], session["aal"]) == (current_id, True, 2)
-            assert activity(url, renewed)[0] == "mfa_enabled"
+    after = account(url, renewed)
+    assert set(after) == {"id", "email", "created_at", "email_verified", "mfa"}
+    assert after["mfa"] == {"totp": True, "recovery_codes_left": 10}
+    (session,) = sessions(url, renewed)
+    assert (session["id"], session["current"], session["aal"]) == (current_id, True, 2)
+    assert activity(url, renewed)[0] == "mfa_enabled"
 
-            # Once active, a new enrolment is refused.
-            active = requests.post(url + "/account/mfa/totp", data={"password": PASSWORD},
-                                   cookies={"session_id": renewed})
-            assert (active.status_code, active.json()) == (409, {"message": "second factor already active"})
-            assert secret not in server.output() and again.json()["secret"] not in server.output()
-        finally:
-            assert server.stop() == 0
+    # Once active, a new enrolment is refused.
+    active = requests.post(url + "/account/mfa/totp", data={"password": PASSWORD},
+                           cookies={"session_id": renewed})
+    assert (active.status_code, active.json()) == (409, {"message": "second factor already active"})
+    assert secret not in server.output() and again.json()["secret"] not in server.output()
 
 
-def test_the_second_factor_routes_need_a_session():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            for method, path in [("POST", "/account/mfa/totp"), ("PUT", "/account/mfa/totp"),
-                                 ("DELETE", "/account/mfa/totp"), ("POST", "/account/mfa/recovery_codes")]:
-                response = requests.request(method, server.url + path,
-                                            data={"password": PASSWORD, "code": "123456"},
-                                            cookies={"session_id": "A" * 43})
-                assert (response.status_code, response.json()) == (
-                    403, {"message": "no live session: log in first"}), (method, path)
-        finally:
-            assert server.stop() == 0
+def test_the_second_factor_routes_need_a_session(start_server):
+    server = start_server(LENIENT)
+    for method, path in [("POST", "/account/mfa/totp"), ("PUT", "/account/mfa/totp"),
+                         ("DELETE", "/account/mfa/totp"), ("POST", "/account/mfa/recovery_codes")]:
+        response = requests.request(method, server.url + path,
+                                    data={"password": PASSWORD, "code": "123456"},
+                                    cookies={"session_id": "A" * 43})
+        assert (response.status_code, response.json()) == (
+            403, {"message": "no live session: log in first"}), (method, path)
 
 
 # Logins.
@@ -305,13 +297,9 @@ def walk_the_two_step_login(url, email):
     return authenticator
 
 
-def test_two_step_login_with_a_login_token_and_codes_accepted_once():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            walk_the_two_step_login(server.url, "ada@example.com")
-        finally:
-            assert server.stop() == 0
+def test_two_step_login_with_a_login_token_and_codes_accepted_once(start_server):
+    server = start_server(LENIENT)
+    walk_the_two_step_login(server.url, "ada@example.com")
 
 
 def test_second_factor_on_postgres():
@@ -326,195 +314,179 @@ def test_second_factor_on_postgres():
             assert server.stop() == 0
 
 
-def test_one_step_login_with_the_code_and_wrong_codes():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            authenticator, _, _ = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+def test_one_step_login_with_the_code_and_wrong_codes(start_server):
+    server = start_server(LENIENT)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, _, _ = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
 
-            wrong = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
-                                                           "code": authenticator.wrong_code()})
-            assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong code"})
-            assert "Set-Cookie" not in wrong.headers
-            # A wrong password is the usual 401, whatever the code: it tells nothing of the factor.
-            mistaken = requests.post(url + "/sessions", json={"email": "ada@example.com", "password": "nope",
-                                                              "code": authenticator.wrong_code()})
-            assert (mistaken.status_code, mistaken.json()) == (401, {"message": "wrong email or password"})
+    wrong = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
+                                                   "code": authenticator.wrong_code()})
+    assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong code"})
+    assert "Set-Cookie" not in wrong.headers
+    # A wrong password is the usual 401, whatever the code: it tells nothing of the factor.
+    mistaken = requests.post(url + "/sessions", json={"email": "ada@example.com", "password": "nope",
+                                                      "code": authenticator.wrong_code()})
+    assert (mistaken.status_code, mistaken.json()) == (401, {"message": "wrong email or password"})
 
-            session = requests.post(url + "/sessions", json={"email": "ada@example.com", "password": PASSWORD,
-                                                             "code": authenticator.code()})
-            assert session.status_code == 200, session.text
-            assert session.json() == {"email": "ada@example.com", "message": "logged in"}
-            token = session.cookies["session_id"]
-            assert [s["aal"] for s in sessions(url, token) if s["current"]] == [2]
-            events = activity(url, token)
-            assert events[0] == "login_succeeded" and "mfa_failed" in events
-        finally:
-            assert server.stop() == 0
+    session = requests.post(url + "/sessions", json={"email": "ada@example.com", "password": PASSWORD,
+                                                     "code": authenticator.code()})
+    assert session.status_code == 200, session.text
+    assert session.json() == {"email": "ada@example.com", "message": "logged in"}
+    token = session.cookies["session_id"]
+    assert [s["aal"] for s in sessions(url, token) if s["current"]] == [2]
+    events = activity(url, token)
+    assert events[0] == "login_succeeded" and "mfa_failed" in events
 
 
 # Recovery codes.
 
 
-def test_recovery_codes_work_once_in_any_spelling_and_can_be_replaced():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+def test_recovery_codes_work_once_in_any_spelling_and_can_be_replaced(start_server):
+    server = start_server(LENIENT)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
 
-            # Without the dashes and in lower case, as the second step.
-            login_token = first_step(url, "ada@example.com", PASSWORD)
-            used = second_step(url, login_token, codes[0].replace("-", "").lower())
-            assert used.status_code == 200, used.text
-            assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 9}
-            # Each works once, however it is written.
-            again = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
-                                                           "code": codes[0]})
-            assert (again.status_code, again.json()) == (401, {"message": "wrong code"})
-            # With spaces between the groups, in mixed case, in one step.
-            spaced = codes[1].replace("-", " ")
-            spaced = spaced[:12].lower() + spaced[12:]
-            log_in(url, "ada@example.com", PASSWORD, code=spaced)
-            assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 8}
-            events = activity(url, token)
-            assert events.count("recovery_code_used") == 2 and events.count("mfa_failed") == 1
+    # Without the dashes and in lower case, as the second step.
+    login_token = first_step(url, "ada@example.com", PASSWORD)
+    used = second_step(url, login_token, codes[0].replace("-", "").lower())
+    assert used.status_code == 200, used.text
+    assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 9}
+    # Each works once, however it is written.
+    again = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
+                                                   "code": codes[0]})
+    assert (again.status_code, again.json()) == (401, {"message": "wrong code"})
+    # With spaces between the groups, in mixed case, in one step.
+    spaced = codes[1].replace("-", " ")
+    spaced = spaced[:12].lower() + spaced[12:]
+    log_in(url, "ada@example.com", PASSWORD, code=spaced)
+    assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 8}
+    events = activity(url, token)
+    assert events.count("recovery_code_used") == 2 and events.count("mfa_failed") == 1
 
-            # New codes need the password and a code; the old ones stop working.
-            jar = {"session_id": token}
-            wrong = requests.post(url + "/account/mfa/recovery_codes",
-                                  data={"password": "nope", "code": authenticator.wrong_code()}, cookies=jar)
-            assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong password"})
-            mistyped = requests.post(url + "/account/mfa/recovery_codes",
-                                     data={"password": PASSWORD, "code": authenticator.wrong_code()}, cookies=jar)
-            assert (mistyped.status_code, mistyped.json()) == (401, {"message": "wrong code"})
-            missing = requests.post(url + "/account/mfa/recovery_codes", data={"password": PASSWORD}, cookies=jar)
-            assert missing.status_code in (400, 401)
-            renewed = requests.post(url + "/account/mfa/recovery_codes",
-                                    json={"password": PASSWORD, "code": authenticator.code()}, cookies=jar)
-            assert renewed.status_code == 200, renewed.text
-            assert set(renewed.json()) == {"recovery_codes"}
-            fresh = renewed.json()["recovery_codes"]
-            assert len(set(fresh)) == 10 and all(RECOVERY_CODE.fullmatch(code) for code in fresh)
-            assert not set(fresh) & set(codes)
-            assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 10}
-            old = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
-                                                         "code": codes[5]})
-            assert (old.status_code, old.json()) == (401, {"message": "wrong code"})
-            log_in(url, "ada@example.com", PASSWORD, code=fresh[0])
-            assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 9}
-            output = server.output()
-            assert not any(code in output or code.replace("-", "") in output for code in codes + fresh)
-        finally:
-            assert server.stop() == 0
+    # New codes need the password and a code; the old ones stop working.
+    jar = {"session_id": token}
+    wrong = requests.post(url + "/account/mfa/recovery_codes",
+                          data={"password": "nope", "code": authenticator.wrong_code()}, cookies=jar)
+    assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong password"})
+    mistyped = requests.post(url + "/account/mfa/recovery_codes",
+                             data={"password": PASSWORD, "code": authenticator.wrong_code()}, cookies=jar)
+    assert (mistyped.status_code, mistyped.json()) == (401, {"message": "wrong code"})
+    missing = requests.post(url + "/account/mfa/recovery_codes", data={"password": PASSWORD}, cookies=jar)
+    assert missing.status_code in (400, 401)
+    renewed = requests.post(url + "/account/mfa/recovery_codes",
+                            json={"password": PASSWORD, "code": authenticator.code()}, cookies=jar)
+    assert renewed.status_code == 200, renewed.text
+    assert set(renewed.json()) == {"recovery_codes"}
+    fresh = renewed.json()["recovery_codes"]
+    assert len(set(fresh)) == 10 and all(RECOVERY_CODE.fullmatch(code) for code in fresh)
+    assert not set(fresh) & set(codes)
+    assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 10}
+    old = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
+                                                 "code": codes[5]})
+    assert (old.status_code, old.json()) == (401, {"message": "wrong code"})
+    log_in(url, "ada@example.com", PASSWORD, code=fresh[0])
+    assert account(url, token)["mfa"] == {"totp": True, "recovery_codes_left": 9}
+    output = server.output()
+    assert not any(code in output or code.replace("-", "") in output for code in codes + fresh)
 
 
 # The account routes.
 
 
-def test_account_routes_need_a_code_once_a_factor_is_active():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
-            jar = {"session_id": token}
-            laptop = log_in(url, "ada@example.com", PASSWORD, code=codes[0], agent="Laptop/1.0")
-            laptop_id = next(s["id"] for s in sessions(url, token) if not s["current"])
+def test_account_routes_need_a_code_once_a_factor_is_active(start_server):
+    server = start_server(LENIENT)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+    jar = {"session_id": token}
+    laptop = log_in(url, "ada@example.com", PASSWORD, code=codes[0], agent="Laptop/1.0")
+    laptop_id = next(s["id"] for s in sessions(url, token) if not s["current"])
 
-            def refused_without_and_with_a_wrong_code(method, path, fields):
-                missing = requests.request(method, url + path, data=fields, cookies=jar)
-                assert (missing.status_code, missing.json()) == (401, {"message": "one-time code required"}), path
-                wrong = requests.request(method, url + path, json={**fields, "code": authenticator.wrong_code()},
-                                         cookies=jar)
-                assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong code"}), path
-
-            refused_without_and_with_a_wrong_code("DELETE", "/account/sessions/" + laptop_id, {"password": PASSWORD})
-            assert alive(url, laptop)
-            ended = requests.delete(url + "/account/sessions/" + laptop_id,
-                                    data={"password": PASSWORD, "code": codes[1]}, cookies=jar)
-            assert ended.status_code == 204, ended.text
-            assert not alive(url, laptop)
-
-            tablet = log_in(url, "ada@example.com", PASSWORD, code=codes[2], agent="Tablet/3.0")
-            refused_without_and_with_a_wrong_code("DELETE", "/account/sessions", {"password": PASSWORD})
-            assert alive(url, tablet)
-            others = requests.delete(url + "/account/sessions", json={"password": PASSWORD,
-                                                                      "code": authenticator.code()}, cookies=jar)
-            assert (others.status_code, others.json()) == (200, {"ended": 1})
-            assert not alive(url, tablet)
-
-            refused_without_and_with_a_wrong_code("PUT", "/account/email",
-                                                  {"password": PASSWORD, "new_email": "new@example.com"})
-            moved = requests.put(url + "/account/email",
-                                 data={"password": PASSWORD, "new_email": "new@example.com", "code": codes[3]},
+    def refused_without_and_with_a_wrong_code(method, path, fields):
+        missing = requests.request(method, url + path, data=fields, cookies=jar)
+        assert (missing.status_code, missing.json()) == (401, {"message": "one-time code required"}), path
+        wrong = requests.request(method, url + path, json={**fields, "code": authenticator.wrong_code()},
                                  cookies=jar)
-            assert moved.status_code == 200 and set(moved.json()) == {"email", "verification_token"}
+        assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong code"}), path
 
-            change = {"current_password": PASSWORD, "new_password": "t4rt1fl3tt3"}
-            refused_without_and_with_a_wrong_code("PUT", "/account/password", change)
-            changed = requests.put(url + "/account/password", data={**change, "code": authenticator.code()},
-                                   cookies=jar)
-            assert (changed.status_code, changed.json()) == (200, {"message": "Password updated"})
-            jar = {"session_id": changed.cookies["session_id"]}
+    refused_without_and_with_a_wrong_code("DELETE", "/account/sessions/" + laptop_id, {"password": PASSWORD})
+    assert alive(url, laptop)
+    ended = requests.delete(url + "/account/sessions/" + laptop_id,
+                            data={"password": PASSWORD, "code": codes[1]}, cookies=jar)
+    assert ended.status_code == 204, ended.text
+    assert not alive(url, laptop)
 
-            refused_without_and_with_a_wrong_code("DELETE", "/account", {"password": "t4rt1fl3tt3"})
-            assert account(url, jar["session_id"])["mfa"] == {"totp": True, "recovery_codes_left": 6}
-            deleted = requests.delete(url + "/account", data={"password": "t4rt1fl3tt3", "code": codes[4]},
-                                      cookies=jar)
-            assert deleted.status_code == 204, deleted.text
-            assert not alive(url, jar["session_id"])
-        finally:
-            assert server.stop() == 0
+    tablet = log_in(url, "ada@example.com", PASSWORD, code=codes[2], agent="Tablet/3.0")
+    refused_without_and_with_a_wrong_code("DELETE", "/account/sessions", {"password": PASSWORD})
+    assert alive(url, tablet)
+    others = requests.delete(url + "/account/sessions", json={"password": PASSWORD,
+                                                              "code": authenticator.code()}, cookies=jar)
+    assert (others.status_code, others.json()) == (200, {"ended": 1})
+    assert not alive(url, tablet)
+
+    refused_without_and_with_a_wrong_code("PUT", "/account/email",
+                                          {"password": PASSWORD, "new_email": "new@example.com"})
+    moved = requests.put(url + "/account/email",
+                         data={"password": PASSWORD, "new_email": "new@example.com", "code": codes[3]},
+                         cookies=jar)
+    assert moved.status_code == 200 and set(moved.json()) == {"email", "verification_token"}
+
+    change = {"current_password": PASSWORD, "new_password": "t4rt1fl3tt3"}
+    refused_without_and_with_a_wrong_code("PUT", "/account/password", change)
+    changed = requests.put(url + "/account/password", data={**change, "code": authenticator.code()},
+                           cookies=jar)
+    assert (changed.status_code, changed.json()) == (200, {"message": "Password updated"})
+    jar = {"session_id": changed.cookies["session_id"]}
+
+    refused_without_and_with_a_wrong_code("DELETE", "/account", {"password": "t4rt1fl3tt3"})
+    assert account(url, jar["session_id"])["mfa"] == {"totp": True, "recovery_codes_left": 6}
+    deleted = requests.delete(url + "/account", data={"password": "t4rt1fl3tt3", "code": codes[4]},
+                              cookies=jar)
+    assert deleted.status_code == 204, deleted.text
+    assert not alive(url, jar["session_id"])
 
 
-def test_turning_the_factor_off():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
-            jar = {"session_id": token}
+def test_turning_the_factor_off(start_server):
+    server = start_server(LENIENT)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+    jar = {"session_id": token}
 
-            wrong = requests.delete(url + "/account/mfa/totp", data={"password": "nope", "code": codes[0]},
-                                    cookies=jar)
-            assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong password"})
-            mistyped = requests.delete(url + "/account/mfa/totp",
-                                       data={"password": PASSWORD, "code": authenticator.wrong_code()}, cookies=jar)
-            assert (mistyped.status_code, mistyped.json()) == (401, {"message": "wrong code"})
-            missing = requests.delete(url + "/account/mfa/totp", data={"password": PASSWORD}, cookies=jar)
-            assert missing.status_code in (400, 401)
-            assert account(url, token)["mfa"]["totp"] is True
+    wrong = requests.delete(url + "/account/mfa/totp", data={"password": "nope", "code": codes[0]},
+                            cookies=jar)
+    assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong password"})
+    mistyped = requests.delete(url + "/account/mfa/totp",
+                               data={"password": PASSWORD, "code": authenticator.wrong_code()}, cookies=jar)
+    assert (mistyped.status_code, mistyped.json()) == (401, {"message": "wrong code"})
+    missing = requests.delete(url + "/account/mfa/totp", data={"password": PASSWORD}, cookies=jar)
+    assert missing.status_code in (400, 401)
+    assert account(url, token)["mfa"]["totp"] is True
 
-            off = requests.delete(url + "/account/mfa/totp", json={"password": PASSWORD,
-                                                                    "code": authenticator.code()}, cookies=jar)
-            assert off.status_code == 204, off.text
-            assert alive(url, token)
-            assert account(url, token)["mfa"] == {"totp": False, "recovery_codes_left": 0}
-            assert activity(url, token)[0] == "mfa_disabled"
+    off = requests.delete(url + "/account/mfa/totp", json={"password": PASSWORD,
+                                                            "code": authenticator.code()}, cookies=jar)
+    assert off.status_code == 204, off.text
+    assert alive(url, token)
+    assert account(url, token)["mfa"] == {"totp": False, "recovery_codes_left": 0}
+    assert activity(url, token)[0] == "mfa_disabled"
 
-            again = requests.delete(url + "/account/mfa/totp", data={"password": PASSWORD, "code": codes[2]},
-                                    cookies=jar)
-            assert (again.status_code, again.json()) == (409, {"message": "no active second factor"})
-            regenerate = requests.post(url + "/account/mfa/recovery_codes",
-                                       data={"password": PASSWORD, "code": codes[1]}, cookies=jar)
-            assert (regenerate.status_code, regenerate.json()) == (409, {"message": "no active second factor"})
+    again = requests.delete(url + "/account/mfa/totp", data={"password": PASSWORD, "code": codes[2]},
+                            cookies=jar)
+    assert (again.status_code, again.json()) == (409, {"message": "no active second factor"})
+    regenerate = requests.post(url + "/account/mfa/recovery_codes",
+                               data={"password": PASSWORD, "code": codes[1]}, cookies=jar)
+    assert (regenerate.status_code, regenerate.json()) == (409, {"message": "no active second factor"})
 
-            # Logins and the account routes are as before; the recovery codes are gone.
-            later = log_in(url, "ada@example.com", PASSWORD)
-            assert [s["aal"] for s in sessions(url, later) if s["current"]] == [1]
-            others = requests.delete(url + "/account/sessions", data={"password": PASSWORD}, cookies=jar)
-            assert (others.status_code, others.json()) == (200, {"ended": 1})
-            # A new enrolment can begin.
-            assert requests.post(url + "/account/mfa/totp", data={"password": PASSWORD},
-                                 cookies=jar).status_code == 200
-        finally:
-            assert server.stop() == 0
+    # Logins and the account routes are as before; the recovery codes are gone.
+    later = log_in(url, "ada@example.com", PASSWORD)
+    assert [s["aal"] for s in sessions(url, later) if s["current"]] == [1]
+    others = requests.delete(url + "/account/sessions", data={"password": PASSWORD}, cookies=jar)
+    assert (others.status_code, others.json()) == (200, {"ended": 1})
+    # A new enrolment can begin.
+    assert requests.post(url + "/account/mfa/totp", data={"password": PASSWORD},
+                         cookies=jar).status_code == 200
 
 
 # The throttle.
@@ -566,34 +538,30 @@ def test_wrong_codes_are_throttled_per_account():
 # The assurance level.
 
 
-def test_auth_verify_tells_the_assurance_level():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            register(url, "bob@example.com", PASSWORD)
-            token = log_in(url, "ada@example.com", PASSWORD)
-            verified = requests.get(url + "/auth/verify", cookies={"session_id": token})
-            assert verified.status_code == 204 and verified.headers["X-Latchkey-AAL"] == "1"
+def test_auth_verify_tells_the_assurance_level(start_server):
+    server = start_server(LENIENT)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    register(url, "bob@example.com", PASSWORD)
+    token = log_in(url, "ada@example.com", PASSWORD)
+    verified = requests.get(url + "/auth/verify", cookies={"session_id": token})
+    assert verified.status_code == 204 and verified.headers["X-Latchkey-AAL"] == "1"
 
-            authenticator, _, renewed = enrol(url, token, PASSWORD)
-            assert requests.get(url + "/auth/verify", cookies={"session_id": token}).status_code == 401
-            verified = requests.get(url + "/auth/verify", cookies={"session_id": renewed})
-            assert verified.status_code == 204 and verified.headers["X-Latchkey-AAL"] == "2"
-            assert verified.headers["X-Latchkey-Email"] == "ada@example.com"
-            head = requests.head(url + "/auth/verify", cookies={"session_id": renewed})
-            assert head.status_code == 204 and head.headers["X-Latchkey-AAL"] == "2"
-            later = log_in(url, "ada@example.com", PASSWORD, code=authenticator.code())
-            assert requests.get(url + "/auth/verify", cookies={"session_id": later}).headers["X-Latchkey-AAL"] == "2"
+    authenticator, _, renewed = enrol(url, token, PASSWORD)
+    assert requests.get(url + "/auth/verify", cookies={"session_id": token}).status_code == 401
+    verified = requests.get(url + "/auth/verify", cookies={"session_id": renewed})
+    assert verified.status_code == 204 and verified.headers["X-Latchkey-AAL"] == "2"
+    assert verified.headers["X-Latchkey-Email"] == "ada@example.com"
+    head = requests.head(url + "/auth/verify", cookies={"session_id": renewed})
+    assert head.status_code == 204 and head.headers["X-Latchkey-AAL"] == "2"
+    later = log_in(url, "ada@example.com", PASSWORD, code=authenticator.code())
+    assert requests.get(url + "/auth/verify", cookies={"session_id": later}).headers["X-Latchkey-AAL"] == "2"
 
-            # Without a factor nothing changes: a code sent along is ignored.
-            bob = log_in(url, "bob@example.com", PASSWORD, code="123456")
-            verified = requests.get(url + "/auth/verify", cookies={"session_id": bob})
-            assert verified.status_code == 204 and verified.headers["X-Latchkey-AAL"] == "1"
-            assert "X-Latchkey-AAL" not in requests.get(url + "/auth/verify").headers
-        finally:
-            assert server.stop() == 0
+    # Without a factor nothing changes: a code sent along is ignored.
+    bob = log_in(url, "bob@example.com", PASSWORD, code="123456")
+    verified = requests.get(url + "/auth/verify", cookies={"session_id": bob})
+    assert verified.status_code == 204 and verified.headers["X-Latchkey-AAL"] == "1"
+    assert "X-Latchkey-AAL" not in requests.get(url + "/auth/verify").headers
 
 
 # The operator.
@@ -746,7 +714,7 @@ def test_production_without_a_key_does_not_enrol():
 # Development: the key file.
 
 
-def test_the_development_key_file_is_made_once_beside_the_database_owner_only():
+def test_the_development_key_file_is_made_once_beside_the_database_owner_only(start_server):
     with tempfile.TemporaryDirectory() as folder:
         data = os.path.join(folder, "data")
         os.mkdir(data)
@@ -781,12 +749,8 @@ def test_the_development_key_file_is_made_once_beside_the_database_owner_only():
             assert server.stop() == 0
 
     # An in-memory database keeps its key in the working folder.
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {**LENIENT, "DATABASE_URL": "sqlite::memory:"})
-        try:
-            register(server.url, "ada@example.com", PASSWORD)
-            enrol(server.url, log_in(server.url, "ada@example.com", PASSWORD), PASSWORD)
-            key_path = os.path.join(folder, KEY_FILE)
-            assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
-        finally:
-            assert server.stop() == 0
+    server = start_server({**LENIENT, "DATABASE_URL": "sqlite::memory:"})
+    register(server.url, "ada@example.com", PASSWORD)
+    enrol(server.url, log_in(server.url, "ada@example.com", PASSWORD), PASSWORD)
+    key_path = os.path.join(server.folder, KEY_FILE)
+    assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600

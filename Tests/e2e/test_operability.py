@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
-import time
 
 import pytest
 import requests
@@ -192,33 +191,29 @@ def metric(text, name):
     return total
 
 
-def test_metrics_move_and_can_require_a_token():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4", "METRICS_TOKEN": "metrics-t0ken"})
-        try:
-            assert requests.get(server.url + "/metrics").status_code == 401
-            auth = {"Authorization": "Bearer metrics-t0ken"}
-            before = requests.get(server.url + "/metrics", headers=auth).text
-            requests.post(server.url + "/users", data={"email": "m@example.com", "password": "b4l0u"})
-            requests.post(server.url + "/sessions", data={"email": "m@example.com", "password": "wr0ng-pass"})
-            cookie = requests.post(server.url + "/sessions",
-                                   data={"email": "m@example.com", "password": "b4l0u"}).cookies["session_id"]
-            requests.get(server.url + "/profile", cookies={"session_id": cookie})
-            requests.post(server.url + "/reset_password", data={"email": "m@example.com"})
-            requests.delete(server.url + "/sessions", cookies={"session_id": cookie}, allow_redirects=False)
-            after = requests.get(server.url + "/metrics", headers=auth).text
-            for name, moved in [
-                ("latchkey_registrations_total", 1), ('latchkey_logins_total{outcome="succeeded"}', 1),
-                ('latchkey_logins_total{outcome="failed"}', 1), ("latchkey_reset_tokens_issued_total", 1),
-                ("latchkey_sessions_created_total", 1), ('latchkey_sessions_ended_total{reason="logout"}', 1),
-                ("latchkey_bcrypt_duration_seconds_count", 3),
-                ('hb_requests{http_route="/profile",http_request_method="GET",http_response_status_code="200"}', 1),
-                ('hb_requests{http_route="/sessions",http_request_method="POST",http_response_status_code="401"}', 1),
-            ]:
-                assert metric(after, name) - metric(before, name) == moved, name
-            assert 'http_server_request_duration_bucket{http_route="/profile"' in after
-        finally:
-            assert server.stop() == 0
+def test_metrics_move_and_can_require_a_token(start_server):
+    server = start_server({"BCRYPT_COST": "4", "METRICS_TOKEN": "metrics-t0ken"})
+    assert requests.get(server.url + "/metrics").status_code == 401
+    auth = {"Authorization": "Bearer metrics-t0ken"}
+    before = requests.get(server.url + "/metrics", headers=auth).text
+    requests.post(server.url + "/users", data={"email": "m@example.com", "password": "b4l0u"})
+    requests.post(server.url + "/sessions", data={"email": "m@example.com", "password": "wr0ng-pass"})
+    cookie = requests.post(server.url + "/sessions",
+                           data={"email": "m@example.com", "password": "b4l0u"}).cookies["session_id"]
+    requests.get(server.url + "/profile", cookies={"session_id": cookie})
+    requests.post(server.url + "/reset_password", data={"email": "m@example.com"})
+    requests.delete(server.url + "/sessions", cookies={"session_id": cookie}, allow_redirects=False)
+    after = requests.get(server.url + "/metrics", headers=auth).text
+    for name, moved in [
+        ("latchkey_registrations_total", 1), ('latchkey_logins_total{outcome="succeeded"}', 1),
+        ('latchkey_logins_total{outcome="failed"}', 1), ("latchkey_reset_tokens_issued_total", 1),
+        ("latchkey_sessions_created_total", 1), ('latchkey_sessions_ended_total{reason="logout"}', 1),
+        ("latchkey_bcrypt_duration_seconds_count", 3),
+        ('hb_requests{http_route="/profile",http_request_method="GET",http_response_status_code="200"}', 1),
+        ('hb_requests{http_route="/sessions",http_request_method="POST",http_response_status_code="401"}', 1),
+    ]:
+        assert metric(after, name) - metric(before, name) == moved, name
+    assert 'http_server_request_duration_bucket{http_route="/profile"' in after
 
 
 def test_request_ids_and_json_logs_without_secrets():
@@ -312,7 +307,7 @@ def require_tool(module):
         pytest.skip(f"{module} is not installed: test skipped")
 
 
-def test_openapi_document_is_valid_and_served():
+def test_openapi_document_is_valid_and_served(start_server):
     require_tool("openapi_spec_validator")
     result = subprocess.run(["python3", "-m", "openapi_spec_validator", OPENAPI], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -321,13 +316,9 @@ def test_openapi_document_is_valid_and_served():
     with open(OPENAPI) as source:
         document = yaml.safe_load(source)
     assert document["openapi"].startswith("3.1")
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            served = requests.get(server.url + "/openapi.json")
-            assert served.status_code == 200 and served.json() == document
-        finally:
-            assert server.stop() == 0
+    server = start_server({"BCRYPT_COST": "4"})
+    served = requests.get(server.url + "/openapi.json")
+    assert served.status_code == 200 and served.json() == document
 
 
 # The schemathesis run checks everything (`--checks all`), with one allowance: on the operations
@@ -355,21 +346,17 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "404",
 SCHEMATHESIS_HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemathesis_hooks.py")
 
 
-def test_schemathesis_finds_no_5xx_and_no_nonconforming_response():
+def test_schemathesis_finds_no_5xx_and_no_nonconforming_response(start_server):
     require_tool("schemathesis")
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4", "LOG_LEVEL": "warning"})
-        try:
-            config = os.path.join(folder, "schemathesis.toml")
-            with open(config, "w") as file:
-                file.write(SCHEMATHESIS_CONFIG)
-            result = subprocess.run(
-                ["schemathesis", "--config-file", config, "run", OPENAPI, "--url", server.url,
-                 "--max-examples", "40", "--checks", "all",
-                 "--no-color", "--seed", "1"],
-                capture_output=True, text=True, timeout=900, cwd=folder,
-                env={**os.environ, "SCHEMATHESIS_HOOKS": SCHEMATHESIS_HOOKS, "LATCHKEY_URL": server.url},
-            )
-            assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-        finally:
-            assert server.stop() == 0
+    server = start_server({"BCRYPT_COST": "4", "LOG_LEVEL": "warning"})
+    config = os.path.join(server.folder, "schemathesis.toml")
+    with open(config, "w") as file:
+        file.write(SCHEMATHESIS_CONFIG)
+    result = subprocess.run(
+        ["schemathesis", "--config-file", config, "run", OPENAPI, "--url", server.url,
+         "--max-examples", "40", "--checks", "all",
+         "--no-color", "--seed", "1"],
+        capture_output=True, text=True, timeout=900, cwd=server.folder,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": SCHEMATHESIS_HOOKS, "LATCHKEY_URL": server.url},
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -10,7 +10,6 @@ end cover what the production profile changes.
 
 import http.client
 import json
-import os
 import re
 import socket
 import tempfile
