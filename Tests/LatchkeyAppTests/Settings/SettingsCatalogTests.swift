@@ -3,11 +3,11 @@ import Testing
 
 @testable import LatchkeyApp
 
-/// The catalog in `Settings.Key` is the one list of settings: the README's table, `serve --help`
+/// The catalog in `Settings.Key` is the one list of settings: docs/configuration.md's table, `serve --help`
 /// and the loaded defaults must all agree with it.
 @Suite("The settings catalog")
 struct SettingsCatalogTests {
-    /// One row of the README's configuration table.
+    /// One row of docs/configuration.md's settings table.
     struct ReadmeRow {
         var flag: String?
         var developmentDefault: String?
@@ -21,11 +21,12 @@ struct SettingsCatalogTests {
         return parts.count >= 3 ? String(parts[1]) : nil
     }
 
-    /// The README's configuration table, by variable name.
+    /// docs/configuration.md's settings table, by variable name.
     static func readmeTable() throws -> [String: ReadmeRow] {
-        let readme = try String(contentsOf: PackageRoot.url.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(
+            contentsOf: PackageRoot.url.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         let section =
-            try #require(readme.components(separatedBy: "\n## Configuration\n").last)
+            try #require(readme.components(separatedBy: "\n## Settings\n").last)
             .components(separatedBy: "\n## ").first ?? ""
         var rows: [String: ReadmeRow] = [:]
         for line in section.split(separator: "\n") where line.hasPrefix("| `") {
@@ -53,13 +54,13 @@ struct SettingsCatalogTests {
             from: await Settings.reader(flags: [:], environment: environment, dotEnvPath: "/nonexistent/.env"))
     }
 
-    @Test("the README's table names every setting, with the catalog's defaults and serve's options")
+    @Test("docs/configuration.md's table names every setting, with the catalog's defaults and serve's options")
     func readmeMatchesCatalog() throws {
         let table = try Self.readmeTable()
         #expect(Set(table.keys) == Set(Settings.Key.allCases.map(\.rawValue)))
         let options = Dictionary(uniqueKeysWithValues: ServeCommand.dedicatedOptions.map { ($0.key, "--\($0.option)") })
         for key in Settings.Key.allCases {
-            let row = try #require(table[key.rawValue], "\(key.rawValue) is missing from the README")
+            let row = try #require(table[key.rawValue], "\(key.rawValue) is missing from docs/configuration.md")
             #expect(row.developmentDefault == key.defaultValue, "\(key.rawValue)")
             #expect(row.productionDefault == key.productionDefault, "\(key.rawValue)")
             #expect(row.flag == options[key], "\(key.rawValue)")
