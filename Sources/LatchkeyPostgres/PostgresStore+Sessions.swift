@@ -1,97 +1,113 @@
 import Foundation
 import LatchkeyCore
+import Logging
 import PostgresNIO
 
 extension PostgresStore {
     /// Inserts the session only while the user's password hash is still `passwordHash`. The
     /// user's row is read `FOR SHARE`, so a reset that changes the hash either commits first
     /// (and the insert finds no row) or waits for this insert and then deletes the session. The
-    /// user's least recently used sessions beyond `limit` are deleted by the same statement, in
-    /// one round trip: its `DELETE` sees the sessions as they were before the insert, so it keeps
-    /// `limit - 1` of them besides the new one.
+    /// user's least recently used sessions beyond `limit` are deleted, and the activity entry
+    /// inserted, by the same statement, in one round trip: its `DELETE` sees the sessions as they
+    /// were before the insert, so it keeps `limit - 1` of them besides the new one.
+    ///
+    /// An entry the server refuses (a statement error, not a lost connection or a timeout) fails
+    /// that statement as a whole, so nothing of it is written; the session is then inserted
+    /// again alone, and the entry is lost. The effect is a savepoint's, at one round trip for the
+    /// login that records its entry, instead of a transaction's five.
     public func addSession(
         _ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int,
         recording event: ActivityEvent?
     ) async throws -> SessionInsert {
         // No stored hash holds a NUL, so none can match.
         if passwordHash.utf8.contains(0) { return .refused }
-        let query: PostgresQuery
-        if limit == .max {
-            query = try Self.insertSession(session, ifPasswordHash: passwordHash)
-        } else {
-            let token = session.tokenDigest.bytes
-            let created = session.createdAt.timeIntervalSince1970
-            let lastSeen = session.lastSeenAt.timeIntervalSince1970
-            let expires = session.expiresAt.timeIntervalSince1970
-            let (userID, publicID, ip, agent) = (session.userID, session.publicID, session.ip, session.userAgent)
-            let aal = session.aal
-            let keptBesides = max(0, limit - 1)
-            query = try """
-            WITH checked AS (
-                SELECT id, email FROM users
-                WHERE id = \(userID) AND password_hash = \(passwordHash) AND (\(aal) >= 2 OR NOT mfa_enabled)
-                FOR SHARE
-            ), inserted AS (
-                INSERT INTO sessions
-                    (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
-                SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent), \(aal)
-                FROM checked
-                RETURNING user_id
-            ), trimmed AS (
-                DELETE FROM sessions WHERE token_hash IN (
-                    SELECT token_hash FROM sessions
-                    WHERE user_id = \(userID) AND EXISTS (SELECT 1 FROM inserted)
-                    ORDER BY last_seen_at DESC, created_at DESC OFFSET \(keptBesides)
-                )
-            )
-            SELECT 1 FROM inserted
-            """
-        }
-        guard let event else {
-            let stored = try await call { client in
-                try await client.query(query, logger: self.logger).collect().count == 1
-            }
-            return SessionInsert(stored: stored, activityRecorded: false)
-        }
-        let record = Self.insertActivity(event)
+        let recorded = try Self.sessionInsert(
+            session, ifPasswordHash: passwordHash, keepingAtMost: limit, recording: event)
+        let alone =
+            event == nil
+            ? recorded
+            : try Self.sessionInsert(session, ifPasswordHash: passwordHash, keepingAtMost: limit, recording: nil)
         let logger = self.logger
-        return try await transaction { connection in
-            guard try await connection.query(query, logger: logger).collect().count == 1 else { return .refused }
-            // In a savepoint: an entry the server refuses is rolled back alone, and the session
-            // still commits. A lost connection fails the whole transaction, as it would the session.
-            try await connection.query("SAVEPOINT activity", logger: logger)
+        return try await call { client in
             do {
-                let recorded = try await connection.query(record, logger: logger).collect().count == 1
-                try await connection.query("RELEASE SAVEPOINT activity", logger: logger)
-                return SessionInsert(stored: true, activityRecorded: recorded)
-            } catch let error as PSQLError where error.serverInfo != nil {
-                try await connection.query("ROLLBACK TO SAVEPOINT activity", logger: logger)
-                return SessionInsert(stored: true, activityRecorded: false)
+                return try await Self.run(recorded, on: client, logger: logger)
+            } catch let error as PSQLError where event != nil && Self.isStatementError(error) {
+                logger.warning(
+                    "the activity entry of a login was refused; the session is stored without it",
+                    metadata: ["sqlstate": "\(error.serverInfo?[.sqlState] ?? "")"])
+                return try await Self.run(alone, on: client, logger: logger)
             }
         }
     }
 
-    /// `INSERT INTO sessions … RETURNING 1` from the user's row (which carries the email), the
-    /// row read `FOR SHARE` and only while its hash is `passwordHash` when one is given.
-    static func insertSession(_ session: Session, ifPasswordHash passwordHash: String? = nil) throws -> PostgresQuery {
+    /// Runs a statement of `sessionInsert(_:ifPasswordHash:keepingAtMost:recording:)`.
+    private static func run(_ query: PostgresQuery, on client: PostgresClient, logger: Logger) async throws
+        -> SessionInsert
+    {
+        guard let row = try await client.query(query, logger: logger).collect().first else { return .refused }
+        return SessionInsert(stored: true, activityRecorded: try row.decode(Int64.self) == 1)
+    }
+
+    /// One statement: the session (only while the hash is `passwordHash`), the trimming to
+    /// `limit` sessions, and the activity entry when there is one. It returns one row, the
+    /// number of entries written, when the session was inserted, and none otherwise.
+    static func sessionInsert(
+        _ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int,
+        recording event: ActivityEvent?
+    ) throws -> PostgresQuery {
+        let token = session.tokenDigest.bytes
+        let created = session.createdAt.timeIntervalSince1970
+        let lastSeen = session.lastSeenAt.timeIntervalSince1970
+        let expires = session.expiresAt.timeIntervalSince1970
+        let (userID, publicID, ip, agent) = (session.userID, session.publicID, session.ip, session.userAgent)
+        let aal = session.aal
+        let trimming = limit < .max
+        let keptBesides = trimming ? max(0, limit - 1) : 0
+        let recording = event != nil
+        let (type, at) = (event?.kind.rawValue ?? "", event?.at.timeIntervalSince1970 ?? 0)
+        let (eventIP, eventAgent) = (event?.ip, event?.userAgent)
+        return try """
+        WITH checked AS (
+            SELECT id, email FROM users
+            WHERE id = \(userID) AND password_hash = \(passwordHash) AND (\(aal) >= 2 OR NOT mfa_enabled)
+            FOR SHARE
+        ), inserted AS (
+            INSERT INTO sessions
+                (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
+            SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent), \(aal)
+            FROM checked
+            RETURNING user_id
+        ), trimmed AS (
+            DELETE FROM sessions WHERE \(trimming) AND token_hash IN (
+                SELECT token_hash FROM sessions
+                WHERE user_id = \(userID) AND EXISTS (SELECT 1 FROM inserted)
+                ORDER BY last_seen_at DESC, created_at DESC OFFSET \(keptBesides)
+            )
+        ), recorded AS (
+            INSERT INTO activity (user_id, type, at, ip, user_agent)
+            SELECT user_id, \(type), \(at), \(eventIP), \(eventAgent) FROM inserted WHERE \(recording)
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM recorded) FROM inserted
+        """
+    }
+
+    /// Whether the server refused a statement for what it does (a constraint, a trigger, a value),
+    /// rather than for the connection, resources, a timeout or a conflict with another transaction.
+    static func isStatementError(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState], state.count == 5 else { return false }
+        return !["08", "40", "53", "57", "58", "XX"].contains(String(state.prefix(2)))
+    }
+
+    /// `INSERT INTO sessions … RETURNING 1` from the user's row (which carries the email), for
+    /// the bulk insert of sessions.
+    static func insertSession(_ session: Session) throws -> PostgresQuery {
         let token = session.tokenDigest.bytes
         let created = session.createdAt.timeIntervalSince1970
         let lastSeen = session.lastSeenAt.timeIntervalSince1970
         let expires = session.expiresAt.timeIntervalSince1970
         let userID = session.userID
         let (publicID, ip, agent, aal) = (session.publicID, session.ip, session.userAgent, session.aal)
-        if let passwordHash {
-            return try """
-            INSERT INTO sessions
-                (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)
-            SELECT \(token), id, email, \(created), \(lastSeen), \(expires), \(publicID), \(ip), \(agent), \(aal) FROM (
-                SELECT id, email FROM users
-                WHERE id = \(userID) AND password_hash = \(passwordHash) AND (\(aal) >= 2 OR NOT mfa_enabled)
-                FOR SHARE
-            ) AS checked
-            RETURNING 1
-            """
-        }
         return try """
         INSERT INTO sessions
             (token_hash, user_id, email, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LatchkeyCore
+import LatchkeyTestSupport
 import Synchronization
 import Testing
 
@@ -127,16 +128,7 @@ struct SQLiteLoginActivityTests {
             )
         }
         try other.close()
-        let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let session = Session(
-            tokenDigest: TokenDigest(of: "s"), userID: user.id, createdAt: now, lastSeenAt: now,
-            expiresAt: now.addingTimeInterval(3600))
-        let insert = try await store.addSession(
-            session, ifPasswordHash: "h", keepingAtMost: 5,
-            recording: ActivityEvent(userID: user.id, kind: .loginSucceeded, at: now))
-        #expect(insert == SessionInsert(stored: true, activityRecorded: false))
-        #expect(try await store.findSession(digest: TokenDigest(of: "s")) != nil)
-        #expect(try await store.listActivity(userID: user.id, limit: 10).isEmpty)
+        try await StoreContract.expectSessionWithoutItsRefusedEntry(store, userID: user.id, passwordHash: "h")
         try store.close()
     }
 }

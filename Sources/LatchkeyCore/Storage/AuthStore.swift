@@ -36,9 +36,10 @@ public protocol AuthStore: SecondFactorStore {
     /// holds more than `limit` sessions, the least recently used ones (by `last_seen_at`, then
     /// `created_at`) end, never the new one.
     ///
-    /// With `event`, the login's activity entry is written in the same transaction, after the
-    /// session, inside a savepoint (or in the same statement where nothing in it can fail alone),
-    /// so that a failed entry never undoes the session: recording never fails a login.
+    /// With `event`, the login's activity entry is written in the same transaction as the
+    /// session, so that a login costs one write; an entry the database refuses is lost alone and
+    /// never undoes the session (a savepoint around the entry, or the session inserted again
+    /// without it): recording never fails a login.
     /// - Parameters:
     ///   - session: The session, keyed by its token digest.
     ///   - passwordHash: The hash the password was verified against.

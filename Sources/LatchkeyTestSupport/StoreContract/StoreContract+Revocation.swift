@@ -54,6 +54,23 @@ extension StoreContract {
             loginChallenges: try await store.findLoginChallenge(digest: digest("\(name)-login")) != nil)
     }
 
+    /// For a store whose database was made to refuse activity entries (a trigger, say): a
+    /// session recorded with a `login_succeeded` entry is stored, and the entry is not.
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - userID: An account of it.
+    ///   - passwordHash: The account's stored hash.
+    public static func expectSessionWithoutItsRefusedEntry(
+        _ store: any AuthStore, userID: Int64, passwordHash: String
+    ) async throws {
+        let insert = try await store.addSession(
+            session("refused-entry", userID: userID), ifPasswordHash: passwordHash, keepingAtMost: 5,
+            recording: ActivityEvent(userID: userID, kind: .loginSucceeded, at: t0))
+        #expect(insert == SessionInsert(stored: true, activityRecorded: false))
+        #expect(try await store.findSession(digest: digest("refused-entry")) != nil)
+        #expect(try await store.listActivity(userID: userID, limit: 10).isEmpty)
+    }
+
     /// The checks of what a new password revokes and of the login recorded with its session.
     func runRevocation(on store: any AdminStore) async throws {
         switch self {
