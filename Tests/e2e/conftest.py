@@ -18,8 +18,9 @@ def start_server(tmp_path):
     """The one way a test starts `latchkey serve` and has it stopped: `start_server(env)` starts one
     with the given settings (on 127.0.0.1 and a free port) in the test's own folder, where its SQLite
     file lives unless `DATABASE_URL` names another, or in `folder` when given, and waits until it
-    answers. When the test ends, every server it started is stopped with SIGTERM, and each must exit
-    with 0 (its log is shown when one does not)."""
+    answers. A test may stop a server itself (`server.stop()`), to look at its files or start another
+    in the same folder. When the test ends, every server it started that still runs is stopped with
+    SIGTERM, and each must have exited with 0 (its log is shown when one did not)."""
     started = []
 
     def start(env=None, folder=None, wait=True):
@@ -32,5 +33,9 @@ def start_server(tmp_path):
     for server in started:
         code = server.stop()
         if code != 0:
-            failures.append(f"latchkey on port {server.port} exited with {code}:\n{server.output()}")
+            try:
+                log = server.output()
+            except OSError:
+                log = "(its folder is gone)"
+            failures.append(f"latchkey on port {server.port} exited with {code}:\n{log}")
     assert not failures, "\n".join(failures)

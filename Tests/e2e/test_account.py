@@ -112,17 +112,15 @@ def test_account_self_service_in_development(start_server):
     walk_the_account(server.url, "b4l0u", "t4rt1fl3tt3")
 
 
-def test_account_self_service_on_postgres():
+def test_account_self_service_on_postgres(start_server):
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
         # The store's deadline is not what this test is about: a busy machine may need more than 1.5 s.
-        server = Server(folder, {"BCRYPT_COST": "4", "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"})
-        try:
-            assert requests.post(server.url + "/users",
-                                 data={"email": "ada@example.com", "password": "b4l0u"}).status_code == 200
-            walk_the_account(server.url, "b4l0u", "t4rt1fl3tt3")
-            assert database.query("SELECT count(*) FROM sessions WHERE public_id IS NULL") == "0"
-        finally:
-            assert server.stop() == 0
+        server = start_server({"BCRYPT_COST": "4", "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"}, folder=folder)
+        assert requests.post(server.url + "/users",
+                             data={"email": "ada@example.com", "password": "b4l0u"}).status_code == 200
+        walk_the_account(server.url, "b4l0u", "t4rt1fl3tt3")
+        assert database.query("SELECT count(*) FROM sessions WHERE public_id IS NULL") == "0"
+        assert server.stop() == 0
 
 
 def test_account_self_service_in_production_with_notices():
@@ -172,15 +170,13 @@ def test_session_cap_ends_the_least_recently_used(start_server):
         assert requests.get(url + "/profile", cookies={"session_id": token}).status_code == 200
 
 
-def test_users_show_lists_the_account_and_its_sessions_without_secrets():
+def test_users_show_lists_the_account_and_its_sessions_without_secrets(start_server):
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
-            # A tab, as a header value may hold, is dropped with the other control characters.
-            token = log_in(server.url, "ada@example.com", "b4l0u", "Phone\t2.0")
-        finally:
-            assert server.stop() == 0
+        server = start_server({"BCRYPT_COST": "4"}, folder=folder)
+        requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+        # A tab, as a header value may hold, is dropped with the other control characters.
+        token = log_in(server.url, "ada@example.com", "b4l0u", "Phone\t2.0")
+        assert server.stop() == 0
         database = "sqlite://" + os.path.join(folder, "latchkey.sqlite")
         shown = latchkey("users", "show", "ADA@example.com", url=database)
         assert shown.returncode == 0, shown.stderr

@@ -70,19 +70,17 @@ def test_log_in_with_new_password(server):
 # Beyond the original script: what the binary itself must do.
 
 
-def test_users_survive_a_restart():
+def test_users_survive_a_restart(start_server):
     with tempfile.TemporaryDirectory() as folder:
         first = Server(folder, {"BCRYPT_COST": "4"})
         register_user(first.url, "persist@example.com", "pw")
         assert first.stop() == 0
-        second = Server(folder, {"BCRYPT_COST": "4"})
-        try:
-            assert requests.post(
-                second.url + "/sessions", data={"email": "persist@example.com", "password": "pw"}
-            ).status_code == 200
-            assert os.path.exists(os.path.join(folder, "latchkey.sqlite"))
-        finally:
-            assert second.stop() == 0
+        second = start_server({"BCRYPT_COST": "4"}, folder=folder)
+        assert requests.post(
+            second.url + "/sessions", data={"email": "persist@example.com", "password": "pw"}
+        ).status_code == 200
+        assert os.path.exists(os.path.join(folder, "latchkey.sqlite"))
+        assert second.stop() == 0
 
 
 @pytest.mark.parametrize(

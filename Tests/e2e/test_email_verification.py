@@ -85,7 +85,7 @@ def test_required_verification_in_production_with_webhook_delivery():
             receiver.stop()
 
 
-def test_the_delivery_setting_has_two_names_that_must_agree():
+def test_the_delivery_setting_has_two_names_that_must_agree(start_server):
     with tempfile.TemporaryDirectory() as folder:
         for environment in [{"TOKEN_DELIVERY": "log", "RESET_TOKEN_DELIVERY": "response"}, {"TOKEN_DELIVERY": "bogus"}]:
             env = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **environment})
@@ -94,13 +94,11 @@ def test_the_delivery_setting_has_two_names_that_must_agree():
             lines = [line for line in result.stderr.splitlines() if line.strip()]
             assert len(lines) == 1 and "TOKEN_DELIVERY" in lines[0], result.stderr
         # Either name alone works, and an old deployment's RESET_TOKEN_DELIVERY keeps its meaning.
-        server = Server(folder, {"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"})
-        try:
-            requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
-            answer = requests.post(server.url + "/reset_password", data={"email": "ada@example.com"}).json()
-            assert "reset_token" not in answer
-        finally:
-            assert server.stop() == 0
+        server = start_server({"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"}, folder=folder)
+        requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+        answer = requests.post(server.url + "/reset_password", data={"email": "ada@example.com"}).json()
+        assert "reset_token" not in answer
+        assert server.stop() == 0
 
 
 def test_email_change_in_development_and_in_production(start_server):

@@ -211,34 +211,32 @@ def test_log_delivery_writes_the_token_to_the_log_only(start_server):
     assert response.status_code == 200
 
 
-def test_throttling_and_clean_logs_in_development():
+def test_throttling_and_clean_logs_in_development(start_server):
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4", "LOG_LEVEL": "trace"})
-        try:
-            url = server.url
-            assert requests.post(url + "/users", data={"email": "bob@example.com", "password": "b4l0u"}).status_code == 200
-            session_id = requests.post(url + "/sessions",
-                                       data={"email": "bob@example.com", "password": "b4l0u"}).cookies["session_id"]
-            token = requests.post(url + "/reset_password", data={"email": "bob@example.com"}).json()["reset_token"]
-            failing_from = time.monotonic()
-            for _ in range(10):
-                response = requests.post(url + "/sessions", data={"email": "bob@example.com", "password": "wr0ng-pass"})
-                assert response.status_code == 401
-            response = requests.post(url + "/sessions", data={"email": "bob@example.com", "password": "b4l0u"})
-            assert response.status_code == 429
-            assert set(response.json()) == {"message"}
-            # The first wait (60 s), less what has passed since the failures began and a second for
-            # the rounding to whole seconds: the time the machine took, measured, not assumed.
-            waited = time.monotonic() - failing_from
-            assert 60 - waited - 1 <= int(response.headers["Retry-After"]) <= 60, waited
-            # Unknown addresses are throttled alike, so a 429 reveals nothing.
-            for _ in range(10):
-                assert requests.post(url + "/sessions",
-                                     data={"email": "ghost@example.com", "password": "wr0ng-pass"}).status_code == 401
+        server = start_server({"BCRYPT_COST": "4", "LOG_LEVEL": "trace"}, folder=folder)
+        url = server.url
+        assert requests.post(url + "/users", data={"email": "bob@example.com", "password": "b4l0u"}).status_code == 200
+        session_id = requests.post(url + "/sessions",
+                                   data={"email": "bob@example.com", "password": "b4l0u"}).cookies["session_id"]
+        token = requests.post(url + "/reset_password", data={"email": "bob@example.com"}).json()["reset_token"]
+        failing_from = time.monotonic()
+        for _ in range(10):
+            response = requests.post(url + "/sessions", data={"email": "bob@example.com", "password": "wr0ng-pass"})
+            assert response.status_code == 401
+        response = requests.post(url + "/sessions", data={"email": "bob@example.com", "password": "b4l0u"})
+        assert response.status_code == 429
+        assert set(response.json()) == {"message"}
+        # The first wait (60 s), less what has passed since the failures began and a second for
+        # the rounding to whole seconds: the time the machine took, measured, not assumed.
+        waited = time.monotonic() - failing_from
+        assert 60 - waited - 1 <= int(response.headers["Retry-After"]) <= 60, waited
+        # Unknown addresses are throttled alike, so a 429 reveals nothing.
+        for _ in range(10):
             assert requests.post(url + "/sessions",
-                                 data={"email": "ghost@example.com", "password": "wr0ng-pass"}).status_code == 429
-        finally:
-            assert server.stop() == 0
+                                 data={"email": "ghost@example.com", "password": "wr0ng-pass"}).status_code == 401
+        assert requests.post(url + "/sessions",
+                             data={"email": "ghost@example.com", "password": "wr0ng-pass"}).status_code == 429
+        assert server.stop() == 0
         assert_clean_log(server.output(), ["b4l0u", "wr0ng-pass", session_id, token])
 
 

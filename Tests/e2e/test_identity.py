@@ -557,41 +557,37 @@ def security_line(server):
     return lines[0]
 
 
-def test_production_asks_for_15_characters_by_default():
+def test_production_asks_for_15_characters_by_default(start_server):
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, PRODUCTION)
-        try:
-            url = server.url
-            for short in ["fourteen-chars", "short7!", "e\u0301" * 14, "\u00e9" * 14]:
-                response = register(url, "prod@example.com", short)
-                assert_refused(response)
-                assert "15" in response.json()["message"], response.json()
-            # Counted after NFKC: 8 ligatures are 16 characters.
-            assert_registered(register(url, "lig@example.com", "\ufb00" * 8), "lig@example.com")
-            common = register(url, "prod@example.com", "1q2w3e4r5t6y7u8i9o0p")
-            assert_refused(common)
-            assert "common" in common.json()["message"]
-            assert_registered(register(url, "prod@example.com", "fifteen-letters"), "prod@example.com")
-            token = requests.post(url + "/reset_password", data={"email": "prod@example.com"}).json()["reset_token"]
-            response = requests.put(url + "/reset_password", data={
-                "email": "prod@example.com", "reset_token": token, "new_password": "fourteen-chars"})
+        server = start_server(PRODUCTION, folder=folder)
+        url = server.url
+        for short in ["fourteen-chars", "short7!", "e\u0301" * 14, "\u00e9" * 14]:
+            response = register(url, "prod@example.com", short)
             assert_refused(response)
-            response = requests.put(url + "/reset_password", data={
-                "email": "prod@example.com", "reset_token": token, "new_password": "a-longer-new-password"})
-            assert response.status_code == 200
-        finally:
-            assert server.stop() == 0
+            assert "15" in response.json()["message"], response.json()
+        # Counted after NFKC: 8 ligatures are 16 characters.
+        assert_registered(register(url, "lig@example.com", "\ufb00" * 8), "lig@example.com")
+        common = register(url, "prod@example.com", "1q2w3e4r5t6y7u8i9o0p")
+        assert_refused(common)
+        assert "common" in common.json()["message"]
+        assert_registered(register(url, "prod@example.com", "fifteen-letters"), "prod@example.com")
+        token = requests.post(url + "/reset_password", data={"email": "prod@example.com"}).json()["reset_token"]
+        response = requests.put(url + "/reset_password", data={
+            "email": "prod@example.com", "reset_token": token, "new_password": "fourteen-chars"})
+        assert_refused(response)
+        response = requests.put(url + "/reset_password", data={
+            "email": "prod@example.com", "reset_token": token, "new_password": "a-longer-new-password"})
+        assert response.status_code == 200
+        assert server.stop() == 0
         assert "password_min_length=15" in security_line(server)
 
 
-def test_production_accepts_8_to_14_with_a_warning():
+def test_production_accepts_8_to_14_with_a_warning(start_server):
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {**PRODUCTION, "PASSWORD_MIN_LENGTH": "10"})
-        try:
-            assert_registered(register(server.url, "ten@example.com", "ten-chars!"), "ten@example.com")
-            assert_refused(register(server.url, "nine@example.com", "nine-char"))
-        finally:
-            assert server.stop() == 0
+        server = start_server({**PRODUCTION, "PASSWORD_MIN_LENGTH": "10"}, folder=folder)
+        assert_registered(register(server.url, "ten@example.com", "ten-chars!"), "ten@example.com")
+        assert_refused(register(server.url, "nine@example.com", "nine-char"))
+        assert server.stop() == 0
         line = security_line(server)
         assert "password_min_length=10" in line and "warn" in line.lower(), line
 
@@ -628,7 +624,7 @@ def stored_hashes(path):
         return dict(db.execute("SELECT email, password_hash FROM users").fetchall())
 
 
-def test_plain_bcrypt_hashes_log_in_and_are_replaced():
+def test_plain_bcrypt_hashes_log_in_and_are_replaced(start_server):
     import bcrypt
 
     def plain(password, prefix="$2b$"):
@@ -659,34 +655,30 @@ def test_plain_bcrypt_hashes_log_in_and_are_replaced():
                                "zo\u00eb@xn--bcher-kva.example"}
         assert all(value.startswith(("$2a$", "$2b$", "$2y$")) for value in before.values())
 
-        server = Server(folder, FAST)
-        try:
-            # A plain hash is checked against the password exactly as sent: the composed spelling of
-            # a password set decomposed does not match it yet.
-            assert log_in(server.url, "nfd@example.com", "Caf\u00e9-old-77").status_code == 401
-            for email, password in [("legacy@example.com", "old-Passw0rd-1"), ("nfd@example.com", "Cafe\u0301-old-77"),
-                                    ("two-a@example.com", "old-2a-pass"), ("ZOE\u0308@b\u00fccher.example", "old-zoe-pass")]:
-                response = log_in(server.url, email, password)
-                assert response.status_code == 200, (email, response.text)
-            # Read while the service runs (WAL): every plain hash gives way to the keyed scheme.
-            deadline = time.time() + 10
-            while not all(LKB2.fullmatch(value) for value in stored_hashes(path).values()) and time.time() < deadline:
-                time.sleep(0.1)
-        finally:
-            assert server.stop() == 0
+        server = start_server(FAST, folder=folder)
+        # A plain hash is checked against the password exactly as sent: the composed spelling of
+        # a password set decomposed does not match it yet.
+        assert log_in(server.url, "nfd@example.com", "Caf\u00e9-old-77").status_code == 401
+        for email, password in [("legacy@example.com", "old-Passw0rd-1"), ("nfd@example.com", "Cafe\u0301-old-77"),
+                                ("two-a@example.com", "old-2a-pass"), ("ZOE\u0308@b\u00fccher.example", "old-zoe-pass")]:
+            response = log_in(server.url, email, password)
+            assert response.status_code == 200, (email, response.text)
+        # Read while the service runs (WAL): every plain hash gives way to the keyed scheme.
+        deadline = time.time() + 10
+        while not all(LKB2.fullmatch(value) for value in stored_hashes(path).values()) and time.time() < deadline:
+            time.sleep(0.1)
+        assert server.stop() == 0
         after = stored_hashes(path)
         for email, value in after.items():
             assert LKB2.fullmatch(value), (email, value)
             assert value != before[email]
 
-        server = Server(folder, FAST)
-        try:
-            for email, password in [("legacy@example.com", "old-Passw0rd-1"), ("nfd@example.com", "Cafe\u0301-old-77"),
-                                    ("nfd@example.com", "Caf\u00e9-old-77"), ("two-a@example.com", "old-2a-pass")]:
-                assert log_in(server.url, email, password).status_code == 200, email
-            assert log_in(server.url, "legacy@example.com", "old-Passw0rd-2").status_code == 401
-        finally:
-            assert server.stop() == 0
+        server = start_server(FAST, folder=folder)
+        for email, password in [("legacy@example.com", "old-Passw0rd-1"), ("nfd@example.com", "Cafe\u0301-old-77"),
+                                ("nfd@example.com", "Caf\u00e9-old-77"), ("two-a@example.com", "old-2a-pass")]:
+            assert log_in(server.url, email, password).status_code == 200, email
+        assert log_in(server.url, "legacy@example.com", "old-Passw0rd-2").status_code == 401
+        assert server.stop() == 0
         # A login with the new scheme leaves the hash alone.
         assert stored_hashes(path) == after
 
@@ -699,7 +691,7 @@ def test_new_hashes_use_the_keyed_scheme(server):
 
 
 @pytest.mark.parametrize("prefix", ["$2a$", "$2b$", "$2y$"])
-def test_every_plain_bcrypt_prefix_logs_in_and_is_replaced(prefix):
+def test_every_plain_bcrypt_prefix_logs_in_and_is_replaced(prefix, start_server):
     import bcrypt
 
     stored = bcrypt.hashpw(b"old-prefix-pass", bcrypt.gensalt(4)).decode().replace("$2b$", prefix, 1)
@@ -709,13 +701,11 @@ def test_every_plain_bcrypt_prefix_logs_in_and_is_replaced(prefix):
         path = os.path.join(folder, "latchkey.sqlite")
         result = latchkey("import-flask", flask, url="sqlite://" + path)
         assert result.stdout.splitlines()[0] == "imported 1, skipped 0", result.stdout + result.stderr
-        server = Server(folder, FAST)
-        try:
-            assert log_in(server.url, "prefix@example.com", "old-prefix-pass").status_code == 200
-            deadline = time.time() + 10
-            while not LKB2.fullmatch(stored_hashes(path)["prefix@example.com"]) and time.time() < deadline:
-                time.sleep(0.1)
-            assert log_in(server.url, "prefix@example.com", "old-prefix-pass").status_code == 200
-        finally:
-            assert server.stop() == 0
+        server = start_server(FAST, folder=folder)
+        assert log_in(server.url, "prefix@example.com", "old-prefix-pass").status_code == 200
+        deadline = time.time() + 10
+        while not LKB2.fullmatch(stored_hashes(path)["prefix@example.com"]) and time.time() < deadline:
+            time.sleep(0.1)
+        assert log_in(server.url, "prefix@example.com", "old-prefix-pass").status_code == 200
+        assert server.stop() == 0
         assert LKB2.fullmatch(stored_hashes(path)["prefix@example.com"])

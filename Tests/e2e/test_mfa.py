@@ -302,16 +302,14 @@ def test_two_step_login_with_a_login_token_and_codes_accepted_once(start_server)
     walk_the_two_step_login(server.url, "ada@example.com")
 
 
-def test_second_factor_on_postgres():
+def test_second_factor_on_postgres(start_server):
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
         # The store's deadline is not what this test is about: a busy machine may need more than 1.5 s.
-        server = Server(folder, {**LENIENT, "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"})
-        try:
-            walk_the_two_step_login(server.url, "ada@example.com")
-            # With PostgreSQL the development key is made in the working folder.
-            assert os.path.exists(os.path.join(folder, KEY_FILE))
-        finally:
-            assert server.stop() == 0
+        server = start_server({**LENIENT, "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"}, folder=folder)
+        walk_the_two_step_login(server.url, "ada@example.com")
+        # With PostgreSQL the development key is made in the working folder.
+        assert os.path.exists(os.path.join(folder, KEY_FILE))
+        assert server.stop() == 0
 
 
 def test_one_step_login_with_the_code_and_wrong_codes(start_server):
@@ -567,17 +565,15 @@ def test_auth_verify_tells_the_assurance_level(start_server):
 # The operator.
 
 
-def test_users_mfa_reset_removes_the_factor_and_ends_the_sessions():
+def test_users_mfa_reset_removes_the_factor_and_ends_the_sessions(start_server):
     receiver = WebhookReceiver()
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, LENIENT)
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            register(url, "bob@example.com", PASSWORD)
-            _, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
-        finally:
-            assert server.stop() == 0
+        server = start_server(LENIENT, folder=folder)
+        url = server.url
+        register(url, "ada@example.com", PASSWORD)
+        register(url, "bob@example.com", PASSWORD)
+        _, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+        assert server.stop() == 0
         database = "sqlite://" + os.path.join(folder, "latchkey.sqlite")
         try:
             shown = latchkey("users", "show", "ada@example.com", url=database)
@@ -608,47 +604,43 @@ def test_users_mfa_reset_removes_the_factor_and_ends_the_sessions():
         finally:
             receiver.stop()
 
-        server = Server(folder, LENIENT)
-        try:
-            url = server.url
-            assert not alive(url, token)
-            later = log_in(url, "ada@example.com", PASSWORD)
-            assert account(url, later)["mfa"] == {"totp": False, "recovery_codes_left": 0}
-            # A code sent along is ignored: there is no factor any more.
-            ignored = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
-                                                             "code": codes[0]})
-            assert ignored.status_code == 200
-        finally:
-            assert server.stop() == 0
+        server = start_server(LENIENT, folder=folder)
+        url = server.url
+        assert not alive(url, token)
+        later = log_in(url, "ada@example.com", PASSWORD)
+        assert account(url, later)["mfa"] == {"totp": False, "recovery_codes_left": 0}
+        # A code sent along is ignored: there is no factor any more.
+        ignored = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
+                                                         "code": codes[0]})
+        assert ignored.status_code == 200
+        assert server.stop() == 0
 
 
 # Production: the notices, the keys.
 
 
-def test_notices_and_key_rotation_in_production():
+def test_notices_and_key_rotation_in_production(start_server):
     receiver = WebhookReceiver()
     first_key, second_key = new_key(), new_key()
     with tempfile.TemporaryDirectory() as folder:
         env = production_env(receiver, {"MFA_MAX_FAILURES": "50", "EMAIL_VERIFICATION": "off"})
         cookie = PRODUCTION_COOKIE
-        server = Server(folder, {**env, "MFA_ENCRYPTION_KEY": first_key})
-        try:
-            url = server.url
-            register(url, "ada@example.com", STRONG)
-            token = log_in(url, "ada@example.com", STRONG, cookie=cookie)
-            authenticator, codes, token = enrol(url, token, STRONG, cookie=cookie)
-            (enabled,) = receiver.events("mfa_enabled")
-            assert set(enabled) == {"event", "email", "at"} and enabled["email"] == "ada@example.com"
-            assert re.fullmatch(RFC3339, enabled["at"])
+        server = start_server({**env, "MFA_ENCRYPTION_KEY": first_key}, folder=folder)
+        url = server.url
+        register(url, "ada@example.com", STRONG)
+        token = log_in(url, "ada@example.com", STRONG, cookie=cookie)
+        authenticator, codes, token = enrol(url, token, STRONG, cookie=cookie)
+        (enabled,) = receiver.events("mfa_enabled")
+        assert set(enabled) == {"event", "email", "at"} and enabled["email"] == "ada@example.com"
+        assert re.fullmatch(RFC3339, enabled["at"])
 
-            login_token = first_step(url, "ada@example.com", STRONG)
-            assert second_step(url, login_token, codes[0]).status_code == 200
-            (used,) = receiver.events("recovery_code_used")
-            assert used == {"event": "recovery_code_used", "email": "ada@example.com", "at": used["at"],
-                            "recovery_codes_left": "9"}
-            assert re.fullmatch(RFC3339, used["at"])
-        finally:
-            assert server.stop() == 0
+        login_token = first_step(url, "ada@example.com", STRONG)
+        assert second_step(url, login_token, codes[0]).status_code == 200
+        (used,) = receiver.events("recovery_code_used")
+        assert used == {"event": "recovery_code_used", "email": "ada@example.com", "at": used["at"],
+                        "recovery_codes_left": "9"}
+        assert re.fullmatch(RFC3339, used["at"])
+        assert server.stop() == 0
         assert not os.path.exists(os.path.join(folder, KEY_FILE))
 
         # With a factor in the database, a server without the key, or with a key that opens none of
@@ -740,13 +732,11 @@ def test_the_development_key_file_is_made_once_beside_the_database_owner_only(st
             assert server.stop() == 0
 
         # The next start uses the same key: the factor still works.
-        server = Server(folder, env)
-        try:
-            log_in(server.url, "ada@example.com", PASSWORD, code=authenticator.code())
-            with open(key_path) as file:
-                assert file.read() == key
-        finally:
-            assert server.stop() == 0
+        server = start_server(env, folder=folder)
+        log_in(server.url, "ada@example.com", PASSWORD, code=authenticator.code())
+        with open(key_path) as file:
+            assert file.read() == key
+        assert server.stop() == 0
 
     # An in-memory database keeps its key in the working folder.
     server = start_server({**LENIENT, "DATABASE_URL": "sqlite::memory:"})

@@ -181,16 +181,14 @@ def test_two_nodes_behind_nginx_with_tls():
          "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
     ],
 )
-def test_a_nul_byte_is_a_400_on_postgres(body):
+def test_a_nul_byte_is_a_400_on_postgres(body, start_server):
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST})
-        try:
-            response = requests.post(server.url + "/users", timeout=10, **body)
-            assert response.status_code == 400, response.text
-            assert set(response.json()) == {"message"}
-            assert database.query("SELECT count(*) FROM users") == "0"
-        finally:
-            assert server.stop() == 0
+        server = start_server({"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST}, folder=folder)
+        response = requests.post(server.url + "/users", timeout=10, **body)
+        assert response.status_code == 400, response.text
+        assert set(response.json()) == {"message"}
+        assert database.query("SELECT count(*) FROM users") == "0"
+        assert server.stop() == 0
 
 
 def timed(method, url, **options):
@@ -200,71 +198,69 @@ def timed(method, url, **options):
 
 
 @pytest.mark.slow
-def test_database_outage_gives_prompt_503s_and_recovers_by_itself():
+def test_database_outage_gives_prompt_503s_and_recovers_by_itself(start_server):
     require_postgres(control=True)
     # The store's deadline for each call (DATABASE_TIMEOUT), which this test is about. A request
     # that waited on the pool past it (the pool has no acquire timeout) would meet `timed`'s
     # 10 s client timeout, which every bound on a 503 below stays under.
     deadline = 2
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": str(deadline), **FAST})
+        server = start_server({"DATABASE_URL": database.url, "DATABASE_TIMEOUT": str(deadline), **FAST}, folder=folder)
+        register_user(server.url, "down@example.com", "pw")
+        session_id = log_in(server.url, "down@example.com", "pw")
+        assert requests.get(server.url + "/readyz").status_code == 200
+
+        logged_before_outage = len(server.output())
+        stop_postgres()
         try:
-            register_user(server.url, "down@example.com", "pw")
-            session_id = log_in(server.url, "down@example.com", "pw")
-            assert requests.get(server.url + "/readyz").status_code == 200
-
-            logged_before_outage = len(server.output())
-            stop_postgres()
-            try:
-                outage_started = time.monotonic()
-                while time.monotonic() - outage_started < 6:
-                    for method, path, options in [
-                        ("GET", "/profile", {"cookies": {"session_id": session_id}}),
-                        ("POST", "/sessions", {"data": {"email": "down@example.com", "password": "pw"}}),
-                        ("POST", "/users", {"data": {"email": "new@example.com", "password": "pw"}}),
-                        ("GET", "/readyz", {}),
-                    ]:
-                        response, elapsed = timed(method, server.url + path, **options)
-                        assert response.status_code == 503, (path, response.text)
-                        assert set(response.json()) == {"message"}
-                        # One deadline, and 4 s for a busy machine to get round to the request.
-                        assert elapsed < deadline + 4, (path, elapsed)
-                # A long, quiet outage: PostgresNIO's own reconnect backoff grows to many seconds
-                # here, so only the store's own reconnect loop brings it back promptly.
-                while time.monotonic() - outage_started < 40:
-                    response, elapsed = timed("GET", server.url + "/")
-                    # `GET /` needs no database: it must not wait as long as one call to it may.
-                    assert response.status_code == 200 and elapsed < deadline, elapsed
-                    assert requests.get(server.url + "/healthz").status_code == 200
-                    time.sleep(2)
-            finally:
-                start_postgres()
-
-            back = time.monotonic()
-            # The store's reconnect loop brings it back, and logs it. Nothing asks for the database
-            # until then: PostgresNIO's own next try (seconds apart by now, but it may fall just
-            # after the return) could otherwise serve a request first, which is no fault but leaves
-            # the loop nothing to do and nothing to log. Without the loop the line never comes.
-            while "reconnected to PostgreSQL" not in server.output()[logged_before_outage:]:
-                assert time.monotonic() - back < 15, "the store did not reconnect within 15 s of the database's return"
-                time.sleep(0.1)
-            while True:
-                response = requests.get(server.url + "/profile", cookies={"session_id": session_id}, timeout=10)
-                if response.status_code == 200:
-                    break
-                assert response.status_code == 503
-                assert time.monotonic() - back < 15, "no recovery within 15 seconds of the database's return"
-                time.sleep(0.2)
-            assert response.json() == {"email": "down@example.com"}
-            assert requests.get(server.url + "/readyz").status_code == 200
-            register_user(server.url, "after@example.com", "pw")
-            log_in(server.url, "after@example.com", "pw")
-            # Connection trouble was logged, and the database password never was.
-            assert "PostgreSQL is not answering" in server.output()
-            password = database.url.split("@", 1)[0].rsplit(":", 1)[1]
-            assert password and password not in server.output()
+            outage_started = time.monotonic()
+            while time.monotonic() - outage_started < 6:
+                for method, path, options in [
+                    ("GET", "/profile", {"cookies": {"session_id": session_id}}),
+                    ("POST", "/sessions", {"data": {"email": "down@example.com", "password": "pw"}}),
+                    ("POST", "/users", {"data": {"email": "new@example.com", "password": "pw"}}),
+                    ("GET", "/readyz", {}),
+                ]:
+                    response, elapsed = timed(method, server.url + path, **options)
+                    assert response.status_code == 503, (path, response.text)
+                    assert set(response.json()) == {"message"}
+                    # One deadline, and 4 s for a busy machine to get round to the request.
+                    assert elapsed < deadline + 4, (path, elapsed)
+            # A long, quiet outage: PostgresNIO's own reconnect backoff grows to many seconds
+            # here, so only the store's own reconnect loop brings it back promptly.
+            while time.monotonic() - outage_started < 40:
+                response, elapsed = timed("GET", server.url + "/")
+                # `GET /` needs no database: it must not wait as long as one call to it may.
+                assert response.status_code == 200 and elapsed < deadline, elapsed
+                assert requests.get(server.url + "/healthz").status_code == 200
+                time.sleep(2)
         finally:
-            assert server.stop() == 0, server.output()
+            start_postgres()
+
+        back = time.monotonic()
+        # The store's reconnect loop brings it back, and logs it. Nothing asks for the database
+        # until then: PostgresNIO's own next try (seconds apart by now, but it may fall just
+        # after the return) could otherwise serve a request first, which is no fault but leaves
+        # the loop nothing to do and nothing to log. Without the loop the line never comes.
+        while "reconnected to PostgreSQL" not in server.output()[logged_before_outage:]:
+            assert time.monotonic() - back < 15, "the store did not reconnect within 15 s of the database's return"
+            time.sleep(0.1)
+        while True:
+            response = requests.get(server.url + "/profile", cookies={"session_id": session_id}, timeout=10)
+            if response.status_code == 200:
+                break
+            assert response.status_code == 503
+            assert time.monotonic() - back < 15, "no recovery within 15 seconds of the database's return"
+            time.sleep(0.2)
+        assert response.json() == {"email": "down@example.com"}
+        assert requests.get(server.url + "/readyz").status_code == 200
+        register_user(server.url, "after@example.com", "pw")
+        log_in(server.url, "after@example.com", "pw")
+        # Connection trouble was logged, and the database password never was.
+        assert "PostgreSQL is not answering" in server.output()
+        password = database.url.split("@", 1)[0].rsplit(":", 1)[1]
+        assert password and password not in server.output()
+        assert server.stop() == 0, server.output()
 
 
 def test_postgres_unreachable_at_start_up_is_a_one_line_error():
@@ -423,94 +419,92 @@ def test_sigterm_lets_ten_hashing_logins_finish_on_postgres():
 
 
 @pytest.mark.slow
-def test_200_clients_for_20_seconds_on_postgres():
+def test_200_clients_for_20_seconds_on_postgres(start_server):
     with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
         # 200 clients share 10 connections: on a busy machine a call may wait its turn for long.
-        server = Server(folder, {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST})
-        try:
-            seeded = [f"seed{i}@example.com" for i in range(20)]
-            for email in seeded:
-                register_user(server.url, email, "pw")
-            seed_sessions = [log_in(server.url, email, "pw") for email in seeded]
+        server = start_server({"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **FAST}, folder=folder)
+        seeded = [f"seed{i}@example.com" for i in range(20)]
+        for email in seeded:
+            register_user(server.url, email, "pw")
+        seed_sessions = [log_in(server.url, email, "pw") for email in seeded]
 
-            lock = threading.Lock()
-            registered, sessions, errors, answered, shed = [], [], [], [0] * 200, []
-            stop_at = time.monotonic() + 20
+        lock = threading.Lock()
+        registered, sessions, errors, answered, shed = [], [], [], [0] * 200, []
+        stop_at = time.monotonic() + 20
 
-            def client(number):
-                http = requests.Session()
-                rng = random.Random(number)
-                sequence = 0
-                # At least one request each, however late a busy machine starts the thread.
-                while sequence == 0 or time.monotonic() < stop_at:
-                    sequence += 1
-                    roll = rng.random()
-                    try:
-                        if roll < 0.9:
-                            cookie = rng.choice(seed_sessions)
-                            response = http.get(server.url + "/profile", cookies={"session_id": cookie}, timeout=30)
-                            ok = response.status_code == 200
-                        elif roll < 0.95:
-                            email = f"load{number}-{sequence}@example.com"
-                            response = http.post(server.url + "/users", data={"email": email, "password": "pw"},
-                                                 timeout=30)
-                            ok = response.status_code == 200
-                            if ok:
-                                with lock:
-                                    registered.append(email)
-                            elif is_shed(response):
-                                ok = True
-                                with lock:
-                                    shed.append(email)
-                        else:
-                            email = rng.choice(seeded)
-                            response = http.post(server.url + "/sessions", data={"email": email, "password": "pw"},
-                                                 timeout=30)
-                            ok = response.status_code == 200
-                            if ok:
-                                with lock:
-                                    sessions.append((email, response.cookies["session_id"]))
-                            elif is_shed(response):
-                                ok = True
-                                with lock:
-                                    shed.append(None)
-                        with lock:
-                            answered[number] += 1
-                            if not ok:
-                                errors.append((response.request.method, response.request.path_url,
-                                               response.status_code, response.text[:200]))
-                    except requests.RequestException as error:
-                        with lock:
-                            errors.append(("transport", str(error)[:200]))
+        def client(number):
+            http = requests.Session()
+            rng = random.Random(number)
+            sequence = 0
+            # At least one request each, however late a busy machine starts the thread.
+            while sequence == 0 or time.monotonic() < stop_at:
+                sequence += 1
+                roll = rng.random()
+                try:
+                    if roll < 0.9:
+                        cookie = rng.choice(seed_sessions)
+                        response = http.get(server.url + "/profile", cookies={"session_id": cookie}, timeout=30)
+                        ok = response.status_code == 200
+                    elif roll < 0.95:
+                        email = f"load{number}-{sequence}@example.com"
+                        response = http.post(server.url + "/users", data={"email": email, "password": "pw"},
+                                             timeout=30)
+                        ok = response.status_code == 200
+                        if ok:
+                            with lock:
+                                registered.append(email)
+                        elif is_shed(response):
+                            ok = True
+                            with lock:
+                                shed.append(email)
+                    else:
+                        email = rng.choice(seeded)
+                        response = http.post(server.url + "/sessions", data={"email": email, "password": "pw"},
+                                             timeout=30)
+                        ok = response.status_code == 200
+                        if ok:
+                            with lock:
+                                sessions.append((email, response.cookies["session_id"]))
+                        elif is_shed(response):
+                            ok = True
+                            with lock:
+                                shed.append(None)
+                    with lock:
+                        answered[number] += 1
+                        if not ok:
+                            errors.append((response.request.method, response.request.path_url,
+                                           response.status_code, response.text[:200]))
+                except requests.RequestException as error:
+                    with lock:
+                        errors.append(("transport", str(error)[:200]))
 
-            threads = [threading.Thread(target=client, args=(n,)) for n in range(200)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(200)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
-            assert errors == [], errors[:10]
-            # A busy machine may shed hashing work: each shed request was counted, and a shed
-            # registration stored nothing.
-            if shed:
-                shed_total = hashing_shed_total(server)
-                assert shed_total >= len(shed), (shed_total, len(shed))
-            # Every client was answered, every time (how many answers in 20 s is the machine's
-            # business, not this test's; bench/run measures throughput).
-            assert all(answered), [number for number, count in enumerate(answered) if not count]
-            assert registered and sessions
-            # No lost registration: every acknowledged user is in the database and can log in.
-            stored = set(database.query("SELECT email FROM users").splitlines())
-            assert set(registered) <= stored
-            assert not {email for email in shed if email} & stored, "a shed registration was stored"
-            for email in random.Random(1).sample(registered, min(50, len(registered))):
-                log_in(server.url, email, "pw")
-            # Every session handed out is usable afterwards.
-            for email, cookie in sessions:
-                response = requests.get(server.url + "/profile", cookies={"session_id": cookie})
-                assert response.status_code == 200 and response.json() == {"email": email}
-        finally:
-            assert server.stop() == 0, server.output()
+        assert errors == [], errors[:10]
+        # A busy machine may shed hashing work: each shed request was counted, and a shed
+        # registration stored nothing.
+        if shed:
+            shed_total = hashing_shed_total(server)
+            assert shed_total >= len(shed), (shed_total, len(shed))
+        # Every client was answered, every time (how many answers in 20 s is the machine's
+        # business, not this test's; bench/run measures throughput).
+        assert all(answered), [number for number, count in enumerate(answered) if not count]
+        assert registered and sessions
+        # No lost registration: every acknowledged user is in the database and can log in.
+        stored = set(database.query("SELECT email FROM users").splitlines())
+        assert set(registered) <= stored
+        assert not {email for email in shed if email} & stored, "a shed registration was stored"
+        for email in random.Random(1).sample(registered, min(50, len(registered))):
+            log_in(server.url, email, "pw")
+        # Every session handed out is usable afterwards.
+        for email, cookie in sessions:
+            response = requests.get(server.url + "/profile", cookies={"session_id": cookie})
+            assert response.status_code == 200 and response.json() == {"email": email}
+        assert server.stop() == 0, server.output()
 
 
 def wrk_rate(args, env=None):

@@ -41,7 +41,7 @@ def test_migrate_dry_run_lists_and_runs_nothing():
         assert latchkey("migrate", "--dry-run", url=url).stdout == ""
 
 
-def test_users_commands():
+def test_users_commands(start_server):
     with tempfile.TemporaryDirectory() as folder:
         url = "sqlite://" + os.path.join(folder, "db.sqlite")
         created = latchkey("users", "create", "Ada@Example.com", url=url, stdin="b4l0u-ada\n")
@@ -53,45 +53,43 @@ def test_users_commands():
                        "email already registered")
         one_line_error(latchkey("users", "create", "not-an-email", url=url, stdin="another-one\n"), "@")
 
-        server = Server(folder, {"DATABASE_URL": url, "BCRYPT_COST": "4"})
-        try:
-            session = requests.post(server.url + "/sessions", data={"email": "ada@example.com",
-                                                                    "password": "b4l0u-ada"}).cookies["session_id"]
-            listed = latchkey("users", "list", url=url)
-            lines = [line.split("\t") for line in listed.stdout.splitlines()]
-            # The columns scripts parse stay in place; new ones come last (verified, second factor).
-            assert [(email, live, verified, mfa) for email, _, live, verified, mfa in lines] == [
-                ("ada@example.com", "1", "false", "false"), ("bob@example.com", "0", "false", "false")]
-            assert all(created.endswith("Z") and "T" in created for _, created, _, _, _ in lines)
-            as_json = [json.loads(line) for line in latchkey("users", "list", "--json", url=url).stdout.splitlines()]
-            assert [(u["email"], u["live_sessions"]) for u in as_json] == [("ada@example.com", 1), ("bob@example.com", 0)]
-            assert set(as_json[0]) == {"email", "created_at", "live_sessions", "email_verified", "mfa"}
-            assert latchkey("users", "verify", "ADA@example.com", url=url).stdout == "verified\tada@example.com\n"
-            assert latchkey("users", "list", url=url).stdout.splitlines()[0].split("\t")[3] == "true"
-            assert latchkey("users", "verify", "ghost@example.com", url=url).returncode != 0
-            paged = latchkey("users", "list", "--limit", "1", "--after", "ada@example.com", url=url)
-            assert [line.split("\t")[0] for line in paged.stdout.splitlines()] == ["bob@example.com"]
+        server = start_server({"DATABASE_URL": url, "BCRYPT_COST": "4"}, folder=folder)
+        session = requests.post(server.url + "/sessions", data={"email": "ada@example.com",
+                                                                "password": "b4l0u-ada"}).cookies["session_id"]
+        listed = latchkey("users", "list", url=url)
+        lines = [line.split("\t") for line in listed.stdout.splitlines()]
+        # The columns scripts parse stay in place; new ones come last (verified, second factor).
+        assert [(email, live, verified, mfa) for email, _, live, verified, mfa in lines] == [
+            ("ada@example.com", "1", "false", "false"), ("bob@example.com", "0", "false", "false")]
+        assert all(created.endswith("Z") and "T" in created for _, created, _, _, _ in lines)
+        as_json = [json.loads(line) for line in latchkey("users", "list", "--json", url=url).stdout.splitlines()]
+        assert [(u["email"], u["live_sessions"]) for u in as_json] == [("ada@example.com", 1), ("bob@example.com", 0)]
+        assert set(as_json[0]) == {"email", "created_at", "live_sessions", "email_verified", "mfa"}
+        assert latchkey("users", "verify", "ADA@example.com", url=url).stdout == "verified\tada@example.com\n"
+        assert latchkey("users", "list", url=url).stdout.splitlines()[0].split("\t")[3] == "true"
+        assert latchkey("users", "verify", "ghost@example.com", url=url).returncode != 0
+        paged = latchkey("users", "list", "--limit", "1", "--after", "ada@example.com", url=url)
+        assert [line.split("\t")[0] for line in paged.stdout.splitlines()] == ["bob@example.com"]
 
-            revoked = latchkey("users", "revoke-sessions", "ada@example.com", url=url)
-            assert revoked.returncode == 0 and revoked.stdout == "revoked\t1\n"
-            assert requests.get(server.url + "/profile", cookies={"session_id": session}).status_code == 403
-            one_line_error(latchkey("users", "revoke-sessions", "zed@example.com", url=url), "no such user")
+        revoked = latchkey("users", "revoke-sessions", "ada@example.com", url=url)
+        assert revoked.returncode == 0 and revoked.stdout == "revoked\t1\n"
+        assert requests.get(server.url + "/profile", cookies={"session_id": session}).status_code == 403
+        one_line_error(latchkey("users", "revoke-sessions", "zed@example.com", url=url), "no such user")
 
-            deleted = latchkey("users", "delete", "bob@example.com", url=url)
-            assert deleted.returncode == 0
-            assert requests.post(server.url + "/sessions", data={"email": "bob@example.com",
-                                                                 "password": "b4l0u-bob"}).status_code == 401
-            one_line_error(latchkey("users", "delete", "bob@example.com", url=url), "no such user")
+        deleted = latchkey("users", "delete", "bob@example.com", url=url)
+        assert deleted.returncode == 0
+        assert requests.post(server.url + "/sessions", data={"email": "bob@example.com",
+                                                             "password": "b4l0u-bob"}).status_code == 401
+        one_line_error(latchkey("users", "delete", "bob@example.com", url=url), "no such user")
 
-            # An online backup while the service runs.
-            backup = os.path.join(folder, "copy.sqlite")
-            result = latchkey("backup", backup, url=url)
-            assert result.returncode == 0, result.stderr
-            with sqlite3.connect(backup) as copy:
-                assert copy.execute("SELECT email FROM users").fetchall() == [("ada@example.com",)]
-            one_line_error(latchkey("backup", backup, url=url), "exists")
-        finally:
-            assert server.stop() == 0
+        # An online backup while the service runs.
+        backup = os.path.join(folder, "copy.sqlite")
+        result = latchkey("backup", backup, url=url)
+        assert result.returncode == 0, result.stderr
+        with sqlite3.connect(backup) as copy:
+            assert copy.execute("SELECT email FROM users").fetchall() == [("ada@example.com",)]
+        one_line_error(latchkey("backup", backup, url=url), "exists")
+        assert server.stop() == 0
         one_line_error(latchkey("backup", "/tmp/x.sqlite", url="postgres://u:p@127.0.0.1:1/db"), "pg_dump")
 
 
@@ -125,7 +123,7 @@ def test_users_commands_on_postgres():
         assert latchkey("users", "list", url=database.url, env=patient).stdout == ""
 
 
-def test_import_flask():
+def test_import_flask(start_server):
     import bcrypt
 
     with tempfile.TemporaryDirectory() as folder:
@@ -155,14 +153,12 @@ def test_import_flask():
         with sqlite3.connect(os.path.join(folder, "latchkey.sqlite")) as db:
             assert db.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
             assert db.execute("SELECT count(*) FROM reset_tokens").fetchone() == (0,)
-        server = Server(folder, {"DATABASE_URL": url, "BCRYPT_COST": "4"})
-        try:
-            for email, password in [("ann@example.com", "old-pass-1"), ("carl@example.com", "old-pass-2"),
-                                    ("taken@example.com", "b4l0u-taken")]:
-                response = requests.post(server.url + "/sessions", data={"email": email, "password": password})
-                assert response.status_code == 200, email
-        finally:
-            assert server.stop() == 0
+        server = start_server({"DATABASE_URL": url, "BCRYPT_COST": "4"}, folder=folder)
+        for email, password in [("ann@example.com", "old-pass-1"), ("carl@example.com", "old-pass-2"),
+                                ("taken@example.com", "b4l0u-taken")]:
+            response = requests.post(server.url + "/sessions", data={"email": email, "password": password})
+            assert response.status_code == 200, email
+        assert server.stop() == 0
         # Importing again imports nothing: every address is taken now.
         again = latchkey("import-flask", flask, url=url)
         assert again.stdout.splitlines()[0] == "imported 0, skipped 6"
@@ -216,21 +212,19 @@ def test_metrics_move_and_can_require_a_token(start_server):
     assert 'http_server_request_duration_bucket{http_route="/profile"' in after
 
 
-def test_request_ids_and_json_logs_without_secrets():
+def test_request_ids_and_json_logs_without_secrets(start_server):
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4", "LOG_FORMAT": "json", "LOG_LEVEL": "debug"})
-        try:
-            kept = requests.get(server.url + "/", headers={"X-Request-ID": "trace-42.a_b"})
-            assert kept.headers["X-Request-ID"] == "trace-42.a_b"
-            replaced = requests.get(server.url + "/", headers={"X-Request-ID": "bad id!"})
-            assert replaced.headers["X-Request-ID"] not in ("", "bad id!")
-            requests.post(server.url + "/users", data={"email": "log@example.com", "password": "s3cret-pass"})
-            cookie = requests.post(server.url + "/sessions", data={"email": "log@example.com", "password": "s3cret-pass"}
-                                   ).cookies["session_id"]
-            requests.get(server.url + "/profile", cookies={"session_id": cookie}, headers={"X-Request-ID": "p-1"})
-            token = requests.post(server.url + "/reset_password", data={"email": "log@example.com"}).json()["reset_token"]
-        finally:
-            assert server.stop() == 0
+        server = start_server({"BCRYPT_COST": "4", "LOG_FORMAT": "json", "LOG_LEVEL": "debug"}, folder=folder)
+        kept = requests.get(server.url + "/", headers={"X-Request-ID": "trace-42.a_b"})
+        assert kept.headers["X-Request-ID"] == "trace-42.a_b"
+        replaced = requests.get(server.url + "/", headers={"X-Request-ID": "bad id!"})
+        assert replaced.headers["X-Request-ID"] not in ("", "bad id!")
+        requests.post(server.url + "/users", data={"email": "log@example.com", "password": "s3cret-pass"})
+        cookie = requests.post(server.url + "/sessions", data={"email": "log@example.com", "password": "s3cret-pass"}
+                               ).cookies["session_id"]
+        requests.get(server.url + "/profile", cookies={"session_id": cookie}, headers={"X-Request-ID": "p-1"})
+        token = requests.post(server.url + "/reset_password", data={"email": "log@example.com"}).json()["reset_token"]
+        assert server.stop() == 0
         output = server.output()
         records = [json.loads(line) for line in output.splitlines() if line.strip()]
         assert all({"time", "level", "message"} <= set(record) for record in records)

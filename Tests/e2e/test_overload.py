@@ -352,7 +352,7 @@ def send_and_close(server, emails, wait):
             sock.close()
 
 
-def test_no_hash_is_run_for_a_client_that_closed_its_connection():
+def test_no_hash_is_run_for_a_client_that_closed_its_connection(start_server):
     """40 logins sent at once with HASH_QUEUE_TIMEOUT=60 (nothing is refused by the estimate),
     every connection closed 0.3 s later without reading: once the server is idle, it has done at
     most 6 hashes (those the two threads started before the close), the rest were dropped and
@@ -361,30 +361,28 @@ def test_no_hash_is_run_for_a_client_that_closed_its_connection():
     with tempfile.TemporaryDirectory() as folder:
         url, emails = seed(folder, CLOSED + 1)
         closed_accounts, spare = emails[:CLOSED], emails[CLOSED]
-        server = Server(folder, {"DATABASE_URL": url, "HASH_QUEUE_TIMEOUT": "60"})
-        try:
-            before = metrics(server)
-            send_and_close(server, closed_accounts, 0.3)
-            closed_at = time.monotonic()
-            after = wait_until_idle(server, before, CLOSED)
-            idle_after = time.monotonic() - closed_at
-            hashes = after[HASHES] - before[HASHES]
-            succeeded = after[SUCCEEDED] - before[SUCCEEDED]
-            dropped = after[SHED] - before[SHED]
-            print(f"{CLOSED} closed logins: {hashes:.0f} hashes, {succeeded:.0f} succeeded, {dropped:.0f} dropped; "
-                  f"idle {idle_after:.1f} s after the close")
-            assert hashes <= 6, f"{hashes:.0f} hashes done for {CLOSED} clients that closed after 0.3 s: {after}"
-            assert succeeded <= hashes, after
-            assert dropped >= CLOSED - 6, f"only {dropped:.0f} of {CLOSED} queued logins counted as shed: {after}"
+        server = start_server({"DATABASE_URL": url, "HASH_QUEUE_TIMEOUT": "60"}, folder=folder)
+        before = metrics(server)
+        send_and_close(server, closed_accounts, 0.3)
+        closed_at = time.monotonic()
+        after = wait_until_idle(server, before, CLOSED)
+        idle_after = time.monotonic() - closed_at
+        hashes = after[HASHES] - before[HASHES]
+        succeeded = after[SUCCEEDED] - before[SUCCEEDED]
+        dropped = after[SHED] - before[SHED]
+        print(f"{CLOSED} closed logins: {hashes:.0f} hashes, {succeeded:.0f} succeeded, {dropped:.0f} dropped; "
+              f"idle {idle_after:.1f} s after the close")
+        assert hashes <= 6, f"{hashes:.0f} hashes done for {CLOSED} clients that closed after 0.3 s: {after}"
+        assert succeeded <= hashes, after
+        assert dropped >= CLOSED - 6, f"only {dropped:.0f} of {CLOSED} queued logins counted as shed: {after}"
 
-            answer = log_in(server, spare)
-            assert answer.status == 200, answer
-            assert json.loads(answer.body)["message"] == "logged in", answer
-        finally:
-            assert server.stop() == 0, server.output()
+        answer = log_in(server, spare)
+        assert answer.status == 200, answer
+        assert json.loads(answer.body)["message"] == "logged in", answer
+        assert server.stop() == 0, server.output()
 
 
-def test_a_login_whose_client_closed_during_its_hash_gives_its_attempt_back():
+def test_a_login_whose_client_closed_during_its_hash_gives_its_attempt_back(start_server):
     """Two logins (one per hashing thread) whose clients close their connections 0.1 s after
     sending, while their hashes run: with LOGIN_MAX_FAILURES=1, each of those accounts can log in
     again once the server is idle (the attempt reserved before the check was settled or given
@@ -392,49 +390,45 @@ def test_a_login_whose_client_closed_during_its_hash_gives_its_attempt_back():
     storage failure."""
     with tempfile.TemporaryDirectory() as folder:
         url, emails = seed(folder, 2)
-        server = Server(folder, {"DATABASE_URL": url, "HASH_QUEUE_TIMEOUT": "60", "LOGIN_MAX_FAILURES": "1"})
-        try:
-            before = metrics(server)
-            send_and_close(server, emails, 0.1)
-            after = wait_until_idle(server, before, len(emails))
-            print(f"2 logins closed during their hash: {after[HASHES] - before[HASHES]:.0f} hashes done")
-            problems = []
-            for email in emails:
-                # The attempt is settled or given back just after its hash: on a busy machine that
-                # can trail the metrics by seconds, never by the minute a pending attempt lasts.
-                give_back_by = time.monotonic() + 30
+        server = start_server({"DATABASE_URL": url, "HASH_QUEUE_TIMEOUT": "60", "LOGIN_MAX_FAILURES": "1"}, folder=folder)
+        before = metrics(server)
+        send_and_close(server, emails, 0.1)
+        after = wait_until_idle(server, before, len(emails))
+        print(f"2 logins closed during their hash: {after[HASHES] - before[HASHES]:.0f} hashes done")
+        problems = []
+        for email in emails:
+            # The attempt is settled or given back just after its hash: on a busy machine that
+            # can trail the metrics by seconds, never by the minute a pending attempt lasts.
+            give_back_by = time.monotonic() + 30
+            answer = log_in(server, email)
+            while answer.status == 429 and time.monotonic() < give_back_by:
+                time.sleep(0.5)
                 answer = log_in(server, email)
-                while answer.status == 429 and time.monotonic() < give_back_by:
-                    time.sleep(0.5)
-                    answer = log_in(server, email)
-                if answer.status != 200:
-                    problems.append(f"{email} logging in again: {answer}")
-            storage_failures = [line for line in server.output().splitlines() if "storage failure" in line]
-            if storage_failures:
-                problems.append(f"logged as storage failures: {storage_failures}")
-            assert not problems, "\n".join(problems)
-        finally:
-            assert server.stop() == 0, server.output()
+            if answer.status != 200:
+                problems.append(f"{email} logging in again: {answer}")
+        storage_failures = [line for line in server.output().splitlines() if "storage failure" in line]
+        if storage_failures:
+            problems.append(f"logged as storage failures: {storage_failures}")
+        assert not problems, "\n".join(problems)
+        assert server.stop() == 0, server.output()
 
 
-def test_a_login_leaves_its_connection_open_for_the_next_request():
+def test_a_login_leaves_its_connection_open_for_the_next_request(start_server):
     """Watching for a client that goes does not cost the connection: two logins, then a health
     check, on one kept-alive connection are all answered, and no answer says `Connection: close`."""
     with tempfile.TemporaryDirectory() as folder:
         url, emails = seed(folder, 2)
-        server = Server(folder, {"DATABASE_URL": url})
-        try:
-            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-                for request in (login_bytes(emails[0]), login_bytes(emails[1]),
-                                b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"):
-                    started = time.monotonic()
-                    sock.sendall(request)
-                    # Each login is one hash, which a busy machine can stretch to seconds.
-                    answer = read_answer(sock, started, started + 30)
-                    assert answer.status == 200, answer
-                    assert answer.headers.get("connection", "").lower() != "close", answer
-        finally:
-            assert server.stop() == 0, server.output()
+        server = start_server({"DATABASE_URL": url}, folder=folder)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            for request in (login_bytes(emails[0]), login_bytes(emails[1]),
+                            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"):
+                started = time.monotonic()
+                sock.sendall(request)
+                # Each login is one hash, which a busy machine can stretch to seconds.
+                answer = read_answer(sock, started, started + 30)
+                assert answer.status == 200, answer
+                assert answer.headers.get("connection", "").lower() != "close", answer
+        assert server.stop() == 0, server.output()
 
 
 # The setting.
