@@ -23,10 +23,6 @@ extension PostgresStore {
         if passwordHash.utf8.contains(0) { return .refused }
         let recorded = try Self.sessionInsert(
             session, ifPasswordHash: passwordHash, keepingAtMost: limit, recording: event)
-        let alone =
-            event == nil
-            ? recorded
-            : try Self.sessionInsert(session, ifPasswordHash: passwordHash, keepingAtMost: limit, recording: nil)
         let logger = self.logger
         return try await call { client in
             do {
@@ -35,6 +31,9 @@ extension PostgresStore {
                 logger.warning(
                     "the activity entry of a login was refused; the session is stored without it",
                     metadata: ["sqlstate": "\(error.serverInfo?[.sqlState] ?? "")"])
+                // Built only here: the statement without the entry is for this rare case alone.
+                let alone = try Self.sessionInsert(
+                    session, ifPasswordHash: passwordHash, keepingAtMost: limit, recording: nil)
                 return try await Self.run(alone, on: client, logger: logger)
             }
         }
