@@ -1,8 +1,10 @@
 """Fixtures every end-to-end test gets."""
 
+import os
+
 import pytest
 
-from latchkey_helpers import Server
+from latchkey_helpers import Server, WebhookReceiver
 
 
 @pytest.fixture(autouse=True)
@@ -13,29 +15,70 @@ def run_in_an_empty_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+class ServerFactory:
+    """Starts `latchkey serve` processes and stops them all at the end; see `start_server`."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.started = []
+
+    def __call__(self, env=None, folder=None, wait=True, kind=Server, **extra):
+        folder = str(folder or self.folder)
+        os.makedirs(folder, exist_ok=True)
+        server = kind(folder, env, wait=wait, **extra)
+        self.started.append(server)
+        return server
+
+    def stop_all(self):
+        failures = []
+        for server in self.started:
+            code = server.stop()
+            if code != 0:
+                try:
+                    log = server.output()
+                except OSError:
+                    log = "(its folder is gone)"
+                failures.append(f"latchkey on port {server.port} exited with {code}:\n{log}")
+        assert not failures, "\n".join(failures)
+
+
 @pytest.fixture
 def start_server(tmp_path):
     """The one way a test starts `latchkey serve` and has it stopped: `start_server(env)` starts one
     with the given settings (on 127.0.0.1 and a free port) in the test's own folder, where its SQLite
-    file lives unless `DATABASE_URL` names another, or in `folder` when given, and waits until it
-    answers. A test may stop a server itself (`server.stop()`), to look at its files or start another
+    file lives unless `DATABASE_URL` names another, or in `folder` when given (made if missing), and waits until it
+    answers (`wait=False` returns at once; `kind` names a subclass of `Server`). A test may stop a
+    server itself (`server.stop()`), to look at its files, to watch how it stops, or to start another
     in the same folder. When the test ends, every server it started that still runs is stopped with
-    SIGTERM, and each must have exited with 0 (its log is shown when one did not)."""
-    started = []
+    SIGTERM, and each must have exited with 0 (its log is shown when one did not); a server the test
+    stopped itself is checked the same way, so a test that expects another exit code says so by
+    asserting it and uses `Server` alone."""
+    factory = ServerFactory(tmp_path)
+    yield factory
+    factory.stop_all()
 
-    def start(env=None, folder=None, wait=True):
-        server = Server(str(folder or tmp_path), env, wait=wait)
-        started.append(server)
-        return server
+
+@pytest.fixture(scope="module")
+def start_module_server(tmp_path_factory):
+    """`start_server` for a module's shared servers: they live in one folder of the module's own and
+    are stopped, and checked, when the module's last test has run."""
+    factory = ServerFactory(tmp_path_factory.mktemp("module"))
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def receive_webhooks():
+    """`receive_webhooks(failures=0)` starts a local webhook endpoint (`WebhookReceiver`) and shuts it
+    down when the test ends. Name it before `start_server` among a test's arguments, so that the
+    servers that post to it stop first."""
+    receivers = []
+
+    def start(failures=0):
+        receiver = WebhookReceiver(failures)
+        receivers.append(receiver)
+        return receiver
 
     yield start
-    failures = []
-    for server in started:
-        code = server.stop()
-        if code != 0:
-            try:
-                log = server.output()
-            except OSError:
-                log = "(its folder is gone)"
-            failures.append(f"latchkey on port {server.port} exited with {code}:\n{log}")
-    assert not failures, "\n".join(failures)
+    for receiver in receivers:
+        receiver.stop()

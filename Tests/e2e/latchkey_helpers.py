@@ -6,12 +6,15 @@ The quick subset leaves out the tests marked `slow`, which take over 20 s each:
 """
 
 import functools
+import http.server
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 
@@ -121,6 +124,59 @@ class Server:
                 self.process.wait()
         self.log.close()
         return self.process.returncode
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint that records every POST; it answers 500 to the first `failures`."""
+
+    def __init__(self, failures=0):
+        self.requests = []
+        self.failures = failures
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    fail = receiver.failures > 0
+                    if fail:
+                        receiver.failures -= 1
+                    receiver.requests.append((dict(self.headers), body, 500 if fail else 204))
+                self.send_response(500 if fail else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/latchkey"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self, name, count=1, seconds=15):
+        """Waits for `count` accepted deliveries of event `name`; returns their bodies."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            with self.lock:
+                found = [
+                    json.loads(body) for _, body, status in self.requests
+                    if status == 204 and json.loads(body)["event"] == name
+                ]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no {name} event within {seconds} s: {self.requests}")
+
+    def delivery(self, name, seconds=15):
+        """Waits for the first accepted delivery of event `name`; returns its headers and exact bytes."""
+        self.events(name, seconds=seconds)
+        with self.lock:
+            return next((headers, body) for headers, body, status in self.requests
+                        if status == 204 and json.loads(body)["event"] == name)
+
+    def stop(self):
+        self.server.shutdown()
 
 
 # The steps of the original script.

@@ -3,15 +3,13 @@ revocations, and deleting the account, in development (on SQLite and on PostgreS
 production with a webhook receiver for the notices; and `latchkey users show`."""
 
 import json
-import os
 import re
-import tempfile
 
 import pytest
 import requests
 
-from latchkey_helpers import PRODUCTION_COOKIE, PostgresDatabase, Server, latchkey
-from test_hardening import STRONG, STRONGER, WebhookReceiver, production_env, signed
+from latchkey_helpers import PRODUCTION_COOKIE, PostgresDatabase, latchkey
+from test_hardening import STRONG, STRONGER, production_env, signed
 
 RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
@@ -113,9 +111,9 @@ def test_account_self_service_in_development(start_server):
 
 
 def test_account_self_service_on_postgres(start_server):
-    with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
+    with PostgresDatabase() as database:
         # The store's deadline is not what this test is about: a busy machine may need more than 1.5 s.
-        server = start_server({"BCRYPT_COST": "4", "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"}, folder=folder)
+        server = start_server({"BCRYPT_COST": "4", "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"})
         assert requests.post(server.url + "/users",
                              data={"email": "ada@example.com", "password": "b4l0u"}).status_code == 200
         walk_the_account(server.url, "b4l0u", "t4rt1fl3tt3")
@@ -123,39 +121,34 @@ def test_account_self_service_on_postgres(start_server):
         assert server.stop() == 0
 
 
-def test_account_self_service_in_production_with_notices():
-    receiver = WebhookReceiver()
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, production_env(receiver))
-        try:
-            url = server.url
-            assert requests.post(url + "/users", data={"email": "ada@example.com", "password": STRONG}).status_code == 200
-            # A weak new password is refused as at registration.
-            token = log_in(url, "ada@example.com", STRONG, "Phone/2.0", PRODUCTION_COOKIE)
-            weak = requests.put(url + "/account/password", data={"current_password": STRONG, "new_password": "short"},
-                                cookies={PRODUCTION_COOKIE: token})
-            assert weak.status_code == 400 and "at least 15" in weak.json()["message"]
-            # A cross-site request is refused before anything else.
-            cross = requests.delete(url + "/account", data={"password": STRONG}, cookies={PRODUCTION_COOKIE: token},
-                                    headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
-            assert cross.status_code == 403
-            logged_out = requests.delete(url + "/sessions", cookies={PRODUCTION_COOKIE: token}, allow_redirects=False)
-            assert logged_out.status_code == 302
-            walk_the_account(url, STRONG, STRONGER, PRODUCTION_COOKIE)
-            (changed,) = receiver.events("password_changed")
-            assert set(changed) == {"event", "email", "at", "ip", "user_agent"}
-            assert (changed["email"], changed["ip"], changed["user_agent"]) == ("ada@example.com", "127.0.0.1",
-                                                                                 "Phone/2.0")
-            assert re.fullmatch(RFC3339, changed["at"])
-            (deleted,) = receiver.events("account_deleted")
-            assert set(deleted) == {"event", "email", "at"} and deleted["email"] == "ada@example.com"
-            with receiver.lock:
-                assert all(signed(headers, body) for headers, body, _ in receiver.requests)
-            for secret in (STRONG, STRONGER, token):
-                assert secret not in server.output()
-        finally:
-            assert server.stop() == 0
-            receiver.stop()
+def test_account_self_service_in_production_with_notices(receive_webhooks, start_server):
+    receiver = receive_webhooks()
+    server = start_server(production_env(receiver))
+    url = server.url
+    assert requests.post(url + "/users", data={"email": "ada@example.com", "password": STRONG}).status_code == 200
+    # A weak new password is refused as at registration.
+    token = log_in(url, "ada@example.com", STRONG, "Phone/2.0", PRODUCTION_COOKIE)
+    weak = requests.put(url + "/account/password", data={"current_password": STRONG, "new_password": "short"},
+                        cookies={PRODUCTION_COOKIE: token})
+    assert weak.status_code == 400 and "at least 15" in weak.json()["message"]
+    # A cross-site request is refused before anything else.
+    cross = requests.delete(url + "/account", data={"password": STRONG}, cookies={PRODUCTION_COOKIE: token},
+                            headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    logged_out = requests.delete(url + "/sessions", cookies={PRODUCTION_COOKIE: token}, allow_redirects=False)
+    assert logged_out.status_code == 302
+    walk_the_account(url, STRONG, STRONGER, PRODUCTION_COOKIE)
+    (changed,) = receiver.events("password_changed")
+    assert set(changed) == {"event", "email", "at", "ip", "user_agent"}
+    assert (changed["email"], changed["ip"], changed["user_agent"]) == ("ada@example.com", "127.0.0.1",
+                                                                         "Phone/2.0")
+    assert re.fullmatch(RFC3339, changed["at"])
+    (deleted,) = receiver.events("account_deleted")
+    assert set(deleted) == {"event", "email", "at"} and deleted["email"] == "ada@example.com"
+    with receiver.lock:
+        assert all(signed(headers, body) for headers, body, _ in receiver.requests)
+    for secret in (STRONG, STRONGER, token):
+        assert secret not in server.output()
 
 
 def test_session_cap_ends_the_least_recently_used(start_server):
@@ -170,31 +163,30 @@ def test_session_cap_ends_the_least_recently_used(start_server):
         assert requests.get(url + "/profile", cookies={"session_id": token}).status_code == 200
 
 
-def test_users_show_lists_the_account_and_its_sessions_without_secrets(start_server):
-    with tempfile.TemporaryDirectory() as folder:
-        server = start_server({"BCRYPT_COST": "4"}, folder=folder)
-        requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
-        # A tab, as a header value may hold, is dropped with the other control characters.
-        token = log_in(server.url, "ada@example.com", "b4l0u", "Phone\t2.0")
-        assert server.stop() == 0
-        database = "sqlite://" + os.path.join(folder, "latchkey.sqlite")
-        shown = latchkey("users", "show", "ADA@example.com", url=database)
-        assert shown.returncode == 0, shown.stderr
-        lines = [line.split("\t") for line in shown.stdout.splitlines()]
-        assert lines[0][0] == "id" and lines[1] == ["email", "ada@example.com"] and lines[2][0] == "created_at"
-        assert ["email_verified", "false"] in lines
-        activity = [line for line in lines if line[0] == "activity"]
-        assert activity and activity[0][1] == "login_succeeded" and activity[0][3:] == ["127.0.0.1", "Phone2.0"]
-        (session,) = [line for line in lines if line[0] == "session"]
-        assert re.fullmatch(r"[0-9a-f]{32}", session[1]) and session[5:] == ["127.0.0.1", "Phone2.0"]
-        assert token not in shown.stdout
-        as_json = json.loads(latchkey("users", "show", "ada@example.com", "--json", url=database).stdout)
-        assert as_json["sessions"][0]["id"] == session[1] and as_json["sessions"][0]["user_agent"] == "Phone2.0"
-        assert as_json["email_verified"] is False and as_json["activity"][0]["type"] == "login_succeeded"
-        missing = latchkey("users", "show", "ghost@example.com", url=database)
-        assert missing.returncode != 0 and "no such user" in missing.stderr
-        listed = latchkey("users", "list", url=database)
-        assert listed.stdout.rstrip("\n").split("\t")[0:5:2] == ["ada@example.com", "1", "false"]
+def test_users_show_lists_the_account_and_its_sessions_without_secrets(start_server, tmp_path):
+    server = start_server({"BCRYPT_COST": "4"})
+    requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+    # A tab, as a header value may hold, is dropped with the other control characters.
+    token = log_in(server.url, "ada@example.com", "b4l0u", "Phone\t2.0")
+    assert server.stop() == 0
+    database = "sqlite://" + str(tmp_path / "latchkey.sqlite")
+    shown = latchkey("users", "show", "ADA@example.com", url=database)
+    assert shown.returncode == 0, shown.stderr
+    lines = [line.split("\t") for line in shown.stdout.splitlines()]
+    assert lines[0][0] == "id" and lines[1] == ["email", "ada@example.com"] and lines[2][0] == "created_at"
+    assert ["email_verified", "false"] in lines
+    activity = [line for line in lines if line[0] == "activity"]
+    assert activity and activity[0][1] == "login_succeeded" and activity[0][3:] == ["127.0.0.1", "Phone2.0"]
+    (session,) = [line for line in lines if line[0] == "session"]
+    assert re.fullmatch(r"[0-9a-f]{32}", session[1]) and session[5:] == ["127.0.0.1", "Phone2.0"]
+    assert token not in shown.stdout
+    as_json = json.loads(latchkey("users", "show", "ada@example.com", "--json", url=database).stdout)
+    assert as_json["sessions"][0]["id"] == session[1] and as_json["sessions"][0]["user_agent"] == "Phone2.0"
+    assert as_json["email_verified"] is False and as_json["activity"][0]["type"] == "login_succeeded"
+    missing = latchkey("users", "show", "ghost@example.com", url=database)
+    assert missing.returncode != 0 and "no such user" in missing.stderr
+    listed = latchkey("users", "list", url=database)
+    assert listed.stdout.rstrip("\n").split("\t")[0:5:2] == ["ada@example.com", "1", "false"]
 
 
 @pytest.mark.parametrize("method,path", [

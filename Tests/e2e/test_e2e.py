@@ -13,17 +13,14 @@ import pytest
 import requests
 
 from latchkey_helpers import (
-    BINARY, EMAIL, NEW_PASSWD, PASSWD, Server, clean_environment, free_port, log_in, log_in_wrong_password,
+    BINARY, EMAIL, NEW_PASSWD, PASSWD, clean_environment, free_port, log_in, log_in_wrong_password,
     log_out, profile_logged, profile_unlogged, register_user, reset_password_token, update_password, wait_until_up,
 )
 
 
 @pytest.fixture(scope="module")
-def server():
-    with tempfile.TemporaryDirectory() as folder:
-        running = Server(folder)
-        yield running
-        assert running.stop() == 0, running.output()
+def server(start_module_server):
+    return start_module_server()
 
 
 # The original script, one function per step; they run in this order and share state.
@@ -70,17 +67,16 @@ def test_log_in_with_new_password(server):
 # Beyond the original script: what the binary itself must do.
 
 
-def test_users_survive_a_restart(start_server):
-    with tempfile.TemporaryDirectory() as folder:
-        first = Server(folder, {"BCRYPT_COST": "4"})
-        register_user(first.url, "persist@example.com", "pw")
-        assert first.stop() == 0
-        second = start_server({"BCRYPT_COST": "4"}, folder=folder)
-        assert requests.post(
-            second.url + "/sessions", data={"email": "persist@example.com", "password": "pw"}
-        ).status_code == 200
-        assert os.path.exists(os.path.join(folder, "latchkey.sqlite"))
-        assert second.stop() == 0
+def test_users_survive_a_restart(start_server, tmp_path):
+    first = start_server({"BCRYPT_COST": "4"})
+    register_user(first.url, "persist@example.com", "pw")
+    assert first.stop() == 0
+    second = start_server({"BCRYPT_COST": "4"})
+    assert requests.post(
+        second.url + "/sessions", data={"email": "persist@example.com", "password": "pw"}
+    ).status_code == 200
+    assert os.path.exists(tmp_path / "latchkey.sqlite")
+    assert second.stop() == 0
 
 
 @pytest.mark.parametrize(
@@ -133,11 +129,8 @@ def test_migrate_command_is_idempotent():
 
 
 @pytest.fixture(scope="module")
-def fast_server():
-    with tempfile.TemporaryDirectory() as folder:
-        running = Server(folder, {"BCRYPT_COST": "4"})
-        yield running
-        assert running.stop() == 0, running.output()
+def fast_server(start_module_server, tmp_path_factory):
+    return start_module_server({"BCRYPT_COST": "4"}, folder=tmp_path_factory.mktemp("fast"))
 
 
 def test_concurrent_registrations_of_one_address_have_one_winner(fast_server):
@@ -202,29 +195,25 @@ def test_nothing_a_client_sends_causes_a_5xx(fast_server, method, path, options)
     assert "Traceback" not in response.text and "Fatal" not in response.text
 
 
-def test_sigint_also_shuts_down_cleanly():
-    with tempfile.TemporaryDirectory() as folder:
-        running = Server(folder, {"BCRYPT_COST": "4"})
-        assert running.stop(signal.SIGINT) == 0
+def test_sigint_also_shuts_down_cleanly(start_server):
+    running = start_server({"BCRYPT_COST": "4"})
+    assert running.stop(signal.SIGINT) == 0
 
 
-def test_settings_reach_the_running_service():
+def test_settings_reach_the_running_service(start_server, tmp_path):
     import sqlite3
 
-    with tempfile.TemporaryDirectory() as folder:
-        running = Server(folder, {"BCRYPT_COST": "4", "SESSION_COOKIE_SECURE": "true", "SESSION_LIFETIME": "120"})
-        try:
-            register_user(running.url, "conf@example.com", "pw")
-            response = requests.post(running.url + "/sessions", data={"email": "conf@example.com", "password": "pw"})
-            assert response.status_code == 200
-            attributes = [part.strip().lower() for part in response.headers["Set-Cookie"].split(";")]
-            assert "secure" in attributes
-            assert "max-age=120" in attributes
-            assert "httponly" in attributes and "samesite=lax" in attributes and "path=/" in attributes
-        finally:
-            assert running.stop() == 0
-        with sqlite3.connect(os.path.join(folder, "latchkey.sqlite")) as db:
-            (stored,) = db.execute("SELECT password_hash FROM users WHERE email = 'conf@example.com'").fetchone()
+    running = start_server({"BCRYPT_COST": "4", "SESSION_COOKIE_SECURE": "true", "SESSION_LIFETIME": "120"})
+    register_user(running.url, "conf@example.com", "pw")
+    response = requests.post(running.url + "/sessions", data={"email": "conf@example.com", "password": "pw"})
+    assert response.status_code == 200
+    attributes = [part.strip().lower() for part in response.headers["Set-Cookie"].split(";")]
+    assert "secure" in attributes
+    assert "max-age=120" in attributes
+    assert "httponly" in attributes and "samesite=lax" in attributes and "path=/" in attributes
+    assert running.stop() == 0
+    with sqlite3.connect(tmp_path / "latchkey.sqlite") as db:
+        (stored,) = db.execute("SELECT password_hash FROM users WHERE email = 'conf@example.com'").fetchone()
         # The keyed scheme, with bcrypt at the configured cost inside.
         assert stored.startswith("$lkb2$") and "$$2b$04$" in stored
 

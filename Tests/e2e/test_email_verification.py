@@ -3,12 +3,11 @@ with `EMAIL_VERIFICATION=required` and the tokens at a webhook receiver; the del
 two names."""
 
 import subprocess
-import tempfile
 
 import requests
 
-from latchkey_helpers import BINARY, PRODUCTION_COOKIE, Server, clean_environment, free_port
-from test_hardening import STRONG, WebhookReceiver, production_env, signed
+from latchkey_helpers import BINARY, PRODUCTION_COOKIE, clean_environment, free_port
+from test_hardening import STRONG, production_env, signed
 
 ACCEPTED = "if this address has an unverified account, a verification token is on its way"
 
@@ -43,65 +42,59 @@ def test_verification_with_the_token_in_the_answer(start_server):
     assert token not in server.output()
 
 
-def test_required_verification_in_production_with_webhook_delivery():
-    receiver = WebhookReceiver()
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, production_env(receiver, {"EMAIL_VERIFICATION": "required"}))
-        try:
-            url = server.url
-            assert requests.post(url + "/users", data={"email": "ada@example.com", "password": STRONG}).status_code == 200
-            (first,) = receiver.events("email_verification_requested")
-            assert set(first) == {"event", "email", "verification_token", "expires_at"}
-            assert first["email"] == "ada@example.com"
+def test_required_verification_in_production_with_webhook_delivery(receive_webhooks, start_server):
+    receiver = receive_webhooks()
+    server = start_server(production_env(receiver, {"EMAIL_VERIFICATION": "required"}))
+    url = server.url
+    assert requests.post(url + "/users", data={"email": "ada@example.com", "password": STRONG}).status_code == 200
+    (first,) = receiver.events("email_verification_requested")
+    assert set(first) == {"event", "email", "verification_token", "expires_at"}
+    assert first["email"] == "ada@example.com"
 
-            wrong = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "not the password"})
-            assert wrong.status_code == 401
-            refused = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG})
-            assert (refused.status_code, refused.json()) == (403, {"message": "verify your email address before "
-                                                                              "logging in"})
-            assert "Set-Cookie" not in refused.headers
-            second = receiver.events("email_verification_requested", count=2)[-1]
+    wrong = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": "not the password"})
+    assert wrong.status_code == 401
+    refused = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG})
+    assert (refused.status_code, refused.json()) == (403, {"message": "verify your email address before "
+                                                                      "logging in"})
+    assert "Set-Cookie" not in refused.headers
+    second = receiver.events("email_verification_requested", count=2)[-1]
 
-            # The same answer for every well-formed address.
-            known = requests.post(url + "/verify_email", data={"email": "ada@example.com"})
-            unknown = requests.post(url + "/verify_email", data={"email": "ghost@example.com"})
-            assert known.json() == {"email": "ada@example.com", "message": ACCEPTED}
-            assert unknown.json() == {"email": "ghost@example.com", "message": ACCEPTED}
-            newest = receiver.events("email_verification_requested", count=3)[-1]
-            stale = requests.put(url + "/verify_email",
-                                 data={"email": "ada@example.com", "verification_token": second["verification_token"]})
-            assert stale.status_code == 403
-            verified = requests.put(url + "/verify_email",
-                                    data={"email": "ada@example.com", "verification_token": newest["verification_token"]})
-            assert verified.status_code == 200
-            login = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG})
-            assert login.status_code == 200 and login.cookies[PRODUCTION_COOKIE]
-            with receiver.lock:
-                assert all(signed(headers, body) for headers, body, _ in receiver.requests)
-            for token in (first["verification_token"], newest["verification_token"]):
-                assert token not in server.output()
-        finally:
-            assert server.stop() == 0
-            receiver.stop()
+    # The same answer for every well-formed address.
+    known = requests.post(url + "/verify_email", data={"email": "ada@example.com"})
+    unknown = requests.post(url + "/verify_email", data={"email": "ghost@example.com"})
+    assert known.json() == {"email": "ada@example.com", "message": ACCEPTED}
+    assert unknown.json() == {"email": "ghost@example.com", "message": ACCEPTED}
+    newest = receiver.events("email_verification_requested", count=3)[-1]
+    stale = requests.put(url + "/verify_email",
+                         data={"email": "ada@example.com", "verification_token": second["verification_token"]})
+    assert stale.status_code == 403
+    verified = requests.put(url + "/verify_email",
+                            data={"email": "ada@example.com", "verification_token": newest["verification_token"]})
+    assert verified.status_code == 200
+    login = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG})
+    assert login.status_code == 200 and login.cookies[PRODUCTION_COOKIE]
+    with receiver.lock:
+        assert all(signed(headers, body) for headers, body, _ in receiver.requests)
+    for token in (first["verification_token"], newest["verification_token"]):
+        assert token not in server.output()
 
 
-def test_the_delivery_setting_has_two_names_that_must_agree(start_server):
-    with tempfile.TemporaryDirectory() as folder:
-        for environment in [{"TOKEN_DELIVERY": "log", "RESET_TOKEN_DELIVERY": "response"}, {"TOKEN_DELIVERY": "bogus"}]:
-            env = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **environment})
-            result = subprocess.run([BINARY, "serve"], cwd=folder, env=env, capture_output=True, text=True, timeout=30)
-            assert result.returncode != 0
-            lines = [line for line in result.stderr.splitlines() if line.strip()]
-            assert len(lines) == 1 and "TOKEN_DELIVERY" in lines[0], result.stderr
-        # Either name alone works, and an old deployment's RESET_TOKEN_DELIVERY keeps its meaning.
-        server = start_server({"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"}, folder=folder)
-        requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
-        answer = requests.post(server.url + "/reset_password", data={"email": "ada@example.com"}).json()
-        assert "reset_token" not in answer
-        assert server.stop() == 0
+def test_the_delivery_setting_has_two_names_that_must_agree(start_server, tmp_path):
+    for environment in [{"TOKEN_DELIVERY": "log", "RESET_TOKEN_DELIVERY": "response"}, {"TOKEN_DELIVERY": "bogus"}]:
+        env = clean_environment({"HOST": "127.0.0.1", "PORT": str(free_port()), **environment})
+        result = subprocess.run([BINARY, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "TOKEN_DELIVERY" in lines[0], result.stderr
+    # Either name alone works, and an old deployment's RESET_TOKEN_DELIVERY keeps its meaning.
+    server = start_server({"RESET_TOKEN_DELIVERY": "log", "BCRYPT_COST": "4"})
+    requests.post(server.url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
+    answer = requests.post(server.url + "/reset_password", data={"email": "ada@example.com"}).json()
+    assert "reset_token" not in answer
+    assert server.stop() == 0
 
 
-def test_email_change_in_development_and_in_production(start_server):
+def test_email_change_in_development_and_in_production(receive_webhooks, start_server, tmp_path):
     server = start_server({"BCRYPT_COST": "4"})
     url = server.url
     requests.post(url + "/users", data={"email": "ada@example.com", "password": "b4l0u"})
@@ -126,39 +119,34 @@ def test_email_change_in_development_and_in_production(start_server):
     account = requests.get(url + "/account", cookies=jar).json()
     assert account["email"] == "new@example.com" and account["email_verified"] is True
 
-    receiver = WebhookReceiver()
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, production_env(receiver))
-        try:
-            url = server.url
-            for email in ("ada@example.com", "eve@example.com"):
-                assert requests.post(url + "/users", data={"email": email, "password": STRONG}).status_code == 200
-            cookie = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG}
-                                   ).cookies[PRODUCTION_COOKIE]
-            jar = {PRODUCTION_COOKIE: cookie}
-            # A taken address gets the answer of a free one; its owner is told; no token is issued.
-            taken = requests.put(url + "/account/email", data={"password": STRONG, "new_email": "eve@example.com"},
-                                 cookies=jar)
-            free = requests.put(url + "/account/email", data={"password": STRONG, "new_email": "new@example.com"},
-                                cookies=jar)
-            assert taken.status_code == free.status_code == 200
-            assert taken.json() == {"email": "eve@example.com", "message": ACCEPTED}
-            assert free.json() == {"email": "new@example.com", "message": ACCEPTED}
-            assert {"event": "registration_attempt_existing_account", "email": "eve@example.com"} in \
-                receiver.events("registration_attempt_existing_account")
-            # The current address hears of both attempts alike, so its mailbox tells nothing either.
-            started = receiver.events("email_change_started", count=2)
-            assert sorted(e["new_email"] for e in started) == ["eve@example.com", "new@example.com"]
-            assert all(set(e) == {"event", "email", "new_email"} and e["email"] == "ada@example.com" for e in started)
-            (requested,) = receiver.events("email_change_requested")
-            assert requested["email"] == "new@example.com"
-            moved = requests.put(url + "/verify_email", data={"email": "new@example.com",
-                                                              "verification_token": requested["verification_token"]})
-            assert moved.status_code == 200
-            (changed,) = receiver.events("email_changed")
-            assert changed == {"event": "email_changed", "email": "ada@example.com", "new_email": "new@example.com"}
-            assert requests.get(url + "/profile", cookies=jar).json() == {"email": "new@example.com"}
-            assert requested["verification_token"] not in server.output()
-        finally:
-            assert server.stop() == 0
-            receiver.stop()
+    receiver = receive_webhooks()
+    server = start_server(production_env(receiver), folder=tmp_path / "production")
+    url = server.url
+    for email in ("ada@example.com", "eve@example.com"):
+        assert requests.post(url + "/users", data={"email": email, "password": STRONG}).status_code == 200
+    cookie = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": STRONG}
+                           ).cookies[PRODUCTION_COOKIE]
+    jar = {PRODUCTION_COOKIE: cookie}
+    # A taken address gets the answer of a free one; its owner is told; no token is issued.
+    taken = requests.put(url + "/account/email", data={"password": STRONG, "new_email": "eve@example.com"},
+                         cookies=jar)
+    free = requests.put(url + "/account/email", data={"password": STRONG, "new_email": "new@example.com"},
+                        cookies=jar)
+    assert taken.status_code == free.status_code == 200
+    assert taken.json() == {"email": "eve@example.com", "message": ACCEPTED}
+    assert free.json() == {"email": "new@example.com", "message": ACCEPTED}
+    assert {"event": "registration_attempt_existing_account", "email": "eve@example.com"} in \
+        receiver.events("registration_attempt_existing_account")
+    # The current address hears of both attempts alike, so its mailbox tells nothing either.
+    started = receiver.events("email_change_started", count=2)
+    assert sorted(e["new_email"] for e in started) == ["eve@example.com", "new@example.com"]
+    assert all(set(e) == {"event", "email", "new_email"} and e["email"] == "ada@example.com" for e in started)
+    (requested,) = receiver.events("email_change_requested")
+    assert requested["email"] == "new@example.com"
+    moved = requests.put(url + "/verify_email", data={"email": "new@example.com",
+                                                      "verification_token": requested["verification_token"]})
+    assert moved.status_code == 200
+    (changed,) = receiver.events("email_changed")
+    assert changed == {"event": "email_changed", "email": "ada@example.com", "new_email": "new@example.com"}
+    assert requests.get(url + "/profile", cookies=jar).json() == {"email": "new@example.com"}
+    assert requested["verification_token"] not in server.output()

@@ -9,21 +9,19 @@ out: Python's `str.casefold` is not the reference (it folds some scripts differe
 
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import re
 import sqlite3
 import subprocess
 import tempfile
-import threading
 import time
 import unicodedata
 
 import pytest
 import requests
 
-from latchkey_helpers import BINARY, PRODUCTION_BASE, Server, clean_environment, flask_database, free_port, latchkey
+from latchkey_helpers import BINARY, PRODUCTION_BASE, clean_environment, flask_database, free_port, latchkey
 
 FAST = {"BCRYPT_COST": "4"}
 INVISIBLE = "email must not contain invisible or control characters"
@@ -31,11 +29,8 @@ NOT_UTF8 = "request body must be UTF-8"
 
 
 @pytest.fixture(scope="module")
-def server():
-    with tempfile.TemporaryDirectory() as folder:
-        running = Server(folder, FAST)
-        yield running
-        assert running.stop() == 0, running.output()
+def server(start_module_server):
+    return start_module_server(FAST)
 
 
 def tag(text):
@@ -275,63 +270,26 @@ def test_x_latchkey_email_carries_the_canonical_address_as_utf8(server, typed, c
     assert response.headers["X-Latchkey-User-Id"].isdigit()
 
 
-class WebhookReceiver:
-    """Records the JSON events POSTed to it."""
-
-    def __init__(self):
-        self.events = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.events.append((dict(self.headers), body))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait(self, name, seconds=15):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            for headers, body in list(self.events):
-                if json.loads(body)["event"] == name:
-                    return headers, body
-            time.sleep(0.05)
-        raise AssertionError(f"no {name} event: {self.events}")
-
-
-def test_webhook_events_carry_the_canonical_address():
-    receiver = WebhookReceiver()
+def test_webhook_events_carry_the_canonical_address(receive_webhooks, start_server):
+    receiver = receive_webhooks()
     secret = "a-webhook-secret-of-some-length"
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {
-            **FAST, **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
-            "WEBHOOK_SECRET": secret})
-        try:
-            canonical = "zo\u00eb@xn--bcher-kva.example"
-            assert_registered(register(server.url, "Zo\u00eb@b\u00fccher.example", "correct horse battery"), canonical)
-            # Production answers a second registration as a first, echoing the canonical form.
-            again = register(server.url, "ZOE\u0308@xn--bcher-kva.example", "another long password")
-            assert_registered(again, canonical)
-            headers, body = receiver.wait("registration_attempt_existing_account")
-            assert json.loads(body) == {"event": "registration_attempt_existing_account", "email": canonical}
-            # The exact bytes are signed: the address in them is raw UTF-8 or an escape, as JSON allows.
-            expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            assert headers["X-Latchkey-Signature"] == expected
-            response = requests.post(server.url + "/reset_password", data={"email": "zoe\u0308@B\u00dcCHER.example"})
-            assert response.status_code == 200 and response.json()["email"] == canonical
-            _, body = receiver.wait("password_reset_requested")
-            assert json.loads(body)["email"] == canonical
-        finally:
-            assert server.stop() == 0
-            receiver.server.shutdown()
+    server = start_server({
+        **FAST, **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
+        "WEBHOOK_SECRET": secret})
+    canonical = "zo\u00eb@xn--bcher-kva.example"
+    assert_registered(register(server.url, "Zo\u00eb@b\u00fccher.example", "correct horse battery"), canonical)
+    # Production answers a second registration as a first, echoing the canonical form.
+    again = register(server.url, "ZOE\u0308@xn--bcher-kva.example", "another long password")
+    assert_registered(again, canonical)
+    headers, body = receiver.delivery("registration_attempt_existing_account")
+    assert json.loads(body) == {"event": "registration_attempt_existing_account", "email": canonical}
+    # The exact bytes are signed: the address in them is raw UTF-8 or an escape, as JSON allows.
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Latchkey-Signature"] == expected
+    response = requests.post(server.url + "/reset_password", data={"email": "zoe\u0308@B\u00dcCHER.example"})
+    assert response.status_code == 200 and response.json()["email"] == canonical
+    _, body = receiver.delivery("password_reset_requested")
+    assert json.loads(body)["email"] == canonical
 
 
 def test_the_command_line_uses_the_same_definition():

@@ -13,15 +13,14 @@ import base64
 import os
 import re
 import stat
-import tempfile
 import time
 import urllib.parse
 
 import pyotp
 import requests
 
-from latchkey_helpers import PRODUCTION_COOKIE, PostgresDatabase, Server, latchkey, refusal
-from test_hardening import SECRET, STRONG, WebhookReceiver, assert_clean_log, production_env, signed
+from latchkey_helpers import PRODUCTION_COOKIE, PostgresDatabase, latchkey, refusal
+from test_hardening import SECRET, STRONG, assert_clean_log, production_env, signed
 
 FAST = {"BCRYPT_COST": "4"}
 # Tests about something else than the throttle must not run into it.
@@ -303,12 +302,12 @@ def test_two_step_login_with_a_login_token_and_codes_accepted_once(start_server)
 
 
 def test_second_factor_on_postgres(start_server):
-    with PostgresDatabase() as database, tempfile.TemporaryDirectory() as folder:
+    with PostgresDatabase() as database:
         # The store's deadline is not what this test is about: a busy machine may need more than 1.5 s.
-        server = start_server({**LENIENT, "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"}, folder=folder)
+        server = start_server({**LENIENT, "DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30"})
         walk_the_two_step_login(server.url, "ada@example.com")
         # With PostgreSQL the development key is made in the working folder.
-        assert os.path.exists(os.path.join(folder, KEY_FILE))
+        assert os.path.exists(os.path.join(server.folder, KEY_FILE))
         assert server.stop() == 0
 
 
@@ -490,47 +489,43 @@ def test_turning_the_factor_off(start_server):
 # The throttle.
 
 
-def test_wrong_codes_are_throttled_per_account():
-    with tempfile.TemporaryDirectory() as folder:
-        # A first wait long enough to be still running two requests later on a busy machine, and
-        # short enough to wait out below.
-        server = Server(folder, {**FAST, "MFA_MAX_FAILURES": "2", "THROTTLE_FIRST_WAIT": "10",
-                                 "THROTTLE_MAX_WAIT": "20"})
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            authenticator, _, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
-            before = metrics(url)
+def test_wrong_codes_are_throttled_per_account(start_server):
+    # A first wait long enough to be still running two requests later on a busy machine, and
+    # short enough to wait out below.
+    server = start_server({**FAST, "MFA_MAX_FAILURES": "2", "THROTTLE_FIRST_WAIT": "10",
+                           "THROTTLE_MAX_WAIT": "20"})
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, _, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+    before = metrics(url)
 
-            login_token = first_step(url, "ada@example.com", PASSWORD)
-            for _ in range(2):
-                wrong = second_step(url, login_token, authenticator.wrong_code())
-                assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong code"})
-            # Then every attempt waits, the right code's too, by either login form.
-            throttled = second_step(url, login_token, authenticator.code(accepted=False))
-            assert throttled.status_code == 429, throttled.text
-            wait = int(throttled.headers["Retry-After"])
-            assert 1 <= wait <= 10
-            assert throttled.json() == {"message": f"too many attempts; try again in {wait} seconds"}
-            one_step = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
-                                                              "code": authenticator.code(accepted=False)})
-            assert one_step.status_code == 429 and "Retry-After" in one_step.headers
-            assert "Set-Cookie" not in one_step.headers
+    login_token = first_step(url, "ada@example.com", PASSWORD)
+    for _ in range(2):
+        wrong = second_step(url, login_token, authenticator.wrong_code())
+        assert (wrong.status_code, wrong.json()) == (401, {"message": "wrong code"})
+    # Then every attempt waits, the right code's too, by either login form.
+    throttled = second_step(url, login_token, authenticator.code(accepted=False))
+    assert throttled.status_code == 429, throttled.text
+    wait = int(throttled.headers["Retry-After"])
+    assert 1 <= wait <= 10
+    assert throttled.json() == {"message": f"too many attempts; try again in {wait} seconds"}
+    one_step = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
+                                                      "code": authenticator.code(accepted=False)})
+    assert one_step.status_code == 429 and "Retry-After" in one_step.headers
+    assert "Set-Cookie" not in one_step.headers
 
-            time.sleep(int(one_step.headers["Retry-After"]) + 1)
-            done = second_step(url, login_token, authenticator.code())
-            assert done.status_code == 200, done.text
-            after = metrics(url)
+    time.sleep(int(one_step.headers["Retry-After"]) + 1)
+    done = second_step(url, login_token, authenticator.code())
+    assert done.status_code == 200, done.text
+    after = metrics(url)
 
-            def moved(outcome):
-                name = f'latchkey_mfa_verifications_total{{outcome="{outcome}"}}'
-                return after.get(name, 0) - before.get(name, 0)
+    def moved(outcome):
+        name = f'latchkey_mfa_verifications_total{{outcome="{outcome}"}}'
+        return after.get(name, 0) - before.get(name, 0)
 
-            assert (moved("failed"), moved("succeeded")) == (2, 1)
-            assert moved("throttled") >= 1
-            assert activity(url, done.cookies["session_id"]).count("mfa_failed") == 2
-        finally:
-            assert server.stop() == 0
+    assert (moved("failed"), moved("succeeded")) == (2, 1)
+    assert moved("throttled") >= 1
+    assert activity(url, done.cookies["session_id"]).count("mfa_failed") == 2
 
 
 # The assurance level.
@@ -565,178 +560,160 @@ def test_auth_verify_tells_the_assurance_level(start_server):
 # The operator.
 
 
-def test_users_mfa_reset_removes_the_factor_and_ends_the_sessions(start_server):
-    receiver = WebhookReceiver()
-    with tempfile.TemporaryDirectory() as folder:
-        server = start_server(LENIENT, folder=folder)
-        url = server.url
-        register(url, "ada@example.com", PASSWORD)
-        register(url, "bob@example.com", PASSWORD)
-        _, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
-        assert server.stop() == 0
-        database = "sqlite://" + os.path.join(folder, "latchkey.sqlite")
-        try:
-            shown = latchkey("users", "show", "ada@example.com", url=database)
-            assert shown.returncode == 0, shown.stderr
-            lines = [line.split("\t") for line in shown.stdout.splitlines()]
-            assert ["mfa", "true"] in lines and ["email_verified", "false"] in lines
-            assert not any(code in shown.stdout for code in codes)
-            listed = {line.split("\t")[0]: line.split("\t") for line in
-                      latchkey("users", "list", url=database).stdout.splitlines()}
-            assert listed["ada@example.com"][-1] == "true" and listed["bob@example.com"][-1] == "false"
+def test_users_mfa_reset_removes_the_factor_and_ends_the_sessions(receive_webhooks, start_server, tmp_path):
+    receiver = receive_webhooks()
+    server = start_server(LENIENT)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    register(url, "bob@example.com", PASSWORD)
+    _, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+    assert server.stop() == 0
+    database = "sqlite://" + str(tmp_path / "latchkey.sqlite")
+    shown = latchkey("users", "show", "ada@example.com", url=database)
+    assert shown.returncode == 0, shown.stderr
+    lines = [line.split("\t") for line in shown.stdout.splitlines()]
+    assert ["mfa", "true"] in lines and ["email_verified", "false"] in lines
+    assert not any(code in shown.stdout for code in codes)
+    listed = {line.split("\t")[0]: line.split("\t") for line in
+              latchkey("users", "list", url=database).stdout.splitlines()}
+    assert listed["ada@example.com"][-1] == "true" and listed["bob@example.com"][-1] == "false"
 
-            missing = latchkey("users", "mfa-reset", "ghost@example.com", url=database)
-            assert missing.returncode != 0 and "no such user" in missing.stderr
-            reset = latchkey("users", "mfa-reset", "ADA@example.com", url=database,
-                             env={"WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": SECRET})
-            assert reset.returncode == 0, reset.stderr
-            (notice,) = receiver.events("mfa_disabled")
-            assert set(notice) == {"event", "email", "at"} and notice["email"] == "ada@example.com"
-            assert re.fullmatch(RFC3339, notice["at"])
-            with receiver.lock:
-                assert all(signed(headers, body) for headers, body, _ in receiver.requests)
+    missing = latchkey("users", "mfa-reset", "ghost@example.com", url=database)
+    assert missing.returncode != 0 and "no such user" in missing.stderr
+    reset = latchkey("users", "mfa-reset", "ADA@example.com", url=database,
+                     env={"WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": SECRET})
+    assert reset.returncode == 0, reset.stderr
+    (notice,) = receiver.events("mfa_disabled")
+    assert set(notice) == {"event", "email", "at"} and notice["email"] == "ada@example.com"
+    assert re.fullmatch(RFC3339, notice["at"])
+    with receiver.lock:
+        assert all(signed(headers, body) for headers, body, _ in receiver.requests)
 
-            shown = latchkey("users", "show", "ada@example.com", url=database)
-            lines = [line.split("\t") for line in shown.stdout.splitlines()]
-            assert ["mfa", "false"] in lines and not [line for line in lines if line[0] == "session"]
-            # Ending the sessions may be recorded too.
-            assert "mfa_disabled" in [line[1] for line in lines if line[0] == "activity"][:2]
-        finally:
-            receiver.stop()
+    shown = latchkey("users", "show", "ada@example.com", url=database)
+    lines = [line.split("\t") for line in shown.stdout.splitlines()]
+    assert ["mfa", "false"] in lines and not [line for line in lines if line[0] == "session"]
+    # Ending the sessions may be recorded too.
+    assert "mfa_disabled" in [line[1] for line in lines if line[0] == "activity"][:2]
 
-        server = start_server(LENIENT, folder=folder)
-        url = server.url
-        assert not alive(url, token)
-        later = log_in(url, "ada@example.com", PASSWORD)
-        assert account(url, later)["mfa"] == {"totp": False, "recovery_codes_left": 0}
-        # A code sent along is ignored: there is no factor any more.
-        ignored = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
-                                                         "code": codes[0]})
-        assert ignored.status_code == 200
-        assert server.stop() == 0
+    server = start_server(LENIENT)
+    url = server.url
+    assert not alive(url, token)
+    later = log_in(url, "ada@example.com", PASSWORD)
+    assert account(url, later)["mfa"] == {"totp": False, "recovery_codes_left": 0}
+    # A code sent along is ignored: there is no factor any more.
+    ignored = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD,
+                                                     "code": codes[0]})
+    assert ignored.status_code == 200
+    assert server.stop() == 0
 
 
 # Production: the notices, the keys.
 
 
-def test_notices_and_key_rotation_in_production(start_server):
-    receiver = WebhookReceiver()
+def test_notices_and_key_rotation_in_production(receive_webhooks, start_server, tmp_path):
+    receiver = receive_webhooks()
     first_key, second_key = new_key(), new_key()
-    with tempfile.TemporaryDirectory() as folder:
-        env = production_env(receiver, {"MFA_MAX_FAILURES": "50", "EMAIL_VERIFICATION": "off"})
-        cookie = PRODUCTION_COOKIE
-        server = start_server({**env, "MFA_ENCRYPTION_KEY": first_key}, folder=folder)
-        url = server.url
-        register(url, "ada@example.com", STRONG)
-        token = log_in(url, "ada@example.com", STRONG, cookie=cookie)
-        authenticator, codes, token = enrol(url, token, STRONG, cookie=cookie)
-        (enabled,) = receiver.events("mfa_enabled")
-        assert set(enabled) == {"event", "email", "at"} and enabled["email"] == "ada@example.com"
-        assert re.fullmatch(RFC3339, enabled["at"])
+    env = production_env(receiver, {"MFA_MAX_FAILURES": "50", "EMAIL_VERIFICATION": "off"})
+    cookie = PRODUCTION_COOKIE
+    server = start_server({**env, "MFA_ENCRYPTION_KEY": first_key})
+    url = server.url
+    register(url, "ada@example.com", STRONG)
+    token = log_in(url, "ada@example.com", STRONG, cookie=cookie)
+    authenticator, codes, token = enrol(url, token, STRONG, cookie=cookie)
+    (enabled,) = receiver.events("mfa_enabled")
+    assert set(enabled) == {"event", "email", "at"} and enabled["email"] == "ada@example.com"
+    assert re.fullmatch(RFC3339, enabled["at"])
 
-        login_token = first_step(url, "ada@example.com", STRONG)
-        assert second_step(url, login_token, codes[0]).status_code == 200
-        (used,) = receiver.events("recovery_code_used")
-        assert used == {"event": "recovery_code_used", "email": "ada@example.com", "at": used["at"],
-                        "recovery_codes_left": "9"}
-        assert re.fullmatch(RFC3339, used["at"])
-        assert server.stop() == 0
-        assert not os.path.exists(os.path.join(folder, KEY_FILE))
+    login_token = first_step(url, "ada@example.com", STRONG)
+    assert second_step(url, login_token, codes[0]).status_code == 200
+    (used,) = receiver.events("recovery_code_used")
+    assert used == {"event": "recovery_code_used", "email": "ada@example.com", "at": used["at"],
+                    "recovery_codes_left": "9"}
+    assert re.fullmatch(RFC3339, used["at"])
+    assert server.stop() == 0
+    assert not os.path.exists(os.path.join(tmp_path, KEY_FILE))
 
-        # With a factor in the database, a server without the key, or with a key that opens none of
-        # the secrets, does not start.
-        assert "MFA_ENCRYPTION_KEY" in refusal(env, folder)
-        assert "MFA_ENCRYPTION_KEY" in refusal({**env, "MFA_ENCRYPTION_KEY": second_key}, folder)
+    # With a factor in the database, a server without the key, or with a key that opens none of
+    # the secrets, does not start.
+    assert "MFA_ENCRYPTION_KEY" in refusal(env, tmp_path)
+    assert "MFA_ENCRYPTION_KEY" in refusal({**env, "MFA_ENCRYPTION_KEY": second_key}, tmp_path)
 
-        # A new key, with the old one among the previous keys: the secret still opens, and is
-        # sealed again under the new key when used.
-        server = Server(folder, {**env, "MFA_ENCRYPTION_KEY": second_key,
-                                 "MFA_ENCRYPTION_KEYS_PREVIOUS": f"{new_key()},{first_key}"})
-        try:
-            url = server.url
-            token = log_in(url, "ada@example.com", STRONG, code=authenticator.code(), cookie=cookie)
-            renewed = requests.post(url + "/account/mfa/recovery_codes", data={"password": STRONG, "code": codes[1]},
-                                    cookies={cookie: token})
-            assert renewed.status_code == 200, renewed.text
-            fresh = renewed.json()["recovery_codes"]
-        finally:
-            assert server.stop() == 0
+    # A new key, with the old one among the previous keys: the secret still opens, and is
+    # sealed again under the new key when used.
+    server = start_server({**env, "MFA_ENCRYPTION_KEY": second_key,
+                           "MFA_ENCRYPTION_KEYS_PREVIOUS": f"{new_key()},{first_key}"})
+    url = server.url
+    token = log_in(url, "ada@example.com", STRONG, code=authenticator.code(), cookie=cookie)
+    renewed = requests.post(url + "/account/mfa/recovery_codes", data={"password": STRONG, "code": codes[1]},
+                            cookies={cookie: token})
+    assert renewed.status_code == 200, renewed.text
+    fresh = renewed.json()["recovery_codes"]
+    assert server.stop() == 0
 
-        server = Server(folder, {**env, "MFA_ENCRYPTION_KEY": second_key})
-        try:
-            url = server.url
-            token = log_in(url, "ada@example.com", STRONG, code=authenticator.code(), cookie=cookie)
-            off = requests.delete(url + "/account/mfa/totp", data={"password": STRONG, "code": fresh[0]},
-                                  cookies={cookie: token})
-            assert off.status_code == 204, off.text
-            (disabled,) = receiver.events("mfa_disabled")
-            assert set(disabled) == {"event", "email", "at"} and disabled["email"] == "ada@example.com"
-            with receiver.lock:
-                assert all(signed(headers, body) for headers, body, _ in receiver.requests)
-        finally:
-            assert server.stop() == 0
-            receiver.stop()
-        for name in os.listdir(folder):
-            if name.startswith("server-") and name.endswith(".log"):
-                with open(os.path.join(folder, name), errors="replace") as log:
-                    assert_clean_log(log.read(), [authenticator.secret, first_key, second_key, login_token,
-                                                  *codes, *fresh])
+    server = start_server({**env, "MFA_ENCRYPTION_KEY": second_key})
+    url = server.url
+    token = log_in(url, "ada@example.com", STRONG, code=authenticator.code(), cookie=cookie)
+    off = requests.delete(url + "/account/mfa/totp", data={"password": STRONG, "code": fresh[0]},
+                          cookies={cookie: token})
+    assert off.status_code == 204, off.text
+    (disabled,) = receiver.events("mfa_disabled")
+    assert set(disabled) == {"event", "email", "at"} and disabled["email"] == "ada@example.com"
+    with receiver.lock:
+        assert all(signed(headers, body) for headers, body, _ in receiver.requests)
+    assert server.stop() == 0
+    for name in os.listdir(tmp_path):
+        if name.startswith("server-") and name.endswith(".log"):
+            with open(os.path.join(tmp_path, name), errors="replace") as log:
+                assert_clean_log(log.read(), [authenticator.secret, first_key, second_key, login_token,
+                                              *codes, *fresh])
 
 
-def test_production_without_a_key_does_not_enrol():
-    receiver = WebhookReceiver()
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, production_env(receiver))
-        try:
-            url = server.url
-            register(url, "ada@example.com", STRONG)
-            token = log_in(url, "ada@example.com", STRONG, cookie=PRODUCTION_COOKIE)
-            refused = requests.post(url + "/account/mfa/totp", data={"password": STRONG},
-                                    cookies={PRODUCTION_COOKIE: token})
-            assert (refused.status_code, refused.json()) == (503, {"message": "second factor not configured"})
-            assert account(url, token, PRODUCTION_COOKIE)["mfa"] == {"totp": False, "recovery_codes_left": 0}
-            # Logins are as without the feature.
-            log_in(url, "ada@example.com", STRONG, cookie=PRODUCTION_COOKIE)
-        finally:
-            assert server.stop() == 0
-            receiver.stop()
-        assert not os.path.exists(os.path.join(folder, KEY_FILE))
+def test_production_without_a_key_does_not_enrol(receive_webhooks, start_server):
+    receiver = receive_webhooks()
+    server = start_server(production_env(receiver))
+    url = server.url
+    register(url, "ada@example.com", STRONG)
+    token = log_in(url, "ada@example.com", STRONG, cookie=PRODUCTION_COOKIE)
+    refused = requests.post(url + "/account/mfa/totp", data={"password": STRONG},
+                            cookies={PRODUCTION_COOKIE: token})
+    assert (refused.status_code, refused.json()) == (503, {"message": "second factor not configured"})
+    assert account(url, token, PRODUCTION_COOKIE)["mfa"] == {"totp": False, "recovery_codes_left": 0}
+    # Logins are as without the feature.
+    log_in(url, "ada@example.com", STRONG, cookie=PRODUCTION_COOKIE)
+    assert not os.path.exists(os.path.join(server.folder, KEY_FILE))
 
 
 # Development: the key file.
 
 
-def test_the_development_key_file_is_made_once_beside_the_database_owner_only(start_server):
-    with tempfile.TemporaryDirectory() as folder:
-        data = os.path.join(folder, "data")
-        os.mkdir(data)
-        env = {**LENIENT, "DATABASE_URL": "sqlite://" + os.path.join(data, "latchkey.sqlite")}
-        mask = os.umask(0)  # the file is 0600 whatever the umask
-        try:
-            server = Server(folder, env)
-        finally:
-            os.umask(mask)
-        key_path = os.path.join(data, KEY_FILE)
-        try:
-            url = server.url
-            register(url, "ada@example.com", PASSWORD)
-            authenticator, _, _ = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
-            assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
-            assert not os.path.exists(os.path.join(folder, KEY_FILE))
-            with open(key_path) as file:
-                key = file.read()
-            # The form MFA_ENCRYPTION_KEY takes, so that it can be moved there.
-            assert len(base64.b64decode(key.strip(), validate=True)) == 32
-            assert KEY_FILE in server.output() and key.strip() not in server.output()
-        finally:
-            assert server.stop() == 0
+def test_the_development_key_file_is_made_once_beside_the_database_owner_only(start_server, tmp_path):
+    data = os.path.join(tmp_path, "data")
+    os.mkdir(data)
+    env = {**LENIENT, "DATABASE_URL": "sqlite://" + os.path.join(data, "latchkey.sqlite")}
+    mask = os.umask(0)  # the file is 0600 whatever the umask
+    try:
+        server = start_server(env)
+    finally:
+        os.umask(mask)
+    key_path = os.path.join(data, KEY_FILE)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, _, _ = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+    assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
+    assert not os.path.exists(os.path.join(tmp_path, KEY_FILE))
+    with open(key_path) as file:
+        key = file.read()
+    # The form MFA_ENCRYPTION_KEY takes, so that it can be moved there.
+    assert len(base64.b64decode(key.strip(), validate=True)) == 32
+    assert KEY_FILE in server.output() and key.strip() not in server.output()
+    assert server.stop() == 0
 
-        # The next start uses the same key: the factor still works.
-        server = start_server(env, folder=folder)
-        log_in(server.url, "ada@example.com", PASSWORD, code=authenticator.code())
-        with open(key_path) as file:
-            assert file.read() == key
-        assert server.stop() == 0
+    # The next start uses the same key: the factor still works.
+    server = start_server(env)
+    log_in(server.url, "ada@example.com", PASSWORD, code=authenticator.code())
+    with open(key_path) as file:
+        assert file.read() == key
+    assert server.stop() == 0
 
     # An in-memory database keeps its key in the working folder.
     server = start_server({**LENIENT, "DATABASE_URL": "sqlite::memory:"})
