@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from latchkey_helpers import Server, WebhookReceiver
+from latchkey_helpers import PostgresDatabase, Server, WebhookReceiver
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +22,10 @@ class ServerFactory:
         self.folder = folder
         self.started = []
 
-    def __call__(self, env=None, folder=None, wait=True, kind=Server, **extra):
+    def __call__(self, env=None, folder=None, wait=True, prefix=()):
         folder = str(folder or self.folder)
         os.makedirs(folder, exist_ok=True)
-        server = kind(folder, env, wait=wait, **extra)
+        server = Server(folder, env, wait=wait, prefix=prefix)
         self.started.append(server)
         return server
 
@@ -33,7 +33,7 @@ class ServerFactory:
         failures = []
         for server in self.started:
             code = server.stop()
-            if code != 0:
+            if code != server.expected_code:
                 try:
                     log = server.output()
                 except OSError:
@@ -46,13 +46,13 @@ class ServerFactory:
 def start_server(tmp_path):
     """The one way a test starts `latchkey serve` and has it stopped: `start_server(env)` starts one
     with the given settings (on 127.0.0.1 and a free port) in the test's own folder, where its SQLite
-    file lives unless `DATABASE_URL` names another, or in `folder` when given (made if missing), and waits until it
-    answers (`wait=False` returns at once; `kind` names a subclass of `Server`). A test may stop a
-    server itself (`server.stop()`), to look at its files, to watch how it stops, or to start another
-    in the same folder. When the test ends, every server it started that still runs is stopped with
-    SIGTERM, and each must have exited with 0 (its log is shown when one did not); a server the test
-    stopped itself is checked the same way, so a test that expects another exit code says so by
-    asserting it and uses `Server` alone."""
+    file lives unless `DATABASE_URL` names another, or in `folder` when given (made if missing), and
+    waits until it answers (`wait=False` returns at once; `prefix` is a command to run it under,
+    `prlimit ...` say). A test may stop a server itself (`server.stop()`), to look at its files, to
+    watch how it stops, or to start another in the same folder. When the test ends, every server it
+    started that still runs is stopped with SIGTERM, and each must have exited with 0 (its log is
+    shown when one did not); a server the test stopped itself is checked the same way, and one it
+    killed (`server.kill()`) must have died of SIGKILL."""
     factory = ServerFactory(tmp_path)
     yield factory
     factory.stop_all()
@@ -82,3 +82,11 @@ def receive_webhooks():
     yield start
     for receiver in receivers:
         receiver.stop()
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh PostgreSQL database (`PostgresDatabase`), dropped when the test ends. Name it before
+    `start_server` among a test's arguments, so that the servers using it stop first."""
+    with PostgresDatabase() as database:
+        yield database

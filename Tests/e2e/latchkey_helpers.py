@@ -87,10 +87,12 @@ def wait_until_up(url, process, seconds=30):
 
 
 class Server:
-    """A `latchkey serve` process in its own folder (its SQLite file lives there by default)."""
+    """A `latchkey serve` process in its own folder (its SQLite file lives there by default);
+    `prefix` is a command that runs it, `prlimit ...` say."""
 
-    def __init__(self, folder, env=None, wait=True):
+    def __init__(self, folder, env=None, wait=True, prefix=()):
         self.folder = folder
+        self.expected_code = 0
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(self.port)})
@@ -98,7 +100,7 @@ class Server:
         self.log_path = os.path.join(folder, f"server-{self.port}.log")
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [BINARY, "serve"], cwd=folder, env=environment, stdout=self.log, stderr=subprocess.STDOUT
+            [*prefix, BINARY, "serve"], cwd=folder, env=environment, stdout=self.log, stderr=subprocess.STDOUT
         )
         if wait:
             self.wait_until_up()
@@ -113,6 +115,15 @@ class Server:
     def output(self):
         with open(self.log_path, "rb") as log:
             return log.read().decode(errors="replace")
+
+    def kill(self):
+        """Kills the process with SIGKILL, as a crash would, and waits for it; returns its exit code.
+        The fixture that started it then expects that code instead of 0."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.log.close()
+        self.expected_code = -signal.SIGKILL
+        return self.process.returncode
 
     def stop(self, sig=signal.SIGTERM):
         if self.process.poll() is None:

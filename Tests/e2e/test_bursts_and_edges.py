@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 import socket
-import tempfile
 import threading
 import urllib.parse
 
@@ -24,7 +23,7 @@ import pytest
 import requests
 
 from latchkey_helpers import (
-    METRICS_TOKEN, PRODUCTION_BASE, PRODUCTION_COOKIE, PostgresDatabase, Server, refusal,
+    METRICS_TOKEN, PRODUCTION_BASE, PRODUCTION_COOKIE, PostgresDatabase, refusal,
 )
 
 FAST = {"BCRYPT_COST": "4"}
@@ -35,12 +34,6 @@ SLOW = {"BCRYPT_COST": "8", "HASH_QUEUE_TIMEOUT": "60"}
 PRODUCTION = {**FAST, **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true"}
 STRONG = "correct horse battery"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-@pytest.fixture
-def folder():
-    with tempfile.TemporaryDirectory() as path:
-        yield path
 
 
 def register(url, email, password="b4l0u-burst"):
@@ -170,18 +163,16 @@ def test_a_burst_of_wrong_reset_tokens_is_checked_at_most_the_limit(start_server
     reset_token_bursts([server.url])
 
 
-def test_bursts_split_between_two_nodes_on_postgresql(folder):
+def test_bursts_split_between_two_nodes_on_postgresql(start_server):
     with PostgresDatabase() as database:
         # The store's deadline is not what this test is about: a busy machine may need more than 1.5 s.
         env = {"DATABASE_URL": database.url, "DATABASE_TIMEOUT": "30", **SLOW}
-        a = Server(folder, env)
-        b = Server(folder, env)
-        try:
-            login_bursts([a.url, b.url])
-            reset_token_bursts([a.url, b.url])
-        finally:
-            assert a.stop() == 0, a.output()
-            assert b.stop() == 0, b.output()
+        a, b = start_server(env), start_server(env)
+        login_bursts([a.url, b.url])
+        reset_token_bursts([a.url, b.url])
+        # Stopped while their database is still there.
+        assert a.stop() == 0, a.output()
+        assert b.stop() == 0, b.output()
 
 
 # HEAD, over raw connections: a client library would not show a body sent after a HEAD.
@@ -221,11 +212,8 @@ def comparable(pairs):
 
 
 @pytest.fixture(scope="module")
-def dev_server():
-    with tempfile.TemporaryDirectory() as path:
-        running = Server(path, FAST)
-        yield running
-        assert running.stop() == 0, running.output()
+def dev_server(start_module_server):
+    return start_module_server(FAST)
 
 
 @pytest.fixture(scope="module")

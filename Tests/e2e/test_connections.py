@@ -23,13 +23,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 
 import pytest
 import requests
 
-from latchkey_helpers import BINARY, Server, clean_environment, free_port, refusal
+from latchkey_helpers import BINARY, refusal
 
 FAST = {"BCRYPT_COST": "4"}
 TIMEOUTS = ("HTTP_HEADER_TIMEOUT", "HTTP_BODY_TIMEOUT", "HTTP_IDLE_TIMEOUT", "SHUTDOWN_TIMEOUT")
@@ -38,12 +37,6 @@ TIMEOUTS = ("HTTP_HEADER_TIMEOUT", "HTTP_BODY_TIMEOUT", "HTTP_IDLE_TIMEOUT", "SH
 # connection a server wrongly kept waiting (the timeouts these tests lengthen are 30 s or more).
 SLACK = 8
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-
-
-@pytest.fixture
-def folder():
-    with tempfile.TemporaryDirectory() as path:
-        yield path
 
 
 # Raw connections.
@@ -202,10 +195,6 @@ def drip(sock, piece, since, every=0.5, seconds=10.0):
     return None
 
 
-def serve(folder, env):
-    return Server(folder, {**FAST, **env})
-
-
 # Part 1: timeouts.
 
 
@@ -292,23 +281,6 @@ def test_the_idle_timeout_governs_the_gap_after_a_response(start_server):
             f"still open {time.monotonic() - answered:.1f} s after a response with HTTP_IDLE_TIMEOUT=5"
 
 
-class LimitedServer(Server):
-    """`latchkey serve` under an open-files limit of `nofile` (set with prlimit)."""
-
-    def __init__(self, folder, env, nofile):
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(self.port), **env})
-        self.log_path = os.path.join(folder, f"server-{self.port}.log")
-        self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            ["prlimit", f"--nofile={nofile}:{nofile}", BINARY, "serve"], cwd=folder, env=environment,
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        self.wait_until_up()
-
-
 def response_complete(data):
     head, separator, body = data.partition(b"\r\n\r\n")
     if not separator:
@@ -321,7 +293,7 @@ def response_complete(data):
 
 
 @pytest.mark.slow
-def test_idle_connections_beyond_the_open_files_limit_do_not_lock_the_server_out(folder):
+def test_idle_connections_beyond_the_open_files_limit_do_not_lock_the_server_out(start_server):
     """1,100 connections held open against a server limited to 1,024 open files, half of them
     idle after one answered request and half silent: the timeouts free the server's descriptors,
     so that within 60 s a fresh GET /healthz is answered while every one of those sockets is
@@ -333,7 +305,8 @@ def test_idle_connections_beyond_the_open_files_limit_do_not_lock_the_server_out
         pytest.skip(f"the open-files hard limit ({hard}) is too low for 1,100 client sockets")
     raised = 8192 if hard == resource.RLIM_INFINITY else min(hard, 8192)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, raised), hard))
-    server = LimitedServer(folder, {**FAST, "HTTP_HEADER_TIMEOUT": "3", "HTTP_IDLE_TIMEOUT": "3"}, 1024)
+    server = start_server({**FAST, "HTTP_HEADER_TIMEOUT": "3", "HTTP_IDLE_TIMEOUT": "3"},
+                          prefix=["prlimit", "--nofile=1024:1024"])
     sockets = []
     selector = selectors.DefaultSelector()
     try:
@@ -446,10 +419,10 @@ def test_sigterm_does_not_wait_for_a_stalled_body_past_the_shutdown_timeout(star
         assert time.monotonic() - signalled <= 2 + 10
 
 
-def test_sigterm_with_only_idle_connections_exits_promptly(folder):
+def test_sigterm_with_only_idle_connections_exits_promptly(start_server):
     """SIGTERM while the only open connections are idle after their responses: nothing is
     running, so the process exits 0 at once, without waiting for SHUTDOWN_TIMEOUT (30 s)."""
-    server = serve(folder, {"SHUTDOWN_TIMEOUT": "30", "HTTP_IDLE_TIMEOUT": "60"})
+    server = start_server({**FAST, "SHUTDOWN_TIMEOUT": "30", "HTTP_IDLE_TIMEOUT": "60"})
     connections = []
     try:
         for _ in range(3):
@@ -495,11 +468,8 @@ def test_the_timeouts_are_listed_settings():
 
 
 @pytest.fixture(scope="module")
-def http_server():
-    with tempfile.TemporaryDirectory() as path:
-        running = Server(path, {**FAST, "HTTP_IDLE_TIMEOUT": "60"})
-        yield running
-        assert running.stop() == 0, running.output()
+def http_server(start_module_server):
+    return start_module_server({**FAST, "HTTP_IDLE_TIMEOUT": "60"})
 
 
 def test_http_1_0_closes_after_its_response(http_server):

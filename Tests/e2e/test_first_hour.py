@@ -13,7 +13,7 @@ import time
 
 import requests
 
-from latchkey_helpers import BINARY, Server, clean_environment, free_port, latchkey
+from latchkey_helpers import BINARY, clean_environment, free_port, latchkey
 
 
 def listening_address(port):
@@ -148,43 +148,30 @@ class Terminal:
         return os.waitstatus_to_exitcode(status)
 
 
-def test_users_create_at_a_terminal_asks_twice_without_echo():
-    with tempfile.TemporaryDirectory() as folder:
-        url = "sqlite://" + os.path.join(folder, "db.sqlite")
-        terminal = Terminal("users", "create", "ada@example.com", "--database-url", url)
-        terminal.read_until("Password: ")
-        terminal.type("b4l0u-typed\n")
-        terminal.read_until("Password (again): ")
-        terminal.type("b4l0u-typed\n")
-        assert terminal.finish() == 0
-        assert b"created\tada@example.com" in terminal.seen
-        assert b"b4l0u-typed" not in terminal.seen  # never echoed
-        with RunningServer(folder, url) as server:
-            login = requests.post(server.url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u-typed"})
-            assert login.status_code == 200
+def test_users_create_at_a_terminal_asks_twice_without_echo(start_server, tmp_path):
+    url = "sqlite://" + str(tmp_path / "db.sqlite")
+    terminal = Terminal("users", "create", "ada@example.com", "--database-url", url)
+    terminal.read_until("Password: ")
+    terminal.type("b4l0u-typed\n")
+    terminal.read_until("Password (again): ")
+    terminal.type("b4l0u-typed\n")
+    assert terminal.finish() == 0
+    assert b"created\tada@example.com" in terminal.seen
+    assert b"b4l0u-typed" not in terminal.seen  # never echoed
+    server = start_server({"DATABASE_URL": url, "BCRYPT_COST": "4"})
+    login = requests.post(server.url + "/sessions", data={"email": "ada@example.com", "password": "b4l0u-typed"})
+    assert login.status_code == 200
+    assert server.stop() == 0
 
-        mistyped = Terminal("users", "create", "bob@example.com", "--database-url", url)
-        mistyped.read_until("Password: ")
-        mistyped.type("one-password\n")
-        mistyped.read_until("Password (again): ")
-        mistyped.type("another-one\n")
-        assert mistyped.finish() != 0
-        assert b"Error: the two passwords differ; nothing was created" in mistyped.seen
-        listed = latchkey("users", "list", url=url)
-        assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["ada@example.com"]
-
-
-class RunningServer:
-    """A server on the database at `url`, stopped (cleanly) at the end of a `with` block."""
-
-    def __init__(self, folder, url):
-        self.server = Server(folder, {"DATABASE_URL": url, "BCRYPT_COST": "4"})
-
-    def __enter__(self):
-        return self.server
-
-    def __exit__(self, *exc):
-        assert self.server.stop() == 0
+    mistyped = Terminal("users", "create", "bob@example.com", "--database-url", url)
+    mistyped.read_until("Password: ")
+    mistyped.type("one-password\n")
+    mistyped.read_until("Password (again): ")
+    mistyped.type("another-one\n")
+    assert mistyped.finish() != 0
+    assert b"Error: the two passwords differ; nothing was created" in mistyped.seen
+    listed = latchkey("users", "list", url=url)
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["ada@example.com"]
 
 
 def test_users_list_has_a_header_at_a_terminal_only():

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from latchkey_helpers import (
-    NGINX_AUTH_REQUEST_CONF, ROOT, Nginx, PostgresDatabase, Server, flask_database, latchkey, free_port,
+    NGINX_AUTH_REQUEST_CONF, ROOT, Nginx, PostgresDatabase, flask_database, latchkey, free_port,
     require_postgres,
 )
 
@@ -259,37 +259,35 @@ class EchoApp:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def test_auth_request_with_nginx():
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(folder, {"BCRYPT_COST": "4"})
-        app = EchoApp()
-        port = free_port()
-        proxy = None
-        try:
-            proxy = Nginx(folder, NGINX_AUTH_REQUEST_CONF, {
-                "server 127.0.0.1:5000;": f"server 127.0.0.1:{server.port};",
-                "server 127.0.0.1:8080;": f"server 127.0.0.1:{app.port};",
-                "listen 8000;": f"listen 127.0.0.1:{port};",
-            }, f"http://127.0.0.1:{port}")
-            assert requests.get(proxy.url + "/app/hello").status_code == 401
-            spoofed = requests.get(proxy.url + "/app/hello", headers={"X-Latchkey-Email": "admin@example.com"})
-            assert spoofed.status_code == 401
-            assert requests.post(proxy.url + "/users", data={"email": "nia@example.com", "password": "b4l0u"}) \
-                .status_code == 200
-            login = requests.post(proxy.url + "/sessions", data={"email": "nia@example.com", "password": "b4l0u"})
-            cookie = login.cookies["session_id"]
-            seen = requests.get(proxy.url + "/app/hello", cookies={"session_id": cookie},
-                                headers={"X-Latchkey-Email": "admin@example.com", "X-Latchkey-AAL": "2"})
-            assert seen.status_code == 200
-            assert seen.json()["email"] == "nia@example.com" and seen.json()["user_id"].isdigit()
-            assert seen.json()["aal"] == "1"
-            requests.delete(proxy.url + "/sessions", cookies={"session_id": cookie}, allow_redirects=False)
-            assert requests.get(proxy.url + "/app/hello", cookies={"session_id": cookie}).status_code == 401
-        finally:
-            if proxy:
-                proxy.stop()
-            app.server.shutdown()
-            assert server.stop() == 0
+def test_auth_request_with_nginx(start_server, tmp_path):
+    server = start_server({"BCRYPT_COST": "4"})
+    app = EchoApp()
+    port = free_port()
+    proxy = None
+    try:
+        proxy = Nginx(tmp_path, NGINX_AUTH_REQUEST_CONF, {
+            "server 127.0.0.1:5000;": f"server 127.0.0.1:{server.port};",
+            "server 127.0.0.1:8080;": f"server 127.0.0.1:{app.port};",
+            "listen 8000;": f"listen 127.0.0.1:{port};",
+        }, f"http://127.0.0.1:{port}")
+        assert requests.get(proxy.url + "/app/hello").status_code == 401
+        spoofed = requests.get(proxy.url + "/app/hello", headers={"X-Latchkey-Email": "admin@example.com"})
+        assert spoofed.status_code == 401
+        assert requests.post(proxy.url + "/users", data={"email": "nia@example.com", "password": "b4l0u"}) \
+            .status_code == 200
+        login = requests.post(proxy.url + "/sessions", data={"email": "nia@example.com", "password": "b4l0u"})
+        cookie = login.cookies["session_id"]
+        seen = requests.get(proxy.url + "/app/hello", cookies={"session_id": cookie},
+                            headers={"X-Latchkey-Email": "admin@example.com", "X-Latchkey-AAL": "2"})
+        assert seen.status_code == 200
+        assert seen.json()["email"] == "nia@example.com" and seen.json()["user_id"].isdigit()
+        assert seen.json()["aal"] == "1"
+        requests.delete(proxy.url + "/sessions", cookies={"session_id": cookie}, allow_redirects=False)
+        assert requests.get(proxy.url + "/app/hello", cookies={"session_id": cookie}).status_code == 401
+    finally:
+        if proxy:
+            proxy.stop()
+        app.server.shutdown()
 
 
 def require_tool(module):

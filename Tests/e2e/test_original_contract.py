@@ -12,14 +12,13 @@ import http.client
 import json
 import re
 import socket
-import tempfile
 import urllib.parse
 import uuid
 
 import pytest
 import werkzeug.http
 
-from latchkey_helpers import PRODUCTION_BASE, PRODUCTION_COOKIE, Server
+from latchkey_helpers import PRODUCTION_BASE, PRODUCTION_COOKIE
 from original_service import OriginalServer
 
 HTML = "text/html; charset=utf-8"
@@ -162,12 +161,9 @@ def mask(body):
 
 
 @pytest.fixture(scope="module")
-def pair():
+def pair(start_module_server):
     original = OriginalServer()
-    with tempfile.TemporaryDirectory() as folder:
-        latchkey = Server(folder, {"BCRYPT_COST": "4"})
-        yield Pair(original, latchkey)
-        assert latchkey.stop() == 0, latchkey.output()
+    yield Pair(original, start_module_server({"BCRYPT_COST": "4"}))
     original.stop()
 
 
@@ -437,11 +433,11 @@ def test_refusals_before_routing_carry_werkzeugs_phrase_and_exact_json(pair, req
 # The production profile, where it differs.
 
 
-def production(folder, extra=None):
+def production(extra=None):
     env = {**PRODUCTION_BASE, "BCRYPT_COST": "4", "TOKEN_DELIVERY": "response",
            "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "EMAIL_VERIFICATION": "off"}
     env.update(extra or {})
-    return Server(folder, env)
+    return env
 
 
 STRONG = "correct horse battery staple"
@@ -470,56 +466,46 @@ def security_line(server):
     return lines[0]
 
 
-def test_production_ends_every_session_on_a_reset():
-    with tempfile.TemporaryDirectory() as folder:
-        server = production(folder)
-        try:
-            profile, logout = session_across_a_reset(server)
-            assert (profile.status, profile.reason, profile.content_type) == (403, "FORBIDDEN", "application/json")
-            assert logout.status == 403
-        finally:
-            assert server.stop() == 0
-        assert "reset_ends_sessions=true" in security_line(server)
+def test_production_ends_every_session_on_a_reset(start_server):
+    server = start_server(production())
+    profile, logout = session_across_a_reset(server)
+    assert (profile.status, profile.reason, profile.content_type) == (403, "FORBIDDEN", "application/json")
+    assert logout.status == 403
+    assert server.stop() == 0
+    assert "reset_ends_sessions=true" in security_line(server)
 
 
-def test_production_can_keep_sessions_across_a_reset_with_a_warning():
-    with tempfile.TemporaryDirectory() as folder:
-        server = production(folder, {"RESET_ENDS_SESSIONS": "false"})
-        try:
-            profile, logout = session_across_a_reset(server)
-            assert (profile.status, profile.content_type) == (200, "application/json")
-            assert (logout.status, logout.reason, logout.location) == (302, "FOUND", "/")
-        finally:
-            assert server.stop() == 0
-        assert "reset_ends_sessions=false (warning: " in security_line(server)
+def test_production_can_keep_sessions_across_a_reset_with_a_warning(start_server):
+    server = start_server(production({"RESET_ENDS_SESSIONS": "false"}))
+    profile, logout = session_across_a_reset(server)
+    assert (profile.status, profile.content_type) == (200, "application/json")
+    assert (logout.status, logout.reason, logout.location) == (302, "FOUND", "/")
+    assert server.stop() == 0
+    assert "reset_ends_sessions=false (warning: " in security_line(server)
 
 
 @pytest.mark.parametrize("delivery", ["response", "webhook"])
-def test_production_answers_what_cannot_be_an_address_as_unregistered(delivery):
+def test_production_answers_what_cannot_be_an_address_as_unregistered(delivery, start_server):
     extra = {}
     if delivery == "webhook":
         # Nothing is delivered for these addresses: the receiver's port may stay closed.
         extra = {"TOKEN_DELIVERY": "webhook", "ALLOW_RESET_TOKEN_IN_RESPONSE": "false",
                  "WEBHOOK_URL": "http://127.0.0.1:9/hooks", "WEBHOOK_SECRET": "a-webhook-secret-of-some-length"}
-    with tempfile.TemporaryDirectory() as folder:
-        server = production(folder, extra)
-        try:
-            for email in NOT_ADDRESSES:
-                login = call(server.port, "POST", "/sessions", {"email": email, "password": STRONG})
-                assert (login.status, login.body) == (401, {"message": "wrong email or password"}), email
-                request = call(server.port, "POST", "/reset_password", {"email": email})
-                if delivery == "response":
-                    assert (request.status, request.body) == (403, {"message": "email not registered"}), email
-                else:
-                    assert request.status == 200, email
-                    assert request.body == {
-                        "email": email, "message": "if this email has an account, a reset token is on its way"}
-                update = call(server.port, "PUT", "/reset_password",
-                              {"email": email, "reset_token": "t", "new_password": STRONGER})
-                assert (update.status, update.reason) == (403, "FORBIDDEN"), email
-                assert update.body == {"message": "reset token is not valid for this email"}
-                for answer in (login, request, update):
-                    assert answer.content_type == "application/json"
-                    assert answer.reason == reason(answer.status)
-        finally:
-            assert server.stop() == 0
+    server = start_server(production(extra))
+    for email in NOT_ADDRESSES:
+        login = call(server.port, "POST", "/sessions", {"email": email, "password": STRONG})
+        assert (login.status, login.body) == (401, {"message": "wrong email or password"}), email
+        request = call(server.port, "POST", "/reset_password", {"email": email})
+        if delivery == "response":
+            assert (request.status, request.body) == (403, {"message": "email not registered"}), email
+        else:
+            assert request.status == 200, email
+            assert request.body == {
+                "email": email, "message": "if this email has an account, a reset token is on its way"}
+        update = call(server.port, "PUT", "/reset_password",
+                      {"email": email, "reset_token": "t", "new_password": STRONGER})
+        assert (update.status, update.reason) == (403, "FORBIDDEN"), email
+        assert update.body == {"message": "reset token is not valid for this email"}
+        for answer in (login, request, update):
+            assert answer.content_type == "application/json"
+            assert answer.reason == reason(answer.status)

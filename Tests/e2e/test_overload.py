@@ -28,7 +28,7 @@ import urllib.parse
 import pytest
 import requests
 
-from latchkey_helpers import BINARY, Server, clean_environment, free_port, latchkey
+from latchkey_helpers import BINARY, clean_environment, free_port, latchkey
 
 PASSWORD = "bench-password-1"
 # The seeded hash at the server's own cost (the default), so that logging in rehashes nothing.
@@ -209,44 +209,40 @@ def flood_client(server, accounts, start, answers):
 
 
 @pytest.fixture(scope="module")
-def flood():
+def flood(start_module_server, tmp_path_factory):
     """The flood on a server with HASH_QUEUE_TIMEOUT=2, then, 1 s after its last answer, one login
     as an account it did not use, with the metrics just before and after it."""
-    with tempfile.TemporaryDirectory() as folder:
-        url, emails = seed(folder, FLOOD_ACCOUNTS + 1)
-        flooded, spare = emails[:FLOOD_ACCOUNTS], emails[FLOOD_ACCOUNTS]
-        server = Server(folder, {"DATABASE_URL": url, "HASH_QUEUE_TIMEOUT": "2", "LOGIN_MAX_FAILURES": "10"})
-        try:
-            outcome = Flood()
-            outcome.server = server
-            outcome.before = metrics(server)
-            outcome.answers = []
-            start = threading.Barrier(CLIENTS + 1)
-            clients = []
-            for index in range(CLIENTS):
-                client = threading.Thread(
-                    target=flood_client, daemon=True,
-                    args=(server, flooded[index::CLIENTS], start, outcome.answers))
-                client.start()
-                clients.append(client)
-            until = time.monotonic() + FLOOD_SECONDS
-            start.wait()
-            # Every client's last request was sent before `until` and ends within its timeout (and
-            # 10 s more for a busy machine to run the thread again).
-            for client in clients:
-                client.join(timeout=max(0.0, until + CLIENT_TIMEOUT + 10 - time.monotonic()))
-            outcome.abandoned = sum(client.is_alive() for client in clients)
-            assert server.process.poll() is None, \
-                f"the server exited ({server.process.returncode}) during the flood: {server.output()[-2000:]}"
-            outcome.during = metrics(server)
+    url, emails = seed(tmp_path_factory.mktemp("flood"), FLOOD_ACCOUNTS + 1)
+    flooded, spare = emails[:FLOOD_ACCOUNTS], emails[FLOOD_ACCOUNTS]
+    server = start_module_server({"DATABASE_URL": url, "HASH_QUEUE_TIMEOUT": "2", "LOGIN_MAX_FAILURES": "10"})
+    outcome = Flood()
+    outcome.server = server
+    outcome.before = metrics(server)
+    outcome.answers = []
+    start = threading.Barrier(CLIENTS + 1)
+    clients = []
+    for index in range(CLIENTS):
+        client = threading.Thread(
+            target=flood_client, daemon=True,
+            args=(server, flooded[index::CLIENTS], start, outcome.answers))
+        client.start()
+        clients.append(client)
+    until = time.monotonic() + FLOOD_SECONDS
+    start.wait()
+    # Every client's last request was sent before `until` and ends within its timeout (and
+    # 10 s more for a busy machine to run the thread again).
+    for client in clients:
+        client.join(timeout=max(0.0, until + CLIENT_TIMEOUT + 10 - time.monotonic()))
+    outcome.abandoned = sum(client.is_alive() for client in clients)
+    assert server.process.poll() is None, \
+        f"the server exited ({server.process.returncode}) during the flood: {server.output()[-2000:]}"
+    outcome.during = metrics(server)
 
-            time.sleep(1)
-            outcome.before_login = metrics(server)
-            outcome.after_login = log_in(server, spare, timeout=60)
-            outcome.after = metrics(server)
-            yield outcome
-        finally:
-            assert server.stop() == 0, server.output()
+    time.sleep(1)
+    outcome.before_login = metrics(server)
+    outcome.after_login = log_in(server, spare, timeout=60)
+    outcome.after = metrics(server)
+    return outcome
 
 
 def summary(answers):
