@@ -43,6 +43,10 @@ public enum AuthError: Error, Sendable, Equatable {
     case wrongCode
     /// An enrolment was begun while a second factor is active.
     case secondFactorAlreadyActive
+    /// A second factor was to be enrolled for an address not verified yet (with
+    /// `EMAIL_VERIFICATION` other than `off`): whoever registered an address they do not own must
+    /// not plant a factor that locks its owner out after a reset.
+    case emailVerificationRequiredFirst
     /// An enrolment was confirmed with none pending.
     case noPendingEnrolment
     /// The account has no active second factor to remove or renew.

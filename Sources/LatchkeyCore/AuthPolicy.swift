@@ -48,7 +48,8 @@ public struct AuthPolicy: Sendable, Equatable {
     /// Wrong codes per account (`MFA_MAX_FAILURES`, waits from `THROTTLE_FIRST_WAIT` and
     /// `THROTTLE_MAX_WAIT`).
     public var secondFactorThrottle = FailureThrottle(maxFailures: 5)
-    /// How long the token of a login's first step lasts, in seconds.
+    /// How long the token of a login's first step lasts, in seconds (`MFA_LOGIN_TOKEN_TTL`, 30 to
+    /// 3600).
     public var loginChallengeLifetime = 300
 
     /// Creates a policy; the defaults are the service's defaults.

@@ -108,6 +108,8 @@ extension PostgresStore: AdminStore {
             if renamed {
                 try await connection.query("DELETE FROM email_conflicts WHERE user_id = \(id)", logger: logger)
                 try await connection.query("DELETE FROM verification_tokens WHERE user_id = \(id)", logger: logger)
+                // A claim was of the old address.
+                try await connection.query("DELETE FROM pending_claims WHERE user_id = \(id)", logger: logger)
             }
             return renamed
         }

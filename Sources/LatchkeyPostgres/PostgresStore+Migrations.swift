@@ -199,6 +199,22 @@ extension PostgresStore {
                 "ALTER TABLE users ADD COLUMN mfa_enabled BOOLEAN NOT NULL DEFAULT false",
             ]
         ),
+        ("v10-second-factor-revisions", ["ALTER TABLE mfa_factors ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"]),
+        // The pending claims of unverified addresses (`PendingClaim`): one per account.
+        (
+            "v11-pending-claims",
+            [
+                """
+                CREATE TABLE pending_claims (
+                    user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                    password_hash TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX pending_claims_expires_at ON pending_claims (expires_at)",
+            ]
+        ),
     ]
 
     /// Whether a migration rewrites stored rows (has a data step, or rewrites a table in SQL),

@@ -96,6 +96,9 @@ extension PostgresStore {
             result.loginChallenges = try await client.query(
                 "DELETE FROM mfa_tokens WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
             ).collect().count
+            result.pendingClaims = try await client.query(
+                "DELETE FROM pending_claims WHERE expires_at <= \(nowSeconds) RETURNING 1", logger: self.logger
+            ).collect().count
             return result
         }
     }
@@ -131,6 +134,9 @@ extension PostgresStore {
         }
         if revocation.contains(.loginChallenges) {
             try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
+        }
+        if revocation.contains(.pendingClaim) {
+            try await connection.query("DELETE FROM pending_claims WHERE user_id = \(userID)", logger: logger)
         }
     }
 }

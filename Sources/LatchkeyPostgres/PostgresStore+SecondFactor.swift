@@ -14,28 +14,40 @@ extension PostgresStore {
             try await client.query(
                 """
                 SELECT totp_secret, pending_secret, last_step,
-                    (SELECT count(*) FROM recovery_codes WHERE user_id = \(userID))
+                    (SELECT count(*) FROM recovery_codes WHERE user_id = \(userID)), revision
                 FROM mfa_factors WHERE user_id = \(userID)
                 """,
                 logger: self.logger
             ).collect()
         }
         guard let row = rows.first else { return nil }
-        let (secret, pending, lastStep, left) = try row.decode((Data?, Data?, Int64?, Int64).self)
+        let (secret, pending, lastStep, left, revision) = try row.decode((Data?, Data?, Int64?, Int64, Int64).self)
         if secret == nil && pending == nil { return nil }
         return SecondFactor(
-            userID: userID, secret: secret, pendingSecret: pending, lastStep: lastStep, recoveryCodesLeft: Int(left))
+            userID: userID, secret: secret, pendingSecret: pending, lastStep: lastStep, recoveryCodesLeft: Int(left),
+            revision: revision)
     }
 
-    /// Inserts or replaces the pending secret in one statement, the replacement only while no
-    /// secret is active; the foreign key turns a missing user into `StoreError.notFound`.
-    public func setPendingTOTPSecret(userID: Int64, sealed: Data) async throws -> Bool {
+    /// Inserts the pending secret when the caller read no factor (a row stored meanwhile wins), or
+    /// replaces it while no secret is active and the revision is the one read (READ COMMITTED
+    /// checks it again on a row a concurrent change just wrote), in one statement; the foreign key
+    /// turns a missing user into `StoreError.notFound`.
+    public func setPendingTOTPSecret(userID: Int64, sealed: Data, ifRevision revision: Int64?) async throws -> Bool {
         try await call { client in
-            try await client.query(
+            guard let revision else {
+                return try await client.query(
+                    """
+                    INSERT INTO mfa_factors (user_id, pending_secret, revision) VALUES (\(userID), \(sealed), 1)
+                    ON CONFLICT (user_id) DO NOTHING
+                    RETURNING 1
+                    """,
+                    logger: self.logger
+                ).collect().count == 1
+            }
+            return try await client.query(
                 """
-                INSERT INTO mfa_factors (user_id, pending_secret) VALUES (\(userID), \(sealed))
-                ON CONFLICT (user_id) DO UPDATE SET pending_secret = excluded.pending_secret
-                WHERE mfa_factors.totp_secret IS NULL
+                UPDATE mfa_factors SET pending_secret = \(sealed), revision = revision + 1
+                WHERE user_id = \(userID) AND totp_secret IS NULL AND revision = \(revision)
                 RETURNING 1
                 """,
                 logger: self.logger
@@ -65,7 +77,8 @@ extension PostgresStore {
             guard session.count == 1 else { return false }
             let activated = try await connection.query(
                 """
-                UPDATE mfa_factors SET totp_secret = pending_secret, pending_secret = NULL, last_step = \(step)
+                UPDATE mfa_factors
+                SET totp_secret = pending_secret, pending_secret = NULL, last_step = \(step), revision = revision + 1
                 WHERE user_id = \(userID) AND pending_secret = \(pending) AND totp_secret IS NULL
                 RETURNING 1
                 """,
@@ -126,32 +139,49 @@ extension PostgresStore {
         }
     }
 
-    /// Replaces the codes in one transaction, while the factor is active.
-    public func replaceRecoveryCodes(userID: Int64, digests: [Data]) async throws -> Bool {
+    /// Moves the revision on, then replaces the codes, in one transaction, while the factor is
+    /// active and at `revision`: of two replacements from one revision, the second waits for the
+    /// first's row lock and then finds the revision moved.
+    public func replaceRecoveryCodes(userID: Int64, digests: [Data], ifRevision revision: Int64) async throws -> Bool {
         let codes = digests.map { ByteBuffer(bytes: $0) }
         let logger = self.logger
         return try await transaction { connection in
             try await connection.query("SELECT 1 FROM users WHERE id = \(userID) FOR UPDATE", logger: logger)
-            let active = try await connection.query(
-                "SELECT 1 FROM mfa_factors WHERE user_id = \(userID) AND totp_secret IS NOT NULL", logger: logger
+            let moved = try await connection.query(
+                """
+                UPDATE mfa_factors SET revision = revision + 1
+                WHERE user_id = \(userID) AND totp_secret IS NOT NULL AND revision = \(revision)
+                RETURNING 1
+                """,
+                logger: logger
             ).collect()
-            guard active.count == 1 else { return false }
+            guard moved.count == 1 else { return false }
             try await Self.storeRecoveryCodes(connection, userID: userID, digests: codes, logger: logger)
             return true
         }
     }
 
-    /// Deletes the factor, the codes and the login tokens in one transaction.
-    public func deleteSecondFactor(userID: Int64) async throws -> Bool {
+    /// Deletes the factor (at `revision`, when given), the codes and the login tokens and brings
+    /// the sessions to level 1, in one transaction.
+    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) async throws -> Bool {
         let logger = self.logger
         return try await transaction { connection in
             try await connection.query("SELECT 1 FROM users WHERE id = \(userID) FOR UPDATE", logger: logger)
-            let active = try await connection.query(
-                "DELETE FROM mfa_factors WHERE user_id = \(userID) RETURNING totp_secret IS NOT NULL", logger: logger
-            ).collect().first?.decode(Bool.self)
+            let deleted = try await connection.query(
+                """
+                DELETE FROM mfa_factors
+                WHERE user_id = \(userID) AND (\(revision)::bigint IS NULL OR revision = \(revision)::bigint)
+                RETURNING totp_secret IS NOT NULL
+                """,
+                logger: logger
+            ).collect()
+            // A factor changed meanwhile: nothing changes.
+            if revision != nil, deleted.isEmpty { return false }
+            let active = try deleted.first?.decode(Bool.self)
             try await connection.query("UPDATE users SET mfa_enabled = false WHERE id = \(userID)", logger: logger)
             try await connection.query("DELETE FROM recovery_codes WHERE user_id = \(userID)", logger: logger)
             try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
+            try await connection.query("UPDATE sessions SET aal = 1 WHERE user_id = \(userID)", logger: logger)
             return active ?? false
         }
     }
@@ -186,6 +216,27 @@ extension PostgresStore {
             return LoginChallenge(
                 tokenDigest: digest, userID: userID, passwordHash: hash, expiresAt: Date(timeIntervalSince1970: expires)
             )
+        }
+    }
+
+    /// Deletes the expired tokens and returns them, in one statement: of two nodes asking at once,
+    /// each row goes to one.
+    public func takeExpiredLoginChallenges(now: Date) async throws -> [LoginChallenge] {
+        let nowSeconds = now.timeIntervalSince1970
+        let rows = try await call { client in
+            try await client.query(
+                """
+                DELETE FROM mfa_tokens WHERE expires_at <= \(nowSeconds)
+                RETURNING token_hash, user_id, password_hash, expires_at
+                """,
+                logger: self.logger
+            ).collect()
+        }
+        return try rows.map { row in
+            let (digest, userID, hash, expires) = try row.decode((Data, Int64, String, Double).self)
+            return LoginChallenge(
+                tokenDigest: TokenDigest(bytes: digest), userID: userID, passwordHash: hash,
+                expiresAt: Date(timeIntervalSince1970: expires))
         }
     }
 

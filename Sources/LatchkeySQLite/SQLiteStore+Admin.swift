@@ -108,6 +108,8 @@ extension SQLiteStore: AdminStore {
             guard db.changesCount == 1 else { return false }
             try db.execute(sql: "DELETE FROM verification_tokens WHERE user_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM email_conflicts WHERE user_id = ?", arguments: [id])
+            // A claim was of the old address.
+            try db.execute(sql: "DELETE FROM pending_claims WHERE user_id = ?", arguments: [id])
             return true
         }
     }

@@ -200,6 +200,25 @@ extension SQLiteStore {
                     """
             )
         }
+        // Each factor's revision (`SecondFactor.revision`), so that a change can require the
+        // state it started from.
+        migrator.registerMigration("v10-second-factor-revisions") { db in
+            try db.execute(sql: "ALTER TABLE mfa_factors ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
+        }
+        // The pending claims of unverified addresses (`PendingClaim`): one per account.
+        migrator.registerMigration("v11-pending-claims") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE pending_claims (
+                        user_id INTEGER PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        password_hash TEXT NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        expires_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX pending_claims_expires_at ON pending_claims(expires_at);
+                    """
+            )
+        }
         return migrator
     }
 

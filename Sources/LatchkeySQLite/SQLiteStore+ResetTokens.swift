@@ -61,7 +61,7 @@ extension SQLiteStore {
     }
 
     /// Deletes sessions past their absolute or idle expiry, and expired reset, verification and
-    /// second-factor login tokens.
+    /// second-factor login tokens and pending claims.
     public func purgeExpired(now: Date, idleCutoff: Date) async throws -> PurgeResult {
         return try await write { db in
             try db.execute(
@@ -77,6 +77,9 @@ extension SQLiteStore {
             result.verificationTokens = db.changesCount
             try db.execute(sql: "DELETE FROM mfa_tokens WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             result.loginChallenges = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM pending_claims WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            result.pendingClaims = db.changesCount
             return result
         }
     }
@@ -108,6 +111,9 @@ extension SQLiteStore {
         }
         if revocation.contains(.loginChallenges) {
             try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
+        }
+        if revocation.contains(.pendingClaim) {
+            try db.execute(sql: "DELETE FROM pending_claims WHERE user_id = ?", arguments: [userID])
         }
     }
 }

@@ -13,7 +13,7 @@ extension SQLiteStore {
                 db.cachedStatement(
                     sql: """
                         SELECT totp_secret, pending_secret, last_step,
-                            (SELECT count(*) FROM recovery_codes WHERE user_id = mfa_factors.user_id)
+                            (SELECT count(*) FROM recovery_codes WHERE user_id = mfa_factors.user_id), revision
                         FROM mfa_factors WHERE user_id = ?
                         """),
                 arguments: [userID])
@@ -22,22 +22,29 @@ extension SQLiteStore {
             let pending: Data? = row[1]
             if secret == nil && pending == nil { return nil }
             return SecondFactor(
-                userID: userID, secret: secret, pendingSecret: pending, lastStep: row[2], recoveryCodesLeft: row[3])
+                userID: userID, secret: secret, pendingSecret: pending, lastStep: row[2], recoveryCodesLeft: row[3],
+                revision: row[4])
         }
     }
 
-    /// Inserts or replaces the pending secret in one statement, the replacement only while no
-    /// secret is active; the foreign key turns a missing user into `StoreError.notFound`.
-    public func setPendingTOTPSecret(userID: Int64, sealed: Data) async throws -> Bool {
+    /// Checks the stored revision, then inserts or replaces the pending secret, in one write
+    /// transaction, the replacement only while no secret is active; the foreign key turns a
+    /// missing user into `StoreError.notFound`.
+    public func setPendingTOTPSecret(userID: Int64, sealed: Data, ifRevision revision: Int64?) async throws -> Bool {
         try await write { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT totp_secret IS NOT NULL, revision FROM mfa_factors WHERE user_id = ?",
+                arguments: [userID])
+            let (active, stored): (Bool?, Int64?) = (row?[0], row?[1])
+            guard active != true, stored == revision else { return false }
             try db.execute(
                 sql: """
-                    INSERT INTO mfa_factors (user_id, pending_secret) VALUES (?, ?)
-                    ON CONFLICT(user_id) DO UPDATE SET pending_secret = excluded.pending_secret
-                    WHERE mfa_factors.totp_secret IS NULL
+                    INSERT INTO mfa_factors (user_id, pending_secret, revision) VALUES (?, ?, 1)
+                    ON CONFLICT(user_id) DO UPDATE
+                    SET pending_secret = excluded.pending_secret, revision = mfa_factors.revision + 1
                     """,
                 arguments: [userID, sealed])
-            return db.changesCount == 1
+            return true
         }
     }
 
@@ -52,7 +59,8 @@ extension SQLiteStore {
             guard try Self.holdsSession(db, current, userID: userID) else { return false }
             try db.execute(
                 sql: """
-                    UPDATE mfa_factors SET totp_secret = pending_secret, pending_secret = NULL, last_step = ?
+                    UPDATE mfa_factors
+                    SET totp_secret = pending_secret, pending_secret = NULL, last_step = ?, revision = revision + 1
                     WHERE user_id = ? AND pending_secret = ? AND totp_secret IS NULL
                     """,
                 arguments: [step, userID, pending])
@@ -105,28 +113,36 @@ extension SQLiteStore {
         }
     }
 
-    /// Replaces the codes in one write transaction, while the factor is active.
-    public func replaceRecoveryCodes(userID: Int64, digests: [Data]) async throws -> Bool {
+    /// Moves the revision on, then replaces the codes, in one write transaction, while the factor
+    /// is active and at `revision`.
+    public func replaceRecoveryCodes(userID: Int64, digests: [Data], ifRevision revision: Int64) async throws -> Bool {
         try await write { db in
-            guard
-                try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM mfa_factors WHERE user_id = ? AND totp_secret IS NOT NULL",
-                    arguments: [userID]) == true
-            else { return false }
+            try db.execute(
+                sql: """
+                    UPDATE mfa_factors SET revision = revision + 1
+                    WHERE user_id = ? AND totp_secret IS NOT NULL AND revision = ?
+                    """,
+                arguments: [userID, revision])
+            guard db.changesCount == 1 else { return false }
             try Self.storeRecoveryCodes(db, userID: userID, digests: digests)
             return true
         }
     }
 
-    /// Deletes the factor, the codes and the login tokens in one write transaction.
-    public func deleteSecondFactor(userID: Int64) async throws -> Bool {
+    /// Checks the revision, then deletes the factor, the codes and the login tokens and brings the
+    /// sessions to level 1, in one write transaction.
+    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) async throws -> Bool {
         try await write { db in
-            let active = try Bool.fetchOne(
-                db, sql: "SELECT totp_secret IS NOT NULL FROM mfa_factors WHERE user_id = ?", arguments: [userID])
+            let row = try Row.fetchOne(
+                db, sql: "SELECT totp_secret IS NOT NULL, revision FROM mfa_factors WHERE user_id = ?",
+                arguments: [userID])
+            let (active, stored): (Bool?, Int64?) = (row?[0], row?[1])
+            if let revision, stored != revision { return false }
             try db.execute(sql: "DELETE FROM mfa_factors WHERE user_id = ?", arguments: [userID])
             try db.execute(sql: "UPDATE users SET mfa_enabled = 0 WHERE id = ?", arguments: [userID])
             try db.execute(sql: "DELETE FROM recovery_codes WHERE user_id = ?", arguments: [userID])
             try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
+            try db.execute(sql: "UPDATE sessions SET aal = 1 WHERE user_id = ?", arguments: [userID])
             return active ?? false
         }
     }
@@ -154,6 +170,24 @@ extension SQLiteStore {
                 LoginChallenge(
                     tokenDigest: digest, userID: row[0], passwordHash: row[1],
                     expiresAt: Date(timeIntervalSince1970: row[2]))
+            }
+        }
+    }
+
+    /// Deletes the expired tokens and returns them, in one statement.
+    public func takeExpiredLoginChallenges(now: Date) async throws -> [LoginChallenge] {
+        try await write { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    DELETE FROM mfa_tokens WHERE expires_at <= ?
+                    RETURNING token_hash, user_id, password_hash, expires_at
+                    """,
+                arguments: [now.timeIntervalSince1970]
+            ).map { row in
+                LoginChallenge(
+                    tokenDigest: TokenDigest(bytes: row[0]), userID: row[1], passwordHash: row[2],
+                    expiresAt: Date(timeIntervalSince1970: row[3]))
             }
         }
     }

@@ -48,7 +48,8 @@ struct MetricsTests {
         policy.secondFactorThrottle = FailureThrottle(maxFailures: 2, firstWait: 60, maxWait: 60)
         let auth = try await Auth(
             store: InMemoryStore(), hasher: FastHasher(), policy: policy, metrics: AuthMetrics(factory: metrics))
-        _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        let account = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        _ = try await auth.markVerified(email: account.email)
         let session = try await auth.createSession(for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
         let enrolment = try await auth.beginTOTPEnrolment(
             sessionToken: session, password: "b4l0u", origin: SessionOrigin())

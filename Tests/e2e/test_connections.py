@@ -17,6 +17,7 @@ Every wait is bounded: a server that hangs fails the test instead of blocking it
 
 import json
 import os
+import re
 import resource
 import selectors
 import shutil
@@ -605,3 +606,39 @@ def test_http_1_0_without_host_is_answered(http_server):
     """HTTP/1.0 has no Host requirement: a request without one gets the normal answer."""
     response, _ = host_answer(http_server, request("GET", "/healthz", "HTTP/1.0"))
     assert response.status == 200, response
+
+
+# A half-close is not a cancellation (RFC 9112 9.6; httpwg/http-core #22).
+
+
+def read_to_close(sock, seconds=30):
+    sock.settimeout(seconds)
+    received = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"])
+def test_a_login_followed_by_a_half_close_is_answered(http_server, version):
+    """A client sends a whole login and shuts down its sending side: it still gets the answer and
+    the session (HTTP/1.1 after an unsolicited 100 Continue, which tells the server it still
+    reads), never a 499."""
+    email = f"half-{version[-1]}@example.com"
+    requests.post(http_server.url + "/users", data={"email": email, "password": "b4l0u-half"})
+    body = f"email={email.replace('@', '%40')}&password=b4l0u-half".encode()
+    with socket.create_connection(("127.0.0.1", http_server.port), timeout=10) as sock:
+        sock.sendall(form_head("POST", "/sessions", len(body)).replace(b"HTTP/1.1", version.encode(), 1) + body)
+        sock.shutdown(socket.SHUT_WR)
+        received = read_to_close(sock)
+    text = received.decode("latin-1")
+    if version == "HTTP/1.1":
+        assert text.startswith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), text[:300]
+    else:
+        assert text.startswith("HTTP/1.1 200 OK\r\n"), text[:300]
+    assert " 499 " not in text
+    cookie = re.search(r"(?im)^set-cookie: session_id=([^;]+);", text).group(1)
+    assert requests.get(http_server.url + "/profile", cookies={"session_id": cookie}).json() == {"email": email}
+

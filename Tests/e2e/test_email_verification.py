@@ -1,12 +1,13 @@
 """Email verification end to end: in development with the token in the answer, and in production
 with `EMAIL_VERIFICATION=required` and the tokens at a webhook receiver; the delivery setting's
-two names."""
+two names; an address registered by someone who does not own it."""
 
 import subprocess
 
+import pytest
 import requests
 
-from latchkey_helpers import BINARY, PRODUCTION_COOKIE, clean_environment, free_port
+from latchkey_helpers import BINARY, PRODUCTION_COOKIE, PostgresDatabase, clean_environment, free_port
 from test_hardening import STRONG, production_env, signed
 
 ACCEPTED = "if this address has an unverified account, a verification token is on its way"
@@ -77,6 +78,53 @@ def test_required_verification_in_production_with_webhook_delivery(receive_webho
         assert all(signed(headers, body) for headers, body, _ in receiver.requests)
     for token in (first["verification_token"], newest["verification_token"]):
         assert token not in server.output()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_squatted_address_belongs_to_whoever_proves_the_mailbox(backend, receive_webhooks, start_server):
+    """Someone registers ada's address with their own password and logs in; ada registers too (the
+    same answer, nothing stored but a pending claim), then follows the link that reached her
+    mailbox with her password: only her password works afterwards, and the squatter's session ends."""
+    receiver = receive_webhooks()
+    database = PostgresDatabase() if backend == "postgres" else None
+    env = production_env(receiver, {"EMAIL_VERIFICATION": "optional"})
+    if database:
+        env.update({"DATABASE_URL": database.__enter__().url, "DATABASE_TIMEOUT": "30"})
+    try:
+        server = start_server(env)
+        url = server.url
+        squatter_password, owner_password = STRONG, "owner's own long passphrase"
+        assert requests.post(url + "/users", data={"email": "ada@example.com", "password": squatter_password}) \
+            .json() == {"email": "ada@example.com", "message": "user created"}
+        (link,) = receiver.events("email_verification_requested")
+        squatter = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": squatter_password})
+        assert squatter.status_code == 200
+        again = requests.post(url + "/users", data={"email": "ADA@example.com", "password": owner_password})
+        assert (again.status_code, again.json()) == (200, {"email": "ada@example.com", "message": "user created"})
+        assert receiver.events("registration_attempt_existing_account")
+        # The claim sends no token of its own.
+        assert len(receiver.events("email_verification_requested")) == 1
+
+        fields = {"email": "ada@example.com", "verification_token": link["verification_token"]}
+        unsure = requests.put(url + "/verify_email", data=fields)
+        assert (unsure.status_code, unsure.json()) == (
+            400, {"message": "password required: this address was registered more than once"})
+        weak = requests.put(url + "/verify_email", data={**fields, "password": "short"})
+        assert weak.status_code == 400 and "at least 15" in weak.json()["message"]
+        proven = requests.put(url + "/verify_email", json={**fields, "password": owner_password})
+        assert (proven.status_code, proven.json()) == (200, {"email": "ada@example.com", "message": "Email verified"})
+
+        assert requests.post(url + "/sessions", data={"email": "ada@example.com", "password": squatter_password}) \
+            .status_code == 401
+        assert requests.get(url + "/profile", cookies={PRODUCTION_COOKIE: squatter.cookies[PRODUCTION_COOKIE]}) \
+            .status_code == 403
+        owner = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": owner_password})
+        assert owner.status_code == 200
+        assert owner_password not in server.output() and squatter_password not in server.output()
+        assert server.stop() == 0
+    finally:
+        if database:
+            database.__exit__(None, None, None)
 
 
 def test_the_delivery_setting_has_two_names_that_must_agree(start_server, tmp_path):

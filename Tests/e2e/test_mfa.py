@@ -10,6 +10,7 @@ has not accepted yet and will still accept for a few seconds, so no test depends
 30-second step the clock is."""
 
 import base64
+import json
 import os
 import re
 import stat
@@ -17,6 +18,7 @@ import time
 import urllib.parse
 
 import pyotp
+import pytest
 import requests
 
 from latchkey_helpers import PRODUCTION_COOKIE, PostgresDatabase, latchkey, refusal
@@ -66,9 +68,24 @@ class Authenticator:
         return next(code for code in ("000000", "111111", "222222", "123456") if code not in near)
 
 
-def register(url, email, password):
+def register(url, email, password, verified=True):
+    """Registers, and verifies the address when `verified` and the server hands the token out in
+    its answer (a second factor needs a verified address)."""
     response = requests.post(url + "/users", data={"email": email, "password": password})
     assert response.status_code == 200, response.text
+    if verified:
+        verify_address(url, email)
+
+
+def verify_address(url, email):
+    """Verifies an address with the token in the answer; does nothing when verification is off or
+    the token goes out of band."""
+    issued = requests.post(url + "/verify_email", data={"email": email})
+    if issued.status_code == 404 or "verification_token" not in issued.json():
+        return
+    verified = requests.put(url + "/verify_email",
+                            data={"email": email, "verification_token": issued.json()["verification_token"]})
+    assert verified.status_code == 200, verified.text
 
 
 def log_in(url, email, password, code=None, cookie="session_id", agent=None):
@@ -159,7 +176,7 @@ def test_enrolment_gives_an_otpauth_uri_and_ends_the_other_sessions(start_server
     issuer, email = "Latchkey Caf\u00e9", "zo\u00eb+mfa@example.com"
     server = start_server({**LENIENT, "MFA_ISSUER": issuer})
     url = server.url
-    register(url, email, PASSWORD)
+    register(url, email, PASSWORD, verified=False)
     laptop = log_in(url, email, PASSWORD, agent="Laptop/1.0")
     phone = log_in(url, email, PASSWORD, agent="Phone/2.0")
     jar = {"session_id": phone}
@@ -171,6 +188,11 @@ def test_enrolment_gives_an_otpauth_uri_and_ends_the_other_sessions(start_server
     # Without a session, a pending enrolment or the password: refused, nothing begun.
     anonymous = requests.post(url + "/account/mfa/totp", data={"password": PASSWORD})
     assert (anonymous.status_code, anonymous.json()) == (403, {"message": "no live session: log in first"})
+    # Not before the address is verified (decided before the password is checked).
+    for password in (PASSWORD, "nope"):
+        unproven = requests.post(url + "/account/mfa/totp", data={"password": password}, cookies=jar)
+        assert (unproven.status_code, unproven.json()) == (409, {"message": "verify your email address first"})
+    verify_address(url, email)
     nothing = requests.put(url + "/account/mfa/totp", data={"code": "123456"}, cookies=jar)
     assert (nothing.status_code, nothing.json()) == (
         400, {"message": "no second factor to confirm: start with POST /account/mfa/totp"})
@@ -486,6 +508,60 @@ def test_turning_the_factor_off(start_server):
                          cookies=jar).status_code == 200
 
 
+# Codes as people type them.
+
+
+def fullwidth(digits):
+    return "".join(chr(ord(d) - ord("0") + 0xFF10) for d in digits)
+
+
+def test_codes_are_read_as_people_type_them(start_server):
+    """Spaces, newlines, no-break spaces, dashes and fullwidth digits are no part of a code; what is
+    of neither shape is a 400 before the password, never counted as a wrong code."""
+    server = start_server({**FAST, "MFA_MAX_FAILURES": "2"})
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+    for shape in ["12 34", "1234567", "abcdef", "\u0661\u0662\u0663\u0664\u0665\u0666", "123\u200b456"]:
+        for password in (PASSWORD, "nope"):
+            refused = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": password,
+                                                             "code": shape})
+            assert (refused.status_code, refused.json()) == (
+                400, {"message": "code must be 6 digits or a recovery code"}), (shape, password)
+    # Ten refusals above, with MFA_MAX_FAILURES=2: none was counted.
+    assert "mfa_failed" not in activity(url, token) and "login_failed" not in activity(url, token)
+    spelled = [codes[0].lower().replace("-", " "), codes[1].replace("-", "\u2013"),
+               " " + codes[2].replace("-", "\u00a0") + "\r\n"]
+    for index, typed in enumerate(spelled):
+        body = {"email": "ada@example.com", "password": PASSWORD, "code": typed}
+        answer = requests.post(url + "/sessions", **({"json": body} if index % 2 else {"data": body}))
+        assert answer.status_code == 200, (typed, answer.text)
+    for spell in (lambda c: f"{c[:3]} {c[3:]}", lambda c: fullwidth(c), lambda c: f"\t{c[:3]}\u202f{c[3:]}\n"):
+        typed = spell(authenticator.code())
+        answer = requests.post(url + "/sessions", json={"email": "ada@example.com", "password": PASSWORD,
+                                                         "code": typed})
+        assert answer.status_code == 200, (typed, answer.text)
+    # A code that holds nothing is no code: the first step's answer.
+    blank = requests.post(url + "/sessions", data={"email": "ada@example.com", "password": PASSWORD, "code": " - "})
+    assert blank.status_code == 401 and blank.json()["mfa_required"] is True
+
+
+def test_removing_the_factor_brings_every_session_to_level_one(start_server):
+    server = start_server(LENIENT)
+    url = server.url
+    register(url, "ada@example.com", PASSWORD)
+    authenticator, codes, token = enrol(url, log_in(url, "ada@example.com", PASSWORD), PASSWORD)
+    other = log_in(url, "ada@example.com", PASSWORD, code=authenticator.code())
+    for session in (token, other):
+        assert requests.get(url + "/auth/verify", cookies={"session_id": session}).headers["X-Latchkey-AAL"] == "2"
+    off = requests.delete(url + "/account/mfa/totp", data={"password": PASSWORD, "code": codes[0]},
+                          cookies={"session_id": token})
+    assert off.status_code == 204, off.text
+    for session in (token, other):
+        verified = requests.get(url + "/auth/verify", cookies={"session_id": session})
+        assert verified.status_code == 204 and verified.headers["X-Latchkey-AAL"] == "1"
+
+
 # The throttle.
 
 
@@ -572,7 +648,7 @@ def test_users_mfa_reset_removes_the_factor_and_ends_the_sessions(receive_webhoo
     shown = latchkey("users", "show", "ada@example.com", url=database)
     assert shown.returncode == 0, shown.stderr
     lines = [line.split("\t") for line in shown.stdout.splitlines()]
-    assert ["mfa", "true"] in lines and ["email_verified", "false"] in lines
+    assert ["mfa", "true"] in lines and ["email_verified", "true"] in lines
     assert not any(code in shown.stdout for code in codes)
     listed = {line.split("\t")[0]: line.split("\t") for line in
               latchkey("users", "list", url=database).stdout.splitlines()}
@@ -666,6 +742,52 @@ def test_notices_and_key_rotation_in_production(receive_webhooks, start_server, 
             with open(os.path.join(tmp_path, name), errors="replace") as log:
                 assert_clean_log(log.read(), [authenticator.secret, first_key, second_key, login_token,
                                               *codes, *fresh])
+
+
+@pytest.mark.slow
+def test_the_owner_hears_of_the_password_used_without_the_code(receive_webhooks, start_server):
+    """A wrong code after the right password tells the owner at once; a login token left without
+    a code, within MFA_LOGIN_TOKEN_TTL + 60 s; at most once an hour per account."""
+    receiver = receive_webhooks()
+    cookie = PRODUCTION_COOKIE
+    server = start_server(production_env(receiver, {
+        "MFA_MAX_FAILURES": "50", "EMAIL_VERIFICATION": "off", "MFA_ENCRYPTION_KEY": new_key(),
+        "MFA_LOGIN_TOKEN_TTL": "30"}))
+    url = server.url
+    enrolled = {}
+    for email in ("ada@example.com", "bob@example.com"):
+        register(url, email, STRONG)
+        enrolled[email] = enrol(url, log_in(url, email, STRONG, cookie=cookie), STRONG, cookie=cookie)
+
+    ada, ada_token = enrolled["ada@example.com"][0], enrolled["ada@example.com"][2]
+    login_token = first_step(url, "ada@example.com", STRONG)
+    assert "login_second_factor_required" in activity(url, ada_token, cookie)
+    started = time.monotonic()
+    wrong = second_step(url, login_token, ada.wrong_code())
+    assert wrong.status_code == 401
+    (notice,) = receiver.events("password_used_without_second_factor")
+    assert set(notice) == {"event", "email", "at"} and notice["email"] == "ada@example.com"
+    assert re.fullmatch(RFC3339, notice["at"])
+    assert time.monotonic() - started < 15
+
+    # bob's password, and no code: the token expires after 30 s; the owner hears within 60 s more.
+    first_step(url, "bob@example.com", STRONG)
+    left = time.monotonic()
+    notices = receiver.events("password_used_without_second_factor", count=2, seconds=30 + 60 + 15)
+    assert notices[1]["email"] == "bob@example.com"
+    assert 30 - 1 <= time.monotonic() - left
+    # ada's token expired too, but ada heard within the hour already; bob's later logins are
+    # counted the same way.
+    first_step(url, "bob@example.com", STRONG)
+    bob = enrolled["bob@example.com"][0]
+    assert second_step(url, first_step(url, "bob@example.com", STRONG), bob.wrong_code()).status_code == 401
+    time.sleep(3)
+    with receiver.lock:
+        sent = [json.loads(body) for _, body, status in receiver.requests
+                if json.loads(body)["event"] == "password_used_without_second_factor"]
+    assert [n["email"] for n in sent] == ["ada@example.com", "bob@example.com"]
+    with receiver.lock:
+        assert all(signed(headers, body) for headers, body, _ in receiver.requests)
 
 
 def test_production_without_a_key_does_not_enrol(receive_webhooks, start_server):

@@ -7,7 +7,11 @@ seconds; otherwise it gets a 503 at once, with `Retry-After` in whole seconds an
 A flood of logins is so answered quickly, a login sent after the flood is not stuck behind work
 for clients that have gone, and a shed login is neither a failed attempt nor a reason for a 429.
 A queued hash whose client closed its connection is never run, a login whose client went gives
-its throttle reservation back, and watching for clients that go keeps connections alive.
+its throttle reservation back, and watching for clients that go keeps connections alive. The
+server learns that a client went when the client's side closes: it then writes an unsolicited
+`100 Continue`, which a client that closed answers with a reset, and only that reset cancels the
+work (a client that only half-closed is answered; test_connections.py). 499 is in the access log
+only, never on the wire.
 
 The accounts come from `latchkey seed-users`, at the default bcrypt cost (12), which the server
 keeps, so that every login costs a real hash (about a quarter of a second per thread here).

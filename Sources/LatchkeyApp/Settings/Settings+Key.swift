@@ -52,6 +52,7 @@ extension Settings {
         case secondFactorEncryptionKey = "MFA_ENCRYPTION_KEY"
         case secondFactorEncryptionKeysPrevious = "MFA_ENCRYPTION_KEYS_PREVIOUS"
         case secondFactorMaxFailures = "MFA_MAX_FAILURES"
+        case secondFactorLoginTokenTTL = "MFA_LOGIN_TOKEN_TTL"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -104,6 +105,7 @@ extension Settings {
             case .secondFactorIssuer: "Latchkey"
             case .secondFactorEncryptionKey, .secondFactorEncryptionKeysPrevious: nil
             case .secondFactorMaxFailures: "5"
+            case .secondFactorLoginTokenTTL: "300"
             }
         }
 
@@ -193,6 +195,8 @@ extension Settings {
             case .secondFactorEncryptionKeysPrevious:
                 "comma-separated older MFA_ENCRYPTION_KEY values that still open secrets, each sealed again under the current key when next used"
             case .secondFactorMaxFailures: "wrong second-factor codes per account answered 401 before waits begin"
+            case .secondFactorLoginTokenTTL:
+                "seconds a login token (mfa_token) waits for its code (30 to 3600); the owner hears of one left unused"
             case .activityRetention:
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .sessionsPerUserMax:

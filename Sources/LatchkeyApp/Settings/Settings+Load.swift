@@ -240,6 +240,8 @@ extension Settings {
         )
         let secondFactorMaxFailures = integer(
             .secondFactorMaxFailures, 1...1000, default: settings.policy.secondFactorThrottle.maxFailures)
+        settings.policy.loginChallengeLifetime = integer(
+            .secondFactorLoginTokenTTL, 30...3600, default: settings.policy.loginChallengeLifetime)
         record { () throws(ConfigurationError) in
             try loadSecondFactor(
                 into: &settings, text: text, maxFailures: secondFactorMaxFailures, firstWait: firstWait,

@@ -193,9 +193,11 @@ extension Auth {
     /// account's activity as `login_failed`. With an active second factor a code is checked too
     /// (OWASP ASVS 5.0 7.5.1: full re-authentication), counted by the second-factor throttle.
     /// - Returns: The account as stored, with the hash the password matched.
-    /// - Throws: `invalidSession` when the account is gone; `throttled`; `wrongPassword`;
-    ///   `secondStepRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no
-    ///   key opens the factor; `overloaded`; `storageUnavailable`.
+    /// - Throws: `invalidInput` for a code of neither shape (`SecondFactorCode`), before the
+    ///   password is checked; `invalidSession` when the account is gone; `throttled`;
+    ///   `wrongPassword`; `secondStepRequired` without a code; `wrongCode`;
+    ///   `secondFactorNotConfigured` when no key opens the factor; `overloaded`;
+    ///   `storageUnavailable`.
     func reauthenticate(_ live: AuthenticatedSession, password: String, code: String?, origin: SessionOrigin)
         async throws
         -> User
@@ -204,7 +206,11 @@ extension Auth {
     }
 
     /// `reauthenticate(_:password:code:origin:)` for an account already read.
-    func reauthenticate(_ user: User, password: String, code: String?, origin: SessionOrigin) async throws -> User {
+    func reauthenticate(_ user: User, password: String, code typed: String?, origin: SessionOrigin) async throws
+        -> User
+    {
+        // The code's shape is decided before the password is checked, and never counted.
+        let code = try SecondFactorCode.read(typed)
         let (matched, _) = try await checkPassword(
             password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
         guard matched else { throw AuthError.wrongPassword }

@@ -9,7 +9,11 @@ extension Auth {
     ///     (`registered`).
     /// - Returns: The new account, with the normalised email. When `policy.concealExistingAccounts`
     ///   is set and the email already has an account, that account, after the same hashing work
-    ///   and a notification to its owner: the caller must answer exactly as for a new one.
+    ///   and a notification to its owner: the caller must answer exactly as for a new one. While
+    ///   that account's address is not verified (and verification is on), the registration is kept
+    ///   as the address's pending claim (`PendingClaim`, replacing an earlier one): whoever then
+    ///   proves the mailbox may take its password (`verifyEmail(token:email:password:origin:)`).
+    ///   No token is sent for it.
     /// - Throws: `invalidEmail`, `invalidPassword`, `emailAlreadyRegistered` (not when concealing),
     ///   `storageUnavailable`.
     public func registerUser(email: String, password: String, origin: SessionOrigin = SessionOrigin()) async throws
@@ -28,7 +32,7 @@ extension Auth {
         // When concealing, an existing address costs the same bcrypt work as a new one.
         let hash = try await hashing { try await hasher.hash(password) }
         if let existing {
-            notifier?.notify(.registrationAttemptExistingAccount(email: email))
+            try await claim(existing, passwordHash: hash)
             return Account(existing)
         }
         if conflicted {
@@ -46,11 +50,26 @@ extension Auth {
             return Account(user)
         } catch AuthError.emailAlreadyRegistered where policy.concealExistingAccounts {
             // Lost a race with another registration of the same address.
-            notifier?.notify(.registrationAttemptExistingAccount(email: email))
             guard let winner = try await storage({ try await store.findUser(by: .email(email)) }) else {
                 throw AuthError.storageUnavailable
             }
+            try await claim(winner, passwordHash: hash)
             return Account(winner)
         }
+    }
+
+    /// A registration of an address that has an account, when accounts are concealed: kept as the
+    /// address's pending claim while the account is unverified (better-auth #11023: otherwise the
+    /// owner who follows the link verifies the account with the squatter's password), and the
+    /// owner is told as for any such attempt.
+    private func claim(_ existing: User, passwordHash: String) async throws {
+        if !existing.emailVerified, policy.emailVerification != .off {
+            let now = clock()
+            let claim = PendingClaim(
+                userID: existing.id, passwordHash: passwordHash, createdAt: now,
+                expiresAt: now.addingTimeInterval(TimeInterval(policy.verificationTokenTTL)))
+            _ = try await storage { try await store.setPendingClaim(claim) }
+        }
+        notifier?.notify(.registrationAttemptExistingAccount(email: existing.email))
     }
 }

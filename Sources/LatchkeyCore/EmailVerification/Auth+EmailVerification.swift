@@ -47,18 +47,32 @@ extension Auth {
     }
 
     /// Verifies an address, or completes an email change, with a token.
+    ///
+    /// The first verification of an account's own address is a proof of its mailbox, and settles
+    /// who the account belongs to. With `password`: if it is the account's password, or that of
+    /// the address's pending claim (`PendingClaim`; one claim hash at most is checked), that hash
+    /// becomes the account's; otherwise the password must pass the policy and becomes the
+    /// account's. Then, as after a reset by token, the login challenges, the pending reset token
+    /// and claim end, and the sessions too when `policy.resetEndsSessions`, so that nobody who
+    /// knew another password stays in. Without `password` the address is verified and nothing
+    /// else changes, unless a live claim exists: then nothing changes.
     /// - Parameters:
     ///   - token: The token as received.
     ///   - email: The address it was issued for, as sent.
+    ///   - password: The password the person who proves the mailbox chose, or `nil`; read only for
+    ///     the first verification of the account's own address.
     ///   - origin: The client's address and agent, for the account's activity.
     /// - Returns: The account, with its (new) address.
     /// - Throws: `emailVerificationOff`; `invalidEmail`; `throttled` (the reset-token throttle of
     ///   the address); `invalidVerificationToken` (403, counted) for a token that is not the
-    ///   current one for that address; `emailTaken` (409) when the new address of a change was
-    ///   registered meanwhile; `storageUnavailable`.
-    public func verifyEmail(token: String, email: String, origin: SessionOrigin = SessionOrigin()) async throws
-        -> Account
-    {
+    ///   current one for that address; `invalidPassword` (400) for a new password the policy
+    ///   refuses, and `invalidInput` (400, `password required: this address was registered more
+    ///   than once`) without one while a claim is live, both leaving the token usable; `emailTaken`
+    ///   (409) when the new address of a change was registered meanwhile; `overloaded`;
+    ///   `storageUnavailable`.
+    public func verifyEmail(
+        token: String, email: String, password: String? = nil, origin: SessionOrigin = SessionOrigin()
+    ) async throws -> Account {
         guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
         // As logins and resets resolve it: an account listed among the email conflicts keeps its
         // old address, which its own tokens are bound to.
@@ -79,10 +93,21 @@ extension Auth {
             throw AuthError.invalidVerificationToken
         }
         try await settleAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt, succeeded: true)
+        var proof: MailboxProof?
+        if let password, let user = try await storage({ try await store.findUser(by: .id(record.userID)) }),
+            !user.emailVerified, user.email.utf8.elementsEqual(record.email.utf8)
+        {
+            let hash = try await chosenPasswordHash(password, for: user)
+            proof = MailboxProof(
+                passwordHash: hash, revoking: .proofOfMailbox(endingSessions: policy.resetEndsSessions))
+        }
         let now = clock()
-        switch try await storage({ try await store.consumeVerificationToken(record, now: now) }) {
+        switch try await storage({ try await store.consumeVerificationToken(record, now: now, proving: proof) }) {
         case .verified:
             await self.record(.emailVerified, userID: record.userID, origin: origin)
+            if proof != nil { await self.record(.passwordReset, userID: record.userID, origin: origin) }
+        case .claimPending:
+            throw AuthError.invalidInput(Self.passwordRequiredForClaimedAddress)
         case .changed(let old):
             notifier?.notify(.emailChanged(email: old, newEmail: record.email))
             await self.record(.emailChanged, userID: record.userID, origin: origin)
@@ -96,6 +121,38 @@ extension Auth {
             throw AuthError.invalidVerificationToken
         }
         return Account(user)
+    }
+
+    /// The refusal of a verification without a password while the address has a live claim.
+    public static let passwordRequiredForClaimedAddress =
+        "password required: this address was registered more than once"
+
+    /// The hash an account takes at the first proof of its mailbox: its own when `password` is its
+    /// password, the pending claim's when it is that one's (one claim at most), else a new hash
+    /// of `password`, which must pass the policy.
+    /// - Throws: `invalidPassword`; `overloaded`; `storageUnavailable`.
+    func chosenPasswordHash(_ password: String, for user: User) async throws -> String {
+        if try await passwordMatches(password, hash: user.passwordHash) { return user.passwordHash }
+        if let claim = try await storage({ try await store.pendingClaim(userID: user.id) }), claim.expiresAt > clock(),
+            try await passwordMatches(password, hash: claim.passwordHash)
+        {
+            return claim.passwordHash
+        }
+        let normalized = try Validation.checkPassword(password, minimumLength: policy.passwordMinLength)
+        return try await hashing { try await hasher.hash(normalized) }
+    }
+
+    /// Whether a password matches a hash, as a login checks it (`checkPassword`), without the
+    /// login throttle: a plain bcrypt hash against the password as sent, any other scheme against
+    /// its NFKC form; a password the scheme cannot check faithfully never matches.
+    func passwordMatches(_ password: String, hash: String) async throws -> Bool {
+        if PasswordHashScheme(of: hash) == .bcrypt {
+            guard Validation.fitsPlainBcrypt(password) else { return false }
+            return try await hashing { try await hasher.verify(password, against: hash) }
+        }
+        let normalized = Validation.normalizedPassword(password)
+        guard Validation.shapeProblem(normalized) == nil else { return false }
+        return try await hashing { try await hasher.verify(normalized, against: hash) }
     }
 
     /// Issues a token for an account's own address and sends it out of band, in the background,

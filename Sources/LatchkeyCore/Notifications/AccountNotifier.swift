@@ -29,6 +29,10 @@ public enum AccountEvent: Sendable, Equatable {
     case secondFactorDisabled(email: String, at: Date)
     /// A recovery code of the account of `email` was used at `at`; `left` unused ones remain.
     case recoveryCodeUsed(email: String, at: Date, left: Int)
+    /// The right password of `email`, which has a second factor, was given at `at` by a login that
+    /// then gave a wrong code, or no code before its challenge expired: someone may hold the
+    /// password (laravel/fortify #239, vaultwarden #2067). At most one per account per hour.
+    case passwordUsedWithoutSecondFactor(email: String, at: Date)
 
     /// The fields of the event's JSON besides `"event"` (times in RFC 3339; `nil` is `null`):
     /// what the webhook sends and the log writes.
@@ -47,7 +51,8 @@ public enum AccountEvent: Sendable, Equatable {
             ["email": email, "verification_token": token, "expires_at": rfc3339(expiresAt)]
         case .emailChanged(let email, let newEmail), .emailChangeStarted(let email, let newEmail):
             ["email": email, "new_email": newEmail]
-        case .secondFactorEnabled(let email, let at), .secondFactorDisabled(let email, let at):
+        case .secondFactorEnabled(let email, let at), .secondFactorDisabled(let email, let at),
+            .passwordUsedWithoutSecondFactor(let email, let at):
             ["email": email, "at": rfc3339(at)]
         case .recoveryCodeUsed(let email, let at, let left):
             ["email": email, "at": rfc3339(at), "recovery_codes_left": String(left)]
@@ -68,6 +73,7 @@ public enum AccountEvent: Sendable, Equatable {
         case .secondFactorEnabled: "mfa_enabled"
         case .secondFactorDisabled: "mfa_disabled"
         case .recoveryCodeUsed: "recovery_code_used"
+        case .passwordUsedWithoutSecondFactor: "password_used_without_second_factor"
         }
     }
 }

@@ -13,6 +13,11 @@ public struct ActivityEvent: Sendable, Equatable {
         case loginFailed = "login_failed"
         /// The login throttle began a wait for this account's address (once per wait).
         case loginThrottled = "login_throttled"
+        /// The right password was given for this account, which has a second factor, without a
+        /// code: a login challenge was issued instead of a session (OWASP Multifactor
+        /// Authentication Cheat Sheet: a right password without the factor is a sign of a stolen
+        /// one).
+        case loginSecondFactorRequired = "login_second_factor_required"
         /// A session was ended by logging out (`DELETE /sessions`).
         case loggedOut = "logged_out"
         /// The password was changed from a session.

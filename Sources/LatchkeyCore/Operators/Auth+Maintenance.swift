@@ -12,16 +12,18 @@ extension Auth {
         }
     }
 
-    /// Removes expired sessions, reset and verification tokens, second-factor login tokens, quiet
-    /// throttle records and activity older than `ACTIVITY_RETENTION`, so that the tables stay
-    /// bounded.
+    /// Removes expired sessions, reset and verification tokens, second-factor login tokens (their
+    /// owners told, `noticeAbandonedLogins()`), pending claims, quiet throttle records and
+    /// activity older than `ACTIVITY_RETENTION`, so that the tables stay bounded.
     /// - Returns: What was removed.
     /// - Throws: `storageUnavailable`.
     @discardableResult
     public func purgeExpired() async throws -> PurgeResult {
+        let abandoned = try await noticeAbandonedLogins()
         let now = clock()
         let idleCutoff = now.addingTimeInterval(-TimeInterval(policy.sessionIdleTimeout))
         var result = try await storage { try await store.purgeExpired(now: now, idleCutoff: idleCutoff) }
+        result.loginChallenges += abandoned
         let memory = max(
             policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.secondFactorThrottle.memory,
             policy.resetRequestLimit.window, policy.verificationRequestLimit.window)

@@ -14,6 +14,8 @@ public struct PurgeResult: Sendable, Equatable {
     public var verificationTokens = 0
     /// Tokens of logins waiting for a code (`LoginChallenge`) removed because they expired.
     public var loginChallenges = 0
+    /// Pending claims of addresses (`PendingClaim`) removed because they expired.
+    public var pendingClaims = 0
 
     /// Creates a result.
     /// - Parameters:

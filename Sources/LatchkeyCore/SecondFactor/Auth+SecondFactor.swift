@@ -29,21 +29,31 @@ extension Auth {
     ///   - origin: The client's address and agent, for the activity.
     /// - Returns: The secret and its key URI.
     /// - Throws: `invalidSession`; `secondFactorNotConfigured` without `MFA_ENCRYPTION_KEY`;
-    ///   `secondFactorAlreadyActive`; `throttled`; `wrongPassword`; `overloaded`;
-    ///   `storageUnavailable`.
+    ///   `secondFactorAlreadyActive`; `emailVerificationRequiredFirst` while the address is not
+    ///   verified (unless `EMAIL_VERIFICATION=off`), before the password is checked; `throttled`;
+    ///   `wrongPassword`; `accountChanged` when another enrolment began meanwhile (its secret is
+    ///   the one that works); `overloaded`; `storageUnavailable`.
     public func beginTOTPEnrolment(session live: AuthenticatedSession, password: String, origin: SessionOrigin)
         async throws -> TOTPEnrolment
     {
         let keyring = try configuredKeyring()
         let user = try await currentUser(live)
         guard !user.secondFactorEnabled else { throw AuthError.secondFactorAlreadyActive }
+        try requireProvenAddress(user)
+        // The state this enrolment starts from: a concurrent one that lands first wins.
+        let revision = try await storage { try await store.secondFactor(userID: user.id) }?.revision
         let (matched, _) = try await checkPassword(
             password, of: user, throttleKey: ThrottleKey(.login, user.email), origin: origin)
         guard matched else { throw AuthError.wrongPassword }
         let secret = TOTP.newSecret()
         let sealed = try keyring.seal(secret, userID: user.id)
-        guard try await storage({ try await store.setPendingTOTPSecret(userID: user.id, sealed: sealed) }) else {
-            throw AuthError.secondFactorAlreadyActive
+        guard
+            try await storage({
+                try await store.setPendingTOTPSecret(userID: user.id, sealed: sealed, ifRevision: revision)
+            })
+        else {
+            throw try await storage({ try await store.secondFactor(userID: user.id) })?.isActive == true
+                ? AuthError.secondFactorAlreadyActive : AuthError.accountChanged
         }
         return TOTPEnrolment(
             secret: TOTP.base32(secret),
@@ -58,20 +68,27 @@ extension Auth {
     ///   - code: A code from the pending secret.
     ///   - origin: The client's address and agent, for the activity.
     /// - Returns: The recovery codes and the session's new token.
-    /// - Throws: `invalidSession`; `secondFactorNotConfigured`; `noPendingEnrolment`;
-    ///   `throttled` (wrong codes counted per account); `wrongCode`; `accountChanged` when the
-    ///   pending enrolment was replaced or confirmed meanwhile; `storageUnavailable`.
-    public func confirmTOTPEnrolment(session live: AuthenticatedSession, code: String, origin: SessionOrigin)
+    /// - Throws: `invalidInput` for a code of neither shape (`SecondFactorCode`) and
+    ///   `secondStepRequired` for an empty one, before anything is counted; `invalidSession`;
+    ///   `emailVerificationRequiredFirst` while the address is not verified;
+    ///   `secondFactorNotConfigured`; `noPendingEnrolment`; `throttled` (wrong codes counted per
+    ///   account); `wrongCode` (a recovery code is one here); `accountChanged` when the pending
+    ///   enrolment was replaced or confirmed meanwhile; `storageUnavailable`.
+    public func confirmTOTPEnrolment(session live: AuthenticatedSession, code typed: String, origin: SessionOrigin)
         async throws -> ConfirmedTOTP
     {
+        guard let code = try SecondFactorCode(typed: typed) else { throw AuthError.secondStepRequired }
         let keyring = try configuredKeyring()
         let userID = live.user.id
+        // The address may have changed since the enrolment began (an operator's rename).
+        try requireProvenAddress(try await currentUser(live))
         guard let pending = try await storage({ try await store.secondFactor(userID: userID) })?.pendingSecret,
             let secret = keyring.open(pending, userID: userID)?.secret
         else { throw AuthError.noPendingEnrolment }
         var step: UInt64?
         try await countCodeAttempt(userID: userID, origin: origin) {
-            step = TOTP.verify(code, secret: secret, at: clock(), after: nil)
+            guard case .oneTime(let digits) = code else { return false }
+            step = TOTP.verify(digits, secret: secret, at: clock(), after: nil)
             return step != nil
         }
         let (codes, digests) = Self.newRecoveryCodes(keyring)
@@ -95,7 +112,7 @@ extension Auth {
     }
 
     /// Removes the second factor and its recovery codes after the password and a code; the owner
-    /// is notified. Sessions keep going.
+    /// is notified. Sessions keep going, at `aal` 1.
     /// - Parameters:
     ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - password: The account's password, as sent.
@@ -103,16 +120,16 @@ extension Auth {
     ///   - origin: The client's address and agent, for the activity.
     /// - Throws: `invalidSession`; `noActiveSecondFactor`; `throttled`; `wrongPassword`;
     ///   `secondStepRequired` without a code; `wrongCode`; `secondFactorNotConfigured` when no key
-    ///   opens the factor; `overloaded`; `storageUnavailable`.
+    ///   opens the factor; `accountChanged` when the factor changed since the request began;
+    ///   `overloaded`; `storageUnavailable`.
     public func disableTOTP(session live: AuthenticatedSession, password: String, code: String?, origin: SessionOrigin)
         async throws
     {
-        let current = try await currentUser(live)
-        guard current.secondFactorEnabled else { throw AuthError.noActiveSecondFactor }
+        let (current, revision) = try await activeFactor(live)
         let user = try await reauthenticate(current, password: password, code: code, origin: origin)
-        guard try await storage({ try await store.deleteSecondFactor(userID: user.id) }) else {
-            throw AuthError.noActiveSecondFactor
-        }
+        guard
+            try await storage({ try await store.deleteSecondFactor(userID: user.id, ifRevision: revision) })
+        else { throw AuthError.accountChanged }
         notifier?.notify(.secondFactorDisabled(email: user.email, at: clock()))
         await record(.secondFactorDisabled, userID: user.id, origin: origin)
     }
@@ -128,14 +145,15 @@ extension Auth {
     public func regenerateRecoveryCodes(
         session live: AuthenticatedSession, password: String, code: String?, origin: SessionOrigin
     ) async throws -> [String] {
-        let current = try await currentUser(live)
-        guard current.secondFactorEnabled else { throw AuthError.noActiveSecondFactor }
+        let (current, revision) = try await activeFactor(live)
         let user = try await reauthenticate(current, password: password, code: code, origin: origin)
         let keyring = try configuredKeyring()
         let (codes, digests) = Self.newRecoveryCodes(keyring)
-        guard try await storage({ try await store.replaceRecoveryCodes(userID: user.id, digests: digests) }) else {
-            throw AuthError.noActiveSecondFactor
-        }
+        guard
+            try await storage({
+                try await store.replaceRecoveryCodes(userID: user.id, digests: digests, ifRevision: revision)
+            })
+        else { throw AuthError.accountChanged }
         await record(.recoveryCodesRegenerated, userID: user.id, origin: origin)
         return codes
     }
@@ -146,24 +164,28 @@ extension Auth {
     /// recorded and its owner told how many are left. A secret sealed under an older key is
     /// sealed again under the current one.
     /// - Parameters:
-    ///   - code: The code as sent: 6 digits, or a recovery code in any case, with or without `-`.
+    ///   - code: The code, read (`SecondFactorCode`).
     ///   - user: The account's id and address.
     ///   - origin: The client's address and agent, for the activity.
     /// - Throws: `secondFactorNotConfigured` without keys (or when none opens the secret);
     ///   `throttled`; `wrongCode`; `storageUnavailable`.
-    func checkSecondFactor(_ code: String, of user: SessionUser, origin: SessionOrigin) async throws {
+    func checkSecondFactor(_ code: SecondFactorCode, of user: SessionUser, origin: SessionOrigin) async throws {
         let keyring = try configuredKeyring()
         var recoveryCodesLeft: Int?
         try await countCodeAttempt(userID: user.id, origin: origin) {
             guard let factor = try await storage({ try await store.secondFactor(userID: user.id) }),
                 let sealed = factor.secret
             else { return false }
-            if let canonical = RecoveryCode.canonical(code) {
+            let digits: String
+            switch code {
+            case .recovery(let canonical):
                 let digests = keyring.recoveryCodeDigests(canonical)
                 recoveryCodesLeft = try await storage {
                     try await store.consumeRecoveryCode(userID: user.id, digests: digests)
                 }
                 return recoveryCodesLeft != nil
+            case .oneTime(let typed):
+                digits = typed
             }
             guard let (secret, underCurrentKey) = keyring.open(sealed, userID: user.id) else {
                 logger.error(
@@ -172,7 +194,7 @@ extension Auth {
                 throw AuthError.secondFactorNotConfigured
             }
             let lastStep = factor.lastStep.map { UInt64(clamping: $0) }
-            guard let step = TOTP.verify(code, secret: secret, at: clock(), after: lastStep) else { return false }
+            guard let step = TOTP.verify(digits, secret: secret, at: clock(), after: lastStep) else { return false }
             let resealed = underCurrentKey ? nil : try keyring.seal(secret, userID: user.id)
             return try await storage {
                 try await store.acceptTOTPStep(
@@ -208,10 +230,32 @@ extension Auth {
         return (codes, codes.compactMap(RecoveryCode.canonical).map(keyring.recoveryCodeDigest))
     }
 
+    /// Refuses a second factor's enrolment while the account's address is not verified, unless
+    /// verification is off: a factor planted by someone who registered an address they do not own
+    /// would lock its owner out after their reset (the mailbox is the proof of ownership; NIST
+    /// SP 800-63B section 6.1.2.3 binds an authenticator to an account only once it is proven).
+    func requireProvenAddress(_ user: User) throws {
+        guard policy.emailVerification == .off || user.emailVerified else {
+            throw AuthError.emailVerificationRequiredFirst
+        }
+    }
+
     /// The keys, or `secondFactorNotConfigured` when there are none.
     func configuredKeyring() throws -> SecondFactorKeyring {
         guard let keyring = policy.secondFactorKeyring else { throw AuthError.secondFactorNotConfigured }
         return keyring
+    }
+
+    /// The account behind a live session and its active factor's revision, read when a change of
+    /// the factor begins: the change lands only if the factor is still at that revision, so that
+    /// of two changes at once the later answers `accountChanged` instead of codes that never work.
+    /// - Throws: `invalidSession`; `noActiveSecondFactor`; `storageUnavailable`.
+    func activeFactor(_ live: AuthenticatedSession) async throws -> (user: User, revision: Int64) {
+        let user = try await currentUser(live)
+        guard user.secondFactorEnabled,
+            let factor = try await storage({ try await store.secondFactor(userID: user.id) }), factor.isActive
+        else { throw AuthError.noActiveSecondFactor }
+        return (user, factor.revision)
     }
 
     /// The account behind a live session, as stored now.

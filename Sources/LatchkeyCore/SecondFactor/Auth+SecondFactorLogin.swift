@@ -11,7 +11,7 @@ extension Auth {
     /// `EMAIL_VERIFICATION=required`. Each challenge makes one session.
     /// - Parameters:
     ///   - challenge: The challenge from `.secondStepRequired`.
-    ///   - code: A one-time or recovery code.
+    ///   - code: A one-time or recovery code, as typed (`SecondFactorCode`).
     ///   - origin: The client's address and agent, for the session and the activity.
     /// - Returns: The session, at `aal` 2.
     /// - Throws: What `verifySecondStep(challenge:code:origin:)` throws; `emailNotVerified` when
@@ -44,11 +44,13 @@ extension Auth {
     /// code is right.
     /// - Parameters:
     ///   - challenge: The challenge `issueLoginChallenge(for:)` gave.
-    ///   - code: A one-time or recovery code.
+    ///   - code: A one-time or recovery code, as typed (`SecondFactorCode`).
     ///   - origin: The client's address and agent, for the activity.
     /// - Returns: The verified login at `aal` 2, for `createSession(for:origin:)` (which makes
     ///   the session only while the password is still the one the first step checked).
-    /// - Throws: `invalidLoginChallenge` for a malformed, unknown, expired or used challenge, or
+    /// - Throws: `invalidInput` for a code of neither shape, and `secondStepRequired` for one that
+    ///   holds nothing, before anything else; `invalidLoginChallenge` for a malformed, unknown,
+    ///   expired or used challenge, or
     ///   one whose account's password or factor changed since; `emailNotVerified` when
     ///   `EMAIL_VERIFICATION=required` and the address is not verified; `throttled`; `wrongCode`
     ///   (the challenge stays usable); `secondFactorNotConfigured` when no key opens the factor;
@@ -56,6 +58,7 @@ extension Auth {
     public func verifySecondStep(challenge: String, code: String, origin: SessionOrigin = SessionOrigin())
         async throws -> VerifiedLogin
     {
+        guard let code = try SecondFactorCode(typed: code) else { throw AuthError.secondStepRequired }
         guard SecretToken.isWellFormed(challenge) else { throw AuthError.invalidLoginChallenge }
         let digest = TokenDigest(of: challenge)
         guard let record = try await storage({ try await store.findLoginChallenge(digest: digest) }),
@@ -69,7 +72,7 @@ extension Auth {
         // The code is checked before the challenge is claimed, so that a wrong code leaves it
         // usable; two requests racing with one challenge may each use a code, and one gets the
         // session.
-        try await checkSecondFactor(code, of: SessionUser(user), origin: origin)
+        try await checkLoginCode(code, of: SessionUser(user), origin: origin)
         guard try await storage({ try await store.deleteLoginChallenge(digest: digest) }) else {
             throw AuthError.invalidLoginChallenge
         }
@@ -80,14 +83,34 @@ extension Auth {
     /// The one-step form: the password was right and the client sent a code with it.
     /// - Parameters:
     ///   - login: What `validLogin(email:password:origin:)` returned.
-    ///   - code: A one-time or recovery code.
+    ///   - code: A one-time or recovery code, as typed (`SecondFactorCode`).
     ///   - origin: The client's address and agent, for the activity.
     /// - Returns: The login at `aal` 2.
-    /// - Throws: `throttled`; `wrongCode`; `secondFactorNotConfigured`; `storageUnavailable`.
-    public func verifySecondStep(_ login: VerifiedLogin, code: String, origin: SessionOrigin = SessionOrigin())
+    /// - Throws: `invalidInput` for a code of neither shape; `secondStepRequired` for one that
+    ///   holds nothing; `throttled`; `wrongCode`; `secondFactorNotConfigured`; `storageUnavailable`.
+    public func verifySecondStep(_ login: VerifiedLogin, code typed: String, origin: SessionOrigin = SessionOrigin())
         async throws -> VerifiedLogin
     {
-        try await checkSecondFactor(code, of: SessionUser(id: login.id, email: login.email), origin: origin)
+        guard let code = try SecondFactorCode(typed: typed) else { throw AuthError.secondStepRequired }
+        return try await verifySecondStep(login, code: code, origin: origin)
+    }
+
+    /// `verifySecondStep(_:code:origin:)` with a code already read.
+    func verifySecondStep(_ login: VerifiedLogin, code: SecondFactorCode, origin: SessionOrigin) async throws
+        -> VerifiedLogin
+    {
+        try await checkLoginCode(code, of: SessionUser(id: login.id, email: login.email), origin: origin)
         return login.withSecondFactor()
+    }
+
+    /// A login's code check: a wrong code after the right password also tells the owner at once
+    /// (`password_used_without_second_factor`, at most one an hour).
+    private func checkLoginCode(_ code: SecondFactorCode, of user: SessionUser, origin: SessionOrigin) async throws {
+        do {
+            try await checkSecondFactor(code, of: user, origin: origin)
+        } catch AuthError.wrongCode {
+            await noticePasswordWithoutSecondFactor(userID: user.id, email: user.email)
+            throw AuthError.wrongCode
+        }
     }
 }

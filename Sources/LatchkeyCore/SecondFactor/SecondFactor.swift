@@ -14,6 +14,10 @@ public struct SecondFactor: Sendable, Equatable {
     public var lastStep: Int64?
     /// How many unused recovery codes the user holds.
     public var recoveryCodesLeft: Int
+    /// The factor's revision: every change of its state (an enrolment begun or confirmed, new
+    /// recovery codes) adds one, so that a change can require the state it started from
+    /// (`SecondFactorStore`'s `ifRevision:`). Accepting a code changes no revision.
+    public var revision: Int64
 
     /// Creates a factor value.
     /// - Parameters:
@@ -22,12 +26,17 @@ public struct SecondFactor: Sendable, Equatable {
     ///   - pendingSecret: The pending secret, sealed.
     ///   - lastStep: The last accepted step.
     ///   - recoveryCodesLeft: The unused recovery codes.
-    public init(userID: Int64, secret: Data?, pendingSecret: Data?, lastStep: Int64?, recoveryCodesLeft: Int) {
+    ///   - revision: The factor's revision.
+    public init(
+        userID: Int64, secret: Data?, pendingSecret: Data?, lastStep: Int64?, recoveryCodesLeft: Int,
+        revision: Int64 = 0
+    ) {
         self.userID = userID
         self.secret = secret
         self.pendingSecret = pendingSecret
         self.lastStep = lastStep
         self.recoveryCodesLeft = recoveryCodesLeft
+        self.revision = revision
     }
 
     /// Whether a second factor is active.

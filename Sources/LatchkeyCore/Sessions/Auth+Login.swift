@@ -8,23 +8,28 @@ extension Auth {
     /// - Parameters:
     ///   - email: The email as sent.
     ///   - password: The password as sent.
-    ///   - code: A one-time or recovery code, sent with the password. Read only for an account
-    ///     with an active second factor, after the password matched, so that a surface may parse
-    ///     it lazily: an error it throws then is thrown from here, and for any other account the
-    ///     field is never read.
+    ///   - code: A one-time or recovery code, sent with the password, as typed
+    ///     (`SecondFactorCode`); one that holds nothing is no code. It is read before the
+    ///     password is checked, for every account: an error it throws (a surface's parsing, or a
+    ///     code of neither shape) is thrown from here before any hashing or counting. For an
+    ///     account without a second factor a well-formed code is ignored.
     ///   - origin: The client's address and agent, for the session and the activity.
     /// - Returns: `.loggedIn` with the session, or `.secondStepRequired` with the challenge.
-    /// - Throws: What `validLogin(email:password:origin:)` throws; `throttled`, `wrongCode` and
+    /// - Throws: `invalidInput` (`code must be 6 digits or a recovery code`) first; what
+    ///   `validLogin(email:password:origin:)` throws; `throttled`, `wrongCode` and
     ///   `secondFactorNotConfigured` for a code sent with the password; `invalidCredentials`
     ///   when the password changed meanwhile; `storageUnavailable`.
     public func logIn(
         email: String, password: String, code: @autoclosure () throws -> String? = nil,
         origin: SessionOrigin = SessionOrigin()
     ) async throws -> LoginOutcome {
+        let code = try SecondFactorCode.read(code())
         var login = try await validLogin(email: email, password: password, origin: origin)
         if login.secondStepRequired {
-            guard let code = try code() else {
-                return .secondStepRequired(challenge: try await issueLoginChallenge(for: login))
+            guard let code else {
+                let challenge = try await issueLoginChallenge(for: login)
+                await record(.loginSecondFactorRequired, userID: login.id, origin: origin)
+                return .secondStepRequired(challenge: challenge)
             }
             login = try await verifySecondStep(login, code: code, origin: origin)
         }

@@ -157,13 +157,33 @@ public protocol AuthStore: SecondFactorStore {
     /// Uses a verification token atomically: only while it is still its user's current,
     /// unexpired one, it is deleted and the user's address becomes `token.email`, verified (for
     /// the user's own address, only the verification). Sessions keep going, and carry the new
-    /// address.
+    /// address; a change of address drops the pending claim of the old one.
+    ///
+    /// The first proof of the user's own address (it is not verified yet) also settles the
+    /// address's pending claim (`PendingClaim`): with `proof`, the user takes its password hash
+    /// and what it revokes goes, in the same step; without, while a claim that expires after
+    /// `now` is stored, nothing changes (`.claimPending`) and the token stays.
     /// - Parameters:
     ///   - token: The token as `findVerificationToken(digest:)` returned it.
     ///   - now: The current time, to refuse a token that expired meanwhile.
+    ///   - proof: The password the prover chose, for the first proof of the own address; ignored
+    ///     for a change of address or an address verified already.
     /// - Returns: What happened (`taken` when another account has the new address: then nothing
     ///   changed).
-    func consumeVerificationToken(_ token: VerificationToken, now: Date) async throws -> VerificationResult
+    func consumeVerificationToken(_ token: VerificationToken, now: Date, proving proof: MailboxProof?) async throws
+        -> VerificationResult
+
+    /// Stores the pending claim of a user's address, replacing an earlier one, only while the
+    /// address is not verified.
+    /// - Parameter claim: The claim, keyed by its user.
+    /// - Returns: Whether it was stored (`false`: the address is verified or the user is gone;
+    ///   nothing changed).
+    func setPendingClaim(_ claim: PendingClaim) async throws -> Bool
+
+    /// The pending claim of a user's address, expired or not.
+    /// - Parameter userID: The user.
+    /// - Returns: The claim, or `nil` when there is none.
+    func pendingClaim(userID: Int64) async throws -> PendingClaim?
 
     /// Records one entry of a user's security activity.
     /// - Parameter event: The entry.
@@ -205,7 +225,8 @@ public protocol AuthStore: SecondFactorStore {
         userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
     ) async throws -> Bool
 
-    /// Removes expired sessions, reset tokens, verification tokens and second-factor login tokens.
+    /// Removes expired sessions, reset tokens, verification tokens, second-factor login tokens
+    /// and pending claims.
     /// - Parameters:
     ///   - now: The current time.
     ///   - idleCutoff: Sessions last seen before this time are idle-expired.
@@ -249,6 +270,16 @@ public protocol AuthStore: SecondFactorStore {
 }
 
 extension AuthStore {
+    /// Uses a verification token with no password chosen
+    /// (`consumeVerificationToken(_:now:proving:)` with `nil`).
+    /// - Parameters:
+    ///   - token: The token as `findVerificationToken(digest:)` returned it.
+    ///   - now: The current time.
+    /// - Returns: What happened.
+    public func consumeVerificationToken(_ token: VerificationToken, now: Date) async throws -> VerificationResult {
+        try await consumeVerificationToken(token, now: now, proving: nil)
+    }
+
     /// Stores a new session, recording nothing with it
     /// (`addSession(_:ifPasswordHash:keepingAtMost:recording:)`).
     /// - Parameters:

@@ -13,16 +13,20 @@ public protocol SecondFactorStore: Sendable {
     func secondFactor(userID: Int64) async throws -> SecondFactor?
 
     /// Stores the secret of a new enrolment, replacing any pending one, only while no factor is
-    /// active.
+    /// active and the factor's revision is still `revision` (`nil`: no factor was stored); the
+    /// revision then grows by one.
     /// - Parameters:
     ///   - userID: The user.
     ///   - sealed: The sealed secret.
-    /// - Returns: `false` when a factor is active (then nothing changed).
+    ///   - revision: The revision the caller read (`SecondFactor.revision`), or `nil` when it read
+    ///     no factor.
+    /// - Returns: `false` when a factor is active or the revision moved (then nothing changed).
     /// - Throws: `StoreError.notFound` when the user is gone.
-    func setPendingTOTPSecret(userID: Int64, sealed: Data) async throws -> Bool
+    func setPendingTOTPSecret(userID: Int64, sealed: Data, ifRevision revision: Int64?) async throws -> Bool
 
     /// Confirms an enrolment, atomically: only while the user's pending secret is still `pending`
-    /// and no factor is active, the pending secret becomes the active one with `lastStep` =
+    /// and no factor is active, the pending secret becomes the active one (its revision grows by
+    /// one) with `lastStep` =
     /// `step`, the recovery codes become `recoveryCodes`, every other session of the user ends,
     /// and the session `current` gets the token digest `replacement` and `aal` 2 (keeping
     /// everything else about it).
@@ -60,18 +64,28 @@ public protocol SecondFactorStore: Sendable {
     ///   changed).
     func consumeRecoveryCode(userID: Int64, digests: [Data]) async throws -> Int?
 
-    /// Replaces every recovery code of a user, only while a factor is active.
+    /// Replaces every recovery code of a user, only while a factor is active and its revision is
+    /// still `revision`; the revision then grows by one, so that of two replacements begun from
+    /// the same state only one lands.
     /// - Parameters:
     ///   - userID: The user.
     ///   - digests: The new codes' digests.
-    /// - Returns: Whether they were replaced (`false`: no active factor; nothing changed).
-    func replaceRecoveryCodes(userID: Int64, digests: [Data]) async throws -> Bool
+    ///   - revision: The revision the caller read.
+    /// - Returns: Whether they were replaced (`false`: no active factor, or the revision moved;
+    ///   nothing changed).
+    func replaceRecoveryCodes(userID: Int64, digests: [Data], ifRevision revision: Int64) async throws -> Bool
 
     /// Removes a user's second factor: the active and pending secrets, the recovery codes and the
-    /// tokens of logins waiting for a code.
-    /// - Parameter userID: The user.
+    /// tokens of logins waiting for a code; every session of the user drops to `aal` 1 in the same
+    /// step, so that a proxy asking for level 2 no longer lets a session made with the factor
+    /// through once the factor is gone.
+    /// With `revision`, only while the factor's revision is still that one (otherwise nothing
+    /// changes); with `nil` (an operator's reset), whatever it is.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - revision: The revision the caller read, or `nil` for any.
     /// - Returns: Whether an active factor went.
-    func deleteSecondFactor(userID: Int64) async throws -> Bool
+    func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) async throws -> Bool
 
     /// Stores the token of a login waiting for its code.
     /// - Parameter token: The token.
@@ -83,6 +97,13 @@ public protocol SecondFactorStore: Sendable {
     /// - Returns: The token (expired or not), or `nil`.
     func findLoginChallenge(digest: TokenDigest) async throws -> LoginChallenge?
 
+    /// Removes the login challenges that expired at or before `now` and returns them, so that
+    /// each is handed to one caller only, whichever node asks (the owner is told of a login that
+    /// gave the right password and never a code).
+    /// - Parameter now: The current time.
+    /// - Returns: The challenges removed.
+    func takeExpiredLoginChallenges(now: Date) async throws -> [LoginChallenge]
+
     /// Uses a login's token up.
     /// - Parameter digest: The SHA-256 of the token.
     /// - Returns: Whether it was still stored (only one caller gets `true`).
@@ -93,4 +114,14 @@ public protocol SecondFactorStore: Sendable {
     /// - Parameter limit: The most returned.
     /// - Returns: Pairs of user id and sealed secret.
     func sampleTOTPSecrets(limit: Int) async throws -> [(userID: Int64, secret: Data)]
+}
+
+extension SecondFactorStore {
+    /// Removes a user's second factor whatever its revision (an operator's reset):
+    /// `deleteSecondFactor(userID:ifRevision:)` with `nil`.
+    /// - Parameter userID: The user.
+    /// - Returns: Whether an active factor went.
+    public func deleteSecondFactor(userID: Int64) async throws -> Bool {
+        try await deleteSecondFactor(userID: userID, ifRevision: nil)
+    }
 }

@@ -12,6 +12,8 @@ public enum ThrottleScope: String, Sendable, CaseIterable {
     case verificationRequest = "verification_request"
     /// Wrong second-factor codes, per account: the subject is the user id, not an email.
     case secondFactor = "mfa"
+    /// `password_used_without_second_factor` notices sent, per account (the user id): one an hour.
+    case secondFactorNotice = "mfa_notice"
 }
 
 /// One throttle's row: a scope and the normalised email it counts for, registered or not (the

@@ -60,6 +60,8 @@ public struct APIError: Error, Sendable, Equatable {
             self.init(.unauthorized, "wrong code")
         case .secondFactorAlreadyActive:
             self.init(.conflict, "second factor already active")
+        case .emailVerificationRequiredFirst:
+            self.init(.conflict, "verify your email address first")
         case .noPendingEnrolment:
             self.init(.badRequest, "no second factor to confirm: start with POST /account/mfa/totp")
         case .noActiveSecondFactor:

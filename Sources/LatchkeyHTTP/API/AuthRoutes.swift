@@ -117,13 +117,13 @@ struct AuthRoutes: Sendable {
         }
     }
 
-    /// `PUT /verify_email` `email`, `verification_token`: the address verified, or an email
-    /// change completed.
+    /// `PUT /verify_email` `email`, `verification_token`, optional `password`: the address
+    /// verified (with the password chosen, at its first proof), or an email change completed.
     func verifyEmail(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
         let account = try await auth.verifyEmail(
             token: fields.required("verification_token"), email: fields.required("email"),
-            origin: origin(of: request, context: context))
+            password: fields.optional("password"), origin: origin(of: request, context: context))
         return JSONResponse.make(.ok, ["email": account.email, "message": "Email verified"])
     }
 

@@ -24,6 +24,14 @@ import NIOHTTP1
 /// - Shutdown (`ChannelShouldQuiesceEvent`): an idle connection closes at once; one with a
 ///   request in flight closes after its response, or after the shutdown timeout, whichever
 ///   comes first.
+/// - A half-close is not a cancellation (RFC 9112 9.6; httpwg/http-core #22): a client that sends
+///   its request and then shuts down its sending side still reads the answer. The server cannot
+///   tell that from a full close until a write fails, so when the client's side closes with an
+///   HTTP/1.1 request in flight whose response has not begun, an unsolicited `100 Continue` goes
+///   out (RFC 9110 15.2: a client accepts an unexpected 1xx); a client that closed answers it with
+///   a reset, the connection closes, and only then is the route watching its client told
+///   (`WatchClient`). An HTTP/1.0 request is answered. `499` stays a status of the access log: a
+///   response with it is never written, the connection closes instead.
 final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -38,6 +46,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         var continueSent = false
         var bodyComplete = false
         var closeAfterResponse = false
+        /// The final response's head went out: no 1xx may follow.
+        var responseStarted = false
     }
 
     /// What the connection is waiting for, which decides the running timeout.
@@ -73,8 +83,6 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var quiescing = false
     /// What to call when the client goes before the response in progress ends (`WatchClient`).
     private var onClientGone: (@Sendable () -> Void)?
-    /// The client closed its sending side.
-    private var inputClosed = false
     /// Bytes of a next request arrived while a route was still answering.
     private var bytesWhileAnswering = false
     private var context: ChannelHandlerContext?
@@ -181,7 +189,15 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
+        case .head where isClientClosedRequest(data):
+            // The route gave up because its client went (`JSONErrorMiddleware`): the status is
+            // for the access log, and nobody reads an answer.
+            phase = .closing
+            disarm()
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            context.close(promise: nil)
         case .head(var response) where !exchanges.isEmpty && response.status.code >= 200:
+            exchanges[0].responseStarted = true
             let exchange = exchanges[0]
             let framedByLength =
                 response.headers.contains(name: "content-length") || !response.status.mayHaveResponseBody
@@ -234,7 +250,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if let watch = event as? WatchClient {
-            if phase == .closing || inputClosed {
+            if phase == .closing {
                 watch.onGone()
             } else {
                 onClientGone = watch.onGone
@@ -261,9 +277,7 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(.inputClosed) = event as? ChannelEvent {
-            // The client will send nothing more: a route still working for it works for nobody.
-            inputClosed = true
-            clientWent()
+            probeAfterHalfClose(context)
         }
         guard event is ChannelShouldQuiesceEvent else {
             context.fireUserInboundEventTriggered(event)
@@ -282,6 +296,26 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .closing:
             break
         }
+    }
+
+    /// The client closed its sending side: whether it still reads is learnt by writing to it. An
+    /// unsolicited `100 Continue` for the oldest request whose response has not begun (HTTP/1.1
+    /// only: an HTTP/1.0 client knows no 1xx, and its request is simply answered); a client that
+    /// closed its connection answers with a reset, which closes the channel and tells the route
+    /// (`channelInactive`).
+    private func probeAfterHalfClose(_ context: ChannelHandlerContext) {
+        guard phase != .closing, let first = exchanges.first, !first.responseStarted,
+            HTTP1RequestRules.isHTTP11OrLater(first.version)
+        else { return }
+        exchanges[0].continueSent = true
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))))
+            .assumeIsolated().whenFailure { _ in self.close(context) }
+    }
+
+    /// Whether an outbound part is the head of a `499 Client Closed Request`.
+    private func isClientClosedRequest(_ data: NIOAny) -> Bool {
+        guard case .head(let response) = unwrapOutboundIn(data) else { return false }
+        return response.status.code == 499
     }
 
     /// Answers a request refused before routing, then closes the connection: what follows its

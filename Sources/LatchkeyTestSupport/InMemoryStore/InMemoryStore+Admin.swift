@@ -27,6 +27,7 @@ extension InMemoryStore {
         conflicts.removeValue(forKey: id)
         activity.removeAll { $0.userID == id }
         verificationTokens.removeValue(forKey: id)
+        pendingClaims.removeValue(forKey: id)
         removeSecondFactor(userID: id)
         return true
     }
@@ -62,6 +63,7 @@ extension InMemoryStore {
         userIDsByEmail[Array(email.utf8)] = id
         conflicts.removeValue(forKey: id)
         verificationTokens.removeValue(forKey: id)
+        pendingClaims.removeValue(forKey: id)
         return true
     }
 

@@ -41,9 +41,11 @@ extension InMemoryStore {
         if revocation.contains(.loginChallenges) {
             loginChallenges = loginChallenges.filter { $0.value.userID != userID }
         }
+        if revocation.contains(.pendingClaim) { pendingClaims.removeValue(forKey: userID) }
     }
 
-    /// Removes expired sessions, and expired reset, verification and second-factor login tokens.
+    /// Removes expired sessions, and expired reset, verification and second-factor login tokens
+    /// and pending claims.
     public func purgeExpired(now: Date, idleCutoff: Date) throws -> PurgeResult {
         try check()
         let doomedSessions = sessions.filter { $0.value.expiresAt <= now || $0.value.lastSeenAt <= idleCutoff }.map(
@@ -58,6 +60,9 @@ extension InMemoryStore {
         let doomedLoginChallenges = loginChallenges.filter { $0.value.expiresAt <= now }.map(\.key)
         for key in doomedLoginChallenges { loginChallenges.removeValue(forKey: key) }
         result.loginChallenges = doomedLoginChallenges.count
+        let doomedClaims = pendingClaims.filter { $0.value.expiresAt <= now }.map(\.key)
+        for key in doomedClaims { pendingClaims.removeValue(forKey: key) }
+        result.pendingClaims = doomedClaims.count
         return result
     }
 }

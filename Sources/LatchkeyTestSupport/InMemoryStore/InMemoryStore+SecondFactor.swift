@@ -14,16 +14,18 @@ extension InMemoryStore {
         return factor
     }
 
-    /// Stores the pending secret unless a factor is active; `StoreError.notFound` when the user
-    /// is gone.
-    public func setPendingTOTPSecret(userID: Int64, sealed: Data) throws -> Bool {
+    /// Stores the pending secret unless a factor is active or the revision moved;
+    /// `StoreError.notFound` when the user is gone.
+    public func setPendingTOTPSecret(userID: Int64, sealed: Data, ifRevision revision: Int64?) throws -> Bool {
         try check()
         guard users[userID] != nil else { throw StoreError.notFound }
+        guard secondFactors[userID]?.revision == revision else { return false }
         var factor =
             secondFactors[userID]
             ?? SecondFactor(userID: userID, secret: nil, pendingSecret: nil, lastStep: nil, recoveryCodesLeft: 0)
         guard factor.secret == nil else { return false }
         factor.pendingSecret = sealed
+        factor.revision += 1
         secondFactors[userID] = factor
         return true
     }
@@ -41,6 +43,7 @@ extension InMemoryStore {
         factor.secret = pending
         factor.pendingSecret = nil
         factor.lastStep = step
+        factor.revision += 1
         secondFactors[userID] = factor
         storeRecoveryCodes(userID: userID, digests: codes)
         loginChallenges = loginChallenges.filter { $0.value.userID != userID }
@@ -73,17 +76,20 @@ extension InMemoryStore {
         return codes.count
     }
 
-    /// Replaces the codes while a factor is active.
-    public func replaceRecoveryCodes(userID: Int64, digests: [Data]) throws -> Bool {
+    /// Replaces the codes while a factor is active at `revision`, and moves the revision on.
+    public func replaceRecoveryCodes(userID: Int64, digests: [Data], ifRevision revision: Int64) throws -> Bool {
         try check()
-        guard secondFactors[userID]?.isActive == true else { return false }
+        guard secondFactors[userID]?.isActive == true, secondFactors[userID]?.revision == revision else { return false }
+        secondFactors[userID]?.revision += 1
         storeRecoveryCodes(userID: userID, digests: digests)
         return true
     }
 
-    /// Removes the factor, the codes and the login tokens; returns whether a factor was active.
-    public func deleteSecondFactor(userID: Int64) throws -> Bool {
+    /// Removes the factor, the codes and the login tokens, and brings every session of the user to
+    /// level 1; returns whether a factor was active.
+    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) throws -> Bool {
         try check()
+        if let revision, secondFactors[userID]?.revision != revision { return false }
         let active = secondFactors[userID]?.isActive ?? false
         removeSecondFactor(userID: userID)
         return active
@@ -103,6 +109,14 @@ extension InMemoryStore {
     public func findLoginChallenge(digest: TokenDigest) throws -> LoginChallenge? {
         try check()
         return loginChallenges[digest]
+    }
+
+    /// Removes the expired tokens and returns them.
+    public func takeExpiredLoginChallenges(now: Date) throws -> [LoginChallenge] {
+        try check()
+        let expired = loginChallenges.values.filter { $0.expiresAt <= now }
+        for challenge in expired { loginChallenges.removeValue(forKey: challenge.tokenDigest) }
+        return expired.sorted { $0.expiresAt < $1.expiresAt }
     }
 
     /// Removes a login's token; returns whether it was there.
@@ -131,5 +145,8 @@ extension InMemoryStore {
         secondFactors.removeValue(forKey: userID)
         recoveryCodes.removeValue(forKey: userID)
         loginChallenges = loginChallenges.filter { $0.value.userID != userID }
+        for (digest, session) in sessions where session.userID == userID {
+            sessions[digest]?.aal = 1
+        }
     }
 }

@@ -25,12 +25,23 @@ extension InMemoryStore {
     }
 
     /// Uses a verification token, all at once.
-    public func consumeVerificationToken(_ token: VerificationToken, now: Date) throws -> VerificationResult {
+    public func consumeVerificationToken(_ token: VerificationToken, now: Date, proving proof: MailboxProof?) throws
+        -> VerificationResult
+    {
         try check()
+        if let proof { try StoreError.checkText(proof.passwordHash) }
         guard let stored = verificationTokens[token.userID], stored.tokenDigest == token.tokenDigest,
             stored.email.utf8.elementsEqual(token.email.utf8), stored.expiresAt > now, let user = users[token.userID]
         else { return .invalid }
         guard !user.email.utf8.elementsEqual(token.email.utf8) else {
+            if !user.emailVerified {
+                if let proof {
+                    users[user.id]?.passwordHash = proof.passwordHash
+                    revoke(proof.revoking, userID: user.id, keeping: nil)
+                } else if let claim = pendingClaims[user.id], claim.expiresAt > now {
+                    return .claimPending
+                }
+            }
             verificationTokens.removeValue(forKey: user.id)
             users[user.id]?.emailVerified = true
             return .verified
@@ -42,5 +53,20 @@ extension InMemoryStore {
         // A reset token went to the old mailbox: it must not work for the new address.
         resetTokens.removeValue(forKey: user.id)
         return .changed(from: user.email)
+    }
+
+    /// Stores the claim while the user's address is not verified.
+    public func setPendingClaim(_ claim: PendingClaim) throws -> Bool {
+        try check()
+        try StoreError.checkText(claim.passwordHash)
+        guard let user = users[claim.userID], !user.emailVerified else { return false }
+        pendingClaims[claim.userID] = claim
+        return true
+    }
+
+    /// The user's claim.
+    public func pendingClaim(userID: Int64) throws -> PendingClaim? {
+        try check()
+        return pendingClaims[userID]
     }
 }

@@ -21,6 +21,8 @@ public actor InMemoryStore: AdminStore {
     /// Each user's unused recovery codes' digests, in the order stored.
     var recoveryCodes: [Int64: [Data]] = [:]
     var loginChallenges: [TokenDigest: LoginChallenge] = [:]
+    /// Each unverified address's pending claim, by its account.
+    var pendingClaims: [Int64: PendingClaim] = [:]
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
     /// When set, activity entries cannot be written (`StoreError.unavailable`), and nothing else

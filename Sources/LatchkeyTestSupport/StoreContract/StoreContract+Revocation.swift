@@ -4,16 +4,17 @@ import Testing
 
 extension StoreContract {
     /// What a new password leaves of an account: which of a second session, a reset token, a
-    /// verification token and a login challenge are still stored.
+    /// verification token, a login challenge and a pending claim are still stored.
     struct Leftovers: Equatable, CustomStringConvertible {
         var sessions: Bool
         var resetToken: Bool
         var verificationToken: Bool
         var loginChallenges: Bool
+        var pendingClaim: Bool
 
         var description: String {
             "sessions \(sessions), reset token \(resetToken), verification token \(verificationToken), "
-                + "login challenges \(loginChallenges)"
+                + "login challenges \(loginChallenges), pending claim \(pendingClaim)"
         }
 
         /// What must be left after `revocation`: everything it does not name.
@@ -22,18 +23,21 @@ extension StoreContract {
             resetToken = !revocation.contains(.resetToken) && !resetTokenConsumed
             verificationToken = !revocation.contains(.verificationToken)
             loginChallenges = !revocation.contains(.loginChallenges)
+            pendingClaim = !revocation.contains(.pendingClaim)
         }
 
-        init(sessions: Bool, resetToken: Bool, verificationToken: Bool, loginChallenges: Bool) {
+        init(sessions: Bool, resetToken: Bool, verificationToken: Bool, loginChallenges: Bool, pendingClaim: Bool) {
             self.sessions = sessions
             self.resetToken = resetToken
             self.verificationToken = verificationToken
             self.loginChallenges = loginChallenges
+            self.pendingClaim = pendingClaim
         }
     }
 
     /// An account with two sessions ("\(name)-kept", "\(name)-other"), a reset token, a pending
-    /// email change and a login challenge, all under the password hash "old".
+    /// email change, a login challenge and a pending claim of its address, all under the password
+    /// hash "old".
     static func accountWithEverything(_ store: any AdminStore, _ name: String) async throws -> User {
         let user = try await store.addUser(email: "\(name)@example.com", passwordHash: "old", createdAt: t0)
         try await addSession(store, session("\(name)-kept", userID: user.id), hash: "old")
@@ -42,6 +46,7 @@ extension StoreContract {
         try await store.setVerificationToken(
             verification("\(name)-verify", userID: user.id, email: "\(name)@new.example"))
         try await store.addLoginChallenge(loginChallenge("\(name)-login", userID: user.id))
+        #expect(try await store.setPendingClaim(pendingClaim(userID: user.id)))
         return user
     }
 
@@ -51,7 +56,8 @@ extension StoreContract {
             sessions: try await store.findSession(digest: digest("\(name)-other")) != nil,
             resetToken: try await store.findResetToken(userID: userID) != nil,
             verificationToken: try await store.findVerificationToken(digest: digest("\(name)-verify")) != nil,
-            loginChallenges: try await store.findLoginChallenge(digest: digest("\(name)-login")) != nil)
+            loginChallenges: try await store.findLoginChallenge(digest: digest("\(name)-login")) != nil,
+            pendingClaim: try await store.pendingClaim(userID: userID) != nil)
     }
 
     /// For a store whose database was made to refuse activity entries (a trigger, say): a
@@ -78,7 +84,9 @@ extension StoreContract {
             // Each revocation alone, then the two Core declares: a store applies each member it
             // is given, and nothing else, so the declaration in Core is what happens everywhere.
             let bystander = try await Self.accountWithEverything(store, "bystander")
-            let single: [PasswordRevocation] = [[], .sessions, .resetToken, .verificationToken, .loginChallenges]
+            let single: [PasswordRevocation] = [
+                [], .sessions, .resetToken, .verificationToken, .loginChallenges, .pendingClaim,
+            ]
             for (index, revocation) in (single + [.passwordChange]).enumerated() {
                 let name = "change\(index)"
                 let user = try await Self.accountWithEverything(store, name)
@@ -113,11 +121,16 @@ extension StoreContract {
                     == Leftovers(after: []), "another account's tokens stay")
             #expect(
                 PasswordRevocation.passwordChange == [.sessions, .resetToken, .verificationToken, .loginChallenges])
-            #expect(PasswordRevocation.passwordReset(endingSessions: true) == .passwordChange)
+            #expect(PasswordRevocation.passwordReset(endingSessions: true) == .passwordChange.union(.pendingClaim))
             #expect(
                 PasswordRevocation.passwordReset(endingSessions: false) == [
-                    .resetToken, .verificationToken, .loginChallenges,
+                    .resetToken, .verificationToken, .loginChallenges, .pendingClaim,
                 ])
+            for ending in [true, false] {
+                #expect(
+                    PasswordRevocation.proofOfMailbox(endingSessions: ending)
+                        == .passwordReset(endingSessions: ending))
+            }
 
         case .addSessionRecordsTheLoginWithIt:
             let user = try await store.addUser(email: "ada@example.com", passwordHash: "old", createdAt: Self.t0)

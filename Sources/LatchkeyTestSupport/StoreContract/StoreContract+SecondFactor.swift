@@ -16,13 +16,25 @@ extension StoreContract {
         session seed: String = "confirming"
     ) async throws -> TokenDigest {
         try await addSession(store, session("\(seed)-\(userID)", userID: userID))
-        #expect(try await store.setPendingTOTPSecret(userID: userID, sealed: secret))
+        #expect(try await Self.pend(store, userID: userID, sealed: secret))
         let replacement = digest("\(seed)-\(userID)-renewed")
         #expect(
             try await store.activateTOTP(
                 userID: userID, pending: secret, step: step, recoveryCodes: codes,
                 keeping: digest("\(seed)-\(userID)"), as: replacement))
         return replacement
+    }
+
+    /// Begins an enrolment from the factor's current revision, as `Auth` does.
+    static func pend(_ store: any AdminStore, userID: Int64, sealed: Data) async throws -> Bool {
+        let revision = try await store.secondFactor(userID: userID)?.revision
+        return try await store.setPendingTOTPSecret(userID: userID, sealed: sealed, ifRevision: revision)
+    }
+
+    /// Replaces the recovery codes from the factor's current revision, as `Auth` does.
+    static func replaceCodes(_ store: any AdminStore, userID: Int64, digests: [Data]) async throws -> Bool {
+        let revision = try await store.secondFactor(userID: userID)?.revision ?? 0
+        return try await store.replaceRecoveryCodes(userID: userID, digests: digests, ifRevision: revision)
     }
 
     /// A login's token for a user, expiring at `expiresAt`.
@@ -61,23 +73,24 @@ extension StoreContract {
         switch self {
         case .pendingTOTPSecretRoundTrips:
             #expect(try await store.secondFactor(userID: ada.id) == nil)
-            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: Self.bytes("first")))
+            #expect(try await Self.pend(store, userID: ada.id, sealed: Self.bytes("first")))
             let first = SecondFactor(
-                userID: ada.id, secret: nil, pendingSecret: Self.bytes("first"), lastStep: nil, recoveryCodesLeft: 0)
+                userID: ada.id, secret: nil, pendingSecret: Self.bytes("first"), lastStep: nil, recoveryCodesLeft: 0,
+                revision: 1)
             #expect(try await store.secondFactor(userID: ada.id) == first)
-            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: Self.bytes("second")))
+            #expect(try await Self.pend(store, userID: ada.id, sealed: Self.bytes("second")))
             #expect(try await store.secondFactor(userID: ada.id)?.pendingSecret == Self.bytes("second"))
             // A pending secret is no second factor yet.
             #expect(try await store.findUser(by: .id(ada.id))?.secondFactorEnabled == false)
             #expect(try await store.secondFactor(userID: bob.id) == nil)
             await #expect(throws: StoreError.notFound) {
-                _ = try await store.setPendingTOTPSecret(userID: ada.id + 99, sealed: Self.bytes("ghost"))
+                _ = try await Self.pend(store, userID: ada.id + 99, sealed: Self.bytes("ghost"))
             }
             // While a factor is active, a new enrolment changes nothing.
             try await Self.activate(store, userID: bob.id, secret: secret)
-            #expect(try await store.setPendingTOTPSecret(userID: bob.id, sealed: Self.bytes("other")) == false)
+            #expect(try await Self.pend(store, userID: bob.id, sealed: Self.bytes("other")) == false)
             let active = SecondFactor(
-                userID: bob.id, secret: secret, pendingSecret: nil, lastStep: 100, recoveryCodesLeft: 0)
+                userID: bob.id, secret: secret, pendingSecret: nil, lastStep: 100, recoveryCodesLeft: 0, revision: 2)
             #expect(try await store.secondFactor(userID: bob.id) == active)
 
         case .activateTOTPIsAllOrNothing:
@@ -86,7 +99,7 @@ extension StoreContract {
             let expired = Self.session("expired", userID: ada.id, expiresAt: Self.t0 - 1)
             let bobs = Self.session("bob", userID: bob.id)
             for session in [current, other, expired, bobs] { try await Self.addSession(store, session) }
-            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: secret))
+            #expect(try await Self.pend(store, userID: ada.id, sealed: secret))
             let renewed = Self.digest("renewed")
             // Another pending secret, another account's session, a gone session: nothing changes.
             for (pending, kept) in [
@@ -109,7 +122,7 @@ extension StoreContract {
                     userID: ada.id, pending: secret, step: 100, recoveryCodes: codes, keeping: current.tokenDigest,
                     as: renewed))
             let factor = SecondFactor(
-                userID: ada.id, secret: secret, pendingSecret: nil, lastStep: 100, recoveryCodesLeft: 5)
+                userID: ada.id, secret: secret, pendingSecret: nil, lastStep: 100, recoveryCodesLeft: 5, revision: 2)
             #expect(try await store.secondFactor(userID: ada.id) == factor)
             var rekeyed = current
             rekeyed.tokenDigest = renewed
@@ -134,7 +147,7 @@ extension StoreContract {
         case .acceptTOTPStepOncePerStep:
             try await Self.activate(store, userID: ada.id, secret: secret, step: 100)
             // A pending secret accepts no code.
-            #expect(try await store.setPendingTOTPSecret(userID: bob.id, sealed: secret))
+            #expect(try await Self.pend(store, userID: bob.id, sealed: secret))
             #expect(try await store.acceptTOTPStep(userID: bob.id, step: 101, secret: secret, resealed: nil) == false)
             #expect(try await store.acceptTOTPStep(userID: ada.id, step: 100, secret: secret, resealed: nil) == false)
             #expect(try await store.acceptTOTPStep(userID: ada.id, step: 101, secret: secret, resealed: nil))
@@ -163,9 +176,9 @@ extension StoreContract {
 
         case .recoveryCodesAreConsumedOnce:
             // Without an active factor, codes cannot be replaced.
-            #expect(try await store.replaceRecoveryCodes(userID: ada.id, digests: codes) == false)
-            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: secret))
-            #expect(try await store.replaceRecoveryCodes(userID: ada.id, digests: codes) == false)
+            #expect(try await Self.replaceCodes(store, userID: ada.id, digests: codes) == false)
+            #expect(try await Self.pend(store, userID: ada.id, sealed: secret))
+            #expect(try await Self.replaceCodes(store, userID: ada.id, digests: codes) == false)
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [codes[0]]) == nil)
             try await Self.activate(store, userID: ada.id, secret: secret, codes: codes)
             try await Self.activate(store, userID: bob.id, secret: secret, codes: [Self.bytes("bob-code")])
@@ -183,7 +196,7 @@ extension StoreContract {
             #expect(outcomes.compactMap { try? $0.get() } == [3])
             #expect(try await store.secondFactor(userID: ada.id)?.recoveryCodesLeft == 3)
             let fresh = [Self.bytes("fresh-1"), Self.bytes("fresh-2")]
-            #expect(try await store.replaceRecoveryCodes(userID: ada.id, digests: fresh))
+            #expect(try await Self.replaceCodes(store, userID: ada.id, digests: fresh))
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [codes[0]]) == nil)
             #expect(try await store.secondFactor(userID: ada.id)?.recoveryCodesLeft == 2)
             #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [fresh[1]]) == 1)
@@ -202,7 +215,7 @@ extension StoreContract {
             #expect(try await store.findLoginChallenge(digest: Self.digest("ada-login")) == nil)
             #expect(try await store.deleteSecondFactor(userID: ada.id) == false)
             // A pending enrolment goes too, and was no active factor.
-            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: secret))
+            #expect(try await Self.pend(store, userID: ada.id, sealed: secret))
             #expect(try await store.deleteSecondFactor(userID: ada.id) == false)
             #expect(try await store.secondFactor(userID: ada.id) == nil)
             // The other account keeps everything.
@@ -251,7 +264,7 @@ extension StoreContract {
             for user in [ada, bob, carol] {
                 try await Self.activate(store, userID: user.id, secret: Self.bytes("secret-\(user.id)"))
             }
-            #expect(try await store.setPendingTOTPSecret(userID: dan.id, sealed: Self.bytes("pending")))
+            #expect(try await Self.pend(store, userID: dan.id, sealed: Self.bytes("pending")))
             let all = try await store.sampleTOTPSecrets(limit: 10)
             #expect(Set(all.map(\.userID)) == Set([ada.id, bob.id, carol.id]) && all.count == 3)
             #expect(all.allSatisfy { $0.secret == Self.bytes("secret-\($0.userID)") })
@@ -296,6 +309,81 @@ extension StoreContract {
             #expect(try await store.addSession(Self.session("other-user", userID: bob.id), ifPasswordHash: "h"))
             #expect(try await store.deleteSecondFactor(userID: ada.id))
             #expect(try await store.addSession(Self.session("password-only", userID: ada.id), ifPasswordHash: "h"))
+
+        case .secondFactorChangesNeedTheRevisionTheyBeganFrom:
+            // An enrolment: from no factor, or from the revision read; never from another.
+            #expect(
+                try await store.setPendingTOTPSecret(userID: ada.id, sealed: Self.bytes("p"), ifRevision: 3) == false)
+            #expect(try await store.secondFactor(userID: ada.id) == nil)
+            let begun = await Self.concurrently(10) {
+                try await store.setPendingTOTPSecret(userID: ada.id, sealed: Self.bytes("p"), ifRevision: nil)
+            }
+            #expect(Self.failures(begun).isEmpty, "\(begun)")
+            #expect(begun.filter { (try? $0.get()) == true }.count == 1)
+            #expect(try await store.secondFactor(userID: ada.id)?.revision == 1)
+            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: secret, ifRevision: nil) == false)
+            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: secret, ifRevision: 0) == false)
+            #expect(try await store.secondFactor(userID: ada.id)?.pendingSecret == Self.bytes("p"))
+            #expect(try await store.setPendingTOTPSecret(userID: ada.id, sealed: secret, ifRevision: 1))
+            try await Self.addSession(store, Self.session("confirming", userID: ada.id))
+            #expect(
+                try await store.activateTOTP(
+                    userID: ada.id, pending: secret, step: 100, recoveryCodes: codes,
+                    keeping: Self.digest("confirming"), as: Self.digest("confirmed")))
+            #expect(try await store.secondFactor(userID: ada.id)?.revision == 3)
+            // Accepting a code or using a recovery code changes no revision.
+            #expect(try await store.acceptTOTPStep(userID: ada.id, step: 101, secret: secret, resealed: nil))
+            #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [codes[0]]) == 4)
+            #expect(try await store.secondFactor(userID: ada.id)?.revision == 3)
+            // New codes: of many replacements from one revision, one lands.
+            let replaced = await Self.concurrently(10) {
+                try await store.replaceRecoveryCodes(userID: ada.id, digests: [Self.bytes("new")], ifRevision: 3)
+            }
+            #expect(Self.failures(replaced).isEmpty, "\(replaced)")
+            #expect(replaced.filter { (try? $0.get()) == true }.count == 1)
+            #expect(try await store.secondFactor(userID: ada.id)?.revision == 4)
+            #expect(try await store.replaceRecoveryCodes(userID: ada.id, digests: codes, ifRevision: 3) == false)
+            #expect(try await store.consumeRecoveryCode(userID: ada.id, digests: [codes[1]]) == nil)
+            #expect(try await store.secondFactor(userID: ada.id)?.recoveryCodesLeft == 1)
+            // The removal: not from an older revision; from the current one, or by an operator.
+            #expect(try await store.deleteSecondFactor(userID: ada.id, ifRevision: 3) == false)
+            #expect(try await store.secondFactor(userID: ada.id)?.isActive == true)
+            #expect(try await store.findUser(by: .id(ada.id))?.secondFactorEnabled == true)
+            #expect(try await store.deleteSecondFactor(userID: ada.id, ifRevision: 4))
+            #expect(try await store.secondFactor(userID: ada.id) == nil)
+            try await Self.activate(store, userID: bob.id, secret: secret)
+            #expect(try await store.deleteSecondFactor(userID: bob.id, ifRevision: nil))
+
+        case .expiredLoginChallengesAreTakenOnce:
+            let expired = [
+                Self.loginChallenge("gone-1", userID: ada.id, expiresAt: Self.t0 - 1),
+                Self.loginChallenge("gone-2", userID: bob.id, expiresAt: Self.t0),
+            ]
+            let live = Self.loginChallenge("live", userID: ada.id, expiresAt: Self.t0 + 1)
+            for challenge in expired + [live] { try await store.addLoginChallenge(challenge) }
+            let takers = await Self.concurrently(10) { try await store.takeExpiredLoginChallenges(now: Self.t0) }
+            #expect(Self.failures(takers).isEmpty, "\(takers)")
+            let taken = takers.flatMap { (try? $0.get()) ?? [] }
+            #expect(Set(taken.map(\.tokenDigest)) == Set(expired.map(\.tokenDigest)) && taken.count == 2)
+            #expect(taken.first { $0.tokenDigest == expired[1].tokenDigest } == expired[1])
+            #expect(try await store.findLoginChallenge(digest: live.tokenDigest) == live)
+            #expect(try await store.takeExpiredLoginChallenges(now: Self.t0).isEmpty)
+
+        case .removingTheFactorBringsSessionsToLevelOne:
+            let confirmed = try await Self.activate(store, userID: ada.id, secret: secret)
+            var later = Self.session("later", userID: ada.id)
+            later.aal = 2
+            try await Self.addSession(store, later)
+            var bobs = Self.session("bob", userID: bob.id)
+            bobs.aal = 2
+            try await Self.addSession(store, bobs)
+            #expect(try await store.findSession(digest: confirmed)?.session.aal == 2)
+            #expect(try await store.deleteSecondFactor(userID: ada.id))
+            #expect(try await store.findSession(digest: confirmed)?.session.aal == 1)
+            #expect(try await store.findSession(digest: later.tokenDigest)?.session.aal == 1)
+            let listed = try await store.listSessions(userID: ada.id, now: Self.t0, idleCutoff: Self.t0 - 60)
+            #expect(listed.count == 2 && listed.allSatisfy { $0.aal == 1 })
+            #expect(try await store.findSession(digest: bobs.tokenDigest)?.session.aal == 2)
 
         default:
             Issue.record("\(self) is not a second-factor check")

@@ -42,6 +42,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case verificationVerifiesTheOwnAddressOnce
     case verificationChangesTheAddressUnlessTaken
     case passwordChangesAndRenamesDropAPendingVerification
+    case pendingClaimsAreKeptForUnverifiedAddressesOnly
+    case firstProofSettlesThePendingClaim
     case pendingTOTPSecretRoundTrips
     case activateTOTPIsAllOrNothing
     case acceptTOTPStepOncePerStep
@@ -53,6 +55,9 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case sampleTOTPSecretsReturnsActiveOnes
     case sessionAssuranceLevelRoundTrips
     case sessionNeedsTheSecondFactorOnceActive
+    case secondFactorChangesNeedTheRevisionTheyBeganFrom
+    case removingTheFactorBringsSessionsToLevelOne
+    case expiredLoginChallengesAreTakenOnce
     case newPasswordsRevokeExactlyWhatIsDeclared
     case addSessionRecordsTheLoginWithIt
 
@@ -119,12 +124,15 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
         case .activityRoundTripsNewestFirst, .purgeActivityRemovesOnlyOldEntries:
             try await runActivity(on: store)
         case .verificationTokensRoundTripAndReplace, .verificationVerifiesTheOwnAddressOnce,
-            .verificationChangesTheAddressUnlessTaken, .passwordChangesAndRenamesDropAPendingVerification:
+            .verificationChangesTheAddressUnlessTaken, .passwordChangesAndRenamesDropAPendingVerification,
+            .pendingClaimsAreKeptForUnverifiedAddressesOnly, .firstProofSettlesThePendingClaim:
             try await runVerification(on: store)
         case .pendingTOTPSecretRoundTrips, .activateTOTPIsAllOrNothing, .acceptTOTPStepOncePerStep,
             .concurrentTOTPStepsHaveOneWinner, .recoveryCodesAreConsumedOnce, .deleteSecondFactorRemovesEverything,
             .loginChallengesAreUsedOnceAndPurged, .deleteUserTakesTheSecondFactor, .sampleTOTPSecretsReturnsActiveOnes,
-            .sessionAssuranceLevelRoundTrips, .sessionNeedsTheSecondFactorOnceActive:
+            .sessionAssuranceLevelRoundTrips, .sessionNeedsTheSecondFactorOnceActive,
+            .secondFactorChangesNeedTheRevisionTheyBeganFrom, .removingTheFactorBringsSessionsToLevelOne,
+            .expiredLoginChallengesAreTakenOnce:
             try await runSecondFactor(on: store)
         case .newPasswordsRevokeExactlyWhatIsDeclared, .addSessionRecordsTheLoginWithIt:
             try await runRevocation(on: store)

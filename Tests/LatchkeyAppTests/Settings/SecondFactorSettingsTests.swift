@@ -41,11 +41,14 @@ struct SecondFactorSettingsTests {
         #expect(settings.policy.secondFactorIssuer == "Latchkey")
         #expect(settings.policy.secondFactorThrottle == FailureThrottle(maxFailures: 5, firstWait: 30, maxWait: 600))
         #expect(settings.policy.secondFactorKeyring == nil)
+        #expect(settings.policy.loginChallengeLifetime == 300)
         let set = try await Self.load([
             "MFA_ISSUER": "Acme Login", "MFA_MAX_FAILURES": "3", "MFA_ENCRYPTION_KEY": Self.key,
-            "MFA_ENCRYPTION_KEYS_PREVIOUS": " \(Self.otherKey) ,",
+            "MFA_ENCRYPTION_KEYS_PREVIOUS": " \(Self.otherKey) ,", "MFA_LOGIN_TOKEN_TTL": "30",
         ])
         #expect(set.policy.secondFactorIssuer == "Acme Login" && set.policy.secondFactorThrottle.maxFailures == 3)
+        #expect(set.policy.loginChallengeLifetime == 30)
+        #expect(try await Self.load(["MFA_LOGIN_TOKEN_TTL": "3600"]).policy.loginChallengeLifetime == 3600)
         #expect(
             set.policy.secondFactorKeyring
                 == (try SecondFactorKeyring(
@@ -66,6 +69,9 @@ struct SecondFactorSettingsTests {
             (["MFA_ISSUER": "a\u{7}b"], "MFA_ISSUER: must be 1 to 100 characters"),
             (["MFA_ISSUER": String(repeating: "x", count: 101)], "MFA_ISSUER: must be 1 to 100 characters"),
             (["MFA_MAX_FAILURES": "0"], "MFA_MAX_FAILURES: '0' must be an integer from 1 to 1000"),
+            (["MFA_LOGIN_TOKEN_TTL": "29"], "MFA_LOGIN_TOKEN_TTL: '29' must be an integer from 30 to 3600"),
+            (["MFA_LOGIN_TOKEN_TTL": "3601"], "MFA_LOGIN_TOKEN_TTL: '3601' must be an integer from 30 to 3600"),
+            (["MFA_LOGIN_TOKEN_TTL": "5m"], "MFA_LOGIN_TOKEN_TTL: '5m' must be an integer from 30 to 3600"),
         ]
         for (variables, reason) in cases {
             let refusal = await Self.refusal(variables)
@@ -145,7 +151,8 @@ struct SecondFactorSettingsTests {
             try await database.withRunning {
                 let auth = try await Auth(
                     store: database.store, hasher: FastHasher(), policy: keyed.policy, logger: CapturedLog().logger)
-                _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+                let account = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+                _ = try await auth.markVerified(email: account.email)
                 let session = try await auth.createSession(
                     for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
                 let enrolment = try await auth.beginTOTPEnrolment(

@@ -20,10 +20,12 @@ struct SecondFactorFixture {
 
     var auth: Auth { fixture.auth }
 
-    /// Registers ada (password `b4l0u`) and logs her in.
+    /// Registers ada (password `b4l0u`), verifies her address (a second factor needs it) and
+    /// logs her in.
     init(policy: AuthPolicy = Self.policy()) async throws {
         fixture = try await Fixture(policy: policy)
         account = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
+        #expect(try await fixture.store.setEmailVerified(userID: account.id, true))
         session = try await fixture.auth.createSession(
             for: fixture.auth.validLogin(email: "ada@example.com", password: "b4l0u"))
     }

@@ -16,12 +16,18 @@ struct LogInTests {
         throw UnreadCode()
     }
 
-    @Test("logIn: the session for the right password; the code is never read without a second factor")
+    @Test("logIn: the session for the right password; a code is read first, and ignored without a second factor")
     func loggedIn() async throws {
         let fixture = try await Fixture()
         _ = try await fixture.auth.registerUser(email: "ada@example.com", password: "b4l0u")
-        let outcome = try await fixture.auth.logIn(
-            email: "ADA@example.com", password: "b4l0u", code: try Self.unreadableCode())
+        // The code is read before the password is checked, whatever the account: a surface's
+        // error reading it comes first, even with a wrong password.
+        await #expect(throws: UnreadCode.self) {
+            _ = try await fixture.auth.logIn(
+                email: "ada@example.com", password: "wrong", code: try Self.unreadableCode())
+        }
+        #expect(await fixture.store.throttleRecordCount == 0)
+        let outcome = try await fixture.auth.logIn(email: "ADA@example.com", password: "b4l0u", code: "123 456")
         guard case .loggedIn(let grant) = outcome else {
             Issue.record("expected a session, got \(outcome)")
             return
@@ -116,6 +122,26 @@ struct LogInTests {
             _ = try await auth.continueLogIn(challenge: second, code: TOTP.code(secret: secret, at: fixture.clock.now))
         }
     }
+    @Test("an operator's rename between the steps: the code step refuses as the password step does")
+    func renameBetweenTheSteps() async throws {
+        var policy = SecondFactorFixture.policy()
+        policy.emailVerification = .required
+        var mfa = try await SecondFactorFixture(policy: policy)
+        try await mfa.enrol()
+        mfa.nextStep()
+        let challenge = try await mfa.firstStep()
+        // The rename leaves the new address unverified: both login forms now refuse, and the
+        // challenge issued before the rename makes no session either.
+        #expect(try await mfa.auth.renameUser(id: mfa.account.id, to: "ada.l@example.com") == "ada.l@example.com")
+        await #expect(throws: AuthError.emailNotVerified) {
+            _ = try await mfa.auth.logIn(email: "ada.l@example.com", password: "b4l0u", code: mfa.code())
+        }
+        await #expect(throws: AuthError.emailNotVerified) {
+            _ = try await mfa.auth.continueLogIn(challenge: challenge, code: mfa.code())
+        }
+        #expect(try await mfa.auth.sessions(sessionToken: mfa.session).count == 1)
+    }
+
     @Test("an activity entry that cannot be written loses the entry, never the login")
     func activityFailureKeepsTheLogin() async throws {
         let fixture = try await Fixture()

@@ -17,28 +17,74 @@ struct SecondFactorRoutesTests {
         return policy
     }
 
-    @Test("a code that is not a string is read only for an account with a second factor, after its password")
-    func malformedCodeIsReadOnlyWhenNeeded() async throws {
+    @Test("a code that is not a string, or of neither shape, is a 400 for any account, before the password")
+    func malformedCodeIsRefusedFirst() async throws {
         let service = try await TestService(policy: Self.policy())
         try await service.test { client in
             let token = try await client.logIn()
-            let body = { (password: String) -> (HTTPFields, ByteBuffer) in
-                let text = #"{"email": "bob@example.com", "password": "\#(password)", "code": 123456}"#
+            let body = { (password: String, code: String) -> (HTTPFields, ByteBuffer) in
+                let text = #"{"email": "bob@example.com", "password": "\#(password)", "code": \#(code)}"#
                 return ([.contentType: "application/json"], ByteBuffer(string: text))
             }
-            // Without a second factor the field is never read: the login succeeds.
-            #expect(try await client.send(.post, "/sessions", body("b4l0u")).status == .ok)
-            _ = try await Self.enrol(client, token)
-            // With one: a wrong password is refused first, then the code's shape is.
-            try await client.send(.post, "/sessions", body("wrong")).expectError(.unauthorized)
-            try await client.send(.post, "/sessions", body("b4l0u")).expectError(.badRequest, "code must be a string")
+            for enrolled in [false, true] {
+                if enrolled { _ = try await Self.enrol(client, token) }
+                for password in ["b4l0u", "wrong"] {
+                    try await client.send(.post, "/sessions", body(password, "123456")).expectError(
+                        .badRequest, "code must be a string")
+                    try await client.send(.post, "/sessions", body(password, #""12 34""#)).expectError(
+                        .badRequest, "code must be 6 digits or a recovery code")
+                }
+            }
+            // Without a factor a well-formed code is ignored.
+            let other = try await client.send(
+                .post, "/users", form(["email": "carol@example.com", "password": "b4l0u"]))
+            #expect(other.status == .ok)
+            let login = try await client.send(
+                .post, "/sessions", form(["email": "carol@example.com", "password": "b4l0u", "code": "123 456"]))
+            #expect(login.status == .ok)
         }
     }
 
-    /// Enrols bob's session: the secret's bytes, the session's new token and the recovery codes.
+    @Test("codes typed as people type them: spaced, fullwidth, with a no-break space or a dash, by form and JSON")
+    func codeSpellingsOnTheWire() async throws {
+        let service = try await TestService(policy: Self.policy())
+        try await service.test { client in
+            let token = try await client.logIn()
+            let (secret, _, codes) = try await Self.enrol(client, token)
+            let groups = codes.map { $0.split(separator: "-").joined(separator: " ") }
+            let spellings = [
+                form(["email": "bob@example.com", "password": "b4l0u", "code": groups[0].lowercased()]),
+                json([
+                    "email": "bob@example.com", "password": "b4l0u",
+                    "code": groups[1].replacingOccurrences(
+                        of: " ", with: "\u{2013}"),
+                ]),
+                form([
+                    "email": "bob@example.com", "password": "b4l0u",
+                    "code": groups[2].replacingOccurrences(
+                        of: " ", with: "\u{00A0}") + "\n",
+                ]),
+            ]
+            for body in spellings {
+                #expect(try await client.send(.post, "/sessions", body).status == .ok)
+            }
+            // The next step's code (the enrolment used this one), in fullwidth digits with a space.
+            let next = TOTP.code(secret: secret, at: Date().addingTimeInterval(30))
+            let fullwidth = String(
+                String.UnicodeScalarView(next.unicodeScalars.map { Unicode.Scalar($0.value + 0xFEE0)! }))
+            let spaced = "\(fullwidth.prefix(3)) \(fullwidth.suffix(3))"
+            let response = try await client.send(
+                .post, "/sessions", json(["email": "bob@example.com", "password": "b4l0u", "code": spaced]))
+            #expect(response.status == .ok)
+        }
+    }
+
+    /// Verifies bob's address (a second factor needs it), then enrols bob's session: the secret's
+    /// bytes, the session's new token and the recovery codes.
     static func enrol(_ client: any TestClientProtocol, _ token: String) async throws
         -> (secret: Data, token: String, codes: [String])
     {
+        try await verifyBob(client)
         let begun = try await client.send(.post, "/account/mfa/totp", form(["password": "b4l0u"]), cookie: token)
         #expect(begun.status == .ok)
         let body = try #require(begun.object)
@@ -57,6 +103,17 @@ struct SecondFactorRoutesTests {
         return (secret, cookie.value, codes)
     }
 
+    /// Verifies bob's address with the token in the answer (the default delivery).
+    static func verifyBob(_ client: any TestClientProtocol) async throws {
+        let issued = try await client.send(.post, "/verify_email", form(["email": "bob@example.com"]))
+        guard issued.status == .ok, let verification = issued.object?["verification_token"] as? String else {
+            return  // verified already
+        }
+        let verified = try await client.send(
+            .put, "/verify_email", form(["email": "bob@example.com", "verification_token": verification]))
+        #expect(verified.status == .ok)
+    }
+
     @Test("enrolment: 503 without keys, 401 wrong password or code, 400 without a pending one, 409 once active")
     func enrolment() async throws {
         let unconfigured = try await TestService(policy: Self.policy(keys: false))
@@ -68,12 +125,20 @@ struct SecondFactorRoutesTests {
         let service = try await TestService(policy: Self.policy())
         try await service.test { client in
             let token = try await client.logIn()
+            // Not before the address is verified, whatever the password.
+            for password in ["b4l0u", "nope"] {
+                try await client.send(.post, "/account/mfa/totp", form(["password": password]), cookie: token)
+                    .expectError(.conflict, "verify your email address first")
+            }
+            try await Self.verifyBob(client)
             try await client.send(.post, "/account/mfa/totp", form(["password": "nope"]), cookie: token)
                 .expectError(.unauthorized, "wrong password")
             try await client.send(.put, "/account/mfa/totp", form(["code": "123456"]), cookie: token)
                 .expectError(.badRequest, "no second factor to confirm: start with POST /account/mfa/totp")
             _ = try await client.send(.post, "/account/mfa/totp", form(["password": "b4l0u"]), cookie: token)
             try await client.send(.put, "/account/mfa/totp", form(["code": "12345x"]), cookie: token)
+                .expectError(.badRequest, "code must be 6 digits or a recovery code")
+            try await client.send(.put, "/account/mfa/totp", form(["code": "000000"]), cookie: token)
                 .expectError(.unauthorized, "wrong code")
             try await client.send(.put, "/account/mfa/totp", form([:]), cookie: token)
                 .expectError(.badRequest, "missing field: code")

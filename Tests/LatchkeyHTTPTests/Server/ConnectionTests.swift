@@ -282,7 +282,7 @@ struct ConnectionTests {
 }
 
 extension ConnectionTests {
-    @Test("A route watching its client is told when the client closes its side before the response, and only then")
+    @Test("A half-close is no cancellation: a 100 Continue probes the client; only a close tells the route")
     func clientGone() throws {
         let connection = try TestConnection()
         let gone = GoneCounter()
@@ -290,9 +290,50 @@ extension ConnectionTests {
         connection.channel.triggerUserOutboundEvent(WatchClient { gone.count() }, promise: nil)
         #expect(gone.value == 0)
         connection.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-        #expect(gone.value == 1)
+        #expect(gone.value == 0)
+        #expect(try connection.written() == "HTTP/1.1 100 Continue\r\n\r\n")
+        // A client that only half-closed reads the answer.
+        try connection.respond()
+        #expect(try connection.written().hasPrefix("HTTP/1.1 200 OK\r\n"))
         connection.channel.pipeline.fireChannelInactive()
-        #expect(gone.value == 1)
+        #expect(gone.value == 0)
+
+        // A client that closed: the reset to the probe closes the connection, and the route hears.
+        let closed = try TestConnection()
+        let told = GoneCounter()
+        try closed.send("POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        closed.channel.triggerUserOutboundEvent(WatchClient { told.count() }, promise: nil)
+        closed.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(told.value == 0)
+        closed.channel.pipeline.fireChannelInactive()
+        #expect(told.value == 1)
+    }
+
+    @Test("A half-close with an HTTP/1.0 request, or once the response began, writes no 100")
+    func noProbe() throws {
+        let old = try TestConnection()
+        try old.send("POST /sessions HTTP/1.0\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        old.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(try old.written().isEmpty)
+        try old.respond()
+        #expect(try old.written().hasPrefix("HTTP/1.1 200 OK\r\n"))
+
+        let started = try TestConnection()
+        try started.send("POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        try started.channel.writeOutbound(
+            HTTPServerResponsePart.head(
+                HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "2"])))
+        started.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(try started.written() == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+    }
+
+    @Test("499 never goes on the wire: the connection closes instead")
+    func clientClosedRequestIsNotWritten() throws {
+        let connection = try TestConnection()
+        try connection.send("POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        _ = try? connection.respond(HTTPResponseStatus(statusCode: 499, reasonPhrase: "Client Closed Request"))
+        #expect(try connection.written().isEmpty)
+        #expect(!connection.isOpen)
     }
 
     @Test("A watch ends with its response: a later close calls nobody")
