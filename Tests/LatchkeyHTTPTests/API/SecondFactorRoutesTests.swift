@@ -79,6 +79,33 @@ struct SecondFactorRoutesTests {
         }
     }
 
+    @Test("the right password without a code is in the activity; a wrong code after it is noticed, once an hour")
+    func passwordWithoutTheCode() async throws {
+        let notifier = RecordingNotifier()
+        let auth = try await Auth(
+            store: InMemoryStore(), hasher: FastHasher(), policy: Self.policy(), notifier: notifier,
+            logger: CapturedLog().logger)
+        let app = Application(router: buildRouter(auth: auth, options: HTTPOptions()), logger: CapturedLog().logger)
+        try await app.test(.router) { client in
+            let token = try await client.logIn()
+            let (_, renewed, _) = try await Self.enrol(client, token)
+            let first = try await client.send(
+                .post, "/sessions", form(["email": "bob@example.com", "password": "b4l0u"]))
+            #expect(first.status == .unauthorized && first.object?["mfa_required"] as? Bool == true)
+            let activity = try await client.send(.get, "/account/activity", cookie: renewed)
+            let events = try #require(activity.object?["events"] as? [[String: Any]])
+            #expect(events.first?["type"] as? String == "login_second_factor_required")
+            let challenge = try #require(first.object?["mfa_token"] as? String)
+            for _ in 0..<2 {
+                let wrong = try await client.send(
+                    .post, "/sessions/mfa", form(["mfa_token": challenge, "code": "000000"]))
+                #expect(wrong.status == .unauthorized)
+            }
+            let notices = notifier.events.filter { $0.name == "password_used_without_second_factor" }
+            #expect(notices.count == 1 && notices.first?.fields["email"] == "bob@example.com")
+        }
+    }
+
     /// Verifies bob's address (a second factor needs it), then enrols bob's session: the secret's
     /// bytes, the session's new token and the recovery codes.
     static func enrol(_ client: any TestClientProtocol, _ token: String) async throws
