@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Every rule of the service: users, sessions, reset tokens, passwords. No web, no database.
@@ -91,6 +92,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The pages people use: HTML forms over the same rules, rendered on the server. Talks to
+        // `Auth` and reuses the HTTP layer's request pieces; never to a store.
+        .target(
+            name: "LatchkeyUI",
+            dependencies: [
+                "LatchkeyCore",
+                "LatchkeyHTTP",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [
+                .embedInCode("Resources/layout.mustache"),
+                .embedInCode("Resources/login.mustache"),
+                .embedInCode("Resources/register.mustache"),
+                .embedInCode("Resources/message.mustache"),
+                .embedInCode("Resources/account.mustache"),
+                .embedInCode("Resources/forgot.mustache"),
+                .embedInCode("Resources/reset.mustache"),
+                .embedInCode("Resources/verify.mustache"),
+                .embedInCode("Resources/style.css"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The composition root and the command line: configuration, stores, lifecycle.
         .target(
             name: "LatchkeyApp",
@@ -99,6 +125,7 @@ let package = Package(
                 "LatchkeySQLite",
                 "LatchkeyPostgres",
                 "LatchkeyHTTP",
+                "LatchkeyUI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -165,6 +192,20 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatchkeyUITests",
+            dependencies: [
+                "LatchkeyCore",
+                "LatchkeyHTTP",
+                "LatchkeyUI",
+                "LatchkeyTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

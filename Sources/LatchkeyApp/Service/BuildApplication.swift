@@ -1,6 +1,7 @@
 import Hummingbird
 import LatchkeyCore
 import LatchkeyHTTP
+import LatchkeyUI
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -71,7 +72,7 @@ public func buildApplication(
     if let problem = try await auth.secondFactorKeyProblem() {
         throw ConfigurationError(problem)
     }
-    let options = HTTPOptions(
+    var options = HTTPOptions(
         secureCookies: settings.secureCookies,
         allowedOrigins: settings.allowedOrigins,
         refuseCrossSite: settings.profile == .production,
@@ -85,8 +86,17 @@ public func buildApplication(
         sessionCookieName: settings.sessionCookieName,
         publicOrigin: settings.publicOrigin
     )
+    var pageRoutes: [Route] = []
+    if settings.uiEnabled {
+        let pages = try Pages(
+            auth: auth, options: options, production: settings.profile == .production, publicURL: settings.publicURL)
+        pageRoutes = pages.routes
+        options.errorPage = { pages.errorPage($0) }
+    } else {
+        logger.notice("the pages under /ui are off (UI_ENABLED=false, or production without PUBLIC_URL)")
+    }
     var app = Application(
-        router: buildRouter(auth: auth, options: options),
+        router: buildRouter(auth: auth, options: options, pages: pageRoutes),
         server: .latchkeyHTTP1(timeouts: settings.connectionTimeouts),
         configuration: ApplicationConfiguration(
             address: .hostname(settings.host, port: settings.port),

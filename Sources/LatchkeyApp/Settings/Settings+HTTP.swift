@@ -42,10 +42,14 @@ extension Settings {
         if let url = text(.publicURL) {
             do {
                 settings.publicOrigin = try publicOrigin(of: url)
+                settings.publicURL = url
             } catch {
                 problems.append(contentsOf: error.problems)
             }
         }
+        // The pages' links are built from PUBLIC_URL alone, never from a request's Host: in
+        // production the pages need it, and stay off without it (`serve` says so).
+        settings.uiEnabled = try boolean(.uiEnabled, true) && !(production && text(.publicURL) == nil)
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 

@@ -53,6 +53,7 @@ extension Settings {
         case secondFactorEncryptionKeysPrevious = "MFA_ENCRYPTION_KEYS_PREVIOUS"
         case secondFactorMaxFailures = "MFA_MAX_FAILURES"
         case secondFactorLoginTokenTTL = "MFA_LOGIN_TOKEN_TTL"
+        case uiEnabled = "UI_ENABLED"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -106,6 +107,7 @@ extension Settings {
             case .secondFactorEncryptionKey, .secondFactorEncryptionKeysPrevious: nil
             case .secondFactorMaxFailures: "5"
             case .secondFactorLoginTokenTTL: "300"
+            case .uiEnabled: "true"
             }
         }
 
@@ -197,6 +199,8 @@ extension Settings {
             case .secondFactorMaxFailures: "wrong second-factor codes per account answered 401 before waits begin"
             case .secondFactorLoginTokenTTL:
                 "seconds a login token (mfa_token) waits for its code (30 to 3600); the owner hears of one left unused"
+            case .uiEnabled:
+                "true or false: serve the pages under /ui (in production they need PUBLIC_URL)"
             case .activityRetention:
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .sessionsPerUserMax:

@@ -32,6 +32,11 @@ public struct Settings: Sendable, Equatable {
     /// The service's own origin, from `PUBLIC_URL` (`scheme://host[:port]`), whose
     /// state-changing requests production accepts as same-origin.
     public var publicOrigin: String?
+    /// `PUBLIC_URL` itself (`scheme://host[:port][/prefix]`): the pages' links are built from it
+    /// alone.
+    public var publicURL: String?
+    /// Whether the pages under `/ui` are served (`UI_ENABLED`).
+    public var uiEnabled = true
     /// The address to listen on: loopback in development, whose profile hands reset tokens to
     /// whoever asks; every interface in production.
     public var host = "127.0.0.1"

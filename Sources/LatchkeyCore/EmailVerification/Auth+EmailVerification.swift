@@ -94,10 +94,12 @@ extension Auth {
         }
         try await settleAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt, succeeded: true)
         var proof: MailboxProof?
+        var passwordChanged = false
         if let password, let user = try await storage({ try await store.findUser(by: .id(record.userID)) }),
             !user.emailVerified, user.email.utf8.elementsEqual(record.email.utf8)
         {
             let hash = try await chosenPasswordHash(password, for: user)
+            passwordChanged = hash != user.passwordHash
             proof = MailboxProof(
                 passwordHash: hash, revoking: .proofOfMailbox(endingSessions: policy.resetEndsSessions))
         }
@@ -105,7 +107,7 @@ extension Auth {
         switch try await storage({ try await store.consumeVerificationToken(record, now: now, proving: proof) }) {
         case .verified:
             await self.record(.emailVerified, userID: record.userID, origin: origin)
-            if proof != nil { await self.record(.passwordReset, userID: record.userID, origin: origin) }
+            if passwordChanged { await self.record(.passwordReset, userID: record.userID, origin: origin) }
         case .claimPending:
             throw AuthError.invalidInput(Self.passwordRequiredForClaimedAddress)
         case .changed(let old):

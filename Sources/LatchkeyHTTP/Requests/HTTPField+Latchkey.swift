@@ -3,7 +3,7 @@ import HTTPTypes
 /// The header names Latchkey reads or writes that `HTTPTypes` does not define.
 extension HTTPField.Name {
     /// The browser's statement of where a request comes from (Fetch Metadata).
-    static let secFetchSite = Self("Sec-Fetch-Site")!
+    public static let secFetchSite = Self("Sec-Fetch-Site")!
     /// The client address chain a proxy adds; believed only from `TRUSTED_PROXIES`.
     static let xForwardedFor = Self("X-Forwarded-For")!
     /// The request's identifier, echoed or made up, and logged.

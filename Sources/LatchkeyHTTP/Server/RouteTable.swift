@@ -35,6 +35,22 @@ public struct Route: Sendable {
 
     /// `METHOD /path`, as the docs name a route.
     public var name: String { "\(method.rawValue) \(path)" }
+
+    /// Creates a route.
+    /// - Parameters:
+    ///   - method: The method it serves.
+    ///   - path: Its path, with `{name}` for a parameter.
+    ///   - traits: What it is beyond its handler.
+    ///   - handler: Answers a request.
+    public init(
+        method: HTTPRequest.Method, path: String, traits: RouteTraits,
+        handler: @escaping @Sendable (Request, LatchkeyRequestContext) async throws -> Response
+    ) {
+        self.method = method
+        self.path = path
+        self.traits = traits
+        self.handler = handler
+    }
 }
 
 /// Every route, in one table: the router registers each, and derives from it the methods each
@@ -44,11 +60,12 @@ public struct RouteTable: Sendable {
     /// The routes, in the order they are registered.
     public let routes: [Route]
 
-    /// The table of the API.
+    /// The table of the API, and of the pages when given.
     /// - Parameters:
     ///   - auth: The rules.
     ///   - options: Cookie, proxy and operations settings.
-    public init(auth: Auth, options: HTTPOptions) {
+    ///   - pages: The pages' routes (`LatchkeyUI`), after the API's.
+    public init(auth: Auth, options: HTTPOptions, pages: [Route] = []) {
         let routes = AuthRoutes(auth: auth, options: options)
         let account = AccountRoutes(auth: auth, options: options)
         let secondFactor = SecondFactorRoutes(auth: auth, account: account, login: routes)
@@ -58,46 +75,53 @@ public struct RouteTable: Sendable {
         let hashing: RouteTraits = [.documented, .hashes]
         let limited: RouteTraits = [.documented, .clientLimited]
         let limitedHashing: RouteTraits = [.documented, .clientLimited, .hashes]
-        self.routes = [
-            Route(method: .get, path: "/", traits: api) { _, _ in JSONResponse.make(.ok, ["message": "Bienvenue"]) },
-            Route(method: .post, path: "/users", traits: limitedHashing, handler: routes.register),
-            Route(method: .post, path: "/sessions", traits: limitedHashing, handler: routes.login),
-            Route(method: .delete, path: "/sessions", traits: api, handler: routes.logout),
-            Route(method: .get, path: "/profile", traits: api) { request, _ in try await routes.profile(request) },
-            Route(method: .post, path: "/reset_password", traits: limited, handler: routes.resetToken),
-            Route(method: .put, path: "/reset_password", traits: limitedHashing, handler: routes.updatePassword),
-            // Liveness: the process serves requests. Readiness: the database answers too.
-            Route(method: .get, path: "/healthz", traits: api) { _, _ in JSONResponse.make(.ok, ["status": "ok"]) },
-            Route(method: .get, path: "/readyz", traits: api) { _, _ in
-                await auth.isStorageReady()
-                    ? JSONResponse.make(.ok, ["status": "ready"])
-                    : JSONResponse.make(.serviceUnavailable, ["message": "the database is not answering"])
-            },
-            Route(method: .get, path: "/metrics", traits: api) { request, _ in try operations.metrics(request) },
-            Route(method: .get, path: "/openapi.json", traits: api) { request, _ in try operations.openAPI(request) },
-            Route(method: .get, path: "/auth/verify", traits: api) { request, _ in try await operations.verify(request)
-            },
-            Route(method: .get, path: "/account", traits: api) { request, _ in try await account.account(request) },
-            Route(method: .delete, path: "/account", traits: hashing, handler: account.deleteAccount),
-            Route(method: .put, path: "/account/password", traits: hashing, handler: account.changePassword),
-            Route(method: .put, path: "/account/email", traits: hashing, handler: account.changeEmail),
-            Route(method: .get, path: "/account/sessions", traits: api) { request, _ in
-                try await account.sessions(request)
-            },
-            Route(method: .delete, path: "/account/sessions", traits: hashing, handler: account.endOtherSessions),
-            Route(method: .delete, path: "/account/sessions/{id}", traits: hashing, handler: account.endSession),
-            Route(method: .get, path: "/account/activity", traits: api) { request, _ in
-                try await account.activity(request)
-            },
-            Route(method: .post, path: "/account/mfa/totp", traits: hashing, handler: secondFactor.begin),
-            Route(method: .put, path: "/account/mfa/totp", traits: hashing, handler: secondFactor.confirm),
-            Route(method: .delete, path: "/account/mfa/totp", traits: hashing, handler: secondFactor.disable),
-            Route(
-                method: .post, path: "/account/mfa/recovery_codes", traits: hashing, handler: secondFactor.regenerate),
-            Route(method: .post, path: "/sessions/mfa", traits: limitedHashing, handler: secondFactor.continueLogIn),
-            Route(method: .post, path: "/verify_email", traits: limited, handler: routes.requestVerification),
-            Route(method: .put, path: "/verify_email", traits: limited, handler: routes.verifyEmail),
-        ]
+        self.routes =
+            [
+                Route(method: .get, path: "/", traits: api) { _, _ in JSONResponse.make(.ok, ["message": "Bienvenue"])
+                },
+                Route(method: .post, path: "/users", traits: limitedHashing, handler: routes.register),
+                Route(method: .post, path: "/sessions", traits: limitedHashing, handler: routes.login),
+                Route(method: .delete, path: "/sessions", traits: api, handler: routes.logout),
+                Route(method: .get, path: "/profile", traits: api) { request, _ in try await routes.profile(request) },
+                Route(method: .post, path: "/reset_password", traits: limited, handler: routes.resetToken),
+                Route(method: .put, path: "/reset_password", traits: limitedHashing, handler: routes.updatePassword),
+                // Liveness: the process serves requests. Readiness: the database answers too.
+                Route(method: .get, path: "/healthz", traits: api) { _, _ in JSONResponse.make(.ok, ["status": "ok"]) },
+                Route(method: .get, path: "/readyz", traits: api) { _, _ in
+                    await auth.isStorageReady()
+                        ? JSONResponse.make(.ok, ["status": "ready"])
+                        : JSONResponse.make(.serviceUnavailable, ["message": "the database is not answering"])
+                },
+                Route(method: .get, path: "/metrics", traits: api) { request, _ in try operations.metrics(request) },
+                Route(method: .get, path: "/openapi.json", traits: api) { request, _ in try operations.openAPI(request)
+                },
+                Route(method: .get, path: "/auth/verify", traits: api) { request, _ in
+                    try await operations.verify(request)
+                },
+                Route(method: .get, path: "/account", traits: api) { request, _ in try await account.account(request) },
+                Route(method: .delete, path: "/account", traits: hashing, handler: account.deleteAccount),
+                Route(method: .put, path: "/account/password", traits: hashing, handler: account.changePassword),
+                Route(method: .put, path: "/account/email", traits: hashing, handler: account.changeEmail),
+                Route(method: .get, path: "/account/sessions", traits: api) { request, _ in
+                    try await account.sessions(request)
+                },
+                Route(method: .delete, path: "/account/sessions", traits: hashing, handler: account.endOtherSessions),
+                Route(method: .delete, path: "/account/sessions/{id}", traits: hashing, handler: account.endSession),
+                Route(method: .get, path: "/account/activity", traits: api) { request, _ in
+                    try await account.activity(request)
+                },
+                Route(method: .post, path: "/account/mfa/totp", traits: hashing, handler: secondFactor.begin),
+                Route(method: .put, path: "/account/mfa/totp", traits: hashing, handler: secondFactor.confirm),
+                Route(method: .delete, path: "/account/mfa/totp", traits: hashing, handler: secondFactor.disable),
+                Route(
+                    method: .post, path: "/account/mfa/recovery_codes", traits: hashing,
+                    handler: secondFactor.regenerate),
+                Route(
+                    method: .post, path: "/sessions/mfa", traits: limitedHashing, handler: secondFactor.continueLogIn),
+                Route(method: .post, path: "/verify_email", traits: limited, handler: routes.requestVerification),
+                // It may check a password against two hashes, and hash a new one.
+                Route(method: .put, path: "/verify_email", traits: limitedHashing, handler: routes.verifyEmail),
+            ] + pages
     }
 
     /// The routes with a trait.

@@ -9,11 +9,13 @@ public let sessionCookieName = "session_id"
 ///   - auth: The rules; the only thing the HTTP layer talks to.
 ///   - options: Cookie settings.
 /// - Returns: A router ready for an `Application`.
-public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Router<LatchkeyRequestContext> {
+public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions(), pages: [Route] = [])
+    -> Router<LatchkeyRequestContext>
+{
     // Every GET route answers HEAD with the same status and headers and no body (nginx and
     // health checkers send HEAD); Hummingbird makes the HEAD routes.
     let router = Router(context: LatchkeyRequestContext.self, options: .autoGenerateHeadEndpoints)
-    let table = RouteTable(auth: auth, options: options)
+    let table = RouteTable(auth: auth, options: options, pages: pages)
     // Added first so that they wrap every route and the not-found responder: the headers go on
     // every response, errors included.
     router.add(middleware: RequestLoadMiddleware())
@@ -28,7 +30,7 @@ public func buildRouter(auth: Auth, options: HTTPOptions = HTTPOptions()) -> Rou
         // error middleware, so that it sees every error as the status the client gets.
         router.add(middleware: MetricsMiddleware())
     }
-    router.add(middleware: JSONErrorMiddleware(allowedMethods: table.allowedMethods))
+    router.add(middleware: JSONErrorMiddleware(allowedMethods: table.allowedMethods, errorPage: options.errorPage))
     if options.refuseCrossSite {
         router.add(
             middleware: CrossSiteGuardMiddleware(

@@ -1,0 +1,177 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCore
+import LatchkeyHTTP
+
+/// The account page and its actions, each asking for what its API twin asks.
+extension Pages {
+    /// `GET /ui/account`: the address, the sessions, the forms, the recent activity; without a live
+    /// session, a 303 to the login page.
+    func accountPage(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        guard let session = try? await cookie.liveSession(in: request, auth: auth) else {
+            return HTMLResponse.redirect(to: "/ui/login")
+        }
+        var values = try await accountValues(session)
+        switch request.uri.queryParameters["done"].map(String.init) {
+        case "password": values["notice"] = "Your password is changed; your other sessions are ended."
+        case "sessions": values["notice"] = "Your other sessions are ended."
+        case "session": values["notice"] = "That session is ended."
+        case "email":
+            values["notice"] = "A link is on its way to the new address: the change happens when it is followed."
+        case "verification": values["notice"] = "A link is on its way to your address."
+        default: break
+        }
+        return show("account", values, for: request)
+    }
+
+    /// What the account page shows.
+    func accountValues(_ session: AuthenticatedSession) async throws -> [String: Any] {
+        async let account = auth.account(session: session)
+        async let sessions = auth.sessions(session: session)
+        async let activity = auth.activity(session: session)
+        let listed = try await sessions
+        return [
+            "email": try await account.email,
+            "verified": try await account.emailVerified,
+            "sessions": listed.map { session in
+                [
+                    "id": session.id, "current": session.current,
+                    "device": session.userAgent.map(Self.device) ?? "An unknown device",
+                    "address": session.ip ?? "an unknown address",
+                    "lastUsed": Self.when(session.lastSeenAt),
+                ] as [String: Any]
+            },
+            "others": listed.count > 1,
+            "activity": try await activity.prefix(20).map { event in
+                [
+                    "what": event.kind.rawValue.replacingOccurrences(of: "_", with: " "),
+                    "when": Self.when(event.at), "address": event.ip as Any,
+                ] as [String: Any]
+            },
+        ]
+    }
+
+    /// Runs an action of the account page: a 303 back to it when it succeeds, the page again with
+    /// the problem next to its field when it fails (`password` for a wrong password, `other` for
+    /// the rest), a 303 to the login page without a session.
+    func accountAction(
+        _ request: Request, context: LatchkeyRequestContext, password: String, other: String,
+        _ action: (AuthenticatedSession, Fields) async throws -> Response
+    ) async throws -> Response {
+        guard let session = try? await cookie.liveSession(in: request, auth: auth) else {
+            return HTMLResponse.redirect(to: "/ui/login")
+        }
+        do {
+            return try await action(session, form(request, context: context))
+        } catch {
+            let problem = PageProblem.from(error, emailField: other, passwordField: password, newPasswordField: other)
+            let values = (try? await accountValues(session)) ?? [:]
+            return showAgain("account", values, problem: problem, for: request)
+        }
+    }
+
+    /// `POST /ui/account/password` `current_password`, `new_password`: `Auth.changePassword`.
+    func changePassword(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        try await accountAction(request, context: context, password: "current_password", other: "new_password") {
+            session, fields in
+            let renewed = try await auth.changePassword(
+                session: session, currentPassword: fields.optional("current_password") ?? "",
+                newPassword: fields.optional("new_password") ?? "", code: fields.code(),
+                origin: origin(of: request, context: context))
+            return HTMLResponse.redirect(
+                to: "/ui/account?done=password",
+                headers: [.setCookie: cookie.header(value: renewed.token, maxAge: renewed.maxAge)])
+        }
+    }
+
+    /// `POST /ui/account/email` `new_email`, `password`: `Auth.changeEmail`.
+    func changeEmail(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        try await accountAction(request, context: context, password: "email_password", other: "new_email") {
+            session, fields in
+            let outcome = try await auth.changeEmail(
+                session: session, password: fields.optional("password") ?? "",
+                newEmail: fields.optional("new_email") ?? "", code: fields.code(),
+                origin: origin(of: request, context: context))
+            return try await done(outcome, notice: "email", session: session, request: request)
+        }
+    }
+
+    /// `POST /ui/account/sessions/end-others` `password`: `Auth.endOtherSessions`.
+    func endOthers(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        try await accountAction(request, context: context, password: "sessions", other: "sessions") {
+            session, fields in
+            _ = try await auth.endOtherSessions(
+                session: session, password: fields.optional("password") ?? "", code: fields.code(),
+                origin: origin(of: request, context: context))
+            return HTMLResponse.redirect(to: "/ui/account?done=sessions")
+        }
+    }
+
+    /// `POST /ui/account/sessions/{id}/end` `password`: `Auth.endSession`.
+    func endSession(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        try await accountAction(request, context: context, password: "sessions", other: "sessions") {
+            session, fields in
+            let endedCurrent = try await auth.endSession(
+                id: context.parameters.get("id") ?? "", session: session,
+                password: fields.optional("password") ?? "", code: fields.code(),
+                origin: origin(of: request, context: context))
+            guard !endedCurrent else {
+                return HTMLResponse.redirect(
+                    to: "/ui/login?logged_out", headers: [.setCookie: cookie.header(value: "", maxAge: 0)])
+            }
+            return HTMLResponse.redirect(to: "/ui/account?done=session")
+        }
+    }
+
+    /// `POST /ui/account/delete` `password`: `Auth.deleteAccount`; the cookie cleared.
+    func deleteAccount(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        try await accountAction(request, context: context, password: "delete", other: "delete") { session, fields in
+            try await auth.deleteAccount(
+                session: session, password: fields.optional("password") ?? "", code: fields.code(),
+                origin: origin(of: request, context: context))
+            return HTMLResponse.redirect(
+                to: "/ui/login?deleted", headers: [.setCookie: cookie.header(value: "", maxAge: 0)])
+        }
+    }
+
+    /// `POST /ui/account/verification`: `Auth.requestEmailVerification` for the account's address.
+    func sendLinkAgain(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        try await accountAction(request, context: context, password: "verification", other: "verification") {
+            session, _ in
+            let outcome = try await auth.requestEmailVerification(for: session.user.email)
+            return try await done(outcome, notice: "verification", session: session, request: request)
+        }
+    }
+
+    /// After an action that sends a link: a 303 back to the account page, or, with `response`
+    /// delivery (development, where the API hands the token out anyway), the page itself with
+    /// the link the mail would carry, marked as a development convenience; never a token in a URL
+    /// the browser keeps.
+    func done(
+        _ outcome: VerificationRequestOutcome, notice: String, session: AuthenticatedSession, request: Request
+    ) async throws -> Response {
+        guard case .issued(let issued) = outcome else {
+            return HTMLResponse.redirect(to: "/ui/account?done=\(notice)")
+        }
+        var values = try await accountValues(session)
+        values["notice"] = "A link is on its way to \(issued.email)."
+        values["link"] = link("verify", email: issued.email, token: issued.token)
+        return show("account", values, for: request)
+    }
+
+    /// A short name for an agent: its first product token, or the agent itself.
+    static func device(_ agent: String) -> String {
+        let first = agent.split(separator: " ").first.map(String.init) ?? agent
+        return first.isEmpty ? "An unknown device" : first
+    }
+
+    /// A time as people read it in a page, in UTC.
+    static func when(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "d MMM yyyy, HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,84 @@
+import HTTPTypes
+import Hummingbird
+import LatchkeyCore
+import LatchkeyHTTP
+
+/// Logging in and out, and registering.
+extension Pages {
+    /// `GET /ui/login`: the form; `?registered` and `?logged_out` say why the person is here.
+    func loginPage(_ request: Request) -> Response {
+        var values: [String: Any] = [:]
+        if request.uri.queryParameters["registered"] != nil {
+            values["notice"] = "Your registration is done. Log in with your address and password."
+        } else if request.uri.queryParameters["logged_out"] != nil {
+            values["notice"] = "You are logged out."
+        } else if request.uri.queryParameters["reset"] != nil {
+            values["notice"] = "Your password is changed. Log in with the new one."
+        } else if request.uri.queryParameters["deleted"] != nil {
+            values["notice"] = "Your account is deleted."
+        }
+        return show("login", values, for: request)
+    }
+
+    /// `POST /ui/login` `email`, `password`: `Auth.logIn`, as `POST /sessions`; the session cookie
+    /// and a 303 to the account page.
+    func logIn(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        var email = ""
+        do {
+            let fields = try await form(request, context: context)
+            email = try fields.optional("email") ?? ""
+            let outcome = try await auth.logIn(
+                email: email, password: fields.optional("password") ?? "", origin: origin(of: request, context: context)
+            )
+            switch outcome {
+            case .loggedIn(let grant):
+                return HTMLResponse.redirect(
+                    to: "/ui/account",
+                    headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
+            case .secondStepRequired:
+                throw AuthError.secondStepRequired
+            }
+        } catch {
+            return showAgain("login", ["email": email], problem: PageProblem.from(error), for: request)
+        }
+    }
+
+    /// `POST /ui/logout`: the session ends (`Auth.destroySession`), its cookie is cleared, and a 303
+    /// to the login page.
+    func logOut(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        do {
+            _ = try await form(request, context: context)
+        } catch {
+            return showAgain("message", ["heading": "Log out"], problem: PageProblem.from(error), for: request)
+        }
+        if let session = try? await cookie.liveSession(in: request, auth: auth) {
+            try await auth.destroySession(session, origin: origin(of: request, context: context))
+        }
+        return HTMLResponse.redirect(
+            to: "/ui/login?logged_out", headers: [.setCookie: cookie.header(value: "", maxAge: 0)])
+    }
+
+    /// `GET /ui/register`: the form.
+    func registerPage(_ request: Request) -> Response {
+        show("register", [:], for: request)
+    }
+
+    /// `POST /ui/register` `email`, `password`: `Auth.registerUser`, as `POST /users`. It never
+    /// logs in; the answer is the same for a new and an existing address where the API's is
+    /// (production).
+    func register(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        var email = ""
+        do {
+            let fields = try await form(request, context: context)
+            email = try fields.optional("email") ?? ""
+            _ = try await auth.registerUser(
+                email: email, password: fields.optional("password") ?? "", origin: origin(of: request, context: context)
+            )
+            return HTMLResponse.redirect(to: "/ui/login?registered")
+        } catch {
+            return showAgain(
+                "register", ["email": email], problem: PageProblem.from(error, newPasswordField: "password"),
+                for: request)
+        }
+    }
+}
