@@ -160,9 +160,22 @@ extension Pages {
         return show("account", values, for: request)
     }
 
-    /// A short name for an agent: its first product token, or the agent itself.
+    /// A short name for an agent, as people name their devices: "Firefox on Windows"; else its
+    /// first product token ("Phone/2.0", "curl/8.5.0").
     static func device(_ agent: String) -> String {
-        let first = agent.split(separator: " ").first.map(String.init) ?? agent
+        let browsers: [(marker: String, name: String)] = [
+            ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+            ("Chromium/", "Chromium"), ("Safari/", "Safari"),
+        ]
+        let systems: [(marker: String, name: String)] = [
+            ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"),
+        ]
+        if let browser = browsers.first(where: { agent.contains($0.marker) })?.name {
+            let system = systems.first { agent.contains($0.marker) }?.name
+            return system.map { "\(browser) on \($0)" } ?? browser
+        }
+        let first = agent.split(separator: " ").first.map(String.init) ?? ""
         return first.isEmpty ? "An unknown device" : first
     }
 

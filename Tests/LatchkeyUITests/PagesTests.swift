@@ -5,9 +5,10 @@ import HummingbirdTesting
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyTestSupport
-import LatchkeyUI
 import NIOCore
 import Testing
+
+@testable import LatchkeyUI
 
 /// The pages over the real routes, as a browser with JavaScript off uses them: it keeps its
 /// cookies and sends each form with the fields the page gave it.
@@ -292,6 +293,32 @@ struct PagesTests {
                 "/ui/login", to: "/ui/login", [("email", "ada@example.com"), ("password", "b4l0u")])
             #expect(waiting.status == .tooManyRequests && waiting.headers[.retryAfter] != nil)
             #expect(waiting.text.contains("Too many attempts. Try again in"))
+        }
+    }
+}
+
+@Suite("Pages: the pieces")
+struct PagePiecesTests {
+    @Test("devices are named as people name them")
+    func devices() {
+        let agents = [
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+                "Chrome on Windows"
+            ),
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox on Linux"),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Version/18.1 Safari/604.1",
+                "Safari on iOS"
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/131.0 Safari/537.36 Edg/131.0",
+                "Edge on macOS"
+            ),
+            ("Phone/2.0", "Phone/2.0"), ("curl/8.5.0", "curl/8.5.0"), ("", "An unknown device"),
+        ]
+        for (agent, name) in agents {
+            #expect(Pages.device(agent) == name, "\(agent)")
         }
     }
 }

@@ -96,7 +96,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = clean_environment({"HOST": "127.0.0.1", "PORT": str(self.port)})
-        environment.update(env or {})
+        # `{port}` in a value is the port chosen here (a PUBLIC_URL that names it).
+        environment.update({key: value.replace("{port}", str(self.port)) for key, value in (env or {}).items()})
         self.log_path = os.path.join(folder, f"server-{self.port}.log")
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(

@@ -1,0 +1,255 @@
+"""The pages in a real browser: headless Chromium through Selenium, with JavaScript turned off, at
+320 and 1280 pixels wide. A person registers, verifies the address with the development link, logs
+in, ends another session, changes the password and the address, resets a forgotten password, logs
+out and deletes the account; forged and cross-site forms are refused; nothing scrolls sideways. In
+production the same pages run with `Secure` `__Host-` cookies.
+
+Host names end in `.localhost`: Chromium resolves them to loopback and treats them as secure
+contexts, so `Secure` and prefixed cookies and `Sec-Fetch-Site` behave over plain http as over
+https. Screenshots of every page go to LATCHKEY_SCREENSHOTS when it names a folder.
+"""
+
+import importlib.util
+import os
+import re
+import shutil
+
+import pytest
+import requests
+
+from latchkey_helpers import PRODUCTION_BASE
+
+HOST = "auth.example.localhost"
+WIDTHS = [320, 1280]
+
+
+def require_browser():
+    if importlib.util.find_spec("selenium") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: selenium is not installed")
+        pytest.skip("selenium is not installed")
+    if not shutil.which("chromedriver") or not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: chromium and chromium-driver are not installed")
+        pytest.skip("chromium is not installed")
+
+
+class Page:
+    """Chromium with JavaScript off at one width, on the service at `base`."""
+
+    def __init__(self, base, width):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        os.environ["SE_OFFLINE"] = "true"
+        options = webdriver.ChromeOptions()
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                         "--host-resolver-rules=MAP *.localhost 127.0.0.1", "--window-size=1280,900"):
+            options.add_argument(argument)
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+        options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        # --window-size does not make a narrow viewport in headless Chromium: set the metrics.
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+        self.base = base
+        self.width = width
+        self.shots = 0
+
+    def open(self, path):
+        self.driver.get(self.base + path)
+        self.check_layout()
+
+    def field(self, autocomplete, form=None):
+        from selenium.webdriver.common.by import By
+        scope = self.driver if form is None else form
+        return scope.find_element(By.CSS_SELECTOR, f'input[autocomplete="{autocomplete}"]')
+
+    def form(self, action):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.CSS_SELECTOR, f'form[action="{action}"]')
+
+    def submit(self, action, values):
+        """Fills the form posting to `action` (fields by their autocomplete token or name) and sends it."""
+        from selenium.webdriver.common.by import By
+        form = self.form(action)
+        for key, value in values.items():
+            found = form.find_elements(By.CSS_SELECTOR, f'input[autocomplete="{key}"]') or \
+                form.find_elements(By.CSS_SELECTOR, f'input[name="{key}"]')
+            found[0].clear()
+            found[0].send_keys(value)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.check_layout()
+
+    def text(self):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def check_layout(self):
+        """JavaScript is off for pages, not for the test's own look at them (CDP)."""
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        viewport = metrics["cssLayoutViewport"]["clientWidth"]
+        content = metrics["cssContentSize"]["width"]
+        # The layout viewport is the width asked for, less a vertical scrollbar on a long page.
+        assert self.width - 20 <= viewport <= self.width, (viewport, self.width)
+        assert content <= viewport + 1, f"the page scrolls sideways at {self.width} px: {content} > {viewport}"
+        folder = os.environ.get("LATCHKEY_SCREENSHOTS")
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            self.shots += 1
+            name = re.sub(r"[^a-z0-9]+", "-", self.driver.current_url.split("/ui/")[-1].split("?")[0]) or "page"
+            self.driver.save_screenshot(os.path.join(folder, f"{self.width}-{self.shots:02d}-{name}.png"))
+
+    def cookie(self, name):
+        return self.driver.get_cookie(name)
+
+    def quit(self):
+        self.driver.quit()
+
+
+@pytest.fixture
+def browser_at():
+    require_browser()
+    pages = []
+
+    def start(base, width):
+        page = Page(base, width)
+        pages.append(page)
+        return page
+
+    yield start
+    for page in pages:
+        page.quit()
+
+
+def link_on(page, prefix):
+    from selenium.webdriver.common.by import By
+    for anchor in page.driver.find_elements(By.TAG_NAME, "a"):
+        href = anchor.get_attribute("href") or ""
+        if prefix in href:
+            return href
+    raise AssertionError(f"no link with {prefix} on {page.driver.current_url}: {page.text()}")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_person_uses_every_page_with_javascript_off(width, start_server, browser_at):
+    server = start_server({"BCRYPT_COST": "4"})
+    base = f"http://{HOST}:{server.port}"
+    page = browser_at(base, width)
+    email, password, new_password = f"ada{width}@example.com", "b4l0u-first", "t4rt1fl3tt3-second"
+
+    # Register: the page never logs in.
+    page.open("/ui/register")
+    page.submit("/ui/register", {"email": email, "new-password": password})
+    assert page.driver.current_url == base + "/ui/login?registered"
+    assert "Your registration is done" in page.text()
+    assert page.cookie("session_id") is None
+
+    # Log in; the account page.
+    page.submit("/ui/login", {"username": email, "current-password": password})
+    assert page.driver.current_url == base + "/ui/account"
+    assert f"{email} · not verified yet" in page.text()
+    session = page.cookie("session_id")
+    assert session["httpOnly"] and session["path"] == "/"
+
+    # Verify the address with the development link: opening it consumes nothing.
+    page.submit("/ui/account/verification", {})
+    verify_link = link_on(page, "/ui/verify?")
+    page.driver.get(verify_link)
+    page.driver.get(verify_link)
+    page.submit("/ui/verify", {"new-password": password})
+    assert f"{email} is verified." in page.text()
+    page.open("/ui/account")
+    assert f"{email} · verified" in page.text()
+
+    # Another session (a phone), ended from this page.
+    phone = requests.post(base.replace(HOST, "127.0.0.1") + "/sessions", data={"email": email, "password": password},
+                          headers={"User-Agent": "Phone/2.0"})
+    assert phone.status_code == 200
+    page.open("/ui/account")
+    assert "Phone/2.0" in page.text()
+    end_forms = [form.get_attribute("action") for form in page.driver.find_elements("css selector", "form")
+                 if "/ui/account/sessions/" in (form.get_attribute("action") or "") and
+                 form.get_attribute("action").endswith("/end")]
+    assert len(end_forms) == 1
+    page.submit(end_forms[0].replace(base, ""), {"current-password": password})
+    assert "That session is ended." in page.text()
+    assert requests.get(base.replace(HOST, "127.0.0.1") + "/profile",
+                        cookies={"session_id": phone.cookies["session_id"]}).status_code == 403
+
+    # Change the password: a wrong current one is shown next to its field.
+    page.submit("/ui/account/password", {"current_password": "wrong-one", "new_password": new_password})
+    assert "That is not your password." in page.text()
+    page.submit("/ui/account/password", {"current_password": password, "new_password": new_password})
+    assert "Your password is changed" in page.text()
+
+    # Change the address, with the development link.
+    new_email = f"ada{width}.new@example.com"
+    page.submit("/ui/account/email", {"new_email": new_email, "password": new_password})
+    page.driver.get(link_on(page, "/ui/verify?"))
+    page.submit("/ui/verify", {"new-password": new_password})
+    page.open("/ui/account")
+    assert f"{new_email} · verified" in page.text()
+
+    # Log out, forget the password, reset it.
+    page.submit("/ui/logout", {})
+    assert "You are logged out." in page.text()
+    assert page.cookie("session_id") is None
+    page.open("/ui/forgot")
+    page.submit("/ui/forgot", {"username": new_email})
+    reset_link = link_on(page, "/ui/reset?")
+    page.driver.get(reset_link)
+    page.submit("/ui/reset", {"new-password": "a-third-one-42"})
+    assert "Your password is changed. Log in with the new one." in page.text()
+
+    # Log in with it, and delete the account.
+    page.submit("/ui/login", {"username": new_email, "current-password": "a-third-one-42"})
+    page.submit("/ui/account/delete", {"password": "a-third-one-42"})
+    assert "Your account is deleted." in page.text()
+    page.submit("/ui/login", {"username": new_email, "current-password": "a-third-one-42"})
+    assert "Wrong email or password." in page.text()
+
+
+def test_forged_and_cross_site_forms_are_refused(start_server, browser_at):
+    server = start_server({"BCRYPT_COST": "4"})
+    base = f"http://{HOST}:{server.port}"
+    requests.post(f"http://127.0.0.1:{server.port}/users", data={"email": "ada@example.com", "password": "b4l0u"})
+    page = browser_at(base, 1280)
+    # A form without the browser's token (its cookie gone, as in another browser profile).
+    page.open("/ui/login")
+    page.driver.delete_cookie("latchkey_csrf")
+    page.submit("/ui/login", {"username": "ada@example.com", "current-password": "b4l0u"})
+    assert "This form has expired" in page.text()
+    assert page.cookie("session_id") is None
+    # A form on another site that posts here, with the right token copied into it.
+    page.open("/ui/login")
+    token = page.cookie("latchkey_csrf")["value"]
+    forged = (f"<form method='post' action='{base}/ui/login'><input name='csrf_token' value='{token}'>"
+              "<input name='email' value='ada@example.com'><input name='password' value='b4l0u'>"
+              "<button type='submit'>go</button></form>")
+    page.driver.get("data:text/html," + forged)
+    page.driver.find_element("css selector", "button").click()
+    assert "This form was sent from another site" in page.text()
+    assert page.cookie("session_id") is None
+
+
+def test_production_pages_use_secure_host_cookies(start_server, browser_at):
+    server = start_server({**PRODUCTION_BASE, "BCRYPT_COST": "4", "TOKEN_DELIVERY": "response",
+                           "ALLOW_RESET_TOKEN_IN_RESPONSE": "true", "PUBLIC_URL": f"http://{HOST}:{{port}}", "SESSION_COOKIE_SECURE": "true"})
+    base = f"http://{HOST}:{server.port}"
+    password = "correct horse battery staple"
+    page = browser_at(base, 1280)
+    page.open("/ui/register")
+    page.submit("/ui/register", {"email": "ada@example.com", "new-password": password})
+    page.submit("/ui/login", {"username": "ada@example.com", "current-password": password})
+    assert page.driver.current_url == base + "/ui/account"
+    session = page.cookie("__Host-session_id")
+    csrf = page.cookie("__Host-latchkey_csrf")
+    assert session and session["secure"] and session["httpOnly"] and session["path"] == "/"
+    assert csrf and csrf["secure"] and csrf["httpOnly"]
+    # The same registration again answers as a new one, and logs nobody in.
+    page.submit("/ui/logout", {})
+    page.open("/ui/register")
+    page.submit("/ui/register", {"email": "ada@example.com", "new-password": "another long passphrase"})
+    assert page.driver.current_url == base + "/ui/login?registered"
+    assert page.cookie("__Host-session_id") is None
