@@ -78,8 +78,19 @@ class Page:
                 form.find_elements(By.CSS_SELECTOR, f'input[name="{key}"]')
             found[0].clear()
             found[0].send_keys(value)
-        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.click_and_wait(form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
         self.check_layout()
+
+    def click_and_wait(self, button):
+        """Clicks and waits until the next page replaced this one (a form post, then its 303)."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        wait = WebDriverWait(self.driver, 60)
+        wait.until(expected_conditions.staleness_of(old))
+        wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def text(self):
         from selenium.webdriver.common.by import By
@@ -228,7 +239,7 @@ def test_forged_and_cross_site_forms_are_refused(start_server, browser_at):
               "<input name='email' value='ada@example.com'><input name='password' value='b4l0u'>"
               "<button type='submit'>go</button></form>")
     page.driver.get("data:text/html," + forged)
-    page.driver.find_element("css selector", "button").click()
+    page.click_and_wait(page.driver.find_element("css selector", "button"))
     assert "This form was sent from another site" in page.text()
     assert page.cookie("session_id") is None
 
