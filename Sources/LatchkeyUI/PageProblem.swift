@@ -85,9 +85,9 @@ struct PageProblem: Error {
                 status: .forbidden, message: "This link is no longer valid. Ask for a new one from your account page.")
         case .secondStepRequired:
             return PageProblem(
-                status: .unauthorized,
-                message: "This account has a second factor: use an application that asks for the code.",
-                field: passwordField)
+                status: .unauthorized, message: "Give the code from your authenticator app, or a recovery code.")
+        case .wrongCode:
+            return PageProblem(status: .unauthorized, message: "That code is not right. Try the current one.")
         default:
             let api = APIError(error)
             return PageProblem(status: api.status, message: sentence(api.message), headers: api.headers)

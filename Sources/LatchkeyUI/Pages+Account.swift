@@ -34,6 +34,7 @@ extension Pages {
         return [
             "email": try await account.email,
             "verified": try await account.emailVerified,
+            "factor": try await account.secondFactorEnabled,
             "sessions": listed.map { session in
                 [
                     "id": session.id, "current": session.current,
@@ -179,12 +180,22 @@ extension Pages {
         return first.isEmpty ? "An unknown device" : first
     }
 
-    /// A time as people read it in a page, in UTC.
+    /// A time as people read it in a page, in UTC: `7 Dec 2026, 18:56 UTC`. Built from the
+    /// calendar's components (a `DateFormatter` per call costs more than the rest of the page).
     static func when(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "d MMM yyyy, HH:mm 'UTC'"
-        return formatter.string(from: date)
+        let parts = utcCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        let month = monthNames[(parts.month ?? 1) - 1]
+        let time = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+        return "\(parts.day ?? 1) \(month) \(parts.year ?? 1970), \(time) UTC"
     }
+
+    /// The Gregorian calendar in UTC.
+    static let utcCalendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
+    /// Month names as pages show them.
+    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 }

@@ -36,7 +36,10 @@ extension Pages {
                     to: "/ui/account",
                     headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
             case .secondStepRequired:
-                throw AuthError.secondStepRequired
+                throw PageProblem(
+                    status: .unauthorized,
+                    message: "This account has a second factor, which these pages do not ask for yet: "
+                        + "log in through an application that asks for the code.")
             }
         } catch {
             return showAgain("login", ["email": email], problem: PageProblem.from(error), for: request)

@@ -1,3 +1,4 @@
+import ExtrasBase64
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -281,6 +282,51 @@ struct PagesTests {
         }
     }
 
+    @Test("once a factor is active, the account page's actions ask for a code too, as the API does")
+    func actionsWithAFactor() async throws {
+        var policy = AuthPolicy()
+        policy.secondFactorKeyring = try SecondFactorKeyring(current: Data(repeating: 7, count: 32))
+        try await withPages(policy: policy) { browser, auth in
+            let account = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+            _ = try await auth.markVerified(email: account.email)
+            let token = try await auth.createSession(for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
+            let enrolment = try await auth.beginTOTPEnrolment(
+                session: auth.authenticatedSession(token: token), password: "b4l0u", origin: SessionOrigin())
+            let secret = Data(try enrolment.secret.base32decoded())
+            let confirmed = try await auth.confirmTOTPEnrolment(
+                session: auth.authenticatedSession(token: token), code: TOTP.code(secret: secret, at: Date()),
+                origin: SessionOrigin())
+            browser.cookies["session_id"] = confirmed.session.token
+            let page = try await browser.send(.get, "/ui/account")
+            #expect(page.text.components(separatedBy: #"autocomplete="one-time-code""#).count - 1 == 3)
+            let without = try await browser.send(
+                .post, "/ui/account/delete", form: [("csrf_token", browser.csrf), ("password", "b4l0u")])
+            #expect(
+                without.status == .unauthorized && without.text.contains("Give the code from your authenticator app"))
+            let wrong = try await browser.send(
+                .post, "/ui/account/delete",
+                form: [("csrf_token", browser.csrf), ("password", "b4l0u"), ("code", "000000")])
+            #expect(wrong.status == .unauthorized && wrong.text.contains("That code is not right."))
+            let deleted = try await browser.send(
+                .post, "/ui/account/delete",
+                form: [("csrf_token", browser.csrf), ("password", "b4l0u"), ("code", confirmed.recoveryCodes[0])])
+            #expect(deleted.status == .seeOther && deleted.headers[.location] == "/ui/login?deleted")
+        }
+    }
+
+    @Test("a body over 64 KiB is an HTML page too")
+    func tooLarge() async throws {
+        try await withPages { browser, _ in
+            _ = try await browser.send(.get, "/ui/login")
+            let big = String(repeating: "x", count: 70 * 1024)
+            let response = try await browser.send(
+                .post, "/ui/login",
+                form: [("csrf_token", browser.csrf), ("email", "ada@example.com"), ("password", big)])
+            #expect(response.status == .contentTooLarge)
+            #expect(response.headers[.contentType] == "text/html; charset=utf-8" && response.text.contains("<html"))
+        }
+    }
+
     @Test("a throttled login shows the wait, with Retry-After")
     func throttled() async throws {
         var policy = AuthPolicy()
@@ -320,6 +366,12 @@ struct PagePiecesTests {
         for (agent, name) in agents {
             #expect(Pages.device(agent) == name, "\(agent)")
         }
+    }
+
+    @Test("times are shown in UTC as people read them")
+    func times() {
+        #expect(Pages.when(Date(timeIntervalSince1970: 1_796_669_760)) == "7 Dec 2026, 18:56 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: 0)) == "1 Jan 1970, 00:00 UTC")
     }
 }
 
