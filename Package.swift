@@ -214,6 +214,7 @@ let package = Package(
             name: "LatchkeyAppTests",
             dependencies: [
                 "LatchkeyApp", "LatchkeyCore", "LatchkeyHTTP", "LatchkeyPostgres", "LatchkeySQLite", "LatchkeyTestSupport",
+                "LatchkeyUI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

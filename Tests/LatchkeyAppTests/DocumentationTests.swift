@@ -2,6 +2,7 @@ import Foundation
 import LatchkeyCore
 import LatchkeyHTTP
 import LatchkeyTestSupport
+import LatchkeyUI
 import Testing
 
 @testable import LatchkeyApp
@@ -77,8 +78,11 @@ struct DocumentationTests {
     }
 
     /// The route table, built over an in-memory store.
+    /// The route table as `serve` builds it in development: the API's routes and the pages'.
     static func routeTable() async throws -> RouteTable {
-        RouteTable(auth: try await Auth(store: InMemoryStore(), hasher: FastHasher()), options: HTTPOptions())
+        let auth = try await Auth(store: InMemoryStore(), hasher: FastHasher())
+        let pages = try Pages(auth: auth, options: HTTPOptions(), production: false, publicURL: nil)
+        return RouteTable(auth: auth, options: HTTPOptions(), pages: pages.routes)
     }
 
     @Test("every documented route of the table is an operation of openapi.yaml, and every operation is in the table")

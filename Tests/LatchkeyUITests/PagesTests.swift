@@ -372,6 +372,21 @@ struct PagePiecesTests {
     func times() {
         #expect(Pages.when(Date(timeIntervalSince1970: 1_796_669_760)) == "7 Dec 2026, 18:56 UTC")
         #expect(Pages.when(Date(timeIntervalSince1970: 0)) == "1 Jan 1970, 00:00 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: 951_782_400)) == "29 Feb 2000, 00:00 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: 4_107_542_399)) == "28 Feb 2100, 23:59 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: -1)) == "31 Dec 1969, 23:59 UTC")
+        // Every day of four years, against Foundation's calendar.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        for day in stride(from: 1_700_000_000.0, to: 1_700_000_000.0 + 4 * 366 * 86_400, by: 86_400 + 61) {
+            let date = Date(timeIntervalSince1970: day)
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+            let expected =
+                "\(parts.day!) \(months[parts.month! - 1]) \(parts.year!), "
+                + String(format: "%02d:%02d UTC", parts.hour!, parts.minute!)
+            #expect(Pages.when(date) == expected)
+        }
     }
 }
 
