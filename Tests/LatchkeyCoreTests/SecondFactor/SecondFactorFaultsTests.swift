@@ -170,6 +170,18 @@ struct SecondFactorFaultsTests {
 
     // MARK: Changes of the factor racing each other
 
+    /// Runs `held` on the racing `Auth` until its password check, lets `landing` run to its end,
+    /// then lets `held` go on; returns what `held` gave.
+    static func race<T: Sendable>(
+        _ latch: LatchedHasher, held: @escaping @Sendable () async throws -> T, landing: () async throws -> Void
+    ) async throws -> Result<T, any Error> {
+        let task = Task { await outcome(held) }
+        await latch.waitUntilHolding()
+        try await landing()
+        await latch.release()
+        return await task.value
+    }
+
     /// What an `async` call gave, error or value.
     static func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
         do { return .success(try await body()) } catch { return .failure(error) }
@@ -194,17 +206,14 @@ struct SecondFactorFaultsTests {
     func concurrentRegenerations() async throws {
         let (mfa, racing, latch) = try await Self.racing()
         let (session, code) = (mfa.session, mfa.code())
-        let held = Task {
-            await Self.outcome {
-                try await racing.regenerateRecoveryCodes(
-                    sessionToken: session, password: "b4l0u", code: code, origin: SessionOrigin())
-            }
+        var landed: [String] = []
+        let result = try await Self.race(latch) {
+            try await racing.regenerateRecoveryCodes(
+                sessionToken: session, password: "b4l0u", code: code, origin: SessionOrigin())
+        } landing: {
+            landed = try await mfa.auth.regenerateRecoveryCodes(
+                sessionToken: session, password: "b4l0u", code: mfa.recoveryCodes[0], origin: SessionOrigin())
         }
-        await latch.waitUntilHolding()
-        let landed = try await mfa.auth.regenerateRecoveryCodes(
-            sessionToken: session, password: "b4l0u", code: mfa.recoveryCodes[0], origin: SessionOrigin())
-        await latch.release()
-        let result = await held.value
         guard case .failure(AuthError.accountChanged) = result else {
             Issue.record("the later regeneration should answer accountChanged: \(result)")
             return
@@ -221,17 +230,13 @@ struct SecondFactorFaultsTests {
     func removalRacesRegeneration() async throws {
         let (mfa, racing, latch) = try await Self.racing()
         let (session, code) = (mfa.session, mfa.code())
-        let held = Task {
-            await Self.outcome {
-                try await racing.disableTOTP(
-                    sessionToken: session, password: "b4l0u", code: code, origin: SessionOrigin())
-            }
+        var landed: [String] = []
+        let result = try await Self.race(latch) {
+            try await racing.disableTOTP(sessionToken: session, password: "b4l0u", code: code, origin: SessionOrigin())
+        } landing: {
+            landed = try await mfa.auth.regenerateRecoveryCodes(
+                sessionToken: session, password: "b4l0u", code: mfa.recoveryCodes[0], origin: SessionOrigin())
         }
-        await latch.waitUntilHolding()
-        let landed = try await mfa.auth.regenerateRecoveryCodes(
-            sessionToken: session, password: "b4l0u", code: mfa.recoveryCodes[0], origin: SessionOrigin())
-        await latch.release()
-        let result = await held.value
         guard case .failure(AuthError.accountChanged) = result else {
             Issue.record("the removal should answer accountChanged: \(result)")
             return
@@ -252,21 +257,18 @@ struct SecondFactorFaultsTests {
         let racing = try await Auth(
             store: fixture.store, hasher: latch, policy: SecondFactorFixture.policy(), logger: CapturedLog().logger,
             clock: { clock.now })
-        let held = Task {
-            await Self.outcome {
-                try await racing.beginTOTPEnrolment(sessionToken: session, password: "b4l0u", origin: SessionOrigin())
-            }
+        var landed: TOTPEnrolment?
+        let result = try await Self.race(latch) {
+            try await racing.beginTOTPEnrolment(sessionToken: session, password: "b4l0u", origin: SessionOrigin())
+        } landing: {
+            landed = try await fixture.auth.beginTOTPEnrolment(
+                sessionToken: session, password: "b4l0u", origin: SessionOrigin())
         }
-        await latch.waitUntilHolding()
-        let landed = try await fixture.auth.beginTOTPEnrolment(
-            sessionToken: session, password: "b4l0u", origin: SessionOrigin())
-        await latch.release()
-        let result = await held.value
         guard case .failure(AuthError.accountChanged) = result else {
             Issue.record("the later enrolment should answer accountChanged: \(result)")
             return
         }
-        let secret = Data(try landed.secret.base32decoded())
+        let secret = Data(try #require(landed).secret.base32decoded())
         let confirmed = try await fixture.auth.confirmTOTPEnrolment(
             sessionToken: session, code: TOTP.code(secret: secret, at: clock.now), origin: SessionOrigin())
         #expect(confirmed.recoveryCodes.count == 10)
