@@ -22,18 +22,21 @@ extension SQLiteStore {
 
     /// The user's newest activity first; an entry of a type this build does not know is left out.
     public func listActivity(userID: Int64, limit: Int) async throws -> [ActivityEvent] {
-        try readHere { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT type, at, ip, user_agent FROM activity WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?",
-                arguments: [userID, max(0, limit)]
-            ).compactMap { row in
-                guard let kind = ActivityEvent.Kind(rawValue: row[0]) else { return nil }
-                return ActivityEvent(
-                    userID: userID, kind: kind, at: Date(timeIntervalSince1970: row[1]),
-                    origin: SessionOrigin(ip: row[2], userAgent: row[3]))
-            }
+        try readHere { db in try Self.newestActivity(userID: userID, limit: limit, in: db) }
+    }
+
+    /// The user's newest activity first, within the caller's transaction.
+    static func newestActivity(userID: Int64, limit: Int, in db: Database) throws -> [ActivityEvent] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT type, at, ip, user_agent FROM activity WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?"
+            ),
+            arguments: [userID, max(0, limit)]
+        ).compactMap { row in
+            guard let kind = ActivityEvent.Kind(rawValue: row[0]) else { return nil }
+            return ActivityEvent(
+                userID: userID, kind: kind, at: Date(timeIntervalSince1970: row[1]),
+                origin: SessionOrigin(ip: row[2], userAgent: row[3]))
         }
     }
 

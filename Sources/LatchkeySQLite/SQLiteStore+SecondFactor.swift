@@ -8,23 +8,26 @@ import LatchkeyCore
 extension SQLiteStore {
     /// Reads the user's factor and counts the unused recovery codes, in one statement.
     public func secondFactor(userID: Int64) async throws -> SecondFactor? {
-        try readHere { db in
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT totp_secret, pending_secret, last_step,
-                            (SELECT count(*) FROM recovery_codes WHERE user_id = mfa_factors.user_id), revision
-                        FROM mfa_factors WHERE user_id = ?
-                        """),
-                arguments: [userID])
-            guard let row else { return nil }
-            let secret: Data? = row[0]
-            let pending: Data? = row[1]
-            if secret == nil && pending == nil { return nil }
-            return SecondFactor(
-                userID: userID, secret: secret, pendingSecret: pending, lastStep: row[2], recoveryCodesLeft: row[3],
-                revision: row[4])
-        }
+        try readHere { db in try Self.secondFactor(userID: userID, in: db) }
+    }
+
+    /// The user's second factor, within the caller's transaction.
+    static func secondFactor(userID: Int64, in db: Database) throws -> SecondFactor? {
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT totp_secret, pending_secret, last_step,
+                        (SELECT count(*) FROM recovery_codes WHERE user_id = mfa_factors.user_id), revision
+                    FROM mfa_factors WHERE user_id = ?
+                    """),
+            arguments: [userID])
+        guard let row else { return nil }
+        let secret: Data? = row[0]
+        let pending: Data? = row[1]
+        if secret == nil && pending == nil { return nil }
+        return SecondFactor(
+            userID: userID, secret: secret, pendingSecret: pending, lastStep: row[2], recoveryCodesLeft: row[3],
+            revision: row[4])
     }
 
     /// Checks the stored revision, then inserts or replaces the pending secret, in one write

@@ -68,7 +68,7 @@ public final class SQLiteStore: AuthStore {
     /// is then only ever held by a thread that is running, so a thread waiting for one always
     /// gets it. Mixing the two could deadlock: awaited reads hold connections while their tasks
     /// wait for a cooperative thread, and blocked threads wait for those connections. Every read
-    /// here is one indexed statement, microseconds long.
+    /// here is a few indexed statements, microseconds long.
     func readHere<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             if let readers { return try readers.read(body) }

@@ -2,7 +2,7 @@ import Foundation
 import Mustache
 
 /// The pages' templates, compiled into the binary (`.embedInCode`) and parsed once at start-up:
-/// rendering never touches the disk. swift-mustache escapes every `{{value}}` for HTML.
+/// rendering never touches the disk. Every `{{value}}` is escaped for HTML (`HTMLEscaping`).
 struct PageRenderer: Sendable {
     /// The templates, by name: `layout` and the pages that inherit from it.
     let library: MustacheLibrary
@@ -24,6 +24,8 @@ struct PageRenderer: Sendable {
             "reset": PackageResources.reset_mustache,
             "verify": PackageResources.verify_mustache,
         ]
+        // Registered before parsing: a template names its content type when it is parsed.
+        MustacheContentTypes.register(HTMLEscaping(), named: HTMLEscaping.name)
         var templates: [String: MustacheTemplate] = [:]
         for (name, bytes) in sources {
             templates[name] = try MustacheTemplate(string: String(decoding: bytes, as: UTF8.self))

@@ -40,3 +40,14 @@ public struct Account: Sendable, Equatable {
         self.recoveryCodesLeft = recoveryCodesLeft
     }
 }
+
+/// What an account's own page shows, read at one moment: `Auth.accountOverview(session:activityLimit:)`.
+public struct AccountOverview: Sendable, Equatable {
+    /// The account, as `Auth.account(session:)` gives it.
+    public let account: Account
+    /// Its live sessions, newest first, the asking one marked `current`, as `Auth.sessions(session:)`
+    /// gives them.
+    public let sessions: [AccountSession]
+    /// Its newest activity first.
+    public let activity: [ActivityEvent]
+}

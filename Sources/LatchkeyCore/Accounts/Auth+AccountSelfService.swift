@@ -46,6 +46,31 @@ extension Auth {
         return Account(user, recoveryCodesLeft: left)
     }
 
+    /// What the account's own page shows, read together (in one transaction where the store
+    /// can): the account (`account(session:)`), its live sessions (`sessions(session:)`) and its
+    /// newest activity.
+    /// - Parameters:
+    ///   - live: The authenticated session (`authenticatedSession(token:)`).
+    ///   - activityLimit: The most activity entries returned, at most `activityShown`.
+    /// - Returns: The overview.
+    /// - Throws: `invalidSession` when the account is gone; `storageUnavailable`.
+    public func accountOverview(
+        session live: AuthenticatedSession, activityLimit: Int = activityShown
+    ) async throws -> AccountOverview {
+        let (now, idleCutoff) = liveWindow()
+        let limit = min(max(0, activityLimit), Self.activityShown)
+        guard
+            let record = try await storage({
+                try await store.accountOverview(
+                    userID: live.user.id, now: now, idleCutoff: idleCutoff, activityLimit: limit)
+            })
+        else { throw AuthError.invalidSession }
+        return AccountOverview(
+            account: Account(record.user, recoveryCodesLeft: record.secondFactor?.recoveryCodesLeft ?? 0),
+            sessions: record.sessions.map { AccountSession($0, current: $0.tokenDigest == live.digest) },
+            activity: record.activity)
+    }
+
     /// Changes the password from a live session, after checking the current one: every other
     /// session of the account ends, its pending reset token is dropped, and this session gets a
     /// new token (keeping its identifier, creation time and expiry); the owner is notified.

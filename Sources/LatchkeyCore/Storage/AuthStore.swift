@@ -197,6 +197,18 @@ public protocol AuthStore: SecondFactorStore {
     /// - Returns: The entries.
     func listActivity(userID: Int64, limit: Int) async throws -> [ActivityEvent]
 
+    /// What an account's own page shows, read together (`AccountOverviewRecord`): the user, its
+    /// active second factor, its live sessions and its newest activity.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - now: Sessions expiring at or before this are not live.
+    ///   - idleCutoff: Sessions last seen at or before this are not live.
+    ///   - activityLimit: The most activity entries returned.
+    /// - Returns: The record, or `nil` when the user is gone.
+    func accountOverview(
+        userID: Int64, now: Date, idleCutoff: Date, activityLimit: Int
+    ) async throws -> AccountOverviewRecord?
+
     /// Removes activity older than a time, every user's.
     /// - Parameter before: Entries at or before this time go.
     /// - Returns: How many went.

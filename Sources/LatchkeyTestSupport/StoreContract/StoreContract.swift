@@ -37,6 +37,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case addSessionEndsTheLeastRecentlyUsedBeyondTheCap
     case changePasswordIsAllOrNothing
     case activityRoundTripsNewestFirst
+    case accountOverviewReadsWhatTheSeparateReadsRead
     case purgeActivityRemovesOnlyOldEntries
     case verificationTokensRoundTripAndReplace
     case verificationVerifiesTheOwnAddressOnce
@@ -121,7 +122,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             .deleteSessionsExceptOneKeepsIt, .addSessionEndsTheLeastRecentlyUsedBeyondTheCap,
             .changePasswordIsAllOrNothing:
             try await runAccountSessions(on: store)
-        case .activityRoundTripsNewestFirst, .purgeActivityRemovesOnlyOldEntries:
+        case .activityRoundTripsNewestFirst, .purgeActivityRemovesOnlyOldEntries,
+            .accountOverviewReadsWhatTheSeparateReadsRead:
             try await runActivity(on: store)
         case .verificationTokensRoundTripAndReplace, .verificationVerifiesTheOwnAddressOnce,
             .verificationChangesTheAddressUnlessTaken, .passwordChangesAndRenamesDropAPendingVerification,
