@@ -27,17 +27,20 @@ extension SQLiteStore {
 
     /// The user's newest activity first, within the caller's transaction.
     static func newestActivity(userID: Int64, limit: Int, in db: Database) throws -> [ActivityEvent] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT type, at, ip, user_agent FROM activity WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?"
-            ),
-            arguments: [userID, max(0, limit)]
-        ).compactMap { row in
-            guard let kind = ActivityEvent.Kind(rawValue: row[0]) else { return nil }
-            return ActivityEvent(
-                userID: userID, kind: kind, at: Date(timeIntervalSince1970: row[1]),
-                origin: SessionOrigin(ip: row[2], userAgent: row[3]))
-        }
+        // A cursor reads each row in place, without copying it first.
+        try Array(
+            Row.fetchCursor(
+                db.cachedStatement(
+                    sql:
+                        "SELECT type, at, ip, user_agent FROM activity WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?"
+                ),
+                arguments: [userID, max(0, limit)]
+            ).compactMap { row in
+                guard let kind = ActivityEvent.Kind(rawValue: row[0]) else { return nil }
+                return ActivityEvent(
+                    userID: userID, kind: kind, at: Date(timeIntervalSince1970: row[1]),
+                    origin: SessionOrigin(ip: row[2], userAgent: row[3]))
+            })
     }
 
     /// Deletes activity at or before `before`.

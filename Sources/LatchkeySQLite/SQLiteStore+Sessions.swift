@@ -125,21 +125,23 @@ extension SQLiteStore {
 
     /// The user's live sessions, newest first, within the caller's transaction.
     static func liveSessions(userID: Int64, now: Date, idleCutoff: Date, in db: Database) throws -> [Session] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT token_hash, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal
-                    FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen_at > ?
-                    ORDER BY created_at DESC, public_id DESC
-                    """),
-            arguments: [userID, now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970]
-        ).map { row in
-            Session(
-                tokenDigest: TokenDigest(bytes: row[0]), userID: userID,
-                createdAt: Date(timeIntervalSince1970: row[1]), lastSeenAt: Date(timeIntervalSince1970: row[2]),
-                expiresAt: Date(timeIntervalSince1970: row[3]), publicID: (row[4] as String?) ?? "",
-                origin: SessionOrigin(ip: row[5], userAgent: row[6]), aal: row[7])
-        }
+        // A cursor reads each row in place, without copying it first.
+        try Array(
+            Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT token_hash, created_at, last_seen_at, expires_at, public_id, ip, user_agent, aal
+                        FROM sessions WHERE user_id = ? AND expires_at > ? AND last_seen_at > ?
+                        ORDER BY created_at DESC, public_id DESC
+                        """),
+                arguments: [userID, now.timeIntervalSince1970, idleCutoff.timeIntervalSince1970]
+            ).map { row in
+                Session(
+                    tokenDigest: TokenDigest(bytes: row[0]), userID: userID,
+                    createdAt: Date(timeIntervalSince1970: row[1]), lastSeenAt: Date(timeIntervalSince1970: row[2]),
+                    expiresAt: Date(timeIntervalSince1970: row[3]), publicID: (row[4] as String?) ?? "",
+                    origin: SessionOrigin(ip: row[5], userAgent: row[6]), aal: row[7])
+            })
     }
 
     /// Deletes one live session of the user by its public identifier.

@@ -99,6 +99,14 @@ public struct SessionOrigin: Sendable, Equatable {
     public init(ip: String? = nil, userAgent: String? = nil) {
         self.ip = ip
         self.userAgent = userAgent.flatMap { agent in
+            // The common case, and every value read back from a store: nothing to drop or cut
+            // (a byte of a multi-byte UTF-8 sequence is never below 0x80).
+            let bytes = agent.utf8
+            if !bytes.isEmpty, bytes.count <= Self.userAgentMaxLength,
+                !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F })
+            {
+                return agent
+            }
             let kept = agent.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }
             let text = String(String.UnicodeScalarView(kept).prefix(Self.userAgentMaxLength))
             return text.isEmpty ? nil : text
