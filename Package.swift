@@ -113,6 +113,9 @@ let package = Package(
                 .embedInCode("Resources/forgot.mustache"),
                 .embedInCode("Resources/reset.mustache"),
                 .embedInCode("Resources/verify.mustache"),
+                .embedInCode("Resources/login-code.mustache"),
+                .embedInCode("Resources/enrol.mustache"),
+                .embedInCode("Resources/recovery.mustache"),
                 .embedInCode("Resources/style.css"),
             ],
             swiftSettings: swiftSettings

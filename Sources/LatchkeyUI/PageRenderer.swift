@@ -23,6 +23,9 @@ struct PageRenderer: Sendable {
             "forgot": PackageResources.forgot_mustache,
             "reset": PackageResources.reset_mustache,
             "verify": PackageResources.verify_mustache,
+            "login-code": PackageResources.login_code_mustache,
+            "enrol": PackageResources.enrol_mustache,
+            "recovery": PackageResources.recovery_mustache,
         ]
         // Registered before parsing: a template names its content type when it is parsed.
         MustacheContentTypes.register(HTMLEscaping(), named: HTMLEscaping.name)

@@ -18,6 +18,7 @@ extension Pages {
         case "email":
             values["notice"] = "A link is on its way to the new address: the change happens when it is followed."
         case "verification": values["notice"] = "A link is on its way to your address."
+        case "factor-off": values["notice"] = "The second factor is off: logging in asks for your password only."
         default: break
         }
         return show("account", values, for: request)

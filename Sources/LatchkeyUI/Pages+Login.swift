@@ -35,11 +35,8 @@ extension Pages {
                 return HTMLResponse.redirect(
                     to: "/ui/account",
                     headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
-            case .secondStepRequired:
-                throw PageProblem(
-                    status: .unauthorized,
-                    message: "This account has a second factor, which these pages do not ask for yet: "
-                        + "log in through an application that asks for the code.")
+            case .secondStepRequired(let challenge):
+                return codeStep(challenge: challenge, for: request)
             }
         } catch {
             return showAgain("login", ["email": email], problem: PageProblem.from(error), for: request)

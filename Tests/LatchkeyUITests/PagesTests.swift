@@ -298,7 +298,7 @@ struct PagesTests {
                 origin: SessionOrigin())
             browser.cookies["session_id"] = confirmed.session.token
             let page = try await browser.send(.get, "/ui/account")
-            #expect(page.text.components(separatedBy: #"autocomplete="one-time-code""#).count - 1 == 3)
+            #expect(page.text.components(separatedBy: #"autocomplete="one-time-code""#).count - 1 == 5)
             let without = try await browser.send(
                 .post, "/ui/account/delete", form: [("csrf_token", browser.csrf), ("password", "b4l0u")])
             #expect(

@@ -19,10 +19,10 @@ extension Settings {
         maxWait: Int
     ) throws(ConfigurationError) {
         if let issuer = text(.secondFactorIssuer) {
-            guard (1...100).contains(issuer.count),
+            guard (1...100).contains(issuer.utf8.count),
                 !issuer.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             else {
-                throw ConfigurationError("MFA_ISSUER: must be 1 to 100 characters without control characters")
+                throw ConfigurationError("MFA_ISSUER: must be 1 to 100 bytes of UTF-8 without control characters")
             }
             settings.policy.secondFactorIssuer = issuer
         }

@@ -66,8 +66,10 @@ struct SecondFactorSettingsTests {
                 ["MFA_ENCRYPTION_KEY": Self.key, "MFA_ENCRYPTION_KEYS_PREVIOUS": "\(Self.otherKey),abc"],
                 "MFA_ENCRYPTION_KEYS_PREVIOUS: key 2 is not base64"
             ),
-            (["MFA_ISSUER": "a\u{7}b"], "MFA_ISSUER: must be 1 to 100 characters"),
-            (["MFA_ISSUER": String(repeating: "x", count: 101)], "MFA_ISSUER: must be 1 to 100 characters"),
+            (["MFA_ISSUER": "a\u{7}b"], "MFA_ISSUER: must be 1 to 100 bytes of UTF-8"),
+            (["MFA_ISSUER": String(repeating: "x", count: 101)], "MFA_ISSUER: must be 1 to 100 bytes of UTF-8"),
+            // 51 characters, 102 bytes: the URI's length is counted in bytes.
+            (["MFA_ISSUER": String(repeating: "é", count: 51)], "MFA_ISSUER: must be 1 to 100 bytes of UTF-8"),
             (["MFA_MAX_FAILURES": "0"], "MFA_MAX_FAILURES: '0' must be an integer from 1 to 1000"),
             (["MFA_LOGIN_TOKEN_TTL": "29"], "MFA_LOGIN_TOKEN_TTL: '29' must be an integer from 30 to 3600"),
             (["MFA_LOGIN_TOKEN_TTL": "3601"], "MFA_LOGIN_TOKEN_TTL: '3601' must be an integer from 30 to 3600"),
