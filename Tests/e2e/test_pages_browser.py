@@ -13,6 +13,7 @@ import importlib.util
 import os
 import re
 import shutil
+import urllib.parse
 
 import pytest
 import requests
@@ -306,3 +307,81 @@ def test_production_pages_use_secure_host_cookies(start_server, browser_at):
     page.submit("/ui/register", {"email": "ada@example.com", "new-password": "another long passphrase"})
     assert page.driver.current_url == base + "/ui/login?registered"
     assert page.cookie("__Host-session_id") is None
+
+
+def decode_qr(page, tmp_path):
+    """The text of the QR code on the page: a screenshot with the code in view, read by zbarimg."""
+    from selenium.webdriver.common.by import By
+    import subprocess
+    code = page.driver.find_element(By.CSS_SELECTOR, "svg.qr")
+    page.driver.execute_cdp_cmd("Emulation.setScrollbarsHidden", {"hidden": True})
+    code.location_once_scrolled_into_view
+    shot = tmp_path / f"qr-{page.width}.png"
+    page.driver.save_screenshot(str(shot))
+    folder = os.environ.get("LATCHKEY_SCREENSHOTS")
+    if folder:
+        shutil.copy(shot, os.path.join(folder, f"{page.width}-qr.png"))
+    decoded = subprocess.run(["zbarimg", "--raw", "-q", str(shot)], capture_output=True, text=True)
+    assert decoded.returncode == 0, decoded.stderr
+    return decoded.stdout.rstrip("\n")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_second_factor_with_javascript_off(width, start_server, browser_at, tmp_path):
+    """Enrol from the QR code drawn on the server, log out, log in with a code, with a recovery code,
+    try a wrong code, get new recovery codes, turn the factor off."""
+    from test_mfa import Authenticator, verify_address
+    if not shutil.which("zbarimg"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: zbar-tools is not installed")
+        pytest.skip("zbarimg is not installed")
+    server = start_server({"BCRYPT_COST": "4", "MFA_MAX_FAILURES": "50"})
+    base = f"http://{HOST}:{server.port}"
+    api = f"http://127.0.0.1:{server.port}"
+    email, password = f"grace{width}@example.com", "b4l0u-second-factor"
+    assert requests.post(api + "/users", data={"email": email, "password": password}).status_code == 200
+    verify_address(api, email)
+    page = browser_at(base, width)
+    page.open("/ui/login")
+    page.submit("/ui/login", {"username": email, "current-password": password})
+    page.submit("/ui/account/factor", {"current-password": password})
+    uri = decode_qr(page, tmp_path)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
+    assert uri.startswith("otpauth://totp/") and query["issuer"] == ["Latchkey"]
+    secret = query["secret"][0]
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    assert grouped in page.text()
+    assert link_on(page, "otpauth://") == uri
+    app = Authenticator(secret)
+    page.submit("/ui/account/factor/confirm", {"one-time-code": app.code()})
+    assert "This is the only time they are shown" in page.text()
+    codes = [element.text for element in page.driver.find_elements("css selector", ".codes code")]
+    assert len(codes) == 10
+    page.open("/ui/account")
+    assert "On: logging in asks for a code" in page.text()
+
+    # Log out; log in with a code, after a wrong one.
+    page.submit("/ui/logout", {})
+    page.submit("/ui/login", {"username": email, "current-password": password})
+    assert page.driver.current_url == base + "/ui/login"
+    page.submit("/ui/login/code", {"one-time-code": app.wrong_code()})
+    assert "That code is not right." in page.text()
+    page.submit("/ui/login/code", {"one-time-code": app.code()})
+    assert page.driver.current_url == base + "/ui/account"
+
+    # Log out; log in with a recovery code.
+    page.submit("/ui/logout", {})
+    page.submit("/ui/login", {"username": email, "current-password": password})
+    page.submit("/ui/login/code", {"one-time-code": codes[0]})
+    assert page.driver.current_url == base + "/ui/account"
+
+    # New recovery codes, then turn the factor off with one of them.
+    page.submit("/ui/account/factor/recovery-codes", {"current-password": password, "one-time-code": app.code()})
+    new_codes = [element.text for element in page.driver.find_elements("css selector", ".codes code")]
+    assert len(new_codes) == 10 and not set(new_codes) & set(codes)
+    page.open("/ui/account")
+    page.submit("/ui/account/factor/delete", {"current-password": password, "one-time-code": new_codes[0]})
+    assert "The second factor is off" in page.text()
+    page.submit("/ui/logout", {})
+    page.submit("/ui/login", {"username": email, "current-password": password})
+    assert page.driver.current_url == base + "/ui/account"
