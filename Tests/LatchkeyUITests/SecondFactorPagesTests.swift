@@ -131,6 +131,28 @@ struct SecondFactorPagesTests {
         }
     }
 
+    @Test("wrong codes in the code step are throttled: the page says how long to wait, with Retry-After")
+    func throttledCodeStep() async throws {
+        var policy = try Self.policy()
+        policy.secondFactorThrottle = FailureThrottle(maxFailures: 2)
+        try await withPages(policy: policy) { browser, auth in
+            _ = try await Self.accountWithFactor(auth)
+            let step = try await browser.submit(
+                "/ui/login", to: "/ui/login", [("email", "ada@example.com"), ("password", "b4l0u")])
+            let challenge = try #require(Self.value(of: "challenge", in: step.text))
+            var last = step
+            for _ in 0..<3 {
+                last = try await browser.send(
+                    .post, "/ui/login/code",
+                    form: [("csrf_token", browser.csrf), ("challenge", challenge), ("code", "000000")])
+            }
+            #expect(last.status == .tooManyRequests)
+            let wait = try #require(last.headers[.retryAfter])
+            #expect(last.text.contains("Too many attempts. Try again in \(wait) seconds."))
+            #expect(Self.value(of: "challenge", in: last.text) == challenge)
+        }
+    }
+
     @Test("a key URI longer than a QR code holds is shown as the key and the link alone")
     func tooLongForACode() {
         let long = "otpauth://totp/x?secret=ABCD&issuer=" + String(repeating: "y", count: QRCode.capacity)
