@@ -94,6 +94,15 @@ struct PageProblem: Error {
         }
     }
 
+    /// This problem next to the `code` field of a form whose only field is a code: a code that is
+    /// wrong, missing or malformed (401, 400); a wait or an outage stays at the top.
+    var atCode: PageProblem {
+        guard status == .unauthorized || status == .badRequest else { return self }
+        var problem = self
+        problem.field = "code"
+        return problem
+    }
+
     /// A rule's message as a sentence: a capital first and a full stop.
     static func sentence(_ text: String) -> String {
         guard let first = text.first else { return text }

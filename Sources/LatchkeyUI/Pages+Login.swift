@@ -32,15 +32,19 @@ extension Pages {
             )
             switch outcome {
             case .loggedIn(let grant):
-                return HTMLResponse.redirect(
-                    to: "/ui/account",
-                    headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
+                return loggedIn(grant)
             case .secondStepRequired(let challenge):
                 return codeStep(challenge: challenge, for: request)
             }
         } catch {
             return showAgain("login", ["email": email], problem: PageProblem.from(error), for: request)
         }
+    }
+
+    /// A login that made its session: the session cookie and a 303 to the account page.
+    func loggedIn(_ grant: SessionGrant) -> Response {
+        HTMLResponse.redirect(
+            to: "/ui/account", headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
     }
 
     /// `POST /ui/logout`: the session ends (`Auth.destroySession`), its cookie is cleared, and a 303

@@ -26,16 +26,13 @@ extension Pages {
             let grant = try await auth.continueLogIn(
                 challenge: challenge, code: fields.optional("code") ?? "",
                 origin: origin(of: request, context: context))
-            return HTMLResponse.redirect(
-                to: "/ui/account", headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
+            return loggedIn(grant)
         } catch AuthError.invalidLoginChallenge {
             let problem = PageProblem(
                 status: .unauthorized, message: "This login took too long or was already used. Log in again.")
             return showAgain("login", [:], problem: problem, for: request)
         } catch {
-            var problem = PageProblem.from(error)
-            if problem.status == .unauthorized || problem.status == .badRequest { problem.field = "code" }
-            return codeStep(challenge: challenge, problem: problem, for: request)
+            return codeStep(challenge: challenge, problem: PageProblem.from(error).atCode, for: request)
         }
     }
 
@@ -67,9 +64,7 @@ extension Pages {
                     .setCookie: cookie.header(value: confirmed.session.token, maxAge: confirmed.session.maxAge)
                 ])
         } catch {
-            var problem = PageProblem.from(error)
-            if problem.status == .unauthorized || problem.status == .badRequest { problem.field = "code" }
-            return showAgain("enrol", shown, problem: problem, for: request)
+            return showAgain("enrol", shown, problem: PageProblem.from(error).atCode, for: request)
         }
     }
 

@@ -256,7 +256,6 @@ enum ReedSolomon {
 /// A symbol being built: its modules, and which of them belong to function patterns (finders,
 /// separators, timing, alignment, format and version information), which data and masks skip.
 struct QRSymbol: Sendable {
-    let version: Int
     let size: Int
     var dark: [Bool]
     var function: [Bool]
@@ -265,7 +264,6 @@ struct QRSymbol: Sendable {
 
     /// A symbol with its function patterns drawn and the format information reserved.
     init(version: Int) {
-        self.version = version
         size = 17 + 4 * version
         dark = Array(repeating: false, count: size * size)
         function = dark

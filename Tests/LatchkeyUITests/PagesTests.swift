@@ -287,15 +287,7 @@ struct PagesTests {
         var policy = AuthPolicy()
         policy.secondFactorKeyring = try SecondFactorKeyring(current: Data(repeating: 7, count: 32))
         try await withPages(policy: policy) { browser, auth in
-            let account = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
-            _ = try await auth.markVerified(email: account.email)
-            let token = try await auth.createSession(for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
-            let enrolment = try await auth.beginTOTPEnrolment(
-                session: auth.authenticatedSession(token: token), password: "b4l0u", origin: SessionOrigin())
-            let secret = Data(try enrolment.secret.base32decoded())
-            let confirmed = try await auth.confirmTOTPEnrolment(
-                session: auth.authenticatedSession(token: token), code: TOTP.code(secret: secret, at: Date()),
-                origin: SessionOrigin())
+            let (confirmed, _) = try await SecondFactorPagesTests.accountWithFactor(auth)
             browser.cookies["session_id"] = confirmed.session.token
             let page = try await browser.send(.get, "/ui/account")
             #expect(page.text.components(separatedBy: #"autocomplete="one-time-code""#).count - 1 == 5)

@@ -93,7 +93,8 @@ struct SecondFactorPagesTests {
     @Test("the login asks for the code after the password: a wrong one next to the field, then a session")
     func codeStep() async throws {
         try await withPages(policy: try Self.policy()) { browser, auth in
-            let (codes, key) = try await Self.accountWithFactor(auth)
+            let (confirmed, key) = try await Self.accountWithFactor(auth)
+            let codes = confirmed.recoveryCodes
             let step = try await browser.submit(
                 "/ui/login", to: "/ui/login", [("email", "ada@example.com"), ("password", "b4l0u")])
             #expect(step.status == .ok && browser.cookies["session_id"] == nil)
@@ -161,8 +162,9 @@ struct SecondFactorPagesTests {
         #expect(Pages.enrolmentValues(secret: "ABCD", keyURI: "otpauth://totp/x?secret=ABCD")["qr"] != nil)
     }
 
-    /// A verified account with an active factor: its recovery codes and key.
-    static func accountWithFactor(_ auth: Auth) async throws -> ([String], Data) {
+    /// A verified account, ada@example.com, with an active factor: the confirmation (its recovery
+    /// codes and session) and the key.
+    static func accountWithFactor(_ auth: Auth) async throws -> (confirmed: ConfirmedTOTP, key: Data) {
         let account = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         _ = try await auth.markVerified(email: account.email)
         let token = try await auth.createSession(for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
@@ -172,6 +174,6 @@ struct SecondFactorPagesTests {
         let confirmed = try await auth.confirmTOTPEnrolment(
             session: auth.authenticatedSession(token: token), code: TOTP.code(secret: key, at: Date()),
             origin: SessionOrigin())
-        return (confirmed.recoveryCodes, key)
+        return (confirmed, key)
     }
 }
