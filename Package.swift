@@ -117,6 +117,10 @@ let package = Package(
                 .embedInCode("Resources/enrol.mustache"),
                 .embedInCode("Resources/recovery.mustache"),
                 .embedInCode("Resources/style.css"),
+                .embedInCode("Resources/brand.css"),
+                .embedInCode("Resources/logo.svg"),
+                .embedInCode("Resources/en.json"),
+                .embedInCode("Resources/fr.json"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -11,14 +11,27 @@ enum PageRefusal: Error {
     case expiredForm
 }
 
-/// What a page says when something goes wrong: the status, a sentence a person understands, the
-/// field it belongs next to (or `nil` for the top of the page), and headers to keep
-/// (`Retry-After`). Every error under `/ui` is such a page, never a JSON body.
+/// What a page says when something goes wrong: the status, a catalog sentence, the field it
+/// belongs next to (or `nil` for the top of the page), and headers to keep (`Retry-After`). Every
+/// error under `/ui` is such a page, never a JSON body.
+///
+/// This is the one place where Core's errors, and the HTTP layer's, become catalog keys
+/// (`problem.*`): the pages never show Core's English messages.
 struct PageProblem: Error {
     let status: HTTPResponse.Status
-    let message: String
+    let text: PageText
     var field: String?
     var headers: HTTPFields = [:]
+
+    init(
+        status: HTTPResponse.Status, _ key: String, _ arguments: [String: String] = [:], field: String? = nil,
+        headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.text = PageText(key, arguments)
+        self.field = field
+        self.headers = headers
+    }
 
     /// The problem a rule's error is, with the field it concerns on this form.
     /// - Parameters:
@@ -33,18 +46,32 @@ struct PageProblem: Error {
         case let problem as PageProblem:
             return problem
         case PageRefusal.crossSite:
-            return PageProblem(status: .forbidden, message: "This form was sent from another site, so it was refused.")
+            return PageProblem(status: .forbidden, "problem.cross-site")
         case PageRefusal.expiredForm:
-            return PageProblem(
-                status: .forbidden, message: "This form has expired. Reload the page and try again.")
+            return PageProblem(status: .forbidden, "problem.expired-form")
         case let error as AuthError:
             return from(error, emailField: emailField, passwordField: passwordField, newPasswordField: newPasswordField)
         case let error as APIError:
-            return PageProblem(status: error.status, message: sentence(error.message), headers: error.headers)
+            return from(error)
         default:
-            return PageProblem(
-                status: .serviceUnavailable, message: "Something went wrong on our side. Try again in a moment.")
+            return PageProblem(status: .serviceUnavailable, "problem.internal")
         }
+    }
+
+    /// The problem an HTTP-layer refusal is, by its status: its message is the API's, in English.
+    static func from(_ error: APIError) -> PageProblem {
+        let key: String
+        switch error.status.code {
+        case 404: key = "problem.not-found"
+        case 405: key = "problem.method"
+        case 413: key = "problem.form-too-large"
+        case 400, 415, 422: key = "problem.form-unreadable"
+        case 429: key = "problem.throttled"
+        case 500...: key = "problem.unavailable"
+        default: key = "problem.request"
+        }
+        let seconds = error.headers[.retryAfter] ?? "1"
+        return PageProblem(status: error.status, key, ["seconds": seconds], headers: error.headers)
     }
 
     private static func from(
@@ -52,45 +79,63 @@ struct PageProblem: Error {
     ) -> PageProblem {
         switch error {
         case .invalidEmail(let reason):
-            return PageProblem(status: .badRequest, message: sentence(reason), field: emailField)
+            let (key, arguments) = ProblemReasons.email(reason)
+            return PageProblem(status: .badRequest, key, arguments, field: emailField)
         case .invalidPassword(let reason):
-            let text = reason.replacingOccurrences(of: "new_password", with: "the new password")
-            return PageProblem(status: .badRequest, message: sentence(text), field: newPasswordField)
+            let (key, arguments) = ProblemReasons.password(reason)
+            return PageProblem(status: .badRequest, key, arguments, field: newPasswordField)
+        case .invalidInput(let reason):
+            return PageProblem(status: .badRequest, ProblemReasons.input(reason))
         case .emailAlreadyRegistered, .emailTaken:
-            return PageProblem(status: .badRequest, message: "This address already has an account.", field: emailField)
+            return PageProblem(status: .badRequest, "problem.taken", field: emailField)
         case .invalidCredentials:
-            return PageProblem(status: .unauthorized, message: "Wrong email or password.", field: passwordField)
+            return PageProblem(status: .unauthorized, "problem.credentials", field: passwordField)
         case .wrongPassword:
-            return PageProblem(status: .unauthorized, message: "That is not your password.", field: passwordField)
+            return PageProblem(status: .unauthorized, "problem.wrong-password", field: passwordField)
         case .emailNotVerified:
-            return PageProblem(
-                status: .forbidden,
-                message: "Verify your email address before logging in: a new link is on its way to it.")
+            return PageProblem(status: .forbidden, "problem.not-verified")
         case .throttled(let seconds):
             return PageProblem(
-                status: .tooManyRequests, message: "Too many attempts. Try again in \(seconds) seconds.",
+                status: .tooManyRequests, "problem.throttled", ["seconds": "\(seconds)"],
                 headers: [.retryAfter: "\(seconds)"])
         case .overloaded(let seconds):
             return PageProblem(
-                status: .serviceUnavailable, message: "We are very busy. Try again in \(seconds) seconds.",
+                status: .serviceUnavailable, "problem.overloaded", ["seconds": "\(seconds)"],
                 headers: [.retryAfter: "\(seconds)"])
         case .storageUnavailable:
-            return PageProblem(
-                status: .serviceUnavailable, message: "The service is unavailable for a moment. Try again.")
+            return PageProblem(status: .serviceUnavailable, "problem.unavailable")
         case .invalidResetToken:
-            return PageProblem(
-                status: .forbidden, message: "This link is no longer valid. Ask for a new one.")
+            return PageProblem(status: .forbidden, "problem.reset-link")
         case .invalidVerificationToken:
-            return PageProblem(
-                status: .forbidden, message: "This link is no longer valid. Ask for a new one from your account page.")
+            return PageProblem(status: .forbidden, "problem.verify-link")
         case .secondStepRequired:
-            return PageProblem(
-                status: .unauthorized, message: "Give the code from your authenticator app, or a recovery code.")
+            return PageProblem(status: .unauthorized, "problem.code-required")
         case .wrongCode:
-            return PageProblem(status: .unauthorized, message: "That code is not right. Try the current one.")
-        default:
-            let api = APIError(error)
-            return PageProblem(status: api.status, message: sentence(api.message), headers: api.headers)
+            return PageProblem(status: .unauthorized, "problem.wrong-code")
+        case .invalidLoginChallenge:
+            return PageProblem(status: .unauthorized, "login.challenge-expired")
+        case .invalidSession:
+            return PageProblem(status: .forbidden, "problem.expired-form")
+        case .sessionNotFound:
+            return PageProblem(status: .notFound, "problem.no-session")
+        case .accountChanged:
+            return PageProblem(status: .conflict, "problem.changed")
+        case .emailNotRegistered:
+            return PageProblem(status: .forbidden, "problem.not-registered")
+        case .emailAlreadyVerified:
+            return PageProblem(status: .conflict, "problem.already-verified")
+        case .emailVerificationOff:
+            return PageProblem(status: .notFound, "problem.verification-off")
+        case .secondFactorAlreadyActive:
+            return PageProblem(status: .conflict, "problem.factor-active")
+        case .emailVerificationRequiredFirst:
+            return PageProblem(status: .conflict, "problem.verify-first")
+        case .noPendingEnrolment:
+            return PageProblem(status: .badRequest, "problem.no-enrolment")
+        case .noActiveSecondFactor:
+            return PageProblem(status: .conflict, "problem.no-factor")
+        case .secondFactorNotConfigured:
+            return PageProblem(status: .serviceUnavailable, "problem.factor-unconfigured")
         }
     }
 
@@ -101,12 +146,5 @@ struct PageProblem: Error {
         var problem = self
         problem.field = "code"
         return problem
-    }
-
-    /// A rule's message as a sentence: a capital first and a full stop.
-    static func sentence(_ text: String) -> String {
-        guard let first = text.first else { return text }
-        let body = first.uppercased() + text.dropFirst()
-        return body.hasSuffix(".") ? body : body + "."
     }
 }

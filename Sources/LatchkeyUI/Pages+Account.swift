@@ -10,17 +10,9 @@ extension Pages {
     /// session, a 303 to the login page.
     func accountPage(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         guard let session = try await liveSession(request) else { return HTMLResponse.redirect(to: "/ui/login") }
-        var values = try await accountValues(session)
-        switch request.uri.queryParameters["done"].map(String.init) {
-        case "password": values["notice"] = "Your password is changed; your other sessions are ended."
-        case "sessions": values["notice"] = "Your other sessions are ended."
-        case "session": values["notice"] = "That session is ended."
-        case "email":
-            values["notice"] = "A link is on its way to the new address: the change happens when it is followed."
-        case "verification": values["notice"] = "A link is on its way to your address."
-        case "factor-off": values["notice"] = "The second factor is off: logging in asks for your password only."
-        default: break
-        }
+        var values = try await accountValues(session, renderer.edition(for: request).catalog)
+        let done = request.uri.queryParameters["done"].map(String.init) ?? ""
+        if Self.doneNotices.contains(done) { values["notice"] = PageText("account.done-\(done)") }
         return show("account", values, for: request)
     }
 
@@ -34,11 +26,15 @@ extension Pages {
         }
     }
 
+    /// The `?done=` values the account page has a notice for (`account.done-<value>`).
+    static let doneNotices: Set<String> = ["password", "sessions", "session", "email", "verification", "factor-off"]
+
     /// The most activity entries the account page shows.
     static let activityShown = 20
 
-    /// What the account page shows, from one read (`Auth.accountOverview(session:activityLimit:)`).
-    func accountValues(_ session: AuthenticatedSession) async throws -> [String: Any] {
+    /// What the account page shows, from one read (`Auth.accountOverview(session:activityLimit:)`),
+    /// worded in `catalog`'s language.
+    func accountValues(_ session: AuthenticatedSession, _ catalog: Catalog) async throws -> [String: Any] {
         let overview = try await auth.accountOverview(session: session, activityLimit: Self.activityShown)
         return [
             "email": overview.account.email,
@@ -47,19 +43,26 @@ extension Pages {
             "sessions": overview.sessions.map { session in
                 [
                     "id": session.id, "current": session.current,
-                    "device": session.userAgent.map(Self.device) ?? "An unknown device",
-                    "address": session.ip ?? "an unknown address",
-                    "lastUsed": Self.when(session.lastSeenAt),
+                    "device": Self.device(session.userAgent, catalog),
+                    "address": session.ip ?? catalog.text("account.unknown-address"),
+                    "lastUsed": catalog.text("account.last-used", ["when": Self.when(session.lastSeenAt, catalog)]),
                 ] as [String: Any]
             },
             "others": overview.sessions.count > 1,
             "activity": overview.activity.map { event in
                 [
-                    "what": String(event.kind.rawValue.map { $0 == "_" ? " " : $0 }),
-                    "when": Self.when(event.at), "address": event.ip as Any,
+                    "what": Self.activity(event.kind, catalog), "when": Self.when(event.at, catalog),
+                    "address": event.ip as Any,
                 ] as [String: Any]
             },
         ]
+    }
+
+    /// An activity's name in the catalog (`activity.<kind>`); the kind itself, spaced, for a
+    /// kind the catalog lacks (a test makes sure none does).
+    static func activity(_ kind: ActivityEvent.Kind, _ catalog: Catalog) -> String {
+        let key = "activity.\(kind.rawValue)"
+        return catalog.strings[key] ?? String(kind.rawValue.map { $0 == "_" ? " " : $0 })
     }
 
     /// Runs an action of the account page: a 303 back to it when it succeeds, the page again with
@@ -74,7 +77,7 @@ extension Pages {
             return try await action(session, form(request, context: context))
         } catch {
             let problem = PageProblem.from(error, emailField: other, passwordField: password, newPasswordField: other)
-            let values = (try? await accountValues(session)) ?? [:]
+            let values = (try? await accountValues(session, renderer.edition(for: request).catalog)) ?? [:]
             return showAgain("account", values, problem: problem, for: request)
         }
     }
@@ -162,32 +165,16 @@ extension Pages {
         guard case .issued(let issued) = outcome else {
             return HTMLResponse.redirect(to: "/ui/account?done=\(notice)")
         }
-        var values: [String: Any]
-        if ProcessInfo.processInfo.environment["LK_EXP"] == "nodbXX" {
-            values = [
-                "email": "page@example.com", "verified": false, "factor": false,
-                "sessions": [
-                    [
-                        "id": "abcdefabcdefabcdefab", "current": true, "device": "An unknown device",
-                        "address": "127.0.0.1", "lastUsed": "2026-12-07 21:00 UTC",
-                    ] as [String: Any]
-                ], "others": false,
-                "activity": [
-                    ["what": "registered", "when": "2026-12-07 21:00 UTC", "address": "127.0.0.1"] as [String: Any],
-                    ["what": "logged in", "when": "2026-12-07 21:00 UTC", "address": "127.0.0.1"] as [String: Any],
-                ],
-            ]
-        } else {
-            values = try await accountValues(session)
-        }
-        values["notice"] = "A link is on its way to \(issued.email)."
+        var values = try await accountValues(session, renderer.edition(for: request).catalog)
+        values["notice"] = PageText("account.link-sent", ["email": issued.email])
         values["link"] = link("verify", email: issued.email, token: issued.token)
         return show("account", values, for: request)
     }
 
-    /// A short name for an agent, as people name their devices: "Firefox on Windows"; else its
-    /// first product token ("Phone/2.0", "curl/8.5.0").
-    static func device(_ agent: String) -> String {
+    /// A short name for an agent, as people name their devices: "Firefox on Windows"
+    /// (`account.device`); else its first product token ("Phone/2.0", "curl/8.5.0"); without one,
+    /// `account.unknown-device`.
+    static func device(_ agent: String?, _ catalog: Catalog) -> String {
         let browsers: [(marker: String, name: String)] = [
             ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
             ("Chromium/", "Chromium"), ("Safari/", "Safari"),
@@ -196,18 +183,20 @@ extension Pages {
             ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
             ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"),
         ]
+        let agent = agent ?? ""
         if let browser = browsers.first(where: { agent.contains($0.marker) })?.name {
-            let system = systems.first { agent.contains($0.marker) }?.name
-            return system.map { "\(browser) on \($0)" } ?? browser
+            guard let system = systems.first(where: { agent.contains($0.marker) })?.name else { return browser }
+            return catalog.text("account.device", ["browser": browser, "system": system])
         }
         let first = agent.split(separator: " ").first.map(String.init) ?? ""
-        return first.isEmpty ? "An unknown device" : first
+        return first.isEmpty ? catalog.text("account.unknown-device") : first
     }
 
-    /// A time as people read it in a page, in UTC: `7 Dec 2026, 18:56 UTC`. Computed from the
-    /// seconds since 1970 (the proleptic Gregorian calendar, days to civil date as in H. Hinnant's
-    /// `civil_from_days`): a calendar or a formatter per row cost more than the rest of the page.
-    static func when(_ date: Date) -> String {
+    /// A time as people read it in a page, in UTC, in `catalog`'s words (`time.format`,
+    /// `time.months`): `7 Dec 2026, 18:56 UTC`. Computed from the seconds since 1970 (the
+    /// proleptic Gregorian calendar, days to civil date as in H. Hinnant's `civil_from_days`): a
+    /// calendar or a formatter per row cost more than the rest of the page.
+    static func when(_ date: Date, _ catalog: Catalog) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
@@ -222,9 +211,9 @@ extension Pages {
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         let (hour, minute) = (secondOfDay / 3_600, secondOfDay % 3_600 / 60)
         let twoDigits = { (value: Int64) in value < 10 ? "0\(value)" : "\(value)" }
-        return "\(day) \(monthNames[Int(month) - 1]) \(year), \(twoDigits(hour)):\(twoDigits(minute)) UTC"
+        let monthName = catalog.months.count == 12 ? catalog.months[Int(month) - 1] : "\(month)"
+        return catalog.text(
+            "time.format",
+            ["day": "\(day)", "month": monthName, "year": "\(year)", "time": "\(twoDigits(hour)):\(twoDigits(minute))"])
     }
-
-    /// Month names as pages show them.
-    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 }

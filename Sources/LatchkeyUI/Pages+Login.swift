@@ -9,13 +9,13 @@ extension Pages {
     func loginPage(_ request: Request) -> Response {
         var values: [String: Any] = [:]
         if request.uri.queryParameters["registered"] != nil {
-            values["notice"] = "Your registration is done. Log in with your address and password."
+            values["notice"] = PageText("login.registered")
         } else if request.uri.queryParameters["logged_out"] != nil {
-            values["notice"] = "You are logged out."
+            values["notice"] = PageText("login.logged-out")
         } else if request.uri.queryParameters["reset"] != nil {
-            values["notice"] = "Your password is changed. Log in with the new one."
+            values["notice"] = PageText("login.reset")
         } else if request.uri.queryParameters["deleted"] != nil {
-            values["notice"] = "Your account is deleted."
+            values["notice"] = PageText("login.deleted")
         }
         return show("login", values, for: request)
     }
@@ -53,7 +53,8 @@ extension Pages {
         do {
             _ = try await form(request, context: context)
         } catch {
-            return showAgain("message", ["heading": "Log out"], problem: PageProblem.from(error), for: request)
+            return showAgain(
+                "message", ["heading": PageText("logout.title")], problem: PageProblem.from(error), for: request)
         }
         if let session = try? await cookie.liveSession(in: request, auth: auth) {
             try await auth.destroySession(session, origin: origin(of: request, context: context))

@@ -28,8 +28,7 @@ extension Pages {
                 origin: origin(of: request, context: context))
             return loggedIn(grant)
         } catch AuthError.invalidLoginChallenge {
-            let problem = PageProblem(
-                status: .unauthorized, message: "This login took too long or was already used. Log in again.")
+            let problem = PageProblem(status: .unauthorized, "login.challenge-expired")
             return showAgain("login", [:], problem: problem, for: request)
         } catch {
             return codeStep(challenge: challenge, problem: PageProblem.from(error).atCode, for: request)

@@ -24,13 +24,13 @@ extension Pages {
                 return show(
                     "forgot",
                     [
-                        "email": issued.email, "notice": "A link to choose a new password is ready.",
+                        "email": issued.email, "notice": PageText("forgot.ready"),
                         "link": link("reset", email: issued.email, token: issued.token),
                     ], for: request)
             case .accepted(let accepted):
                 return show(
                     "forgot",
-                    ["email": accepted, "notice": "If \(accepted) has an account, a link is on its way to it."],
+                    ["email": accepted, "notice": PageText("forgot.accepted", ["email": accepted])],
                     for: request)
             }
         } catch {
@@ -40,7 +40,8 @@ extension Pages {
 
     /// `GET /ui/reset` and `GET /ui/verify` with `email` and `token`: the form that posts them.
     func tokenPage(_ template: String, _ request: Request) -> Response {
-        show(template, ["email": query(request, "email"), "token": query(request, "token")], for: request)
+        let email = query(request, "email")
+        return show(template, Self.tokenValues(email: email, token: query(request, "token")), for: request)
     }
 
     /// `POST /ui/reset` `email`, `token`, `new_password`: `Auth.updatePassword`, as
@@ -50,7 +51,7 @@ extension Pages {
         do {
             let fields = try await form(request, context: context)
             let (email, token) = (try fields.optional("email") ?? "", try fields.optional("token") ?? "")
-            values = ["email": email, "token": token]
+            values = Self.tokenValues(email: email, token: token)
             _ = try await auth.updatePassword(
                 resetToken: token, email: email, newPassword: fields.optional("new_password") ?? "",
                 origin: origin(of: request, context: context))
@@ -67,20 +68,29 @@ extension Pages {
         do {
             let fields = try await form(request, context: context)
             let (email, token) = (try fields.optional("email") ?? "", try fields.optional("token") ?? "")
-            values = ["email": email, "token": token]
+            values = Self.tokenValues(email: email, token: token)
             let account = try await auth.verifyEmail(
                 token: token, email: email, password: fields.optional("password") ?? "",
                 origin: origin(of: request, context: context))
-            let html = renderer.render(
+            return show(
                 "message",
                 [
-                    "heading": "Address verified", "notice": "\(account.email) is verified.",
-                    "link": ["href": "/ui/account", "text": "Go to your account"],
-                ])
-            return HTMLResponse.page(.ok, html)
+                    "heading": PageText("verify.done-title"),
+                    "notice": PageText("verify.done", ["email": account.email]),
+                    "link": ["href": "/ui/account", "text": PageText("verify.to-account")] as [String: Any],
+                ], for: request)
         } catch {
             return showAgain(
                 "verify", values, problem: PageProblem.from(error, newPasswordField: "password"), for: request)
         }
+    }
+
+    /// The reset and verify pages' values: the address and token the link carried, and the
+    /// sentences that name the address.
+    static func tokenValues(email: String, token: String) -> [String: Any] {
+        [
+            "email": email, "token": token, "forEmail": PageText("reset.for", ["email": email]),
+            "intro": PageText("verify.intro", ["email": email]),
+        ]
     }
 }

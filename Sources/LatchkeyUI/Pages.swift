@@ -21,11 +21,15 @@ public struct Pages: Sendable {
     ///   - options: The HTTP settings the API uses too (cookie, proxies, origin).
     ///   - production: Whether the production profile runs (the CSRF cookie's `__Host-` name).
     ///   - publicURL: `PUBLIC_URL`: links to `/ui/reset` and `/ui/verify` are built from it alone.
-    /// - Throws: A template that does not parse.
-    public init(auth: Auth, options: HTTPOptions, production: Bool, publicURL: String?) throws {
+    ///   - theme: The operator's brand (`UI_TITLE`, `UI_LOGO_PATH`, `UI_TEMPLATES_DIR`).
+    /// - Throws: `PageSetupError` naming the file or setting that cannot be used (`PageFiles`,
+    ///   `PageRenderer`).
+    public init(
+        auth: Auth, options: HTTPOptions, production: Bool, publicURL: String?, theme: PageTheme = PageTheme()
+    ) throws(PageSetupError) {
         self.auth = auth
         self.options = options
-        self.renderer = try PageRenderer()
+        self.renderer = try PageRenderer(files: PageFiles(theme: theme))
         self.csrf = CSRFGuard(production: production, secure: options.secureCookies, publicOrigin: options.publicOrigin)
         self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
@@ -35,7 +39,9 @@ public struct Pages: Sendable {
     public var routes: [Route] {
         let limitedHashing: RouteTraits = [.clientLimited, .hashes]
         return [
-            Route(method: .get, path: "/ui/static/style.css", traits: []) { _, _ in stylesheet() },
+            Route(method: .get, path: "/ui/static/{file}", traits: []) { _, context in
+                try staticFile(context.parameters.get("file") ?? "")
+            },
             Route(method: .get, path: "/ui/login", traits: []) { request, _ in loginPage(request) },
             Route(method: .post, path: "/ui/login", traits: limitedHashing, handler: logIn),
             Route(method: .post, path: "/ui/login/code", traits: limitedHashing, handler: logInWithCode),
@@ -64,25 +70,32 @@ public struct Pages: Sendable {
         ]
     }
 
-    /// The error page every refusal under `/ui` becomes (`HTTPOptions.errorPage`).
-    /// - Parameter error: The API's error.
+    /// The error page every refusal under `/ui` becomes (`HTTPOptions.errorPage`), in the
+    /// request's language.
+    /// - Parameters:
+    ///   - error: The API's error.
+    ///   - request: The request, for its `Accept-Language`.
     /// - Returns: The page, with the error's status and headers.
-    public func errorPage(_ error: APIError) -> Response {
+    public func errorPage(_ error: APIError, for request: Request) -> Response {
         let heading: String
         switch error.status.code {
-        case 404: heading = "Page not found"
-        case 405: heading = "Not allowed here"
-        case 429: heading = "Too many attempts"
-        case 500...: heading = "Unavailable for a moment"
-        default: heading = "Something is not right"
+        case 404: heading = "error.404"
+        case 405: heading = "error.405"
+        case 429: heading = "error.429"
+        case 500...: heading = "error.5xx"
+        default: heading = "error.other"
         }
-        let html = renderer.render(
-            "message",
-            [
-                "heading": heading, "problem": PageProblem.sentence(error.message),
-                "link": ["href": "/ui/login", "text": "Go to the login page"],
-            ])
-        return HTMLResponse.page(error.status, html, headers: error.headers)
+        let problem = PageProblem.from(error)
+        let values: [String: Any] = [
+            "heading": PageText(heading), "problem": problem.text,
+            "link": ["href": "/ui/login", "text": PageText("error.to-login")],
+        ]
+        let edition = renderer.edition(for: request)
+        var headers = error.headers
+        headers.append(contentsOf: Self.languageHeaders(edition))
+        return HTMLResponse.page(
+            error.status, renderer.render("message", Self.resolved(values, edition.catalog), in: edition),
+            headers: headers)
     }
 
     // MARK: Shared pieces
@@ -93,11 +106,36 @@ public struct Pages: Sendable {
         headers: HTTPFields = [:]
     ) -> Response {
         let (token, cookie) = csrf.token(for: request)
-        var values = values
+        let edition = renderer.edition(for: request)
+        var values = Self.resolved(values, edition.catalog)
         values["csrf"] = token
         var headers = headers
+        headers.append(contentsOf: Self.languageHeaders(edition))
         if let cookie { headers.append(cookie) }
-        return HTMLResponse.page(status, renderer.render(template, values), headers: headers)
+        return HTMLResponse.page(status, renderer.render(template, values, in: edition), headers: headers)
+    }
+
+    /// `Content-Language` (the edition's) and `Vary: Accept-Language` (RFC 9110 sections 8.5 and
+    /// 12.5.5): the same URL answers in several languages.
+    static func languageHeaders(_ edition: PageRenderer.Edition) -> HTTPFields {
+        [.contentLanguage: edition.catalog.language, .vary: "Accept-Language"]
+    }
+
+    /// The values with every `PageText` among them, and in the dictionaries among them, as its
+    /// sentence in `catalog`.
+    static func resolved(_ values: [String: Any], _ catalog: Catalog) -> [String: Any] {
+        var resolved = values
+        for (key, value) in values {
+            switch value {
+            case let text as PageText:
+                resolved[key] = catalog.text(text)
+            case let inner as [String: Any] where inner.values.contains(where: { $0 is PageText }):
+                resolved[key] = inner.mapValues { ($0 as? PageText).map(catalog.text) ?? $0 }
+            default:
+                break
+            }
+        }
+        return resolved
     }
 
     /// Shows `template` again with the problem next to its field (or at the top).
@@ -106,9 +144,9 @@ public struct Pages: Sendable {
     ) -> Response {
         var values = values
         if let field = problem.field {
-            values["errors"] = [field: problem.message]
+            values["errors"] = [field: problem.text] as [String: Any]
         } else {
-            values["problem"] = problem.message
+            values["problem"] = problem.text
         }
         return show(template, values, for: request, status: problem.status, headers: problem.headers)
     }
@@ -147,9 +185,9 @@ public struct Pages: Sendable {
         return allowed
     }()
 
-    private func stylesheet() -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: renderer.stylesheet)))
+    /// `GET /ui/static/{file}`: the stylesheets and the mark; 404 for any other name.
+    private func staticFile(_ name: String) throws -> Response {
+        guard let file = renderer.staticFiles[name] else { throw APIError(.notFound, "not found") }
+        return file.response
     }
 }

@@ -11,6 +11,9 @@ import Testing
 
 @testable import LatchkeyUI
 
+/// The shipped English catalog.
+let english = PageRenderer.shippedEnglish
+
 /// The pages over the real routes, as a browser with JavaScript off uses them: it keeps its
 /// cookies and sends each form with the fields the page gave it.
 struct Browser {
@@ -74,7 +77,7 @@ func withPages(
         store: InMemoryStore(), hasher: FastHasher(), policy: policy, logger: CapturedLog().logger)
     var options = HTTPOptions()
     let pages = try Pages(auth: auth, options: options, production: false, publicURL: "http://auth.example.localhost")
-    options.errorPage = { pages.errorPage($0) }
+    options.errorPage = { pages.errorPage($0, for: $1) }
     let app = Application(
         router: buildRouter(auth: auth, options: options, pages: pages.routes), logger: CapturedLog().logger)
     try await app.test(.router) { client in
@@ -116,7 +119,9 @@ struct PagesTests {
             let wrong = try await browser.submit(
                 "/ui/login", to: "/ui/login", [("email", "ada@example.com"), ("password", "nope")])
             #expect(wrong.status == .unauthorized)
-            #expect(wrong.text.contains(#"<p class="field-error" id="password-error">Wrong email or password.</p>"#))
+            #expect(
+                wrong.text.contains(
+                    #"<p class="field-error" role="alert" id="password-error">Wrong email or password.</p>"#))
             #expect(wrong.text.contains(#"value="ada@example.com""#))
             let loggedIn = try await browser.submit(
                 "/ui/login", to: "/ui/login", [("email", "ada@example.com"), ("password", "b4l0u")])
@@ -146,7 +151,7 @@ struct PagesTests {
             let weak = try await browser.submit(
                 "/ui/register", to: "/ui/register", [("email", "bob@example.com"), ("password", "short")])
             #expect(weak.status == .badRequest)
-            #expect(weak.text.contains(#"id="password-error">Password must be at least 8 characters.</p>"#))
+            #expect(weak.text.contains(#"id="password-error">The password must be at least 8 characters long.</p>"#))
         }
     }
 
@@ -356,17 +361,17 @@ struct PagePiecesTests {
             ("Phone/2.0", "Phone/2.0"), ("curl/8.5.0", "curl/8.5.0"), ("", "An unknown device"),
         ]
         for (agent, name) in agents {
-            #expect(Pages.device(agent) == name, "\(agent)")
+            #expect(Pages.device(agent, english) == name, "\(agent)")
         }
     }
 
     @Test("times are shown in UTC as people read them")
     func times() {
-        #expect(Pages.when(Date(timeIntervalSince1970: 1_796_669_760)) == "7 Dec 2026, 18:56 UTC")
-        #expect(Pages.when(Date(timeIntervalSince1970: 0)) == "1 Jan 1970, 00:00 UTC")
-        #expect(Pages.when(Date(timeIntervalSince1970: 951_782_400)) == "29 Feb 2000, 00:00 UTC")
-        #expect(Pages.when(Date(timeIntervalSince1970: 4_107_542_399)) == "28 Feb 2100, 23:59 UTC")
-        #expect(Pages.when(Date(timeIntervalSince1970: -1)) == "31 Dec 1969, 23:59 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: 1_796_669_760), english) == "7 Dec 2026, 18:56 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: 0), english) == "1 Jan 1970, 00:00 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: 951_782_400), english) == "29 Feb 2000, 00:00 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: 4_107_542_399), english) == "28 Feb 2100, 23:59 UTC")
+        #expect(Pages.when(Date(timeIntervalSince1970: -1), english) == "31 Dec 1969, 23:59 UTC")
         // Every day of four years, against Foundation's calendar.
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
@@ -377,7 +382,7 @@ struct PagePiecesTests {
             let expected =
                 "\(parts.day!) \(months[parts.month! - 1]) \(parts.year!), "
                 + String(format: "%02d:%02d UTC", parts.hour!, parts.minute!)
-            #expect(Pages.when(date) == expected)
+            #expect(Pages.when(date, english) == expected)
         }
     }
 }

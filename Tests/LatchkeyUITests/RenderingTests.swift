@@ -44,13 +44,14 @@ struct RenderingTests {
             }.joined()
             #expect(HTMLEscaping().escapeText(text) == expected, "\(text)")
         }
-        let html = try PageRenderer().render("login", ["email": breakOut, "csrf": "token"])
+        let renderer = try PageRenderer(files: PageFiles(theme: PageTheme()))
+        let html = renderer.render("login", ["email": breakOut, "csrf": "token"], in: renderer.fallback)
         #expect(html.contains(#"value="x&quot;\#u{0301} autofocus onfocus=alert(1) x=&quot;\#u{0301}""#))
     }
 
     @Test("every page escapes what it shows, through the content type the layout declares")
     func pagesEscape() throws {
-        let renderer = try PageRenderer()
+        let renderer = try PageRenderer(files: PageFiles(theme: PageTheme()))
         let hostile = "<b>\"O'Reilly\" & co</b>"
         let escaped = "&lt;b&gt;&quot;O&#39;Reilly&quot; &amp; co&lt;/b&gt;"
         let html = renderer.render(
@@ -59,12 +60,13 @@ struct RenderingTests {
                 "email": hostile, "csrf": "token", "notice": hostile,
                 "sessions": [["id": "a", "current": true, "device": hostile, "address": hostile, "lastUsed": "now"]],
                 "activity": [["what": hostile, "when": "now", "address": hostile]],
-            ])
+            ], in: renderer.fallback)
         #expect(html.hasPrefix("<!doctype html>\n"))
         #expect(!html.contains(hostile))
         #expect(html.components(separatedBy: escaped).count - 1 == 6)
         for page in ["login", "register", "forgot", "reset", "verify", "message"] {
-            let shown = renderer.render(page, ["email": hostile, "problem": hostile, "csrf": "token"])
+            let shown = renderer.render(
+                page, ["email": hostile, "problem": hostile, "csrf": "token"], in: renderer.fallback)
             #expect(!shown.contains(hostile) && shown.contains(escaped), "\(page)")
         }
     }

@@ -89,9 +89,12 @@ public func buildApplication(
     var pageRoutes: [Route] = []
     if settings.uiEnabled {
         let pages = try Pages(
-            auth: auth, options: options, production: settings.profile == .production, publicURL: settings.publicURL)
+            auth: auth, options: options, production: settings.profile == .production, publicURL: settings.publicURL,
+            theme: PageTheme(
+                product: settings.uiTitle, logoPath: settings.uiLogoPath,
+                templatesDirectory: settings.uiTemplatesDirectory))
         pageRoutes = pages.routes
-        options.errorPage = { pages.errorPage($0) }
+        options.errorPage = { pages.errorPage($0, for: $1) }
     } else {
         logger.notice("the pages under /ui are off (UI_ENABLED=false, or production without PUBLIC_URL)")
     }

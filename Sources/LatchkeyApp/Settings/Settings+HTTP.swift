@@ -50,6 +50,10 @@ extension Settings {
         // The pages' links are built from PUBLIC_URL alone, never from a request's Host: in
         // production the pages need it, and stay off without it (`serve` says so).
         settings.uiEnabled = try boolean(.uiEnabled, true) && !(production && text(.publicURL) == nil)
+        // Checked, with the files, when the pages are made (`PageFiles`): start-up names the file.
+        settings.uiTitle = text(.uiTitle) ?? settings.uiTitle
+        settings.uiLogoPath = text(.uiLogoPath)
+        settings.uiTemplatesDirectory = text(.uiTemplatesDir)
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 

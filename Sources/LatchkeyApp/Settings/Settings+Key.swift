@@ -54,6 +54,9 @@ extension Settings {
         case secondFactorMaxFailures = "MFA_MAX_FAILURES"
         case secondFactorLoginTokenTTL = "MFA_LOGIN_TOKEN_TTL"
         case uiEnabled = "UI_ENABLED"
+        case uiTitle = "UI_TITLE"
+        case uiLogoPath = "UI_LOGO_PATH"
+        case uiTemplatesDir = "UI_TEMPLATES_DIR"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -108,6 +111,8 @@ extension Settings {
             case .secondFactorMaxFailures: "5"
             case .secondFactorLoginTokenTTL: "300"
             case .uiEnabled: "true"
+            case .uiTitle: "Latchkey"
+            case .uiLogoPath, .uiTemplatesDir: nil
             }
         }
 
@@ -201,6 +206,10 @@ extension Settings {
                 "seconds a login token (mfa_token) waits for its code (30 to 3600); the owner hears of one left unused"
             case .uiEnabled:
                 "true or false: serve the pages under /ui (in production they need PUBLIC_URL)"
+            case .uiTitle: "the product's name on every page, 1 to 100 characters"
+            case .uiLogoPath: "an .svg or .png file (at most 1 MiB) shown as the pages' mark, from /ui/static/"
+            case .uiTemplatesDir:
+                "a folder of files that replace the pages' own one at a time: templates, style.css, brand.css, logo.svg or logo.png, en.json, fr.json"
             case .activityRetention:
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .sessionsPerUserMax:

@@ -37,6 +37,12 @@ public struct Settings: Sendable, Equatable {
     public var publicURL: String?
     /// Whether the pages under `/ui` are served (`UI_ENABLED`).
     public var uiEnabled = true
+    /// The product's name on the pages (`UI_TITLE`).
+    public var uiTitle = "Latchkey"
+    /// The file of the pages' mark, SVG or PNG (`UI_LOGO_PATH`).
+    public var uiLogoPath: String?
+    /// The folder whose files replace the pages' own (`UI_TEMPLATES_DIR`).
+    public var uiTemplatesDirectory: String?
     /// The address to listen on: loopback in development, whose profile hands reset tokens to
     /// whoever asks; every interface in production.
     public var host = "127.0.0.1"

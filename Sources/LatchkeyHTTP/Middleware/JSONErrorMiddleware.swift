@@ -9,7 +9,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The methods each path serves, for 405 answers.
     let allowedMethods: [String: [HTTPRequest.Method]]
     /// The pages' error page, for paths under `/ui`.
-    var errorPage: (@Sendable (APIError) -> Response)? = nil
+    var errorPage: (@Sendable (APIError, Request) -> Response)? = nil
 
     func handle(
         _ request: Request,
@@ -22,7 +22,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let refusal = self.refusal(error, request: request, context: context)
             let path = request.uri.path
             if let errorPage, path == "/ui" || path.hasPrefix("/ui/"), refusal.status.code != 499 {
-                return errorPage(refusal)
+                return errorPage(refusal, request)
             }
             return refusal.response
         }

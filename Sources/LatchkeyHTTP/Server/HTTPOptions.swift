@@ -21,8 +21,9 @@ public struct HTTPOptions: Sendable {
     /// The service's own origin (`scheme://host[:port]`), whose state-changing requests are
     /// same-origin when cross-site requests are refused.
     public var publicOrigin: String?
-    /// How an error under `/ui` is answered (an HTML page); `nil` answers it as the API does.
-    public var errorPage: (@Sendable (APIError) -> Response)?
+    /// How an error under `/ui` is answered (an HTML page, in the request's language); `nil`
+    /// answers it as the API does.
+    public var errorPage: (@Sendable (APIError, Request) -> Response)?
 
     /// Creates the options.
     /// - Parameters:
