@@ -77,66 +77,54 @@ struct PageProblem: Error {
     private static func from(
         _ error: AuthError, emailField: String, passwordField: String, newPasswordField: String
     ) -> PageProblem {
+        // The status and headers are the API's (`APIError`); the sentence and the field are the page's.
+        let api = APIError(error)
+        var arguments: [String: String] = [:]
+        var field: String?
+        let key: String
         switch error {
         case .invalidEmail(let reason):
-            let (key, arguments) = ProblemReasons.email(reason)
-            return PageProblem(status: .badRequest, key, arguments, field: emailField)
+            (key, arguments) = ProblemReasons.email(reason)
+            field = emailField
         case .invalidPassword(let reason):
-            let (key, arguments) = ProblemReasons.password(reason)
-            return PageProblem(status: .badRequest, key, arguments, field: newPasswordField)
-        case .invalidInput(let reason):
-            return PageProblem(status: .badRequest, ProblemReasons.input(reason))
+            (key, arguments) = ProblemReasons.password(reason)
+            field = newPasswordField
+        case .invalidInput(let reason): key = ProblemReasons.input(reason)
         case .emailAlreadyRegistered, .emailTaken:
-            return PageProblem(status: .badRequest, "problem.taken", field: emailField)
+            key = "problem.taken"
+            field = emailField
         case .invalidCredentials:
-            return PageProblem(status: .unauthorized, "problem.credentials", field: passwordField)
+            key = "problem.credentials"
+            field = passwordField
         case .wrongPassword:
-            return PageProblem(status: .unauthorized, "problem.wrong-password", field: passwordField)
-        case .emailNotVerified:
-            return PageProblem(status: .forbidden, "problem.not-verified")
+            key = "problem.wrong-password"
+            field = passwordField
+        case .emailNotVerified: key = "problem.not-verified"
         case .throttled(let seconds):
-            return PageProblem(
-                status: .tooManyRequests, "problem.throttled", ["seconds": "\(seconds)"],
-                headers: [.retryAfter: "\(seconds)"])
+            key = "problem.throttled"
+            arguments = ["seconds": "\(seconds)"]
         case .overloaded(let seconds):
-            return PageProblem(
-                status: .serviceUnavailable, "problem.overloaded", ["seconds": "\(seconds)"],
-                headers: [.retryAfter: "\(seconds)"])
-        case .storageUnavailable:
-            return PageProblem(status: .serviceUnavailable, "problem.unavailable")
-        case .invalidResetToken:
-            return PageProblem(status: .forbidden, "problem.reset-link")
-        case .invalidVerificationToken:
-            return PageProblem(status: .forbidden, "problem.verify-link")
-        case .secondStepRequired:
-            return PageProblem(status: .unauthorized, "problem.code-required")
-        case .wrongCode:
-            return PageProblem(status: .unauthorized, "problem.wrong-code")
-        case .invalidLoginChallenge:
-            return PageProblem(status: .unauthorized, "login.challenge-expired")
-        case .invalidSession:
-            return PageProblem(status: .forbidden, "problem.expired-form")
-        case .sessionNotFound:
-            return PageProblem(status: .notFound, "problem.no-session")
-        case .accountChanged:
-            return PageProblem(status: .conflict, "problem.changed")
-        case .emailNotRegistered:
-            return PageProblem(status: .forbidden, "problem.not-registered")
-        case .emailAlreadyVerified:
-            return PageProblem(status: .conflict, "problem.already-verified")
-        case .emailVerificationOff:
-            return PageProblem(status: .notFound, "problem.verification-off")
-        case .secondFactorAlreadyActive:
-            return PageProblem(status: .conflict, "problem.factor-active")
-        case .emailVerificationRequiredFirst:
-            return PageProblem(status: .conflict, "problem.verify-first")
-        case .noPendingEnrolment:
-            return PageProblem(status: .badRequest, "problem.no-enrolment")
-        case .noActiveSecondFactor:
-            return PageProblem(status: .conflict, "problem.no-factor")
-        case .secondFactorNotConfigured:
-            return PageProblem(status: .serviceUnavailable, "problem.factor-unconfigured")
+            key = "problem.overloaded"
+            arguments = ["seconds": "\(seconds)"]
+        case .storageUnavailable: key = "problem.unavailable"
+        case .invalidResetToken: key = "problem.reset-link"
+        case .invalidVerificationToken: key = "problem.verify-link"
+        case .secondStepRequired: key = "problem.code-required"
+        case .wrongCode: key = "problem.wrong-code"
+        case .invalidLoginChallenge: key = "login.challenge-expired"
+        case .invalidSession: key = "problem.expired-form"
+        case .sessionNotFound: key = "problem.no-session"
+        case .accountChanged: key = "problem.changed"
+        case .emailNotRegistered: key = "problem.not-registered"
+        case .emailAlreadyVerified: key = "problem.already-verified"
+        case .emailVerificationOff: key = "problem.verification-off"
+        case .secondFactorAlreadyActive: key = "problem.factor-active"
+        case .emailVerificationRequiredFirst: key = "problem.verify-first"
+        case .noPendingEnrolment: key = "problem.no-enrolment"
+        case .noActiveSecondFactor: key = "problem.no-factor"
+        case .secondFactorNotConfigured: key = "problem.factor-unconfigured"
         }
+        return PageProblem(status: api.status, key, arguments, field: field, headers: api.headers)
     }
 
     /// This problem next to the `code` field of a form whose only field is a code: a code that is

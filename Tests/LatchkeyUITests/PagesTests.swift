@@ -71,12 +71,14 @@ extension TestResponse {
 
 /// The service with its pages, in the development profile (`response` delivery).
 func withPages(
-    policy: AuthPolicy = AuthPolicy(), _ body: @escaping @Sendable (inout Browser, Auth) async throws -> Void
+    policy: AuthPolicy = AuthPolicy(), theme: PageTheme = PageTheme(),
+    _ body: @escaping @Sendable (inout Browser, Auth) async throws -> Void
 ) async throws {
     let auth = try await Auth(
         store: InMemoryStore(), hasher: FastHasher(), policy: policy, logger: CapturedLog().logger)
     var options = HTTPOptions()
-    let pages = try Pages(auth: auth, options: options, production: false, publicURL: "http://auth.example.localhost")
+    let pages = try Pages(
+        auth: auth, options: options, production: false, publicURL: "http://auth.example.localhost", theme: theme)
     options.errorPage = { pages.errorPage($0, for: $1) }
     let app = Application(
         router: buildRouter(auth: auth, options: options, pages: pages.routes), logger: CapturedLog().logger)

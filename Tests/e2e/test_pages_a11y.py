@@ -1,4 +1,4 @@
-"""The pages' accessibility in headless Chromium, at 320 and 1280 pixels wide.
+"""The pages' accessibility in headless Chromium, at 320 and 1280 pixels wide, in English and in French.
 
 axe-core (3.1.1, bundled with axe-selenium-python) audits every page a person meets: login,
 register, forgot, reset and verify, each form with an error next to a field, the account page
@@ -9,15 +9,23 @@ impact "serious" or "critical"; the colour contrast of text is one of the rules 
 The one exception: `autocomplete-valid` on a field with `autocomplete="one-time-code"`, a token newer
 than that axe-core.
 
+The walk runs once per language, the browser asking for it (`intl.accept_languages`). On every page
+`<html lang>` names that language, the heading is that language's sentence in its catalog
+(Sources/LatchkeyUI/Resources/<language>.json, read by the test), no sentence of the other catalog shows
+in the text, the title or an `aria-label` (French sentences would leak into an English page as much as
+English ones into a French page), and nothing scrolls sideways: French sentences are longer.
+
 A person also logs in with the keyboard alone: Tab to each field, type, Tab to the button, Enter;
 every element that gets the focus must show it (an outline or a shadow it does not have otherwise).
+That runs at both widths in English and once in French.
 
 axe-core waits on timers, so these pages run with JavaScript on (they have no script of their own;
 test_pages_browser.py runs them with it off). Screenshots of every page go to the `a11y` folder of
-LATCHKEY_SCREENSHOTS when it names a folder, with axe-core's full results (every impact, and what it
-could not decide) beside them.
+LATCHKEY_SCREENSHOTS when it names a folder, one folder per test, width and language, with axe-core's
+full results (every impact, and what it could not decide) beside them.
 """
 
+import functools
 import json
 import os
 import re
@@ -27,12 +35,55 @@ import urllib.parse
 import pytest
 import requests
 
+from latchkey_helpers import ROOT
 from test_mfa import Authenticator
 from test_mfa import log_in as api_log_in
 from test_pages_browser import HOST, WIDTHS, Page, link_on, require_browser
 
 # The impacts that fail the audit.
 FAILING = {"serious", "critical"}
+
+LANGUAGES = ["en", "fr"]
+CATALOGS = os.path.join(ROOT, "Sources", "LatchkeyUI", "Resources")
+
+
+@functools.cache
+def catalog(language):
+    """The shipped sentences of `language`, by key."""
+    with open(os.path.join(CATALOGS, f"{language}.json"), encoding="utf-8") as sentences:
+        return json.load(sentences)
+
+
+def say(language, key, **values):
+    """The catalog's sentence `key` in `language`, with its `{placeholders}` filled from `values`."""
+    sentence = catalog(language)[key]
+    for name, value in values.items():
+        sentence = sentence.replace("{" + name + "}", value)
+    assert not re.search(r"\{[a-z]+\}", sentence), f"{key}: a placeholder left in {sentence!r}"
+    return sentence
+
+
+def foreign_fragments(language):
+    """What of the other catalogs must never show on a page in `language`: each of their sentences
+    that differs from this catalog's, cut at its placeholders, in pieces of four characters or more."""
+    own = catalog(language)
+    fragments = set()
+    for other in LANGUAGES:
+        if other == language:
+            continue
+        for key, sentence in catalog(other).items():
+            if key in own and own[key] == sentence:
+                continue
+            fragments.update(piece.strip() for piece in re.split(r"\{[a-z]+\}", sentence)
+                             if len(piece.strip()) >= 4)
+    return sorted(fragments)
+
+
+# The text a person meets besides the body's: the title, and the names given to images and controls.
+SHOWN = """
+return [document.title].concat(Array.from(document.querySelectorAll('[aria-label], img[alt]'),
+    element => element.getAttribute('aria-label') || element.getAttribute('alt')));
+"""
 
 STYLE = """
 const style = getComputedStyle(arguments[0]);
@@ -42,9 +93,10 @@ return {outline: [style.outlineStyle, style.outlineWidth, style.outlineColor].jo
 
 
 class AuditedPage(Page):
-    """`Page` with JavaScript on, which axe-core needs; the same flags and width otherwise."""
+    """`Page` with JavaScript on, which axe-core needs; the same flags and width otherwise. The
+    browser asks for `language` (its Accept-Language)."""
 
-    def __init__(self, base, width):
+    def __init__(self, base, width, language="en"):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -53,6 +105,9 @@ class AuditedPage(Page):
         for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                          "--host-resolver-rules=MAP *.localhost 127.0.0.1", "--window-size=1280,900"):
             options.add_argument(argument)
+        # --lang alone leaves headless Chromium's Accept-Language as it was: the preference sets it.
+        options.add_argument(f"--lang={language}")
+        options.add_experimental_option("prefs", {"intl.accept_languages": language})
         options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
         self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
@@ -60,6 +115,7 @@ class AuditedPage(Page):
         self.driver.set_script_timeout(60)
         self.base = base
         self.width = width
+        self.language = language
         self.shots = 0
         self.results = []
 
@@ -81,6 +137,31 @@ class AuditedPage(Page):
                              + summary)
         return found
 
+    def check(self, label, heading, **values):
+        """The page in its language (see `language_problems`), then `audit`: every problem found."""
+        return self.language_problems(label, heading, **values) + self.audit(label)
+
+    def language_problems(self, label, heading, **values):
+        """What is wrong with the page as one in `self.language`: `<html lang>`, the heading (catalog
+        key `heading`, filled from `values`), another catalog's sentences, a sideways scroll."""
+        from selenium.webdriver.common.by import By
+        where = f"{label} at {self.width} px in {self.language}"
+        found = []
+        lang = self.driver.execute_script("return document.documentElement.lang")
+        if lang != self.language:
+            found.append(f"{where}: <html lang={lang!r}>")
+        shown = self.driver.find_element(By.TAG_NAME, "h1").text
+        if shown != say(self.language, heading, **values):
+            found.append(f"{where}: the heading is {shown!r}, not {heading}")
+        text = "\n".join([self.text()] + self.driver.execute_script(SHOWN))
+        found += [f"{where}: {fragment!r} shows" for fragment in foreign_fragments(self.language)
+                  if fragment in text]
+        scroll, client = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if scroll > client:
+            found.append(f"{where}: the page scrolls sideways ({scroll} > {client} px)")
+        return found
+
     def too_new_for_axe(self, rule, node):
         """The field's `autocomplete="one-time-code"`, a token axe-core 3.1.1 does not know."""
         if rule != "autocomplete-valid":
@@ -99,8 +180,9 @@ class AuditedPage(Page):
 
 @pytest.fixture
 def audited_page_at(request, monkeypatch):
-    """`audited_page_at(base, width)`: an `AuditedPage`, quit when the test ends. Its screenshots go
-    to a folder of the test's own under LATCHKEY_SCREENSHOTS/a11y, apart from the other pages' tests."""
+    """`audited_page_at(base, width, language="en")`: an `AuditedPage`, quit when the test ends. Its
+    screenshots go to a folder of the test's own (its name holds the width and language it runs with)
+    under LATCHKEY_SCREENSHOTS/a11y, apart from the other pages' tests."""
     require_browser()
     folder = os.environ.get("LATCHKEY_SCREENSHOTS")
     if folder:
@@ -108,8 +190,8 @@ def audited_page_at(request, monkeypatch):
                            os.path.join(folder, "a11y", re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")))
     pages = []
 
-    def start(base, width):
-        page = AuditedPage(base, width)
+    def start(base, width, language="en"):
+        page = AuditedPage(base, width, language)
         pages.append(page)
         return page
 
@@ -123,85 +205,91 @@ def errors_shown(page):
     return [element.text for element in page.driver.find_elements("css selector", ".field-error, .problem")]
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_passes_axe(width, start_server, audited_page_at):
+def test_every_page_passes_axe(width, language, start_server, audited_page_at):
     server = start_server({"BCRYPT_COST": "4", "MFA_MAX_FAILURES": "50"})
     base = f"http://{HOST}:{server.port}"
     api = f"http://127.0.0.1:{server.port}"
-    page = audited_page_at(base, width)
+    page = audited_page_at(base, width, language)
     email, password = f"ada{width}@example.com", "b4l0u-accessible-pages"
     found = []
 
-    for path, label in (("/ui/login", "login"), ("/ui/register", "register"), ("/ui/forgot", "forgot")):
+    def said(key, **values):
+        return say(language, key, **values)
+
+    for path, label, heading in (("/ui/login", "login", "login.title"), ("/ui/register", "register", "register.title"),
+                                 ("/ui/forgot", "forgot", "forgot.title")):
         page.open(path)
-        found += page.audit(label)
+        found += page.check(label, heading)
 
     # The forms with an error next to a field.
     page.open("/ui/register")
     page.submit("/ui/register", {"email": "not an address", "new-password": password})
     assert errors_shown(page)
-    found += page.audit("register with an error")
+    found += page.check("register with an error", "register.title")
     page.submit("/ui/register", {"email": email, "new-password": password})
     assert page.driver.current_url == base + "/ui/login?registered"
-    found += page.audit("login after registering")
+    found += page.check("login after registering", "login.title")
     page.submit("/ui/login", {"username": email, "current-password": "a-wrong-password"})
-    assert "Wrong email or password." in errors_shown(page)
-    found += page.audit("login with a wrong password")
+    assert said("problem.credentials") in errors_shown(page)
+    found += page.check("login with a wrong password", "login.title")
 
     # The account page: the address not verified yet, alone, then with another session.
     page.submit("/ui/login", {"username": email, "current-password": password})
     assert page.driver.current_url == base + "/ui/account"
-    found += page.audit("account, not verified, one session")
+    found += page.check("account, not verified, one session", "account.title")
     for agent in ("Phone/2.0", "Tablet/1.0"):
         other = requests.post(api + "/sessions", data={"email": email, "password": password},
                               headers={"User-Agent": agent})
         assert other.status_code == 200, other.text
     page.open("/ui/account")
     assert "Phone/2.0" in page.text()
-    found += page.audit("account, not verified, other sessions")
+    found += page.check("account, not verified, other sessions", "account.title")
 
     # Verify the address with the development link.
     page.submit("/ui/account/verification", {})
-    found += page.audit("account with the verification link")
+    found += page.check("account with the verification link", "account.title")
     page.open(link_on(page, "/ui/verify?").replace(base, ""))
-    found += page.audit("verify")
+    found += page.check("verify", "verify.title")
     page.submit("/ui/verify", {"new-password": password})
-    assert f"{email} is verified." in page.text()
-    found += page.audit("address verified")
+    assert said("verify.done", email=email) in page.text()
+    found += page.check("address verified", "verify.done-title")
     page.open("/ui/account")
-    assert f"{email} · verified" in page.text()
-    found += page.audit("account, verified, other sessions")
+    assert f"{email} · {said('account.verified')}" in page.text()
+    found += page.check("account, verified, other sessions", "account.title")
     tablet = page.driver.find_element("xpath", "//li[contains(., 'Tablet/1.0')]//form").get_attribute("action")
     page.submit(tablet.replace(base, ""), {"current-password": password})
-    assert "That session is ended." in page.text()
-    found += page.audit("account after ending a session")
+    assert said("account.done-session") in page.text()
+    found += page.check("account after ending a session", "account.title")
 
     # The second factor: enrolment (with a wrong code first), the recovery codes.
     page.submit("/ui/account/factor", {"current-password": password})
-    found += page.audit("second-factor enrolment")
+    found += page.check("second-factor enrolment", "enrol.title")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(link_on(page, "otpauth://")).query)
     app = Authenticator(query["secret"][0])
     page.submit("/ui/account/factor/confirm", {"one-time-code": app.wrong_code()})
     assert errors_shown(page)
-    found += page.audit("second-factor enrolment with a wrong code")
+    found += page.check("second-factor enrolment with a wrong code", "enrol.title")
     page.submit("/ui/account/factor/confirm", {"one-time-code": app.code()})
     codes = [element.text for element in page.driver.find_elements("css selector", ".codes code")]
     assert len(codes) == 10
-    found += page.audit("recovery codes")
+    found += page.check("recovery codes", "recovery.title")
     api_log_in(api, email, password, code=codes[0], agent="Phone/3.0")
     page.open("/ui/account")
-    assert "On: logging in asks for a code" in page.text() and "Phone/3.0" in page.text()
-    found += page.audit("account with the second factor, other session")
+    assert said("account.factor-on") in page.text() and "Phone/3.0" in page.text()
+    found += page.check("account with the second factor, other session", "account.title")
 
     # Log out; the login's code step, with a wrong code first.
     page.submit("/ui/logout", {})
-    found += page.audit("logged out")
+    assert said("login.logged-out") in page.text()
+    found += page.check("logged out", "login.title")
     page.submit("/ui/login", {"username": email, "current-password": password})
     assert page.driver.current_url == base + "/ui/login"
-    found += page.audit("login code")
+    found += page.check("login code", "code.title")
     page.submit("/ui/login/code", {"one-time-code": app.wrong_code()})
     assert errors_shown(page)
-    found += page.audit("login code with a wrong code")
+    found += page.check("login code with a wrong code", "code.title")
     page.submit("/ui/login/code", {"one-time-code": app.code()})
     assert page.driver.current_url == base + "/ui/account"
 
@@ -209,18 +297,18 @@ def test_every_page_passes_axe(width, start_server, audited_page_at):
     page.submit("/ui/logout", {})
     page.open("/ui/forgot")
     page.submit("/ui/forgot", {"username": email})
-    found += page.audit("forgot, link sent")
+    found += page.check("forgot, link sent", "forgot.title")
     page.open(link_on(page, "/ui/reset?").replace(base, ""))
-    found += page.audit("reset")
+    found += page.check("reset", "reset.title")
     page.open("/ui/nonexistent")
-    assert "Page not found" in page.text()
-    found += page.audit("page not found")
+    found += page.check("page not found", "error.404")
 
-    assert not found, f"{len(found)} serious or critical violations:\n" + "\n".join(found)
+    assert not found, f"{len(found)} problems:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_logging_in_with_the_keyboard_alone(width, start_server, audited_page_at):
+# Both widths in English, and once in French: the fields' labels and the button's name change.
+@pytest.mark.parametrize("width, language", [(320, "en"), (1280, "en"), (320, "fr")])
+def test_logging_in_with_the_keyboard_alone(width, language, start_server, audited_page_at):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -231,12 +319,14 @@ def test_logging_in_with_the_keyboard_alone(width, start_server, audited_page_at
     email, password = f"grace{width}@example.com", "b4l0u-keyboard-only"
     assert requests.post(f"http://127.0.0.1:{server.port}/users",
                          data={"email": email, "password": password}).status_code == 200
-    page = audited_page_at(base, width)
+    page = audited_page_at(base, width, language)
     page.open("/ui/login")
     driver = page.driver
+    assert driver.execute_script("return document.documentElement.lang") == language
     form = page.form("/ui/login")
     steps = [(page.field("username", form), email), (page.field("current-password", form), password),
              (form.find_element(By.CSS_SELECTOR, "button[type=submit]"), None)]
+    assert steps[-1][0].text == say(language, "common.log-in")
     unfocused = [driver.execute_script(STYLE, element) for element, _ in steps]
     assert driver.execute_script("return document.activeElement === document.body")
 
@@ -254,4 +344,4 @@ def test_logging_in_with_the_keyboard_alone(width, start_server, audited_page_at
 
     ActionChains(driver).send_keys(Keys.ENTER).perform()
     WebDriverWait(driver, 60).until(lambda driver: driver.current_url == base + "/ui/account")
-    assert f"{email} · not verified yet" in page.text()
+    assert f"{email} · {say(language, 'account.not-verified')}" in page.text()
