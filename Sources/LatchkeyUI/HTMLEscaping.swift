@@ -2,9 +2,9 @@ import Mustache
 
 /// The pages' escaping of `{{value}}`: the five characters swift-mustache's HTML content type
 /// replaces (`<`, `>`, `&`, `"`, `'`), the same replacements, read as UTF-8 bytes, and the string
-/// itself, with no copy, when it holds none of them (an address, a token, a time). Every template
-/// declares it with `{{% CONTENT_TYPE: LATCHKEY_HTML}}`; `PageRenderer` registers it before it
-/// parses them.
+/// itself, with no copy, when it holds none of them (an address, a token, a time). `PageRenderer`
+/// registers it, and declares it with `{{% CONTENT_TYPE: LATCHKEY_HTML}}` before every page it
+/// parses.
 ///
 /// The first stage of rendering (`PageRenderer`) writes the catalog's sentences into the templates
 /// with `LATCHKEY_CATALOG`, which also replaces `{` and `}` by `&#123;` and `&#125;`: a sentence

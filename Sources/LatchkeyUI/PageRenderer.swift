@@ -12,7 +12,8 @@ import Mustache
 ///    `[[lang]]`), inheriting the layout (`[[<layout]]`). Its `{{...}}` tags are text at this
 ///    stage. Sentences are escaped for HTML, and their braces too (`HTMLEscaping`).
 /// 2. Per request: the result, a flat template, is rendered with the request's values, every
-///    `{{value}}` escaped for HTML.
+///    `{{value}}` escaped for HTML (`LATCHKEY_HTML`, declared by the renderer for every page, so
+///    that an operator's template cannot fall back to the library's own escaping).
 struct PageRenderer: Sendable {
     /// One language's pages: its catalog and its templates after the first stage.
     struct Edition: Sendable {
@@ -80,7 +81,8 @@ struct PageRenderer: Sendable {
             ])
             var stageTwo: [String: MustacheTemplate] = [:]
             for name in Self.pageNames {
-                let flat = stageOneLibrary.render(context, withTemplate: name) ?? ""
+                // Every page escapes its values with `LATCHKEY_HTML`, an operator's template too.
+                let flat = Self.stageTwoPrefix + (stageOneLibrary.render(context, withTemplate: name) ?? "")
                 do {
                     stageTwo[name] = try MustacheTemplate(string: flat)
                 } catch {
@@ -98,6 +100,9 @@ struct PageRenderer: Sendable {
 
     /// What the first stage reads before each template: its escaping, then its delimiters.
     private static let stageOnePrefix = "{{% CONTENT_TYPE: \(HTMLEscaping.catalogName)}}\n{{=[[ ]]=}}\n"
+
+    /// What the second stage reads before each page: its escaping (`HTMLEscaping`).
+    private static let stageTwoPrefix = "{{% CONTENT_TYPE: \(HTMLEscaping.name)}}\n"
 
     /// The values the brand gives the first stage, beside the catalog's keys.
     static let brandKeys: Set<String> = ["lang", "product", "logo"]

@@ -118,6 +118,16 @@ struct BrandTests {
         }
     }
 
+    @Test("an operator's template without the layout still escapes every value by UTF-8 byte")
+    func overrideEscapes() async throws {
+        let files = ["forgot.mustache": "<p id=\"own\">{{email}}</p>"]
+        try await Self.folder(files) { path in
+            let renderer = try PageRenderer(files: PageFiles(theme: PageTheme(templatesDirectory: path)))
+            let html = renderer.render("forgot", ["email": "x\"\u{0301}<b>"], in: renderer.fallback)
+            #expect(html == "<p id=\"own\">x&quot;\u{0301}&lt;b&gt;</p>")
+        }
+    }
+
     @Test("start-up refuses an override it cannot use, naming the file")
     func refusedOverrides() async throws {
         let cases: [([String: String], String)] = [

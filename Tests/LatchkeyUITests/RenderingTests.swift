@@ -49,7 +49,7 @@ struct RenderingTests {
         #expect(html.contains(#"value="x&quot;\#u{0301} autofocus onfocus=alert(1) x=&quot;\#u{0301}""#))
     }
 
-    @Test("every page escapes what it shows, through the content type the layout declares")
+    @Test("every page escapes what it shows, through the content type the renderer declares for it")
     func pagesEscape() throws {
         let renderer = try PageRenderer(files: PageFiles(theme: PageTheme()))
         let hostile = "<b>\"O'Reilly\" & co</b>"

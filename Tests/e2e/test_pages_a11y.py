@@ -21,8 +21,8 @@ That runs at both widths in English and once in French.
 
 axe-core waits on timers, so these pages run with JavaScript on (they have no script of their own;
 test_pages_browser.py runs them with it off). Screenshots of every page go to the `a11y` folder of
-LATCHKEY_SCREENSHOTS when it names a folder, one folder per test, width and language, with axe-core's
-full results (every impact, and what it could not decide) beside them.
+LATCHKEY_SCREENSHOTS when it names a folder (a folder per test, then per language; each file named by
+width and page), with axe-core's full results (every impact, and what it could not decide) beside them.
 """
 
 import functools
@@ -54,13 +54,20 @@ def catalog(language):
         return json.load(sentences)
 
 
+def as_read(sentence):
+    """`sentence` as WebDriver reads it from a page: a no-break space (French puts one before `:`)
+    reads as a plain one; a narrow one (before `?`) stays."""
+    return sentence.replace("\u00a0", " ")
+
+
 def say(language, key, **values):
-    """The catalog's sentence `key` in `language`, with its `{placeholders}` filled from `values`."""
+    """The catalog's sentence `key` in `language`, with its `{placeholders}` filled from `values`, as
+    WebDriver reads it (`as_read`)."""
     sentence = catalog(language)[key]
     for name, value in values.items():
         sentence = sentence.replace("{" + name + "}", value)
     assert not re.search(r"\{[a-z]+\}", sentence), f"{key}: a placeholder left in {sentence!r}"
-    return sentence
+    return as_read(sentence)
 
 
 def foreign_fragments(language):
@@ -74,7 +81,7 @@ def foreign_fragments(language):
         for key, sentence in catalog(other).items():
             if key in own and own[key] == sentence:
                 continue
-            fragments.update(piece.strip() for piece in re.split(r"\{[a-z]+\}", sentence)
+            fragments.update(piece.strip() for piece in re.split(r"\{[a-z]+\}", as_read(sentence))
                              if len(piece.strip()) >= 4)
     return sorted(fragments)
 
@@ -150,10 +157,10 @@ class AuditedPage(Page):
         lang = self.driver.execute_script("return document.documentElement.lang")
         if lang != self.language:
             found.append(f"{where}: <html lang={lang!r}>")
-        shown = self.driver.find_element(By.TAG_NAME, "h1").text
+        shown = as_read(self.driver.find_element(By.TAG_NAME, "h1").text)
         if shown != say(self.language, heading, **values):
             found.append(f"{where}: the heading is {shown!r}, not {heading}")
-        text = "\n".join([self.text()] + self.driver.execute_script(SHOWN))
+        text = as_read("\n".join([self.text()] + self.driver.execute_script(SHOWN)))
         found += [f"{where}: {fragment!r} shows" for fragment in foreign_fragments(self.language)
                   if fragment in text]
         scroll, client = self.driver.execute_script(
@@ -170,19 +177,30 @@ class AuditedPage(Page):
             "return document.querySelector(arguments[0]).getAttribute('autocomplete')",
             node["target"][0]) == "one-time-code"
 
+    def check_layout(self):
+        """`Page.check_layout`, with the screenshots in a folder of the language's own."""
+        folder = os.environ.get("LATCHKEY_SCREENSHOTS")
+        if not folder:
+            return super().check_layout()
+        os.environ["LATCHKEY_SCREENSHOTS"] = os.path.join(folder, self.language)
+        try:
+            super().check_layout()
+        finally:
+            os.environ["LATCHKEY_SCREENSHOTS"] = folder
+
     def save_results(self):
         folder = os.environ.get("LATCHKEY_SCREENSHOTS")
         if folder and self.results:
             os.makedirs(folder, exist_ok=True)
-            with open(os.path.join(folder, f"axe-{self.width}.json"), "w") as out:
+            with open(os.path.join(folder, f"axe-{self.width}-{self.language}.json"), "w") as out:
                 json.dump(self.results, out, indent=2)
 
 
 @pytest.fixture
 def audited_page_at(request, monkeypatch):
     """`audited_page_at(base, width, language="en")`: an `AuditedPage`, quit when the test ends. Its
-    screenshots go to a folder of the test's own (its name holds the width and language it runs with)
-    under LATCHKEY_SCREENSHOTS/a11y, apart from the other pages' tests."""
+    screenshots go to a folder of the test's own under LATCHKEY_SCREENSHOTS/a11y, apart from the other
+    pages' tests, in a folder of the language's own there, named by width and page."""
     require_browser()
     folder = os.environ.get("LATCHKEY_SCREENSHOTS")
     if folder:
