@@ -35,6 +35,16 @@ struct Catalog: Sendable {
     let strings: [String: String]
     /// The twelve month names of `time.months`, January first.
     let months: [String]
+    /// The sentences that hold placeholders, cut into text and placeholder names once, so that
+    /// filling one is a concatenation (Foundation's `replacingOccurrences` per placeholder cost
+    /// more than the rest of a page's values).
+    private let pieces: [String: [Piece]]
+
+    /// A part of a sentence: text, or the name of a placeholder.
+    private enum Piece: Sendable {
+        case text(String)
+        case placeholder(String)
+    }
 
     /// Reads a catalog.
     /// - Parameters:
@@ -60,6 +70,32 @@ struct Catalog: Sendable {
         self.language = language
         self.strings = strings
         months = (strings["time.months"] ?? "").split(separator: " ").map(String.init)
+        pieces = strings.filter { $0.value.contains("{") }.mapValues(Self.pieces(of:))
+    }
+
+    /// A sentence cut at its placeholders: `{name}` with a name of letters, digits, `-` or `_`.
+    private static func pieces(of sentence: String) -> [Piece] {
+        var pieces: [Piece] = []
+        var text = ""
+        var rest = sentence[...]
+        while let open = rest.firstIndex(of: "{") {
+            text += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            guard let close = rest[afterOpen...].firstIndex(of: "}"),
+                rest[afterOpen..<close].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+            else {
+                text += "{"
+                rest = rest[afterOpen...]
+                continue
+            }
+            if !text.isEmpty { pieces.append(.text(text)) }
+            text = ""
+            pieces.append(.placeholder(String(rest[afterOpen..<close])))
+            rest = rest[rest.index(after: close)...]
+        }
+        text += rest
+        if !text.isEmpty { pieces.append(.text(text)) }
+        return pieces
     }
 
     /// The catalog with `overrides` in place of its sentences (an operator's file replaces the
@@ -80,11 +116,13 @@ struct Catalog: Sendable {
     ///   - arguments: The placeholders' values, by name; a placeholder without one stays as it is.
     /// - Returns: The sentence.
     func text(_ key: String, _ arguments: [String: String] = [:]) -> String {
-        guard let sentence = strings[key] else { return key }
-        guard !arguments.isEmpty, sentence.contains("{") else { return sentence }
-        var filled = sentence
-        for (name, value) in arguments {
-            filled = filled.replacingOccurrences(of: "{\(name)}", with: value)
+        guard let parts = pieces[key] else { return strings[key] ?? key }
+        var filled = ""
+        for part in parts {
+            switch part {
+            case .text(let text): filled += text
+            case .placeholder(let name): filled += arguments[name] ?? "{\(name)}"
+            }
         }
         return filled
     }
@@ -120,14 +158,11 @@ struct Catalog: Sendable {
 
     /// The names of the `{name}` placeholders in a sentence.
     static func placeholders(in sentence: String) -> Set<String> {
-        var names: Set<String> = []
-        var rest = sentence[...]
-        while let open = rest.firstIndex(of: "{") {
-            guard let close = rest[open...].firstIndex(of: "}") else { break }
-            names.insert(String(rest[rest.index(after: open)..<close]))
-            rest = rest[rest.index(after: close)...]
-        }
-        return names
+        Set(
+            pieces(of: sentence).compactMap { piece in
+                guard case .placeholder(let name) = piece else { return nil }
+                return name
+            })
     }
 
     /// The catalog as the first stage of rendering reads it: `login.title` as `login` → `title`
@@ -174,11 +209,11 @@ enum LanguageChoice {
         for (index, range) in header.split(separator: ",", omittingEmptySubsequences: true).enumerated() {
             if index >= maximumRanges { break }
             let parts = range.split(separator: ";")
-            let tag = (parts.first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            let tag = trimmed(parts.first ?? "").lowercased()
             var quality = 1.0
             for parameter in parts.dropFirst() {
-                let pair = parameter.trimmingCharacters(in: .whitespaces)
-                if pair.lowercased().hasPrefix("q=") {
+                let pair = trimmed(parameter)
+                if pair.hasPrefix("q=") || pair.hasPrefix("Q=") {
                     quality = Double(pair.dropFirst(2)).map { min(max($0, 0), 1) } ?? 0
                 }
             }
@@ -188,6 +223,14 @@ enum LanguageChoice {
             best = (language, quality)
         }
         return best?.language ?? fallback
+    }
+
+    /// A part of the header without the spaces and tabs around it (RFC 9110's OWS).
+    private static func trimmed(_ text: Substring) -> Substring {
+        let isSpace = { (character: Character) in character == " " || character == "\t" }
+        guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return text[first...last]
     }
 
     private static func match(_ tag: String, _ available: [String], _ fallback: String) -> String? {

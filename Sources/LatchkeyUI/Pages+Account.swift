@@ -10,10 +10,11 @@ extension Pages {
     /// session, a 303 to the login page.
     func accountPage(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         guard let session = try await liveSession(request) else { return HTMLResponse.redirect(to: "/ui/login") }
-        var values = try await accountValues(session, renderer.edition(for: request).catalog)
+        let edition = renderer.edition(for: request)
+        var values = try await accountValues(session, edition.catalog)
         let done = request.uri.queryParameters["done"].map(String.init) ?? ""
         if Self.doneNotices.contains(done) { values["notice"] = PageText("account.done-\(done)") }
-        return show("account", values, for: request)
+        return show("account", values, for: request, edition: edition)
     }
 
     /// The request's live session, or `nil` without one; a database that does not answer is an

@@ -103,10 +103,10 @@ public struct Pages: Sendable {
     /// Renders a page for `request` with its CSRF token, setting the cookie when it is new.
     func show(
         _ template: String, _ values: [String: Any], for request: Request, status: HTTPResponse.Status = .ok,
-        headers: HTTPFields = [:]
+        headers: HTTPFields = [:], edition chosen: PageRenderer.Edition? = nil
     ) -> Response {
         let (token, cookie) = csrf.token(for: request)
-        let edition = renderer.edition(for: request)
+        let edition = chosen ?? renderer.edition(for: request)
         var values = Self.resolved(values, edition.catalog)
         values["csrf"] = token
         var headers = headers

@@ -15,6 +15,7 @@ have, or a catalog with an unknown key or a sentence without its placeholders, s
 one line that names what is wrong.
 """
 
+import base64
 import json
 import re
 import struct
@@ -186,5 +187,7 @@ def test_a_templates_folder_the_pages_cannot_use_stops_the_start(name, content, 
     folder = tmp_path / "templates"
     folder.mkdir()
     (folder / name).write_text(content)
-    line = refusal({"UI_TEMPLATES_DIR": str(folder)})
+    # A second-factor key of its own: development would otherwise make one, and log it, first.
+    key = base64.b64encode(bytes(range(32))).decode()
+    line = refusal({"UI_TEMPLATES_DIR": str(folder), "MFA_ENCRYPTION_KEY": key})
     assert "UI_TEMPLATES_DIR" in line and named in line, line
