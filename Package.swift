@@ -116,6 +116,7 @@ let package = Package(
                 .embedInCode("Resources/login-code.mustache"),
                 .embedInCode("Resources/enrol.mustache"),
                 .embedInCode("Resources/recovery.mustache"),
+                .embedInCode("Resources/logout.mustache"),
                 .embedInCode("Resources/style.css"),
                 .embedInCode("Resources/brand.css"),
                 .embedInCode("Resources/logo.svg"),

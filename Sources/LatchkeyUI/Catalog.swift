@@ -166,13 +166,14 @@ struct Catalog: Sendable {
     }
 
     /// The catalog as the first stage of rendering reads it: `login.title` as `login` → `title`
-    /// (Mustache reads a dotted name as a path), with the brand's values beside it.
+    /// (Mustache reads a dotted name as a path), each sentence's `{product}` (and any other brand
+    /// value) filled, with the brand's values beside it.
     /// - Parameter brand: `lang`, `product` and `logo`, at the top level.
     func stageOneContext(brand: [String: String]) -> [String: Any] {
         var root: [String: Any] = brand
-        for (key, sentence) in strings {
+        for key in strings.keys {
             let path = key.split(separator: ".").map(String.init)
-            Self.insert(sentence, at: path[...], into: &root)
+            Self.insert(text(key, brand), at: path[...], into: &root)
         }
         return root
     }

@@ -55,6 +55,7 @@ struct PageFiles: Sendable {
         "login-code.mustache": PackageResources.login_code_mustache,
         "enrol.mustache": PackageResources.enrol_mustache,
         "recovery.mustache": PackageResources.recovery_mustache,
+        "logout.mustache": PackageResources.logout_mustache,
         "style.css": PackageResources.style_css,
         "brand.css": PackageResources.brand_css,
         "logo.svg": PackageResources.logo_svg,

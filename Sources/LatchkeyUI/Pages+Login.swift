@@ -17,50 +17,66 @@ extension Pages {
         } else if request.uri.queryParameters["deleted"] != nil {
             values["notice"] = PageText("login.deleted")
         }
+        if let address = returnAddress(query(request, "rd")) { values["rd"] = address.url }
         return show("login", values, for: request)
     }
 
-    /// `POST /ui/login` `email`, `password`: `Auth.logIn`, as `POST /sessions`; the session cookie
-    /// and a 303 to the account page.
+    /// `POST /ui/login` `email`, `password`, `rd`: `Auth.logIn`, as `POST /sessions`; the session
+    /// cookie and a 303 to `rd` when the rule allows it, else to the account page.
     func logIn(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         var email = ""
+        var address: ReturnAddress?
         do {
             let fields = try await form(request, context: context)
             email = try fields.optional("email") ?? ""
+            address = returnAddress(try fields.optional("rd"))
             let outcome = try await auth.logIn(
                 email: email, password: fields.optional("password") ?? "", origin: origin(of: request, context: context)
             )
             switch outcome {
             case .loggedIn(let grant):
-                return loggedIn(grant)
+                return loggedIn(grant, returningTo: address)
             case .secondStepRequired(let challenge):
-                return codeStep(challenge: challenge, for: request)
+                return codeStep(challenge: challenge, returningTo: address, for: request)
             }
         } catch {
-            return showAgain("login", ["email": email], problem: PageProblem.from(error), for: request)
+            var values: [String: Any] = ["email": email]
+            if let address { values["rd"] = address.url }
+            return showAgain("login", values, problem: PageProblem.from(error), for: request)
         }
     }
 
-    /// A login that made its session: the session cookie and a 303 to the account page.
-    func loggedIn(_ grant: SessionGrant) -> Response {
+    /// A login that made its session: the session cookie and a 303 to the return address, or to
+    /// the account page without one.
+    func loggedIn(_ grant: SessionGrant, returningTo address: ReturnAddress?) -> Response {
         HTMLResponse.redirect(
-            to: "/ui/account", headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
+            to: address?.url ?? "/ui/account",
+            headers: [.setCookie: cookie.header(value: grant.token, maxAge: grant.maxAge)])
     }
 
-    /// `POST /ui/logout`: the session ends (`Auth.destroySession`), its cookie is cleared, and a 303
-    /// to the login page.
+    /// `GET /ui/logout?rd=<URL>`: a page with the log-out button (logging out is a `POST`, never
+    /// a link), carrying `rd` when the rule allows it.
+    func logoutPage(_ request: Request) -> Response {
+        var values: [String: Any] = [:]
+        if let address = returnAddress(query(request, "rd")) { values["rd"] = address.url }
+        return show("logout", values, for: request)
+    }
+
+    /// `POST /ui/logout` `rd`: the session ends (`Auth.destroySession`), its cookie is cleared, and
+    /// a 303 to `rd` when the rule allows it, else to the login page.
     func logOut(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
+        let fields: Fields
         do {
-            _ = try await form(request, context: context)
+            fields = try await form(request, context: context)
         } catch {
-            return showAgain(
-                "message", ["heading": PageText("logout.title")], problem: PageProblem.from(error), for: request)
+            return showAgain("logout", [:], problem: PageProblem.from(error), for: request)
         }
         if let session = try? await cookie.liveSession(in: request, auth: auth) {
             try await auth.destroySession(session, origin: origin(of: request, context: context))
         }
+        let address = returnAddress(try? fields.optional("rd"))
         return HTMLResponse.redirect(
-            to: "/ui/login?logged_out", headers: [.setCookie: cookie.header(value: "", maxAge: 0)])
+            to: address?.url ?? "/ui/login?logged_out", headers: [.setCookie: cookie.header(value: "", maxAge: 0)])
     }
 
     /// `GET /ui/register`: the form.

@@ -9,9 +9,13 @@ import LatchkeyHTTP
 extension Pages {
     /// The login's code step, shown after the right password of an account with a factor: the
     /// challenge travels in the form, as the API returns it to its client.
-    func codeStep(challenge: String, problem: PageProblem? = nil, for request: Request) -> Response {
-        guard let problem else { return show("login-code", ["challenge": challenge], for: request) }
-        return showAgain("login-code", ["challenge": challenge], problem: problem, for: request)
+    func codeStep(
+        challenge: String, returningTo address: ReturnAddress?, problem: PageProblem? = nil, for request: Request
+    ) -> Response {
+        var values: [String: Any] = ["challenge": challenge]
+        if let address { values["rd"] = address.url }
+        guard let problem else { return show("login-code", values, for: request) }
+        return showAgain("login-code", values, problem: problem, for: request)
     }
 
     /// `POST /ui/login/code` `challenge`, `code`: `Auth.continueLogIn`, as `POST /sessions/mfa`; the
@@ -20,18 +24,23 @@ extension Pages {
     /// login form.
     func logInWithCode(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         var challenge = ""
+        var address: ReturnAddress?
         do {
             let fields = try await form(request, context: context)
             challenge = try fields.optional("challenge") ?? ""
+            address = returnAddress(try fields.optional("rd"))
             let grant = try await auth.continueLogIn(
                 challenge: challenge, code: fields.optional("code") ?? "",
                 origin: origin(of: request, context: context))
-            return loggedIn(grant)
+            return loggedIn(grant, returningTo: address)
         } catch AuthError.invalidLoginChallenge {
             let problem = PageProblem(status: .unauthorized, "login.challenge-expired")
-            return showAgain("login", [:], problem: problem, for: request)
+            var values: [String: Any] = [:]
+            if let address { values["rd"] = address.url }
+            return showAgain("login", values, problem: problem, for: request)
         } catch {
-            return codeStep(challenge: challenge, problem: PageProblem.from(error).atCode, for: request)
+            return codeStep(
+                challenge: challenge, returningTo: address, problem: PageProblem.from(error).atCode, for: request)
         }
     }
 

@@ -14,6 +14,8 @@ public struct Pages: Sendable {
     let csrf: CSRFGuard
     /// The service's own URL, which the links in pages are built from (`PUBLIC_URL`).
     let publicURL: String?
+    /// The policy of the pages whose form may send the browser back to an application.
+    let portalPolicy: String
 
     /// Creates the pages.
     /// - Parameters:
@@ -32,6 +34,15 @@ public struct Pages: Sendable {
         self.renderer = try PageRenderer(files: PageFiles(theme: theme))
         self.csrf = CSRFGuard(production: production, secure: options.secureCookies, publicOrigin: options.publicOrigin)
         self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        portalPolicy = HTMLResponse.policy(formActions: options.redirectRule.formActionSources)
+    }
+
+    /// The pages whose form may answer with a redirect to a return address (`rd`).
+    static let portalTemplates: Set<String> = ["login", "login-code", "logout", "step-up"]
+
+    /// The return address a page's query or form names, when the rule allows it.
+    func returnAddress(_ text: String?) -> ReturnAddress? {
+        text.flatMap { options.redirectRule.returnAddress($0) }
     }
 
     /// The pages' routes, for the route table. Each carries its API twin's traits (the per-client
@@ -45,6 +56,7 @@ public struct Pages: Sendable {
             Route(method: .get, path: "/ui/login", traits: []) { request, _ in loginPage(request) },
             Route(method: .post, path: "/ui/login", traits: limitedHashing, handler: logIn),
             Route(method: .post, path: "/ui/login/code", traits: limitedHashing, handler: logInWithCode),
+            Route(method: .get, path: "/ui/logout", traits: []) { request, _ in logoutPage(request) },
             Route(method: .post, path: "/ui/logout", traits: [], handler: logOut),
             Route(method: .get, path: "/ui/register", traits: []) { request, _ in registerPage(request) },
             Route(method: .post, path: "/ui/register", traits: limitedHashing, handler: register),
@@ -112,7 +124,9 @@ public struct Pages: Sendable {
         var headers = headers
         headers.append(contentsOf: Self.languageHeaders(edition))
         if let cookie { headers.append(cookie) }
-        return HTMLResponse.page(status, renderer.render(template, values, in: edition), headers: headers)
+        let policy = Self.portalTemplates.contains(template) ? portalPolicy : HTMLResponse.contentSecurityPolicy
+        return HTMLResponse.page(
+            status, renderer.render(template, values, in: edition), headers: headers, policy: policy)
     }
 
     /// `Content-Language` (the edition's) and `Vary: Accept-Language` (RFC 9110 sections 8.5 and

@@ -86,6 +86,9 @@ public func buildApplication(
         sessionCookieName: settings.sessionCookieName,
         publicOrigin: settings.publicOrigin
     )
+    options.redirectRule = RedirectRule(
+        hosts: settings.allowedRedirectHosts, allowsPlainHTTP: settings.profile != .production)
+    if settings.uiEnabled, let publicURL = settings.publicURL { options.loginPageURL = publicURL + "/ui/login" }
     var pageRoutes: [Route] = []
     if settings.uiEnabled {
         let pages = try Pages(

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 
 extension Settings {
     /// The characters of an RFC 6265 cookie name (an RFC 7230 token).
@@ -54,6 +55,16 @@ extension Settings {
         settings.uiTitle = text(.uiTitle) ?? settings.uiTitle
         settings.uiLogoPath = text(.uiLogoPath)
         settings.uiTemplatesDirectory = text(.uiTemplatesDir)
+        for entry in (text(.allowedRedirectHosts) ?? "").split(separator: ",") {
+            let trimmed = entry.trimmingCharacters(in: .whitespaces)
+            guard let host = AllowedRedirectHost(trimmed) else {
+                problems.append(
+                    "ALLOWED_REDIRECT_HOSTS: '\(trimmed)' is not a host name (app.example.com) or a domain (.example.com), with an optional :port"
+                )
+                continue
+            }
+            settings.allowedRedirectHosts.append(host)
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 

@@ -57,6 +57,7 @@ extension Settings {
         case uiTitle = "UI_TITLE"
         case uiLogoPath = "UI_LOGO_PATH"
         case uiTemplatesDir = "UI_TEMPLATES_DIR"
+        case allowedRedirectHosts = "ALLOWED_REDIRECT_HOSTS"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -113,6 +114,7 @@ extension Settings {
             case .uiEnabled: "true"
             case .uiTitle: "Latchkey"
             case .uiLogoPath, .uiTemplatesDir: nil
+            case .allowedRedirectHosts: nil
             }
         }
 
@@ -208,6 +210,8 @@ extension Settings {
                 "true or false: serve the pages under /ui (in production they need PUBLIC_URL)"
             case .uiTitle: "the product's name on every page, 1 to 100 characters"
             case .uiLogoPath: "an .svg or .png file (at most 1 MiB) shown as the pages' mark, from /ui/static/"
+            case .allowedRedirectHosts:
+                "comma-separated hosts (app.example.com), domains with their subdomains (.example.com), each optionally with :port, that the pages and /auth/verify may send a browser back to (rd)"
             case .uiTemplatesDir:
                 "a folder of files that replace the pages' own one at a time: templates, style.css, brand.css, logo.svg or logo.png, en.json, fr.json"
             case .activityRetention:

@@ -43,6 +43,8 @@ public struct Settings: Sendable, Equatable {
     public var uiLogoPath: String?
     /// The folder whose files replace the pages' own (`UI_TEMPLATES_DIR`).
     public var uiTemplatesDirectory: String?
+    /// Where a browser may be sent back to (`ALLOWED_REDIRECT_HOSTS`).
+    public var allowedRedirectHosts: [AllowedRedirectHost] = []
     /// The address to listen on: loopback in development, whose profile hands reset tokens to
     /// whoever asks; every interface in production.
     public var host = "127.0.0.1"

@@ -2,12 +2,10 @@ import Foundation
 import Hummingbird
 import LatchkeyCore
 
-/// The operations routes: metrics, the OpenAPI document, and session checks for proxies.
+/// The operations routes: metrics and the OpenAPI document.
 struct OperationsRoutes: Sendable {
     let auth: Auth
     let operations: Operations
-    /// The session cookie's name, for `/auth/verify`.
-    let cookieName: String
 
     func metrics(_ request: Request) throws -> Response {
         guard let render = operations.metrics else { throw APIError(.notFound, "not found") }
@@ -34,21 +32,5 @@ struct OperationsRoutes: Sendable {
             headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: document))
         )
-    }
-
-    /// 204 with the user's id, email and the session's assurance level for a live `session_id` cookie, 401 otherwise (nginx's
-    /// `auth_request` and Traefik's forward auth read only the status and the headers).
-    func verify(_ request: Request) async throws -> Response {
-        do {
-            let live = try await SessionCookie(name: cookieName, secure: false).liveSession(in: request, auth: auth)
-            return Response(
-                status: .noContent,
-                headers: [
-                    .latchkeyUserID: "\(live.user.id)", .latchkeyEmail: live.user.email, .latchkeyAAL: "\(live.aal)",
-                ]
-            )
-        } catch AuthError.invalidSession {
-            throw APIError(.unauthorized, "no live session")
-        }
     }
 }

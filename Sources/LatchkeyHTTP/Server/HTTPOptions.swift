@@ -21,6 +21,11 @@ public struct HTTPOptions: Sendable {
     /// The service's own origin (`scheme://host[:port]`), whose state-changing requests are
     /// same-origin when cross-site requests are refused.
     public var publicOrigin: String?
+    /// Where a browser may be sent back to after logging in or out (`ALLOWED_REDIRECT_HOSTS`).
+    public var redirectRule = RedirectRule(hosts: [], allowsPlainHTTP: false)
+    /// The login page's absolute URL (`PUBLIC_URL/ui/login`) when the pages are served: where
+    /// `/auth/verify` sends a browser without a session.
+    public var loginPageURL: String?
     /// How an error under `/ui` is answered (an HTML page, in the request's language); `nil`
     /// answers it as the API does.
     public var errorPage: (@Sendable (APIError, Request) -> Response)?

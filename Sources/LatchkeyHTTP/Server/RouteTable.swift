@@ -69,8 +69,10 @@ public struct RouteTable: Sendable {
         let routes = AuthRoutes(auth: auth, options: options)
         let account = AccountRoutes(auth: auth, options: options)
         let secondFactor = SecondFactorRoutes(auth: auth, account: account, login: routes)
-        let operations = OperationsRoutes(
-            auth: auth, operations: options.operations, cookieName: options.sessionCookieName)
+        let operations = OperationsRoutes(auth: auth, operations: options.operations)
+        let forwardAuth = ForwardAuth(
+            auth: auth, cookie: SessionCookie(name: options.sessionCookieName, secure: false),
+            rule: options.redirectRule, loginPageURL: options.loginPageURL)
         let api: RouteTraits = .documented
         let hashing: RouteTraits = [.documented, .hashes]
         let limited: RouteTraits = [.documented, .clientLimited]
@@ -96,7 +98,7 @@ public struct RouteTable: Sendable {
                 Route(method: .get, path: "/openapi.json", traits: api) { request, _ in try operations.openAPI(request)
                 },
                 Route(method: .get, path: "/auth/verify", traits: api) { request, _ in
-                    try await operations.verify(request)
+                    try await forwardAuth.verify(request)
                 },
                 Route(method: .get, path: "/account", traits: api) { request, _ in try await account.account(request) },
                 Route(method: .delete, path: "/account", traits: hashing, handler: account.deleteAccount),
