@@ -117,6 +117,7 @@ let package = Package(
                 .embedInCode("Resources/enrol.mustache"),
                 .embedInCode("Resources/recovery.mustache"),
                 .embedInCode("Resources/logout.mustache"),
+                .embedInCode("Resources/step-up.mustache"),
                 .embedInCode("Resources/style.css"),
                 .embedInCode("Resources/brand.css"),
                 .embedInCode("Resources/logo.svg"),

@@ -55,6 +55,25 @@ extension PostgresStore {
         }
     }
 
+    /// Re-keys the session at level 2 in one statement, while it is the user's and the factor is
+    /// active.
+    public func stepUpSession(userID: Int64, keeping current: TokenDigest, as replacement: TokenDigest)
+        async throws -> Bool
+    {
+        let (token, newToken) = (current.bytes, replacement.bytes)
+        return try await call { client in
+            try await client.query(
+                """
+                UPDATE sessions SET token_hash = \(newToken), aal = 2
+                WHERE token_hash = \(token) AND user_id = \(userID)
+                AND EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = \(userID) AND totp_secret IS NOT NULL)
+                RETURNING 1
+                """,
+                logger: self.logger
+            ).collect().count == 1
+        }
+    }
+
     /// Activates the factor, replaces the recovery codes, ends the other sessions and re-keys the
     /// current one at level 2, in one transaction. The user's row is locked, then the current
     /// session's (so that a logout cannot take it between the check and the re-key), before

@@ -82,6 +82,23 @@ extension SQLiteStore {
         }
     }
 
+    /// Re-keys the session at level 2 in one statement, while it is the user's and the factor is
+    /// active.
+    public func stepUpSession(userID: Int64, keeping current: TokenDigest, as replacement: TokenDigest)
+        async throws -> Bool
+    {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE sessions SET token_hash = ?, aal = 2
+                    WHERE token_hash = ? AND user_id = ?
+                    AND EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = ? AND totp_secret IS NOT NULL)
+                    """,
+                arguments: [replacement.bytes, current.bytes, userID, userID])
+            return db.changesCount == 1
+        }
+    }
+
     /// Records the step in one conditional statement: of two requests with one code, the second
     /// finds the step taken.
     public func acceptTOTPStep(userID: Int64, step: Int64, secret: Data, resealed: Data?) async throws -> Bool {

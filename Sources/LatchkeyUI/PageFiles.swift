@@ -56,6 +56,7 @@ struct PageFiles: Sendable {
         "enrol.mustache": PackageResources.enrol_mustache,
         "recovery.mustache": PackageResources.recovery_mustache,
         "logout.mustache": PackageResources.logout_mustache,
+        "step-up.mustache": PackageResources.step_up_mustache,
         "style.css": PackageResources.style_css,
         "brand.css": PackageResources.brand_css,
         "logo.svg": PackageResources.logo_svg,

@@ -44,7 +44,7 @@ struct PageRenderer: Sendable {
     /// The page templates (the layout besides), by name.
     static let pageNames = [
         "login", "register", "message", "account", "forgot", "reset", "verify", "login-code", "enrol", "recovery",
-        "logout",
+        "logout", "step-up",
     ]
 
     /// Makes every edition.

@@ -5,8 +5,10 @@ import LatchkeyHTTP
 
 /// Logging in and out, and registering.
 extension Pages {
-    /// `GET /ui/login`: the form; `?registered` and `?logged_out` say why the person is here.
-    func loginPage(_ request: Request) -> Response {
+    /// `GET /ui/login`: the form; `?registered` and `?logged_out` say why the person is here; `rd`
+    /// is carried when the rule allows it; `aal=2` with a live session is the step-up (`stepUpPage`).
+    func loginPage(_ request: Request) async throws -> Response {
+        if query(request, "aal") == "2", let stepUp = try await stepUpPage(request) { return stepUp }
         var values: [String: Any] = [:]
         if request.uri.queryParameters["registered"] != nil {
             values["notice"] = PageText("login.registered")

@@ -53,9 +53,10 @@ public struct Pages: Sendable {
             Route(method: .get, path: "/ui/static/{file}", traits: []) { _, context in
                 try staticFile(context.parameters.get("file") ?? "")
             },
-            Route(method: .get, path: "/ui/login", traits: []) { request, _ in loginPage(request) },
+            Route(method: .get, path: "/ui/login", traits: []) { request, _ in try await loginPage(request) },
             Route(method: .post, path: "/ui/login", traits: limitedHashing, handler: logIn),
             Route(method: .post, path: "/ui/login/code", traits: limitedHashing, handler: logInWithCode),
+            Route(method: .post, path: "/ui/login/step-up", traits: [.clientLimited], handler: stepUp),
             Route(method: .get, path: "/ui/logout", traits: []) { request, _ in logoutPage(request) },
             Route(method: .post, path: "/ui/logout", traits: [], handler: logOut),
             Route(method: .get, path: "/ui/register", traits: []) { request, _ in registerPage(request) },

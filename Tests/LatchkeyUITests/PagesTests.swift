@@ -71,12 +71,11 @@ extension TestResponse {
 
 /// The service with its pages, in the development profile (`response` delivery).
 func withPages(
-    policy: AuthPolicy = AuthPolicy(), theme: PageTheme = PageTheme(),
-    _ body: @escaping @Sendable (inout Browser, Auth) async throws -> Void
+    policy: AuthPolicy = AuthPolicy(), theme: PageTheme = PageTheme(), store: InMemoryStore = InMemoryStore(),
+    options: HTTPOptions = HTTPOptions(), _ body: @escaping @Sendable (inout Browser, Auth) async throws -> Void
 ) async throws {
-    let auth = try await Auth(
-        store: InMemoryStore(), hasher: FastHasher(), policy: policy, logger: CapturedLog().logger)
-    var options = HTTPOptions()
+    let auth = try await Auth(store: store, hasher: FastHasher(), policy: policy, logger: CapturedLog().logger)
+    var options = options
     let pages = try Pages(
         auth: auth, options: options, production: false, publicURL: "http://auth.example.localhost", theme: theme)
     options.errorPage = { pages.errorPage($0, for: $1) }

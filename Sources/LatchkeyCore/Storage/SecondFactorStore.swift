@@ -43,6 +43,16 @@ public protocol SecondFactorStore: Sendable {
         as replacement: TokenDigest
     ) async throws -> Bool
 
+    /// Raises a session to assurance level 2 under a new token (step-up, OWASP ASVS 5.0 7.2.4):
+    /// only while the session is the user's and the user's factor is active; its id, times and
+    /// expiry stay.
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - current: The token digest of the session stepping up.
+    ///   - replacement: The digest of that session's new token.
+    /// - Returns: Whether the session was raised (`false`: it ended, or the factor is gone).
+    func stepUpSession(userID: Int64, keeping current: TokenDigest, as replacement: TokenDigest) async throws -> Bool
+
     /// Records an accepted code's step: only while the user's active secret is still `secret`
     /// and its `lastStep` is `nil` or below `step` (so that each step is accepted once, however
     /// many requests race). `resealed`, when given, replaces the stored secret in the same step

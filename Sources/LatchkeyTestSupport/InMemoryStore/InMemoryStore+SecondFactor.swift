@@ -54,6 +54,21 @@ extension InMemoryStore {
         return true
     }
 
+    /// Re-keys the session at level 2 while it is the user's and the factor is active.
+    public func stepUpSession(userID: Int64, keeping current: TokenDigest, as replacement: TokenDigest) throws
+        -> Bool
+    {
+        try check()
+        guard var session = sessions[current], session.userID == userID, secondFactors[userID]?.secret != nil else {
+            return false
+        }
+        sessions[current] = nil
+        session.tokenDigest = replacement
+        session.aal = 2
+        sessions[replacement] = session
+        return true
+    }
+
     /// Records the step while the secret is still `secret` and the step is new.
     public func acceptTOTPStep(userID: Int64, step: Int64, secret: Data, resealed: Data?) throws -> Bool {
         try check()

@@ -58,6 +58,7 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case sessionNeedsTheSecondFactorOnceActive
     case secondFactorChangesNeedTheRevisionTheyBeganFrom
     case removingTheFactorBringsSessionsToLevelOne
+    case stepUpRaisesOnlyALiveSessionOfAnAccountWithAFactor
     case expiredLoginChallengesAreTakenOnce
     case newPasswordsRevokeExactlyWhatIsDeclared
     case addSessionRecordsTheLoginWithIt
@@ -138,6 +139,8 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             try await runSecondFactor(on: store)
         case .newPasswordsRevokeExactlyWhatIsDeclared, .addSessionRecordsTheLoginWithIt:
             try await runRevocation(on: store)
+        case .stepUpRaisesOnlyALiveSessionOfAnAccountWithAFactor:
+            try await runStepUp(on: store)
         }
     }
 }
