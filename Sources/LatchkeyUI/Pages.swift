@@ -174,7 +174,7 @@ public struct Pages: Sendable {
     }
 
     /// The session cookie, as the API sets it.
-    var cookie: SessionCookie { SessionCookie(name: options.sessionCookieName, secure: options.secureCookies) }
+    var cookie: SessionCookie { options.sessionCookie }
 
     /// The client's address and agent.
     func origin(of request: Request, context: LatchkeyRequestContext) -> SessionOrigin {

@@ -86,6 +86,7 @@ public func buildApplication(
         sessionCookieName: settings.sessionCookieName,
         publicOrigin: settings.publicOrigin
     )
+    options.sessionCookieDomain = settings.sessionCookieDomain
     options.redirectRule = RedirectRule(
         hosts: settings.allowedRedirectHosts, allowsPlainHTTP: settings.profile != .production)
     if settings.uiEnabled, let publicURL = settings.publicURL { options.loginPageURL = publicURL + "/ui/login" }

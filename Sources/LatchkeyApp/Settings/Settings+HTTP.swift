@@ -20,9 +20,25 @@ extension Settings {
     ) throws(ConfigurationError) {
         let production = settings.profile == .production
         var problems: [String] = []
-        let name = text(.sessionCookieName) ?? (production ? "__Host-session_id" : "session_id")
+        if let raw = text(.sessionCookieDomain) {
+            let domain = raw.hasPrefix(".") ? String(raw.dropFirst()) : raw
+            // A DNS name of two labels or more (a cookie for a public suffix is refused by browsers).
+            if let entry = AllowedRedirectHost(domain), entry.port == nil, !entry.includesSubdomains,
+                entry.host.contains(".") || entry.host == "localhost"
+            {
+                settings.sessionCookieDomain = entry.host
+            } else {
+                problems.append("SESSION_COOKIE_DOMAIN: '\(raw)' is not a domain name such as example.com")
+            }
+        }
+        let defaultName = settings.sessionCookieDomain == nil ? "__Host-session_id" : "__Secure-session_id"
+        let name = text(.sessionCookieName) ?? (production ? defaultName : "session_id")
         let prefixed = name.hasPrefix("__Host-") || name.hasPrefix("__Secure-")
-        if name.isEmpty || !name.utf8.allSatisfy({ cookieNameCharacters.contains($0) }) {
+        if name.hasPrefix("__Host-") && settings.sessionCookieDomain != nil {
+            problems.append(
+                "SESSION_COOKIE_NAME: '\(name)' cannot go with SESSION_COOKIE_DOMAIN: a __Host- cookie has no Domain; use __Secure-"
+            )
+        } else if name.isEmpty || !name.utf8.allSatisfy({ cookieNameCharacters.contains($0) }) {
             problems.append(
                 "SESSION_COOKIE_NAME: '\(name)' is not a cookie name (letters, digits, and !#$%&'*+-.^_`|~)")
         } else if prefixed && !settings.secureCookies {
@@ -47,6 +63,13 @@ extension Settings {
             } catch {
                 problems.append(contentsOf: error.problems)
             }
+        }
+        if let domain = settings.sessionCookieDomain, let url = settings.publicURL,
+            let host = URLComponents(string: url)?.host?.lowercased(), host != domain, !host.hasSuffix("." + domain)
+        {
+            problems.append(
+                "SESSION_COOKIE_DOMAIN: PUBLIC_URL's host \(host) is outside \(domain): the login could not set the cookie"
+            )
         }
         // The pages' links are built from PUBLIC_URL alone, never from a request's Host: in
         // production the pages need it, and stay off without it (`serve` says so).

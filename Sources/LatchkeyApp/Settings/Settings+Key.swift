@@ -58,6 +58,7 @@ extension Settings {
         case uiLogoPath = "UI_LOGO_PATH"
         case uiTemplatesDir = "UI_TEMPLATES_DIR"
         case allowedRedirectHosts = "ALLOWED_REDIRECT_HOSTS"
+        case sessionCookieDomain = "SESSION_COOKIE_DOMAIN"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -114,7 +115,7 @@ extension Settings {
             case .uiEnabled: "true"
             case .uiTitle: "Latchkey"
             case .uiLogoPath, .uiTemplatesDir: nil
-            case .allowedRedirectHosts: nil
+            case .allowedRedirectHosts, .sessionCookieDomain: nil
             }
         }
 
@@ -210,6 +211,8 @@ extension Settings {
                 "true or false: serve the pages under /ui (in production they need PUBLIC_URL)"
             case .uiTitle: "the product's name on every page, 1 to 100 characters"
             case .uiLogoPath: "an .svg or .png file (at most 1 MiB) shown as the pages' mark, from /ui/static/"
+            case .sessionCookieDomain:
+                "the session cookie's Domain (example.com), so that one session covers the applications on its subdomains; production's default name is then __Secure-session_id"
             case .allowedRedirectHosts:
                 "comma-separated hosts (app.example.com), domains with their subdomains (.example.com), each optionally with :port, that the pages and /auth/verify may send a browser back to (rd)"
             case .uiTemplatesDir:

@@ -27,6 +27,8 @@ public struct Settings: Sendable, Equatable {
     public var metricsToken: String?
     /// Whether `/metrics` answers at all (`METRICS_ENABLED`); 404 when off.
     public var metricsEnabled = true
+    /// The session cookie's `Domain` (`SESSION_COOKIE_DOMAIN`), lowercase, without a leading dot.
+    public var sessionCookieDomain: String?
     /// The session cookie's name (`SESSION_COOKIE_NAME`).
     public var sessionCookieName = "session_id"
     /// The service's own origin, from `PUBLIC_URL` (`scheme://host[:port]`), whose

@@ -12,7 +12,7 @@ struct AccountRoutes: Sendable {
 
     init(auth: Auth, options: HTTPOptions) {
         self.auth = auth
-        self.cookie = SessionCookie(name: options.sessionCookieName, secure: options.secureCookies)
+        self.cookie = options.sessionCookie
         self.resolver = ClientAddressResolver(trustedProxies: options.trustedProxies)
     }
 

@@ -14,7 +14,7 @@ struct AuthRoutes: Sendable {
     }
 
     /// The session cookie under its configured name.
-    var cookie: SessionCookie { SessionCookie(name: options.sessionCookieName, secure: options.secureCookies) }
+    var cookie: SessionCookie { options.sessionCookie }
 
     func register(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)

@@ -8,6 +8,9 @@ public struct SessionCookie: Sendable {
     public let name: String
     /// Whether `Set-Cookie` carries `Secure`.
     public let secure: Bool
+    /// The cookie's `Domain` (`SESSION_COOKIE_DOMAIN`): the session then reaches the domain's
+    /// subdomains (the portal's applications); `nil` for the host alone.
+    public let domain: String?
 
     /// The most values of the cookie tried per request: a browser sends one per matching path and
     /// domain, so a few are legitimate; more only make work.
@@ -17,9 +20,11 @@ public struct SessionCookie: Sendable {
     /// - Parameters:
     ///   - name: The cookie's name (`session_id`, or `__Host-session_id` in production).
     ///   - secure: Whether `Set-Cookie` carries `Secure`.
-    public init(name: String, secure: Bool) {
+    ///   - domain: The cookie's `Domain`, or `nil`.
+    public init(name: String, secure: Bool, domain: String? = nil) {
         self.name = name
         self.secure = secure
+        self.domain = domain
     }
 
     /// The well-formed values of the cookie in the request's `Cookie` headers, in order, at most
@@ -69,11 +74,12 @@ public struct SessionCookie: Sendable {
     }
 
     /// The `Set-Cookie` value, its attributes always in this order:
-    /// `name=value; Max-Age=N; Path=/; [Secure; ]HttpOnly; SameSite=Lax`.
+    /// `name=value; Max-Age=N; Path=/; [Domain=d; ][Secure; ]HttpOnly; SameSite=Lax`.
     /// - Parameters:
     ///   - value: The session token, or empty to clear the cookie.
     ///   - maxAge: Seconds the browser keeps it; 0 clears it.
     public func header(value: String, maxAge: Int) -> String {
-        "\(name)=\(value); Max-Age=\(maxAge); Path=/; " + (secure ? "Secure; " : "") + "HttpOnly; SameSite=Lax"
+        "\(name)=\(value); Max-Age=\(maxAge); Path=/; " + (domain.map { "Domain=\($0); " } ?? "")
+            + (secure ? "Secure; " : "") + "HttpOnly; SameSite=Lax"
     }
 }

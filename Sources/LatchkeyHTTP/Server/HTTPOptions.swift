@@ -18,6 +18,13 @@ public struct HTTPOptions: Sendable {
     public var operations: Operations
     /// The session cookie's name: `session_id`, the original's, unless configured.
     public var sessionCookieName: String
+    /// The session cookie's `Domain` (`SESSION_COOKIE_DOMAIN`), or `nil` for the host alone.
+    public var sessionCookieDomain: String?
+
+    /// The session cookie as every surface reads and sets it.
+    public var sessionCookie: SessionCookie {
+        SessionCookie(name: sessionCookieName, secure: secureCookies, domain: sessionCookieDomain)
+    }
     /// The service's own origin (`scheme://host[:port]`), whose state-changing requests are
     /// same-origin when cross-site requests are refused.
     public var publicOrigin: String?

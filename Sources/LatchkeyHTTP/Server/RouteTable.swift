@@ -71,7 +71,7 @@ public struct RouteTable: Sendable {
         let secondFactor = SecondFactorRoutes(auth: auth, account: account, login: routes)
         let operations = OperationsRoutes(auth: auth, operations: options.operations)
         let forwardAuth = ForwardAuth(
-            auth: auth, cookie: SessionCookie(name: options.sessionCookieName, secure: false),
+            auth: auth, cookie: options.sessionCookie,
             rule: options.redirectRule, loginPageURL: options.loginPageURL)
         let api: RouteTraits = .documented
         let hashing: RouteTraits = [.documented, .hashes]

@@ -39,6 +39,31 @@ struct HTTPSettingsTests {
         #expect(error?.description.hasPrefix("SESSION_COOKIE_NAME:") == true)
     }
 
+    @Test("SESSION_COOKIE_DOMAIN: a domain, __Secure-session_id in production, no __Host- name, PUBLIC_URL inside it")
+    func cookieDomain() async throws {
+        let withDomain = Self.production.merging([
+            "SESSION_COOKIE_DOMAIN": ".Example.com", "PUBLIC_URL": "https://auth.example.com",
+        ]) { $1 }
+        let settings = try await Self.load(withDomain)
+        #expect(settings.sessionCookieDomain == "example.com")
+        #expect(settings.sessionCookieName == "__Secure-session_id")
+        #expect(try await Self.load(["SESSION_COOKIE_DOMAIN": "example.com"]).sessionCookieName == "session_id")
+        #expect(try await Self.load([:]).sessionCookieDomain == nil)
+        let refusals: [([String: String], String)] = [
+            (withDomain.merging(["SESSION_COOKIE_NAME": "__Host-sid"]) { $1 }, "SESSION_COOKIE_NAME:"),
+            (withDomain.merging(["PUBLIC_URL": "https://auth.example.net"]) { $1 }, "SESSION_COOKIE_DOMAIN:"),
+            (withDomain.merging(["PUBLIC_URL": "https://badexample.com"]) { $1 }, "SESSION_COOKIE_DOMAIN:"),
+            (["SESSION_COOKIE_DOMAIN": "com"], "SESSION_COOKIE_DOMAIN:"),
+            (["SESSION_COOKIE_DOMAIN": "example.com:443"], "SESSION_COOKIE_DOMAIN:"),
+            (["SESSION_COOKIE_DOMAIN": "127.0.0.1"], "SESSION_COOKIE_DOMAIN:"),
+            (["SESSION_COOKIE_DOMAIN": "exa mple.com"], "SESSION_COOKIE_DOMAIN:"),
+        ]
+        for (environment, prefix) in refusals {
+            let error = await #expect(throws: ConfigurationError.self) { _ = try await Self.load(environment) }
+            #expect(error?.description.hasPrefix(prefix) == true, "\(environment)")
+        }
+    }
+
     @Test("production needs a metrics token, unless metrics are off")
     func metrics() async throws {
         var open = Self.production

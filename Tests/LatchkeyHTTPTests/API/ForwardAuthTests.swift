@@ -118,4 +118,28 @@ struct ForwardAuthTests {
             #expect(response.status == .unauthorized && response.headers[.location] == nil)
         }
     }
+
+    @Test("SESSION_COOKIE_DOMAIN puts Domain on the session cookie, set and cleared, between Path and Secure")
+    func cookieDomain() async throws {
+        var options = HTTPOptions(secureCookies: true, sessionCookieName: "__Secure-session_id")
+        options.sessionCookieDomain = "example.com"
+        let service = try await TestService()
+        try await service.test(options: options) { client in
+            _ = try await client.send(.post, "/users", form(["email": "ada@example.com", "password": "b4l0u"]))
+            let login = try await client.send(
+                .post, "/sessions", form(["email": "ada@example.com", "password": "b4l0u"]))
+            let cookie = try #require(login.headers[.setCookie])
+            #expect(cookie.hasPrefix("__Secure-session_id="))
+            #expect(cookie.hasSuffix("; Path=/; Domain=example.com; Secure; HttpOnly; SameSite=Lax"))
+            let token = String(cookie.dropFirst("__Secure-session_id=".count).prefix { $0 != ";" })
+            let verify = try await client.execute(
+                uri: "/auth/verify", method: .get, headers: [.cookie: "__Secure-session_id=\(token)"])
+            #expect(verify.status == .noContent)
+            let out = try await client.execute(
+                uri: "/sessions", method: .delete, headers: [.cookie: "__Secure-session_id=\(token)"])
+            #expect(
+                out.headers[.setCookie]
+                    == "__Secure-session_id=; Max-Age=0; Path=/; Domain=example.com; Secure; HttpOnly; SameSite=Lax")
+        }
+    }
 }
