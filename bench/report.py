@@ -22,7 +22,7 @@ expected = [
     "rss_flood_peak_mib", "flood_requests", "flood_share", "pg_profile_small_db_rps", "pg_profile_big_db_rps",
     "pg_hello_rps", "pg_profile_rps", "pg_profile_p99_alone_ms", "pg_profile_p99_loaded_ms", "pg_hash_limit",
     "pg_login_rps", "ui_login_hello_rps", "ui_login_rps", "ui_account_hello_rps", "ui_account_rps", "ui_account_en_rps",
-    "ui_account_fr_rps",
+    "ui_account_fr_rps", "auth_verify_hello_rps", "auth_verify_rps",
 ]
 # Figures that may be 0: the logins answered while reads are served (all of them may be shed).
 may_be_zero = {"login_during_reads_rps"}
@@ -35,7 +35,8 @@ if len(values["hash_limit"]) != 2:
     sys.exit("the hashing limit was not measured before and after")
 for name in ["hello_rps", "profile_rps", "profile_small_db_rps", "profile_big_db_rps", "pg_hello_rps", "pg_profile_rps",
              "pg_profile_small_db_rps", "pg_profile_big_db_rps", "ui_login_hello_rps", "ui_login_rps",
-             "ui_account_hello_rps", "ui_account_rps", "ui_account_en_rps", "ui_account_fr_rps"]:
+             "ui_account_hello_rps", "ui_account_rps", "ui_account_en_rps", "ui_account_fr_rps",
+             "auth_verify_hello_rps", "auth_verify_rps"]:
     if len(values[name]) != int(rounds):
         sys.exit(f"{name}: {len(values[name])} rounds instead of {rounds}")
 
@@ -56,6 +57,7 @@ pg_size_ratio, pg_size_low, pg_size_high = paired("pg_profile_big_db_rps", "pg_p
 ui_login_ratio, ui_login_low, ui_login_high = paired("ui_login_rps", "ui_login_hello_rps")
 ui_account_ratio, ui_account_low, ui_account_high = paired("ui_account_rps", "ui_account_hello_rps")
 ui_french_ratio, ui_french_low, ui_french_high = paired("ui_account_fr_rps", "ui_account_en_rps")
+verify_ratio, verify_low, verify_high = paired("auth_verify_rps", "auth_verify_hello_rps")
 f = figures
 rows = [
     ("`GET /`", f"{f['hello_rps']:,.0f} req/s", "reference", None, None),
@@ -74,6 +76,10 @@ rows = [
      f"{f['ui_account_fr_rps']:,.0f} vs {f['ui_account_en_rps']:,.0f} req/s in English; per-round ratios "
      f"{ui_french_low:.2f} to {ui_french_high:.2f}",
      "≥ 0.9 of English (as fast, within the rounds' spread)", ui_french_ratio, lambda r: r >= 0.9),
+    ("`GET /auth/verify` with a session (a proxy's check)",
+     f"{f['auth_verify_rps']:,.0f} vs {f['auth_verify_hello_rps']:,.0f} req/s; per-round ratios {verify_low:.2f} to "
+     f"{verify_high:.2f}",
+     "≥ 0.5 of `GET /`", verify_ratio, lambda r: r >= 0.5),
     (f"`POST /sessions`, {int(cores) * 4} clients",
      f"{f['login_rps']:,.1f} logins/s; limit {f['hash_limit']:,.1f} verifies/s "
      f"({values['hash_limit'][0]:,.1f} before, {values['hash_limit'][1]:,.1f} after)",

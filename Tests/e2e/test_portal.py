@@ -1,7 +1,8 @@
 """One application behind Latchkey, with the shipped proxy configurations: deploy/nginx/portal.conf
 (nginx's auth_request) and deploy/caddy/Caddyfile (Caddy's forward_auth), each run as it is with
 only its addresses, host name and ports replaced, in front of a small application that shows every
-request it gets. Each test runs once per proxy.
+request it gets, on app.example.localhost; Latchkey is on auth.example.localhost, its session
+cookie on the domain both share (SESSION_COOKIE_DOMAIN). Each test runs once per proxy.
 
 In headless Chromium with JavaScript off: the application's URL leads to Latchkey's login page
 with the URL in `rd`, and after logging in back to that exact URL, where the application sees the
@@ -11,11 +12,9 @@ Over HTTP: identity headers a client forges (any case, `_` for `-`) never reach 
 nor do Latchkey's cookies; the step-up location asks for a session at AAL 2; `rd` values that are
 tricks are dropped by the login and logout pages.
 
-Latchkey's pages are served on the application's host, under /ui/: its session cookie is
-host-only, so the browser must log in on the host whose requests are checked (see the comments in
-the two configuration files). Host names end in `.localhost`, which Chromium resolves to loopback
-and treats as a secure context, so `Secure` and `__Host-` cookies work over plain http. Screenshots
-go to LATCHKEY_SCREENSHOTS, in a folder per test, when it names a folder.
+Host names end in `.localhost`, which Chromium resolves to loopback and treats as a secure context,
+so `Secure` and `__Secure-` cookies work over plain http. Screenshots go to LATCHKEY_SCREENSHOTS, in
+a folder per test, when it names a folder.
 """
 
 import base64
@@ -36,7 +35,7 @@ import pytest
 import requests
 
 from latchkey_helpers import PRODUCTION_BASE, ROOT, free_port
-from test_mfa import enrol, log_in, register
+from test_mfa import Authenticator, register
 from test_pages_browser import Page, link_on, require_browser
 
 # Flipped when the step-up pages (`/ui/login?rd=...&aal=2`, `POST /ui/login/step-up`) are in the
@@ -44,6 +43,8 @@ from test_pages_browser import Page, link_on, require_browser
 STEP_UP_READY = False
 
 APP_HOST = "app.example.localhost"
+AUTH_HOST = "auth.example.localhost"
+COOKIE_DOMAIN = "example.localhost"
 NGINX_PORTAL_CONF = os.path.join(ROOT, "deploy", "nginx", "portal.conf")
 CADDYFILE = os.path.join(ROOT, "deploy", "caddy", "Caddyfile")
 PROXIES = ["nginx", "caddy"]
@@ -53,7 +54,7 @@ MFA_KEY = base64.b64encode(bytes(range(32))).decode()
 PROFILES = {
     "development": ({}, "session_id"),
     "production": ({**PRODUCTION_BASE, "TOKEN_DELIVERY": "response", "ALLOW_RESET_TOKEN_IN_RESPONSE": "true",
-                    "SESSION_COOKIE_SECURE": "true"}, "__Host-session_id"),
+                    "SESSION_COOKIE_SECURE": "true"}, "__Secure-session_id"),
 }
 
 # What the proxies must never hand to the application: Latchkey's cookies.
@@ -125,6 +126,35 @@ class Application:
         self.server.server_close()
 
 
+def set_cookie(response, name):
+    """The value `response` gives cookie `name`, read from Set-Cookie itself: its Domain is not
+    127.0.0.1, where the tests ask the API, so a cookie jar would drop it."""
+    for line in response.raw.headers.getlist("Set-Cookie"):
+        key, _, value = line.split(";", 1)[0].partition("=")
+        if key.strip() == name:
+            return value.strip()
+    raise AssertionError(f"no {name} cookie in {response.headers}")
+
+
+def log_in(portal, email):
+    """A session for `email`, through the API: its token."""
+    response = requests.post(portal.api + "/sessions", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return set_cookie(response, portal.cookie)
+
+
+def enrol(portal, token):
+    """Turns a second factor on from the session `token` (its address verified): the
+    authenticator, and the session's new token, at AAL 2."""
+    jar = {portal.cookie: token}
+    started = requests.post(portal.api + "/account/mfa/totp", data={"password": PASSWORD}, cookies=jar)
+    assert started.status_code == 200, started.text
+    authenticator = Authenticator(started.json()["secret"])
+    confirmed = requests.put(portal.api + "/account/mfa/totp", data={"code": authenticator.code()}, cookies=jar)
+    assert confirmed.status_code == 200, confirmed.text
+    return authenticator, set_cookie(confirmed, portal.cookie)
+
+
 def identity(headers):
     """The identity headers among `headers` (name, value pairs), by name in lowercase with `_` read
     as `-`, as a framework that reads them alike would see them: {name: [values]}."""
@@ -142,7 +172,8 @@ def cookies_of(headers):
 
 class Proxy:
     """nginx or Caddy running the shipped configuration, with the example values replaced, in
-    `folder`, not as a system service; it answers on 127.0.0.1:`port` for the host APP_HOST."""
+    `folder`, not as a system service; it answers on 127.0.0.1:`port` for the host APP_HOST, and
+    is up once a request without a session is sent to the login page (Latchkey is up too)."""
 
     def __init__(self, kind, folder, port, latchkey_port, app_port):
         self.kind = kind
@@ -166,15 +197,14 @@ class Proxy:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{kind} exited with {self.process.returncode}:\n{self.output()}")
             try:
-                # Latchkey's login page through the proxy: both are up.
-                answer = requests.get(f"http://127.0.0.1:{port}/ui/login", headers={"Host": f"{APP_HOST}:{port}"},
+                answer = requests.get(f"http://127.0.0.1:{port}/", headers={"Host": f"{APP_HOST}:{port}"},
                                       allow_redirects=False, timeout=5)
-                if answer.status_code == 200:
+                if answer.status_code == 302 and "/ui/login" in answer.headers.get("Location", ""):
                     return
             except requests.RequestException:
                 pass
             if time.time() > deadline:
-                raise RuntimeError(f"{kind} did not serve the login page within 20 s:\n{self.output()}")
+                raise RuntimeError(f"{kind} did not send to the login page within 20 s:\n{self.output()}")
             time.sleep(0.1)
 
     @staticmethod
@@ -250,7 +280,8 @@ http {{
 
 
 class Portal:
-    """Latchkey, the application and a proxy in front of both, on http://APP_HOST:`port`."""
+    """The application behind a proxy on http://APP_HOST:`port` (`origin`), and Latchkey on
+    http://AUTH_HOST:<its port> (`pages`; `api` is the same on 127.0.0.1)."""
 
     def __init__(self, kind, profile, start_server, folder):
         env, self.cookie = PROFILES[profile]
@@ -261,9 +292,11 @@ class Portal:
         self.proxy = None
         self.latchkey = start_server({
             "BCRYPT_COST": "4", "MFA_ENCRYPTION_KEY": MFA_KEY, **env,
-            "PUBLIC_URL": self.origin, "ALLOWED_REDIRECT_HOSTS": f"{APP_HOST}:{self.port}",
+            "PUBLIC_URL": f"http://{AUTH_HOST}:{{port}}", "SESSION_COOKIE_DOMAIN": COOKIE_DOMAIN,
+            "ALLOWED_REDIRECT_HOSTS": f"{APP_HOST}:{self.port}",
         }, folder=folder)
         self.api = self.latchkey.url
+        self.pages = f"http://{AUTH_HOST}:{self.latchkey.port}"
         try:
             self.proxy = Proxy(kind, str(folder), self.port, self.latchkey.port, self.app.port)
         except BaseException:
@@ -271,15 +304,16 @@ class Portal:
             raise
 
     def login_url(self, url, aal=None):
-        return f"{self.origin}/ui/login?rd={encoded(url)}" + ("&aal=2" if aal == 2 else "")
+        return f"{self.pages}/ui/login?rd={encoded(url)}" + ("&aal=2" if aal == 2 else "")
 
-    def get(self, path, headers=(), method="GET"):
-        """`method path` through the proxy with exactly `headers` (name, value pairs, sent as
-        given, repeats and all) besides Host: (status, headers, body)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+    def get(self, path, headers=(), method="GET", pages=False):
+        """`method path` through the proxy (or to Latchkey's pages) with exactly `headers` (name,
+        value pairs, sent as given, repeats and all) besides Host: (status, headers, body)."""
+        port, host = (self.latchkey.port, AUTH_HOST) if pages else (self.port, APP_HOST)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
         try:
             connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            connection.putheader("Host", f"{APP_HOST}:{self.port}")
+            connection.putheader("Host", f"{host}:{port}")
             for name, value in headers:
                 connection.putheader(name, value)
             connection.endheaders()
@@ -310,8 +344,8 @@ def portal(proxy_kind, start_module_server, tmp_path_factory):
 
 @pytest.fixture
 def portal_browser(request, monkeypatch):
-    """`portal_browser(portal)`: Chromium, JavaScript off, 1280 pixels wide, on the portal's
-    origin; its screenshots go to a folder of the test's own under LATCHKEY_SCREENSHOTS."""
+    """`portal_browser(portal)`: Chromium, JavaScript off, 1280 pixels wide, on Latchkey's pages
+    (`open`); its screenshots go to a folder of the test's own under LATCHKEY_SCREENSHOTS."""
     require_browser()
     pages = []
     folder = os.environ.get("LATCHKEY_SCREENSHOTS")
@@ -320,7 +354,7 @@ def portal_browser(request, monkeypatch):
         monkeypatch.setenv("LATCHKEY_SCREENSHOTS", os.path.join(folder, name))
 
     def start(portal):
-        page = Page(portal.origin, 1280)
+        page = Page(portal.pages, 1280)
         pages.append(page)
         return page
 
@@ -358,7 +392,8 @@ def walk_in_and_out(portal, page, email):
     assert seen["x-latchkey-email"] == [email]
     assert seen["x-latchkey-aal"] == ["1"] and seen["x-latchkey-user-id"][0].isdigit(), seen
     session = page.cookie(portal.cookie)
-    assert session and session["httpOnly"] and session["secure"] == portal.cookie.startswith("__Host-")
+    assert session and session["httpOnly"] and session["secure"] == portal.cookie.startswith("__")
+    assert session["domain"] == "." + COOKIE_DOMAIN
     arrived = portal.app.seen()[before:]
     assert [seen["path"] for seen in arrived] == ["/some/path?x=1&y=two"]
 
@@ -414,7 +449,7 @@ FORGED = [
 def test_forged_identity_headers_never_reach_the_application(portal):
     email = f"nia.{portal.kind}@example.com"
     register(portal.api, email, PASSWORD, verified=False)
-    token = log_in(portal.api, email, PASSWORD, cookie=portal.cookie)
+    token = log_in(portal, email)
     cookie = ("Cookie", f"{portal.cookie}={token}")
     assert portal.get("/whoami", [cookie])[0] == 200
     (honest,) = portal.app.seen("/whoami")
@@ -439,7 +474,7 @@ def test_forged_identity_headers_never_reach_the_application(portal):
 def test_latchkeys_cookies_never_reach_the_application(portal):
     email = f"lin.{portal.kind}@example.com"
     register(portal.api, email, PASSWORD, verified=False)
-    token = log_in(portal.api, email, PASSWORD, cookie=portal.cookie)
+    token = log_in(portal, email)
     name = portal.cookie
     planted = "p" * 43
     cases = [
@@ -470,7 +505,7 @@ def test_latchkeys_cookies_never_reach_the_application(portal):
 def test_the_step_up_location_asks_for_a_second_factor(portal):
     email = f"kai.{portal.kind}@example.com"
     register(portal.api, email, PASSWORD)
-    one_factor = log_in(portal.api, email, PASSWORD, cookie=portal.cookie)
+    one_factor = log_in(portal, email)
     cookie = ("Cookie", f"{portal.cookie}={one_factor}")
     url = f"{portal.origin}/admin/reports?week=2"
 
@@ -481,10 +516,14 @@ def test_the_step_up_location_asks_for_a_second_factor(portal):
     assert portal.app.seen("/admin/reports?week=2") == []
     # For any other method, the login page without rd.
     status, headers, _ = portal.get("/admin/reports", [cookie], method="POST")
-    assert status == 302 and headers["location"] == f"{portal.origin}/ui/login"
+    assert status == 302 and headers["location"] == f"{portal.pages}/ui/login"
+    # Other spellings of the step-up path, which an application may take for it, ask for AAL 2 too.
+    for spelling in ("/ADMIN/reports", "//admin/reports", "/%61dmin/reports", "/x/../admin/reports", "/Admin"):
+        status, headers, _ = portal.get(spelling, [cookie])
+        assert status == 302 and headers["location"].endswith("&aal=2"), (spelling, status, headers)
 
     # With a second factor (enrolling raises the session to AAL 2 under a new token).
-    _, _, two_factors = enrol(portal.api, one_factor, PASSWORD, cookie=portal.cookie)
+    _, two_factors = enrol(portal, one_factor)
     status, _, _ = portal.get("/admin/reports?week=2", [("Cookie", f"{portal.cookie}={two_factors}")])
     assert status == 200
     (seen,) = portal.app.seen("/admin/reports?week=2")
@@ -510,11 +549,12 @@ def test_stepping_up_in_the_browser(portal, portal_browser):
     # An account with a second factor, on a one-factor session: the code form, then the URL.
     email = f"eve.{portal.kind}@example.com"
     register(portal.api, email, PASSWORD)
-    token = log_in(portal.api, email, PASSWORD, cookie=portal.cookie)
-    authenticator, _, token = enrol(portal.api, token, PASSWORD, cookie=portal.cookie)
+    token = log_in(portal, email)
+    authenticator, token = enrol(portal, token)
     lower_to_one_factor(portal, email)
     page.open("/ui/login")
-    page.driver.add_cookie({"name": portal.cookie, "value": token, "path": "/", "httpOnly": True})
+    page.driver.add_cookie({"name": portal.cookie, "value": token, "path": "/", "domain": COOKIE_DOMAIN,
+                            "httpOnly": True})
     page.driver.get(url)
     page.check_layout()
     assert page.driver.current_url == portal.login_url(url, aal=2)
@@ -532,10 +572,11 @@ def test_stepping_up_in_the_browser(portal, portal_browser):
     # one on; the application is not reached.
     email = f"finn.{portal.kind}@example.com"
     register(portal.api, email, PASSWORD)
-    token = log_in(portal.api, email, PASSWORD, cookie=portal.cookie)
+    token = log_in(portal, email)
     page.driver.delete_all_cookies()
     page.open("/ui/login")
-    page.driver.add_cookie({"name": portal.cookie, "value": token, "path": "/", "httpOnly": True})
+    page.driver.add_cookie({"name": portal.cookie, "value": token, "path": "/", "domain": COOKIE_DOMAIN,
+                            "httpOnly": True})
     before = len(portal.app.seen())
     page.driver.get(url)
     page.check_layout()
@@ -566,13 +607,13 @@ def test_the_pages_carry_only_allowed_return_addresses(portal):
     app = f"{APP_HOST}:{portal.port}"
     allowed = f"{portal.origin}/some/path?x=1&y=two"
     for page in ("/ui/login", "/ui/logout"):
-        status, headers, body = portal.get(f"{page}?rd={encoded(allowed)}")
+        status, headers, body = portal.get(f"{page}?rd={encoded(allowed)}", pages=True)
         assert status == 200 and hidden_rd(body) == allowed
         # The form may send the browser back to the application's origin.
         policy = headers["content-security-policy"]
         assert re.search(r"form-action [^;]*" + re.escape(portal.origin) + r"(?:[ ;]|$)", policy), policy
         for trick in TRICKS:
             rd = trick.format(app=app)
-            status, _, body = portal.get(f"{page}?rd={encoded(rd)}")
+            status, _, body = portal.get(f"{page}?rd={encoded(rd)}", pages=True)
             assert status == 200 and f'action="{page}"' in body, rd
             assert hidden_rd(body) is None, rd
