@@ -7,7 +7,7 @@ cookie on the domain both share (SESSION_COOKIE_DOMAIN). Each test runs once per
 In headless Chromium with JavaScript off: the application's URL leads to Latchkey's login page
 with the URL in `rd`, and after logging in back to that exact URL, where the application sees the
 address Latchkey vouches for; `/ui/logout?rd=` and its button lead back to the application, which
-sends the browser to log in again; the same in the production profile, with `__Host-` cookies.
+sends the browser to log in again; the same in the production profile, with `__Secure-` cookies.
 Over HTTP: identity headers a client forges (any case, `_` for `-`) never reach the application,
 nor do Latchkey's cookies; the step-up location asks for a session at AAL 2; `rd` values that are
 tricks are dropped by the login and logout pages.
@@ -37,10 +37,6 @@ import requests
 from latchkey_helpers import PRODUCTION_BASE, ROOT, free_port
 from test_mfa import Authenticator, register
 from test_pages_browser import Page, link_on, require_browser
-
-# Flipped when the step-up pages (`/ui/login?rd=...&aal=2`, `POST /ui/login/step-up`) are in the
-# binary; until then their browser test is skipped (the proxies' part of step-up is tested anyway).
-STEP_UP_READY = False
 
 APP_HOST = "app.example.localhost"
 AUTH_HOST = "auth.example.localhost"
@@ -93,7 +89,10 @@ class Application:
                 seen = {"method": self.command, "path": self.path, "headers": list(self.headers.items())}
                 with application.lock:
                     application.requests.append(seen)
-                shown = html.escape(json.dumps(seen, indent=1))
+                # JSON, a header a line.
+                pairs = ",\n  ".join(json.dumps(pair) for pair in seen["headers"])
+                shown = html.escape(f'{{"method": {json.dumps(self.command)}, "path": {json.dumps(self.path)},\n'
+                                    f' "headers": [\n  {pairs}\n ]}}')
                 body = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Application</title>"
                         "<meta name=\"viewport\" content=\"width=device-width\"></head><body><h1>Application</h1>"
                         f"<pre id=\"request\" style=\"white-space: pre-wrap; overflow-wrap: anywhere\">{shown}</pre>"
@@ -342,19 +341,39 @@ def portal(proxy_kind, start_module_server, tmp_path_factory):
     started.stop()
 
 
+class PortalPage(Page):
+    """`Page`, with its screenshots in `shots` (when given) named by the host and path they show,
+    without the test's ports: `02-app-some-path.png`."""
+
+    def __init__(self, base, width, shots):
+        super().__init__(base, width)
+        self.shots_folder = shots
+
+    def check_layout(self):
+        super().check_layout()
+        if self.shots_folder:
+            os.makedirs(self.shots_folder, exist_ok=True)
+            self.shots += 1
+            url = urllib.parse.urlsplit(self.driver.current_url)
+            name = re.sub(r"[^a-z0-9]+", "-", f"{url.hostname.split('.')[0]} {url.path}".lower()).strip("-")
+            self.driver.save_screenshot(os.path.join(self.shots_folder, f"{self.shots:02d}-{name}.png"))
+
+
 @pytest.fixture
 def portal_browser(request, monkeypatch):
     """`portal_browser(portal)`: Chromium, JavaScript off, 1280 pixels wide, on Latchkey's pages
     (`open`); its screenshots go to a folder of the test's own under LATCHKEY_SCREENSHOTS."""
     require_browser()
     pages = []
-    folder = os.environ.get("LATCHKEY_SCREENSHOTS")
-    if folder:
-        name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")
-        monkeypatch.setenv("LATCHKEY_SCREENSHOTS", os.path.join(folder, name))
+    shots = None
+    if os.environ.get("LATCHKEY_SCREENSHOTS"):
+        shots = os.path.join(os.environ["LATCHKEY_SCREENSHOTS"],
+                             re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-"))
+        # The pages' own naming (`Page.check_layout`) is replaced by PortalPage's.
+        monkeypatch.delenv("LATCHKEY_SCREENSHOTS")
 
     def start(portal):
-        page = Page(portal.pages, 1280)
+        page = PortalPage(portal.pages, 1280, shots)
         pages.append(page)
         return page
 
@@ -428,6 +447,11 @@ def test_the_round_trip_in_production(kind, start_server, portal_browser, tmp_pa
         email = f"grace.{kind}@example.com"
         register(portal.api, email, PASSWORD, verified=False)
         walk_in_and_out(portal, portal_browser(portal), email)
+        # With Latchkey gone, the proxy fails closed: an error, and nothing reaches the application.
+        token = log_in(portal, email)
+        assert portal.latchkey.stop() == 0
+        status, _, _ = portal.get("/while-latchkey-is-down", [("Cookie", f"{portal.cookie}={token}")])
+        assert status >= 500 and portal.app.seen("/while-latchkey-is-down") == []
     finally:
         portal.stop()
 
@@ -464,6 +488,13 @@ def test_forged_identity_headers_never_reach_the_application(portal):
         assert status == 200
         (seen,) = portal.app.seen(path)
         assert identity(seen["headers"]) == truth, (forged, seen["headers"])
+
+    # A query of the application's own is not the check's: a parameter named `aal` (which
+    # /auth/verify reads) changes nothing.
+    for query in ("aal=3", "aal=1&aal=2", "aal=2"):
+        status, _, _ = portal.get(f"/search?{query}", [cookie])
+        assert status == 200, query
+        assert identity(portal.app.seen(f"/search?{query}")[0]["headers"]) == truth
 
     # Without a session nothing reaches the application, forged headers or not.
     status, headers, _ = portal.get("/forged?anonymous", FORGED)
@@ -517,8 +548,10 @@ def test_the_step_up_location_asks_for_a_second_factor(portal):
     # For any other method, the login page without rd.
     status, headers, _ = portal.get("/admin/reports", [cookie], method="POST")
     assert status == 302 and headers["location"] == f"{portal.pages}/ui/login"
-    # Other spellings of the step-up path, which an application may take for it, ask for AAL 2 too.
-    for spelling in ("/ADMIN/reports", "//admin/reports", "/%61dmin/reports", "/x/../admin/reports", "/Admin"):
+    # Other spellings of the step-up path, which an application may take for it, ask for AAL 2 too;
+    # a query that names `aal` itself changes nothing.
+    for spelling in ("/ADMIN/reports", "//admin/reports", "/%61dmin/reports", "/x/../admin/reports", "/Admin",
+                     "/admin/reports?aal=1"):
         status, headers, _ = portal.get(spelling, [cookie])
         assert status == 302 and headers["location"].endswith("&aal=2"), (spelling, status, headers)
 
@@ -541,7 +574,6 @@ def lower_to_one_factor(portal, email):
     assert changed == 1
 
 
-@pytest.mark.skipif(not STEP_UP_READY, reason="the step-up pages are not built yet (STEP_UP_READY)")
 def test_stepping_up_in_the_browser(portal, portal_browser):
     page = portal_browser(portal)
     url = f"{portal.origin}/admin/reports?week=3"
