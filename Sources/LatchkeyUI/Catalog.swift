@@ -207,8 +207,9 @@ enum LanguageChoice {
         let fallback = available.first ?? "en"
         guard let header, !header.isEmpty else { return fallback }
         var best: (language: String, quality: Double)?
-        for (index, range) in header.split(separator: ",", omittingEmptySubsequences: true).enumerated() {
-            if index >= maximumRanges { break }
+        // The ranges past the limit stay one piece, never split: a long header costs no more.
+        let ranges = header.split(separator: ",", maxSplits: maximumRanges, omittingEmptySubsequences: true)
+        for range in ranges.prefix(maximumRanges) {
             let parts = range.split(separator: ";")
             let tag = trimmed(parts.first ?? "").lowercased()
             var quality = 1.0

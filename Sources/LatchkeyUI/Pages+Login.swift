@@ -64,8 +64,9 @@ extension Pages {
         return show("logout", values, for: request)
     }
 
-    /// `POST /ui/logout` `rd`: the session ends (`Auth.destroySession`), its cookie is cleared, and
-    /// a 303 to `rd` when the rule allows it, else to the login page.
+    /// `POST /ui/logout` `rd`: every live session the cookies name ends (`Auth.destroySession`),
+    /// the cookie is cleared (with a `Domain`, and host-only too), and a 303 to `rd` when the rule
+    /// allows it, else to the login page.
     func logOut(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields: Fields
         do {
@@ -73,12 +74,25 @@ extension Pages {
         } catch {
             return showAgain("logout", [:], problem: PageProblem.from(error), for: request)
         }
-        if let session = try? await cookie.liveSession(in: request, auth: auth) {
-            try await auth.destroySession(session, origin: origin(of: request, context: context))
+        // Every live session the browser's cookies name ends (a host-only cookie from before
+        // SESSION_COOKIE_DOMAIN may sit beside the domain's); one ended meanwhile is no error.
+        for token in cookie.candidates(in: request) {
+            guard let session = try? await auth.authenticatedSession(token: token) else { continue }
+            do {
+                try await auth.destroySession(session, origin: origin(of: request, context: context))
+            } catch AuthError.invalidSession {
+                continue
+            }
+        }
+        var headers: HTTPFields = [.setCookie: cookie.header(value: "", maxAge: 0)]
+        if cookie.domain != nil {
+            headers.append(
+                HTTPField(
+                    name: .setCookie,
+                    value: SessionCookie(name: cookie.name, secure: cookie.secure).header(value: "", maxAge: 0)))
         }
         let address = returnAddress(try? fields.optional("rd"))
-        return HTMLResponse.redirect(
-            to: address?.url ?? "/ui/login?logged_out", headers: [.setCookie: cookie.header(value: "", maxAge: 0)])
+        return HTMLResponse.redirect(to: address?.url ?? "/ui/login?logged_out", headers: headers)
     }
 
     /// `GET /ui/register`: the form.

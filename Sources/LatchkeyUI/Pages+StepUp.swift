@@ -33,6 +33,12 @@ extension Pages {
             let grant = try await auth.stepUp(
                 session: session, code: fields.optional("code") ?? "", origin: origin(of: request, context: context))
             return loggedIn(grant, returningTo: address)
+        } catch AuthError.noActiveSecondFactor {
+            // The factor was turned off meanwhile: the page that says one is needed.
+            let account = try await auth.account(session: session)
+            values["factor"] = false
+            values["verified"] = account.emailVerified
+            return show("step-up", values, for: request)
         } catch {
             return showAgain("step-up", values, problem: PageProblem.from(error).atCode, for: request)
         }

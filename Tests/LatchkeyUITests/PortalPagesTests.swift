@@ -94,6 +94,38 @@ struct PortalPagesTests {
         }
     }
 
+    @Test(
+        "with SESSION_COOKIE_DOMAIN, logging out clears the domain's cookie and a host-only one, and ends both sessions"
+    )
+    func logoutWithDomain() async throws {
+        var options = Self.options
+        options.sessionCookieDomain = "example.com"
+        try await withPages(options: options) { browser, auth in
+            _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
+            let first = try await auth.createSession(for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
+            let second = try await auth.createSession(for: auth.validLogin(email: "ada@example.com", password: "b4l0u"))
+            _ = try await browser.send(.get, "/ui/logout")
+            // Two cookies of one name (the domain's and a host-only one), as a browser sends them.
+            let out = try await browser.client.execute(
+                uri: "/ui/logout", method: .post,
+                headers: [
+                    .cookie: "session_id=\(first); session_id=\(second); latchkey_csrf=\(browser.csrf)",
+                    .contentType: "application/x-www-form-urlencoded",
+                ],
+                body: ByteBuffer(string: "csrf_token=\(browser.csrf)"))
+            #expect(
+                out.headers[values: .setCookie] == [
+                    "session_id=; Max-Age=0; Path=/; Domain=example.com; HttpOnly; SameSite=Lax",
+                    "session_id=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+                ])
+            for token in [first, second] {
+                await #expect(throws: AuthError.invalidSession) {
+                    _ = try await auth.authenticatedSession(token: token)
+                }
+            }
+        }
+    }
+
     @Test("step-up: a one-factor session gives a code and returns at level 2; without a factor, a page, never a loop")
     func stepUp() async throws {
         let store = InMemoryStore()
@@ -128,6 +160,12 @@ struct PortalPagesTests {
             let session = try await auth.authenticatedSession(token: newToken)
             #expect(session.aal == 2)
             await #expect(throws: AuthError.invalidSession) { _ = try await auth.authenticatedSession(token: token) }
+            // At level 2 already, the POST checks no code (none is spent) and goes back.
+            let again = try await browser.send(
+                .post, "/ui/login/step-up",
+                form: [("csrf_token", browser.csrf), ("code", "not a code"), ("rd", Self.app)])
+            #expect(again.status == .seeOther && again.headers[.location] == Self.app)
+            #expect(browser.cookies["session_id"] == newToken)
             // At level 2 already: straight back.
             #expect(try await browser.send(.get, path).headers[.location] == Self.app)
         }

@@ -489,6 +489,15 @@ def test_forged_identity_headers_never_reach_the_application(portal):
         (seen,) = portal.app.seen(path)
         assert identity(seen["headers"]) == truth, (forged, seen["headers"])
 
+    # Headers some frameworks route by never reach the application: a client cannot choose another
+    # path than the one checked.
+    path = "/rewrite"
+    status, _, _ = portal.get(path, [("X-Original-URL", "/admin/reports"), ("X-Rewrite-URL", "/admin"), cookie])
+    assert status == 200
+    (seen,) = portal.app.seen(path)
+    names = {name.lower() for name, _ in seen["headers"]}
+    assert "x-original-url" not in names and "x-rewrite-url" not in names, seen["headers"]
+
     # A query of the application's own is not the check's: a parameter named `aal` (which
     # /auth/verify reads) changes nothing.
     for query in ("aal=3", "aal=1&aal=2", "aal=2"):
@@ -551,7 +560,8 @@ def test_the_step_up_location_asks_for_a_second_factor(portal):
     # Other spellings of the step-up path, which an application may take for it, ask for AAL 2 too;
     # a query that names `aal` itself changes nothing.
     for spelling in ("/ADMIN/reports", "//admin/reports", "/%61dmin/reports", "/x/../admin/reports", "/Admin",
-                     "/admin/reports?aal=1"):
+                     "/admin/reports?aal=1", "/admin;jsessionid=x/reports", "/admin;x", "/admin.json",
+                     "/ADMIN.json"):
         status, headers, _ = portal.get(spelling, [cookie])
         assert status == 302 and headers["location"].endswith("&aal=2"), (spelling, status, headers)
 

@@ -33,7 +33,9 @@ public struct AllowedRedirectHost: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter entry: `host`, `.domain`, either with `:port` (1 to 65535).
     /// - Returns: `nil` when the entry is not a DNS name of letters, digits and hyphens (labels
     ///   of 1 to 63 characters, not starting or ending with a hyphen; an IP address, a trailing
-    ///   dot, a wildcard or non-ASCII is not an entry) or its port is not a number in range.
+    ///   dot, a wildcard or non-ASCII is not an entry), has one label only (`.com`; `localhost`
+    ///   is the exception), or its port is not a number in range. A public suffix of more labels
+    ///   (`.co.uk`) is not known here: the operator lists the hosts they own.
     public init?(_ entry: String) {
         var text = Substring(entry.lowercased())
         includesSubdomains = text.hasPrefix(".")
@@ -47,7 +49,8 @@ public struct AllowedRedirectHost: Sendable, Hashable, CustomStringConvertible {
             port = number
             text = text[..<colon]
         }
-        guard RedirectRule.isHostName(text) else { return nil }
+        // One label is a top-level domain (`.com` would allow every host under it), except `localhost`.
+        guard RedirectRule.isHostName(text), text.contains(".") || text == "localhost" else { return nil }
         host = String(text)
         self.port = port
     }

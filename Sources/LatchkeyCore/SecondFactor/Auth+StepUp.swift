@@ -8,7 +8,8 @@ extension Auth {
     ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - code: A one-time code or a recovery code, as typed.
     ///   - origin: The client's address and agent, for the activity.
-    /// - Returns: The session's new token.
+    /// - Returns: The session's new token; its own token, with no code checked, when it is at
+    ///   level 2 already.
     /// - Throws: `invalidInput` for a code of neither shape and `secondStepRequired` for an empty
     ///   one, before anything is counted; `noActiveSecondFactor` for an account without a factor;
     ///   `secondFactorNotConfigured`; `throttled`; `wrongCode`; `invalidSession` when the session
@@ -16,6 +17,11 @@ extension Auth {
     public func stepUp(session live: AuthenticatedSession, code typed: String, origin: SessionOrigin) async throws
         -> SessionGrant
     {
+        // At level 2 already: nothing to raise, and no code is spent (a recovery code is used once).
+        if live.aal >= 2 {
+            return SessionGrant(
+                token: live.token, email: live.user.email, expiresAt: live.session.expiresAt, now: clock())
+        }
         guard let code = try SecondFactorCode(typed: typed) else { throw AuthError.secondStepRequired }
         let userID = live.user.id
         guard try await storage({ try await store.secondFactor(userID: userID) })?.secret != nil else {

@@ -74,11 +74,31 @@ struct ForwardAuth: Sendable {
     /// The URL the proxy is asked about: nginx's `X-Original-URL`, or Caddy's
     /// `X-Forwarded-Proto`, `-Host` and `-Uri` put together; `nil` without either.
     func originalURL(of request: Request) -> String? {
-        if let url = request.headers[.originalURL] { return url }
+        if let url = request.headers[.originalURL] { return Self.encodingLooseCharacters(url) }
         guard let proto = request.headers[.forwardedProto], let host = request.headers[.forwardedHost],
             let uri = request.headers[.forwardedURI]
         else { return nil }
-        return "\(proto)://\(host)\(uri)"
+        return Self.encodingLooseCharacters("\(proto)://\(host)\(uri)")
+    }
+
+    /// The URL with the characters browsers send as they are in a path or query (`[`, `]`, `{`,
+    /// `}`, `|`, `^`, `` ` ``, `\`, `"`, `<`, `>`), which RFC 3986 does not allow there,
+    /// percent-encoded after the authority, so that `?ids[]=1` can still be come back to. The
+    /// authority is left as it is: the rule judges it.
+    static func encodingLooseCharacters(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        guard let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) else { return url }
+        let loose = Set("[]{}|^`\\\"<>".utf8)
+        var encoded = Array(url[..<authorityEnd].utf8)
+        for byte in rest[authorityEnd...].utf8 {
+            if loose.contains(byte) {
+                encoded += Array("%\(String(byte, radix: 16, uppercase: true))".utf8)
+            } else {
+                encoded.append(byte)
+            }
+        }
+        return String(decoding: encoded, as: UTF8.self)
     }
 
     /// RFC 3986's unreserved characters: everything else in `rd` is percent-encoded.

@@ -91,7 +91,7 @@ struct ReturnAddressTests {
         for bad in [
             "", ".", "*.example.com", "example.com.", "127.0.0.1", "[::1]", "exa mple.com", "ünïcode.example",
             "app.example.com:0", "app.example.com:", "app.example.com:99999", "https://app.example.com", "-a.example",
-            "a..example.com", "app.example.com/x",
+            "a..example.com", "app.example.com/x", ".com", "com", "intranet", ".localhost:8080x",
         ] {
             #expect(AllowedRedirectHost(bad) == nil, "\(bad)")
         }

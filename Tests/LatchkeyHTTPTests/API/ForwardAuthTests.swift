@@ -95,6 +95,15 @@ struct ForwardAuthTests {
                 #expect(refused.status == .unauthorized)
                 #expect(refused.headers[.location] == "https://auth.example.com/ui/login", "\(name)")
             }
+            // Characters browsers send as they are in a query are encoded, so the URL is come back to.
+            let loose = try await Self.verify(client, headers: [original: "https://app.example.com/list?ids[]=1&q=a|b"])
+            #expect(
+                loose.headers[.location]
+                    == "https://auth.example.com/ui/login?rd=https%3A%2F%2Fapp.example.com%2Flist%3Fids%255B%255D%3D1%26q%3Da%257Cb"
+            )
+            #expect(
+                ForwardAuth.encodingLooseCharacters("https://a[b].example.com/x\\y?{}^`\"<>")
+                    == "https://a[b].example.com/x%5Cy?%7B%7D%5E%60%22%3C%3E")
             // Without X-Original-URL: as before, no Location.
             #expect(try await Self.verify(client).headers[.location] == nil)
             // Caddy's forward_auth headers.
