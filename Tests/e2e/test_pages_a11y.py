@@ -257,6 +257,10 @@ def test_every_page_passes_axe(width, language, start_server, audited_page_at):
     page.submit("/ui/login", {"username": email, "current-password": password})
     assert page.driver.current_url == base + "/ui/account"
     found += page.check("account, not verified, one session", "account.title")
+    # The step-up page an application's aal=2 sends a one-factor session to: no factor yet.
+    page.open("/ui/login?aal=2")
+    assert said("stepup.verify-first") in page.text()
+    found += page.check("step-up, address not verified", "stepup.title")
     for agent in ("Phone/2.0", "Tablet/1.0"):
         other = requests.post(api + "/sessions", data={"email": email, "password": password},
                               headers={"User-Agent": agent})
@@ -276,6 +280,10 @@ def test_every_page_passes_axe(width, language, start_server, audited_page_at):
     page.open("/ui/account")
     assert f"{email} · {said('account.verified')}" in page.text()
     found += page.check("account, verified, other sessions", "account.title")
+    page.open("/ui/login?aal=2")
+    assert said("stepup.needs-factor") in page.text()
+    found += page.check("step-up, no second factor", "stepup.title")
+    page.open("/ui/account")
     tablet = page.driver.find_element("xpath", "//li[contains(., 'Tablet/1.0')]//form").get_attribute("action")
     page.submit(tablet.replace(base, ""), {"current-password": password})
     assert said("account.done-session") in page.text()
@@ -311,7 +319,9 @@ def test_every_page_passes_axe(width, language, start_server, audited_page_at):
     page.submit("/ui/login/code", {"one-time-code": app.code()})
     assert page.driver.current_url == base + "/ui/account"
 
-    # A reset link, and a page that does not exist.
+    # The log-out page an application's link leads to; a reset link, and a page that does not exist.
+    page.open("/ui/logout")
+    found += page.check("log out", "logout.title")
     page.submit("/ui/logout", {})
     page.open("/ui/forgot")
     page.submit("/ui/forgot", {"username": email})
