@@ -29,9 +29,8 @@ extension Pages {
         var email = ""
         var address: ReturnAddress?
         do {
-            let fields = try await form(request, context: context)
+            let fields = try await form(request, context: context, returnAddress: &address)
             email = try fields.optional("email") ?? ""
-            address = returnAddress(try fields.optional("rd"))
             let outcome = try await auth.logIn(
                 email: email, password: fields.optional("password") ?? "", origin: origin(of: request, context: context)
             )
@@ -68,11 +67,13 @@ extension Pages {
     /// the cookie is cleared (with a `Domain`, and host-only too), and a 303 to `rd` when the rule
     /// allows it, else to the login page.
     func logOut(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
-        let fields: Fields
+        var address: ReturnAddress?
         do {
-            fields = try await form(request, context: context)
+            _ = try await form(request, context: context, returnAddress: &address)
         } catch {
-            return showAgain("logout", [:], problem: PageProblem.from(error), for: request)
+            var values: [String: Any] = [:]
+            if let address { values["rd"] = address.url }
+            return showAgain("logout", values, problem: PageProblem.from(error), for: request)
         }
         // Every live session the browser's cookies name ends (a host-only cookie from before
         // SESSION_COOKIE_DOMAIN may sit beside the domain's); one ended meanwhile is no error.
@@ -91,7 +92,6 @@ extension Pages {
                     name: .setCookie,
                     value: SessionCookie(name: cookie.name, secure: cookie.secure).header(value: "", maxAge: 0)))
         }
-        let address = returnAddress(try? fields.optional("rd"))
         return HTMLResponse.redirect(to: address?.url ?? "/ui/login?logged_out", headers: headers)
     }
 

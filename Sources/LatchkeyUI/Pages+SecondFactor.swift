@@ -26,9 +26,8 @@ extension Pages {
         var challenge = ""
         var address: ReturnAddress?
         do {
-            let fields = try await form(request, context: context)
+            let fields = try await form(request, context: context, returnAddress: &address)
             challenge = try fields.optional("challenge") ?? ""
-            address = returnAddress(try fields.optional("rd"))
             let grant = try await auth.continueLogIn(
                 challenge: challenge, code: fields.optional("code") ?? "",
                 origin: origin(of: request, context: context))

@@ -26,20 +26,21 @@ extension Pages {
     func stepUp(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         guard let session = try await liveSession(request) else { return HTMLResponse.redirect(to: "/ui/login") }
         var values: [String: Any] = ["factor": true, "verified": true]
+        var address: ReturnAddress?
         do {
-            let fields = try await form(request, context: context)
-            let address = returnAddress(try fields.optional("rd"))
-            if let address { values["rd"] = address.url }
+            let fields = try await form(request, context: context, returnAddress: &address)
             let grant = try await auth.stepUp(
                 session: session, code: fields.optional("code") ?? "", origin: origin(of: request, context: context))
             return loggedIn(grant, returningTo: address)
         } catch AuthError.noActiveSecondFactor {
+            if let address { values["rd"] = address.url }
             // The factor was turned off meanwhile: the page that says one is needed.
             let account = try await auth.account(session: session)
             values["factor"] = false
             values["verified"] = account.emailVerified
             return show("step-up", values, for: request)
         } catch {
+            if let address { values["rd"] = address.url }
             return showAgain("step-up", values, problem: PageProblem.from(error).atCode, for: request)
         }
     }

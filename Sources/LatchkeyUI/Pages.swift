@@ -173,6 +173,17 @@ public struct Pages: Sendable {
         return fields
     }
 
+    /// Reads a form `POST` as `form(_:context:)` does, taking its return address (`rd`, when the
+    /// rule allows it) before the check, so that a form refused as expired is shown again with it.
+    func form(_ request: Request, context: LatchkeyRequestContext, returnAddress address: inout ReturnAddress?)
+        async throws -> Fields
+    {
+        let fields = try await Fields.read(from: request, context: context)
+        address = returnAddress(try? fields.optional("rd"))
+        try csrf.check(request, fields: fields)
+        return fields
+    }
+
     /// The session cookie, as the API sets it.
     var cookie: SessionCookie { options.sessionCookie }
 

@@ -44,6 +44,16 @@ struct PortalPagesTests {
                 .post, "/ui/login",
                 form: [("csrf_token", browser.csrf), ("email", "ada@example.com"), ("password", "x"), ("rd", Self.app)])
             #expect(wrong.status == .unauthorized && wrong.text.contains(#"name="rd" value="https://app.example.com"#))
+            // A form refused as expired is shown again with its rd, so the next try still returns.
+            let expired = try await browser.send(
+                .post, "/ui/login",
+                form: [("csrf_token", "stale"), ("email", "ada@example.com"), ("password", "b4l0u"), ("rd", Self.app)])
+            #expect(expired.status == .forbidden)
+            #expect(expired.text.contains(#"name="rd" value="https://app.example.com/docs?x=1""#))
+            let loggingOut = try await browser.send(
+                .post, "/ui/logout", form: [("csrf_token", "stale"), ("rd", Self.app)])
+            #expect(loggingOut.status == .forbidden)
+            #expect(loggingOut.text.contains(#"name="rd" value="https://app.example.com/docs?x=1""#))
             let done = try await browser.send(
                 .post, "/ui/login",
                 form: [
