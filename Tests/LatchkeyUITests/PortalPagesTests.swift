@@ -169,6 +169,7 @@ struct PortalPagesTests {
             #expect(newToken != token)
             let session = try await auth.authenticatedSession(token: newToken)
             #expect(session.aal == 2)
+            #expect(try await auth.activity(sessionToken: newToken).first?.kind == .steppedUp)
             await #expect(throws: AuthError.invalidSession) { _ = try await auth.authenticatedSession(token: token) }
             // At level 2 already, the POST checks no code (none is spent) and goes back.
             let again = try await browser.send(

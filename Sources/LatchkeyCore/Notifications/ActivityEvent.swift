@@ -42,6 +42,9 @@ public struct ActivityEvent: Sendable, Equatable {
         case secondFactorFailed = "mfa_failed"
         /// New recovery codes replaced the unused ones.
         case recoveryCodesRegenerated = "recovery_codes_regenerated"
+        /// A session was raised to assurance level 2 with a code, for an application behind the
+        /// portal that asked for it (step-up).
+        case steppedUp = "step_up"
     }
 
     /// The account.

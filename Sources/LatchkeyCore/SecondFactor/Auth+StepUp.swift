@@ -3,7 +3,8 @@ import Foundation
 extension Auth {
     /// Raises a live one-factor session to assurance level 2 with a code of the account's factor
     /// (step-up, asked by an application behind the portal): the session gets a new token (OWASP
-    /// ASVS 5.0 7.2.4: a new token when the level rises), keeping its id and expiry.
+    /// ASVS 5.0 7.2.4: a new token when the level rises), keeping its id and expiry; the activity
+    /// records `step_up`.
     /// - Parameters:
     ///   - live: The authenticated session (`authenticatedSession(token:)`).
     ///   - code: A one-time code or a recovery code, as typed.
@@ -33,6 +34,7 @@ extension Auth {
             try await store.stepUpSession(userID: userID, keeping: live.digest, as: TokenDigest(of: newToken))
         }
         guard raised else { throw AuthError.invalidSession }
+        await record(.steppedUp, userID: userID, origin: origin)
         return SessionGrant(token: newToken, email: live.user.email, expiresAt: live.session.expiresAt, now: clock())
     }
 
