@@ -42,6 +42,22 @@ extension Settings {
             "session_lifetime": "\(policy.sessionLifetime)",
             "session_idle_timeout": "\(policy.sessionIdleTimeout)",
             "metrics_token": "\(settings.metricsToken == nil ? "none (open)" : "set")",
+            "session_cookie_domain": "\(settings.sessionCookieDomain ?? "none (this host only)")",
+            "allowed_redirect_hosts": "\(settings.redirectHostsSummary)",
         ]
+    }
+
+    /// `ALLOWED_REDIRECT_HOSTS` for the summary, with a warning for each host a session cookie of
+    /// `SESSION_COOKIE_DOMAIN` never reaches: an application there behind the portal would send
+    /// its people back to the login page after every login.
+    var redirectHostsSummary: String {
+        guard !allowedRedirectHosts.isEmpty else { return "none" }
+        let listed = allowedRedirectHosts.map(\.description).joined(separator: " ")
+        guard let domain = sessionCookieDomain else { return listed }
+        let outside = allowedRedirectHosts.filter { $0.host != domain && !$0.host.hasSuffix("." + domain) }
+        guard !outside.isEmpty else { return listed }
+        return listed
+            + " (warning: outside SESSION_COOKIE_DOMAIN \(domain), so /auth/verify never sees the session there: "
+            + outside.map(\.description).joined(separator: " ") + ")"
     }
 }

@@ -64,6 +64,27 @@ struct HTTPSettingsTests {
         }
     }
 
+    @Test("the security summary names the cookie domain and the redirect hosts, warning of hosts outside it")
+    func redirectHostsSummary() async throws {
+        let settings = try await Self.load([
+            "SESSION_COOKIE_DOMAIN": "example.com",
+            "ALLOWED_REDIRECT_HOSTS": "app.example.com, .example.com, wiki.example.org:8443",
+        ])
+        #expect(settings.securitySummary["session_cookie_domain"] == "example.com")
+        #expect(
+            settings.securitySummary["allowed_redirect_hosts"]
+                == "app.example.com .example.com wiki.example.org:8443 (warning: outside SESSION_COOKIE_DOMAIN example.com, so /auth/verify never sees the session there: wiki.example.org:8443)"
+        )
+        #expect(
+            try await Self.load(["ALLOWED_REDIRECT_HOSTS": "app.example.com"]).redirectHostsSummary == "app.example.com"
+        )
+        #expect(try await Self.load([:]).securitySummary["allowed_redirect_hosts"] == "none")
+        let refused = await #expect(throws: ConfigurationError.self) {
+            _ = try await Self.load(["ALLOWED_REDIRECT_HOSTS": "app.example.com, .com"])
+        }
+        #expect(refused?.description.hasPrefix("ALLOWED_REDIRECT_HOSTS: '.com'") == true)
+    }
+
     @Test("production needs a metrics token, unless metrics are off")
     func metrics() async throws {
         var open = Self.production
