@@ -8,18 +8,20 @@ extension Pages {
     /// `GET /ui/login`: the form; `?registered` and `?logged_out` say why the person is here; `rd`
     /// is carried when the rule allows it; `aal=2` with a live session is the step-up (`stepUpPage`).
     func loginPage(_ request: Request) async throws -> Response {
-        if query(request, "aal") == "2", let stepUp = try await stepUpPage(request) { return stepUp }
+        // The query is parsed once: this page is the one people open most.
+        let parameters = request.uri.queryParameters
+        if parameters["aal"] == "2", let stepUp = try await stepUpPage(request) { return stepUp }
         var values: [String: Any] = [:]
-        if request.uri.queryParameters["registered"] != nil {
+        if parameters["registered"] != nil {
             values["notice"] = PageText("login.registered")
-        } else if request.uri.queryParameters["logged_out"] != nil {
+        } else if parameters["logged_out"] != nil {
             values["notice"] = PageText("login.logged-out")
-        } else if request.uri.queryParameters["reset"] != nil {
+        } else if parameters["reset"] != nil {
             values["notice"] = PageText("login.reset")
-        } else if request.uri.queryParameters["deleted"] != nil {
+        } else if parameters["deleted"] != nil {
             values["notice"] = PageText("login.deleted")
         }
-        if let address = returnAddress(query(request, "rd")) { values["rd"] = address.url }
+        if let address = returnAddress(parameters["rd"].map(String.init)) { values["rd"] = address.url }
         return show("login", values, for: request)
     }
 

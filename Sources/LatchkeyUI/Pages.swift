@@ -200,16 +200,9 @@ public struct Pages: Sendable {
     /// A link to a page with `email` and `token`, built from `PUBLIC_URL` alone (never from the
     /// request's `Host` or forwarded headers); relative without it (development).
     func link(_ page: String, email: String, token: String) -> String {
-        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? "" }
+        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? "" }
         return "\(publicURL ?? "")/ui/\(page)?email=\(encode(email))&token=\(encode(token))"
     }
-
-    /// RFC 3986's unreserved characters: everything else in a link's query value is percent-encoded.
-    static let unreserved: CharacterSet = {
-        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        allowed.insert(charactersIn: "-._~")
-        return allowed
-    }()
 
     /// `GET /ui/static/{file}`: the stylesheets and the mark; 404 for any other name.
     private func staticFile(_ name: String) throws -> Response {

@@ -86,6 +86,17 @@ def wait_until_up(url, process, seconds=30):
     raise RuntimeError(f"latchkey did not answer within {seconds} seconds")
 
 
+def end_process(process, sig=signal.SIGTERM, grace=15):
+    """Sends `sig` to a process still running and waits `grace` seconds for it; then kills it."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Server:
     """A `latchkey serve` process in its own folder (its SQLite file lives there by default);
     `prefix` is a command that runs it, `prlimit ...` say."""
@@ -127,13 +138,7 @@ class Server:
         return self.process.returncode
 
     def stop(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process, sig)
         self.log.close()
         return self.process.returncode
 

@@ -34,7 +34,7 @@ import urllib.parse
 import pytest
 import requests
 
-from latchkey_helpers import PRODUCTION_BASE, ROOT, free_port
+from latchkey_helpers import PRODUCTION_BASE, ROOT, end_process, free_port
 from test_mfa import Authenticator, register
 from test_pages_browser import Page, link_on, require_browser
 
@@ -268,13 +268,7 @@ http {{
             return log.read().decode(errors="replace")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process)
         self.log.close()
 
 

@@ -42,10 +42,7 @@ public struct AllowedRedirectHost: Sendable, Hashable, CustomStringConvertible {
         if includesSubdomains { text = text.dropFirst() }
         var port: Int?
         if let colon = text.lastIndex(of: ":") {
-            let digits = text[text.index(after: colon)...]
-            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-                let number = Int(digits), (1...65_535).contains(number)
-            else { return nil }
+            guard let number = RedirectRule.port(text[text.index(after: colon)...]) else { return nil }
             port = number
             text = text[..<colon]
         }
@@ -120,10 +117,7 @@ public struct RedirectRule: Sendable {
         var host = authority
         var port: Int?
         if let colon = authority.lastIndex(of: ":") {
-            let digits = authority[authority.index(after: colon)...]
-            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy(\.isNumber), let number = Int(digits),
-                (1...65_535).contains(number)
-            else { return nil }
+            guard let number = Self.port(authority[authority.index(after: colon)...]) else { return nil }
             port = number
             host = authority[..<colon]
         }
@@ -155,6 +149,15 @@ public struct RedirectRule: Sendable {
             }
         }
         return sources
+    }
+
+    /// A port as written after a host's colon: 1 to 5 ASCII digits naming 1 to 65535; `nil`
+    /// otherwise (an empty port, a sign, a sixth digit).
+    static func port(_ digits: Substring) -> Int? {
+        guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let number = Int(digits), (1...65_535).contains(number)
+        else { return nil }
+        return number
     }
 
     /// Whether `text` is a DNS name: labels of 1 to 63 letters, digits and hyphens, not starting or

@@ -37,11 +37,4 @@ extension Auth {
         await record(.steppedUp, userID: userID, origin: origin)
         return SessionGrant(token: newToken, email: live.user.email, expiresAt: live.session.expiresAt, now: clock())
     }
-
-    /// Whether the account has an active second factor (the step-up page asks for its code, or
-    /// says one is needed).
-    /// - Throws: `storageUnavailable`.
-    public func hasSecondFactor(_ live: AuthenticatedSession) async throws -> Bool {
-        try await storage({ try await store.secondFactor(userID: live.user.id) })?.secret != nil
-    }
 }

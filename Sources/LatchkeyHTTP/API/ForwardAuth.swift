@@ -67,7 +67,7 @@ struct ForwardAuth: Sendable {
         guard method == "GET" || method == "HEAD", let address = rule.returnAddress(original) else {
             return loginPageURL
         }
-        let encoded = address.url.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? ""
+        let encoded = address.url.addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? ""
         return "\(loginPageURL)?rd=\(encoded)" + (stepUp ? "&aal=2" : "")
     }
 
@@ -100,11 +100,4 @@ struct ForwardAuth: Sendable {
         }
         return String(decoding: encoded, as: UTF8.self)
     }
-
-    /// RFC 3986's unreserved characters: everything else in `rd` is percent-encoded.
-    static let unreserved: CharacterSet = {
-        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        allowed.insert(charactersIn: "-._~")
-        return allowed
-    }()
 }
