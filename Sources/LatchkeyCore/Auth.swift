@@ -10,7 +10,6 @@ public final class Auth: Sendable {
     public let policy: AuthPolicy
     let store: any AuthStore
     let hasher: any PasswordHasher
-    let notifier: (any AccountNotifier)?
     let metrics: AuthMetrics
     let clock: @Sendable () -> Date
     let logger: Logger
@@ -21,14 +20,15 @@ public final class Auth: Sendable {
     let shedWarning = OncePerSecond()
     /// The work started after an answer (`backgroundWorkSettled()`).
     let background = BackgroundWork()
+    /// Rung when a message commits (`outboxBell`).
+    let bell = OutboxBell()
 
     /// Creates the rules over a store and a hasher.
     /// - Parameters:
-    ///   - store: Where users, sessions and reset tokens live.
+    ///   - store: Where users, sessions, reset tokens and the outbox live (account events are
+    ///     written to the outbox, one row per channel of `policy.messageChannels`).
     ///   - hasher: The password hasher.
     ///   - policy: The rules' tunable values.
-    ///   - notifier: Where account events go: reset tokens when `policy.tokenDelivery` is
-    ///     out of band, and attempts to register an existing email when accounts are concealed.
     ///   - metrics: Where counts and bcrypt durations go (default: the process's metrics system).
     ///   - logger: Where storage failures are reported (never secrets).
     ///   - clock: The source of the current time; tests substitute their own.
@@ -37,14 +37,12 @@ public final class Auth: Sendable {
         store: any AuthStore,
         hasher: any PasswordHasher,
         policy: AuthPolicy = AuthPolicy(),
-        notifier: (any AccountNotifier)? = nil,
         metrics: AuthMetrics = AuthMetrics(),
         logger: Logger = Logger(label: "latchkey.auth"),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws {
         self.store = store
         self.hasher = hasher
-        self.notifier = notifier
         self.metrics = metrics
         self.policy = policy
         self.logger = logger

@@ -15,6 +15,8 @@ public struct AuthMetrics: Sendable {
     let secondFactorSucceeded: Counter
     let secondFactorFailed: Counter
     let secondFactorThrottled: Counter
+    private let outboxSentCounters: [MessageChannel: Counter]
+    private let outboxFailedCounters: [MessageChannel: Counter]
 
     /// Creates the metrics on a factory.
     /// - Parameter factory: The backend (default: the process's `MetricsSystem`).
@@ -38,7 +40,21 @@ public struct AuthMetrics: Sendable {
             label: "latchkey_mfa_verifications_total", dimensions: [("outcome", "failed")], factory: factory)
         secondFactorThrottled = Counter(
             label: "latchkey_mfa_verifications_total", dimensions: [("outcome", "throttled")], factory: factory)
+        outboxSentCounters = Dictionary(
+            uniqueKeysWithValues: MessageChannel.allCases.map {
+                ($0, Counter(label: "latchkey_outbox_sent_total", dimensions: [("kind", $0.rawValue)], factory: factory))
+            })
+        outboxFailedCounters = Dictionary(
+            uniqueKeysWithValues: MessageChannel.allCases.map {
+                ($0, Counter(label: "latchkey_outbox_failed_total", dimensions: [("kind", $0.rawValue)], factory: factory))
+            })
         bcryptDuration = Timer(
             label: "latchkey_bcrypt_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)
     }
+
+    /// Messages sent, per channel (`latchkey_outbox_sent_total{kind}`).
+    func outboxSent(_ channel: MessageChannel) -> Counter? { outboxSentCounters[channel] }
+
+    /// Messages given up after the last retry, per channel (`latchkey_outbox_failed_total{kind}`).
+    func outboxFailed(_ channel: MessageChannel) -> Counter? { outboxFailedCounters[channel] }
 }

@@ -51,6 +51,14 @@ public struct AuthPolicy: Sendable, Equatable {
     /// How long the token of a login's first step lasts, in seconds (`MFA_LOGIN_TOKEN_TTL`, 30 to
     /// 3600).
     public var loginChallengeLifetime = 300
+    /// The channels every account event leaves by, one outbox row each (`log` by default; the
+    /// webhook when one is configured).
+    public var messageChannels: [MessageChannel] = [.log]
+    /// The first retry delay of a failed message, in seconds (`OUTBOX_RETRY_FIRST`; the others
+    /// scale with it, `OutboxSchedule`).
+    public var outboxRetryFirst = 10
+    /// How long sent and failed outbox rows are kept, in days (`OUTBOX_RETENTION`).
+    public var outboxRetentionDays = 7
 
     /// Creates a policy; the defaults are the service's defaults.
     /// - Parameters:

@@ -70,7 +70,7 @@ extension PostgresStore {
     /// either commits before (and the hash no longer matches) or waits.
     public func changePassword(
         userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest,
-        revoking revocation: PasswordRevocation
+        revoking revocation: PasswordRevocation, messages: [OutboxMessage]
     ) async throws -> Bool {
         try StoreError.checkText(new)
         if old.utf8.contains(0) { return false }
@@ -92,6 +92,7 @@ extension PostgresStore {
             try await connection.query(
                 "UPDATE users SET password_hash = \(new) WHERE id = \(userID)", logger: logger)
             try await Self.revoke(revocation, userID: userID, keeping: replacement, on: connection, logger: logger)
+            try await Self.insert(messages, on: connection, logger: logger)
             return true
         }
     }

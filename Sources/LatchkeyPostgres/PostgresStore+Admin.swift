@@ -31,11 +31,17 @@ extension PostgresStore: AdminStore {
     }
 
     /// Deletes a user; sessions, tokens, activity and the second factor go with it (`ON DELETE
-    /// CASCADE`).
-    public func deleteUser(id: Int64) async throws -> Bool {
-        try await call { client in
-            try await !client.query("DELETE FROM users WHERE id = \(id) RETURNING 1", logger: self.logger).collect()
-                .isEmpty
+    /// CASCADE`), and its pending token messages, in one transaction.
+    public func deleteUser(id: Int64, messages: [OutboxMessage]) async throws -> Bool {
+        let logger = self.logger
+        return try await transaction { connection in
+            let deleted = try await connection.query("DELETE FROM users WHERE id = \(id) RETURNING 1", logger: logger)
+                .collect()
+            guard deleted.count == 1 else { return false }
+            try await connection.query(
+                "DELETE FROM outbox WHERE user_id = \(id) AND carries_token AND status = 'pending'", logger: logger)
+            try await Self.insert(messages, on: connection, logger: logger)
+            return true
         }
     }
 

@@ -215,6 +215,35 @@ extension PostgresStore {
                 "CREATE INDEX pending_claims_expires_at ON pending_claims (expires_at)",
             ]
         ),
+        // The outbox (`OutboxStore`): every outgoing message, written with its change, then claimed
+        // (a lease in `next_attempt_at`, `FOR UPDATE SKIP LOCKED`), attempted and settled.
+        // `payload` is sealed, and NULL once erased; `user_id` has no foreign key, so that a
+        // deletion's own notice outlives the account.
+        (
+            "v12-outbox",
+            [
+                """
+                CREATE TABLE outbox (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    user_id BIGINT,
+                    carries_token BOOLEAN NOT NULL,
+                    payload BYTEA,
+                    language TEXT,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at DOUBLE PRECISION NOT NULL,
+                    last_error TEXT,
+                    claim TEXT
+                )
+                """,
+                "CREATE INDEX outbox_status_next_attempt_at ON outbox (status, next_attempt_at)",
+                "CREATE INDEX outbox_user_id ON outbox (user_id)",
+            ]
+        ),
     ]
 
     /// Whether a migration rewrites stored rows (has a data step, or rewrites a table in SQL),

@@ -5,13 +5,13 @@ import PostgresNIO
 
 extension PostgresStore {
     /// Stores the user's reset token, replacing an earlier one (one row per user).
-    public func setResetToken(_ token: ResetToken) async throws {
+    public func setResetToken(_ token: ResetToken, messages: [OutboxMessage]) async throws {
         let digest = token.tokenDigest.bytes
         let created = token.createdAt.timeIntervalSince1970
         let expires = token.expiresAt.timeIntervalSince1970
         let userID = token.userID
-        try await call { client in
-            _ = try await client.query(
+        _ = try await writing(messages) { connection in
+            _ = try await connection.query(
                 """
                 INSERT INTO reset_tokens (user_id, token_hash, created_at, expires_at)
                 VALUES (\(userID), \(digest), \(created), \(expires))
@@ -22,6 +22,7 @@ extension PostgresStore {
                 """,
                 logger: self.logger
             ).collect()
+            return true
         }
     }
 

@@ -80,7 +80,7 @@ extension PostgresStore {
     /// anything changes.
     public func activateTOTP(
         userID: Int64, pending: Data, step: Int64, recoveryCodes: [Data], keeping current: TokenDigest,
-        as replacement: TokenDigest
+        as replacement: TokenDigest, messages: [OutboxMessage]
     ) async throws -> Bool {
         let (token, newToken) = (current.bytes, replacement.bytes)
         let codes = recoveryCodes.map { ByteBuffer(bytes: $0) }
@@ -113,6 +113,7 @@ extension PostgresStore {
                 "DELETE FROM sessions WHERE user_id = \(userID) AND token_hash <> \(token)", logger: logger)
             try await connection.query(
                 "UPDATE sessions SET token_hash = \(newToken), aal = 2 WHERE token_hash = \(token)", logger: logger)
+            try await Self.insert(messages, on: connection, logger: logger)
             return true
         }
     }
@@ -135,7 +136,7 @@ extension PostgresStore {
 
     /// Deletes one matching code, then counts the rest, in one transaction; the delete is the
     /// claim, so of two requests with one code only one deletes it.
-    public func consumeRecoveryCode(userID: Int64, digests: [Data]) async throws -> Int? {
+    public func consumeRecoveryCode(userID: Int64, digests: [Data], messages: [OutboxMessage]) async throws -> Int? {
         if digests.isEmpty { return nil }
         let candidates = digests.map { ByteBuffer(bytes: $0) }
         let logger = self.logger
@@ -151,6 +152,7 @@ extension PostgresStore {
                 logger: logger
             ).collect()
             guard deleted.count == 1 else { return nil }
+            try await Self.insert(messages, on: connection, logger: logger)
             let left = try await connection.query(
                 "SELECT count(*) FROM recovery_codes WHERE user_id = \(userID)", logger: logger
             ).collect().first?.decode(Int64.self)
@@ -182,7 +184,9 @@ extension PostgresStore {
 
     /// Deletes the factor (at `revision`, when given), the codes and the login tokens and brings
     /// the sessions to level 1, in one transaction.
-    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) async throws -> Bool {
+    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?, messages: [OutboxMessage]) async throws
+        -> Bool
+    {
         let logger = self.logger
         return try await transaction { connection in
             try await connection.query("SELECT 1 FROM users WHERE id = \(userID) FOR UPDATE", logger: logger)
@@ -201,6 +205,7 @@ extension PostgresStore {
             try await connection.query("DELETE FROM recovery_codes WHERE user_id = \(userID)", logger: logger)
             try await connection.query("DELETE FROM mfa_tokens WHERE user_id = \(userID)", logger: logger)
             try await connection.query("UPDATE sessions SET aal = 1 WHERE user_id = \(userID)", logger: logger)
+            if active == true { try await Self.insert(messages, on: connection, logger: logger) }
             return active ?? false
         }
     }

@@ -14,12 +14,12 @@ extension PostgresStore {
 
     /// Stores the user's verification token, replacing an earlier one (one row per user);
     /// `StoreError.notFound` when the user is gone.
-    public func setVerificationToken(_ token: VerificationToken) async throws {
+    public func setVerificationToken(_ token: VerificationToken, messages: [OutboxMessage]) async throws {
         try StoreError.checkText(token.email)
         let (userID, email, digest) = (token.userID, token.email, token.tokenDigest.bytes)
         let (created, expires) = (token.createdAt.timeIntervalSince1970, token.expiresAt.timeIntervalSince1970)
-        let stored = try await call { client in
-            try await client.query(
+        let stored = try await writing(messages) { connection in
+            try await connection.query(
                 """
                 INSERT INTO verification_tokens (user_id, email, token_hash, created_at, expires_at)
                 SELECT id, \(email), \(digest), \(created), \(expires) FROM users WHERE id = \(userID)
@@ -31,9 +31,9 @@ extension PostgresStore {
                 RETURNING 1
                 """,
                 logger: self.logger
-            ).collect().count
+            ).collect().count == 1
         }
-        guard stored == 1 else { throw StoreError.notFound }
+        guard stored else { throw StoreError.notFound }
     }
 
     /// Reads a pending verification token by its digest.
@@ -56,9 +56,9 @@ extension PostgresStore {
     /// Claims the token and applies it in one transaction. The user's row is locked first (as a
     /// reset and a password change do); the unique index decides a race for a new address, and
     /// a taken one rolls the claim back.
-    public func consumeVerificationToken(_ token: VerificationToken, now: Date, proving proof: MailboxProof?)
-        async throws -> VerificationResult
-    {
+    public func consumeVerificationToken(
+        _ token: VerificationToken, now: Date, proving proof: MailboxProof?, messages: [OutboxMessage]
+    ) async throws -> VerificationResult {
         if token.email.utf8.contains(0) { return .invalid }
         if let proof { try StoreError.checkText(proof.passwordHash) }
         let (userID, email, digest) = (token.userID, token.email, token.tokenDigest.bytes)
@@ -117,6 +117,7 @@ extension PostgresStore {
                 // claim was of the old address.
                 try await connection.query("DELETE FROM reset_tokens WHERE user_id = \(userID)", logger: logger)
                 try await connection.query("DELETE FROM pending_claims WHERE user_id = \(userID)", logger: logger)
+                try await Self.insert(messages, on: connection, logger: logger)
                 return .changed(from: current)
             }
         } catch StoreError.duplicateEmail {

@@ -29,11 +29,14 @@ extension SQLiteStore: AdminStore {
     }
 
     /// Deletes a user; sessions, tokens, activity and the second factor go with it (`ON DELETE
-    /// CASCADE`).
-    public func deleteUser(id: Int64) async throws -> Bool {
+    /// CASCADE`), and its pending token messages.
+    public func deleteUser(id: Int64, messages: [OutboxMessage]) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            try Self.dropTokenMessages(userID: id, in: db)
+            try Self.insert(messages, in: db)
+            return true
         }
     }
 

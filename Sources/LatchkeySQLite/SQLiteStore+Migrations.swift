@@ -219,6 +219,33 @@ extension SQLiteStore {
                     """
             )
         }
+        // The outbox (`OutboxStore`): every outgoing message, written with its change, then claimed
+        // (a lease in `next_attempt_at`), attempted and settled. `payload` is sealed, and NULL once
+        // erased; `user_id` has no foreign key, so that a deletion's own notice outlives the account.
+        migrator.registerMigration("v12-outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        kind TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        recipient TEXT NOT NULL,
+                        user_id INTEGER,
+                        carries_token BOOLEAN NOT NULL,
+                        payload BLOB,
+                        language TEXT,
+                        created_at DOUBLE NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at DOUBLE NOT NULL,
+                        last_error TEXT,
+                        claim TEXT
+                    ) WITHOUT ROWID;
+                    CREATE INDEX outbox_status_next_attempt_at ON outbox(status, next_attempt_at);
+                    CREATE INDEX outbox_user_id ON outbox(user_id);
+                    """
+            )
+        }
         return migrator
     }
 

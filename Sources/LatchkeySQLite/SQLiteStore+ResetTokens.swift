@@ -4,7 +4,7 @@ import LatchkeyCore
 
 extension SQLiteStore {
     /// Stores the user's reset token, replacing an earlier one (one row per user).
-    public func setResetToken(_ token: ResetToken) async throws {
+    public func setResetToken(_ token: ResetToken, messages: [OutboxMessage]) async throws {
         return try await write { db in
             try db.execute(
                 sql: """
@@ -19,6 +19,7 @@ extension SQLiteStore {
                     token.expiresAt.timeIntervalSince1970,
                 ]
             )
+            try Self.insert(messages, in: db)
         }
     }
 

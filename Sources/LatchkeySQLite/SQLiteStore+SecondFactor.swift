@@ -56,7 +56,7 @@ extension SQLiteStore {
     /// write transaction.
     public func activateTOTP(
         userID: Int64, pending: Data, step: Int64, recoveryCodes: [Data], keeping current: TokenDigest,
-        as replacement: TokenDigest
+        as replacement: TokenDigest, messages: [OutboxMessage]
     ) async throws -> Bool {
         try await write { db in
             guard try Self.holdsSession(db, current, userID: userID) else { return false }
@@ -78,6 +78,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE sessions SET token_hash = ?, aal = 2 WHERE token_hash = ?",
                 arguments: [replacement.bytes, current.bytes])
+            try Self.insert(messages, in: db)
             return true
         }
     }
@@ -114,7 +115,7 @@ extension SQLiteStore {
     }
 
     /// Deletes one matching code and counts the rest, in one write transaction.
-    public func consumeRecoveryCode(userID: Int64, digests: [Data]) async throws -> Int? {
+    public func consumeRecoveryCode(userID: Int64, digests: [Data], messages: [OutboxMessage]) async throws -> Int? {
         if digests.isEmpty { return nil }
         return try await write { db in
             let candidates = databaseQuestionMarks(count: digests.count)
@@ -128,6 +129,7 @@ extension SQLiteStore {
                     """,
                 arguments: arguments)
             guard db.changesCount == 1 else { return nil }
+            try Self.insert(messages, in: db)
             return try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM recovery_codes WHERE user_id = ?", arguments: [userID]) ?? 0
         }
@@ -151,7 +153,9 @@ extension SQLiteStore {
 
     /// Checks the revision, then deletes the factor, the codes and the login tokens and brings the
     /// sessions to level 1, in one write transaction.
-    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) async throws -> Bool {
+    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?, messages: [OutboxMessage]) async throws
+        -> Bool
+    {
         try await write { db in
             let row = try Row.fetchOne(
                 db, sql: "SELECT totp_secret IS NOT NULL, revision FROM mfa_factors WHERE user_id = ?",
@@ -163,6 +167,7 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM recovery_codes WHERE user_id = ?", arguments: [userID])
             try db.execute(sql: "DELETE FROM mfa_tokens WHERE user_id = ?", arguments: [userID])
             try db.execute(sql: "UPDATE sessions SET aal = 1 WHERE user_id = ?", arguments: [userID])
+            if active == true { try Self.insert(messages, in: db) }
             return active ?? false
         }
     }

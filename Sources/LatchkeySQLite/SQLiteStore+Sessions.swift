@@ -176,7 +176,7 @@ extension SQLiteStore {
     /// session (keeping its assurance level), in one write transaction.
     public func changePassword(
         userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest,
-        revoking revocation: PasswordRevocation
+        revoking revocation: PasswordRevocation, messages: [OutboxMessage]
     ) async throws -> Bool {
         try StoreError.checkText(new)
         if old.utf8.contains(0) { return false }
@@ -190,6 +190,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE sessions SET token_hash = ? WHERE token_hash = ?",
                 arguments: [replacement.bytes, current.bytes])
+            try Self.insert(messages, in: db)
             return true
         }
     }

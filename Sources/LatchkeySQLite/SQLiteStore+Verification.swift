@@ -12,7 +12,7 @@ extension SQLiteStore {
     }
 
     /// Stores the user's verification token, replacing an earlier one (one row per user).
-    public func setVerificationToken(_ token: VerificationToken) async throws {
+    public func setVerificationToken(_ token: VerificationToken, messages: [OutboxMessage]) async throws {
         try StoreError.checkText(token.email)
         try await write { db in
             try db.execute(
@@ -29,6 +29,7 @@ extension SQLiteStore {
                     token.userID, token.email, token.tokenDigest.bytes, token.createdAt.timeIntervalSince1970,
                     token.expiresAt.timeIntervalSince1970,
                 ])
+            try Self.insert(messages, in: db)
         }
     }
 
@@ -49,9 +50,9 @@ extension SQLiteStore {
 
     /// Claims the token and applies it, in one write transaction (SQLite runs one at a time, so
     /// the checks hold until the changes).
-    public func consumeVerificationToken(_ token: VerificationToken, now: Date, proving proof: MailboxProof?)
-        async throws -> VerificationResult
-    {
+    public func consumeVerificationToken(
+        _ token: VerificationToken, now: Date, proving proof: MailboxProof?, messages: [OutboxMessage]
+    ) async throws -> VerificationResult {
         if token.email.utf8.contains(0) { return .invalid }
         if let proof { try StoreError.checkText(proof.passwordHash) }
         return try await write { db in
@@ -100,6 +101,7 @@ extension SQLiteStore {
             // claim was of the old address.
             try db.execute(sql: "DELETE FROM reset_tokens WHERE user_id = ?", arguments: [token.userID])
             try db.execute(sql: "DELETE FROM pending_claims WHERE user_id = ?", arguments: [token.userID])
+            try Self.insert(messages, in: db)
             return .changed(from: current)
         }
     }

@@ -96,10 +96,13 @@ extension Auth {
         let user = try await reauthenticate(live, password: currentPassword, code: code, origin: origin)
         let newHash = try await hashing { try await hasher.hash(password) }
         let newToken = SecretToken.generate()
-        let changed = try await storage {
+        let messages = try await outboxMessages(
+            [.passwordChanged(email: user.email, at: clock(), ip: origin.ip, userAgent: origin.userAgent)],
+            userID: user.id)
+        let changed = try await committing(messages) {
             try await store.changePassword(
                 userID: user.id, from: user.passwordHash, to: newHash, keeping: live.digest,
-                as: TokenDigest(of: newToken), revoking: .passwordChange)
+                as: TokenDigest(of: newToken), revoking: .passwordChange, messages: messages)
         }
         guard changed else {
             // A reset ended this session meanwhile, or another change replaced the hash.
@@ -107,7 +110,6 @@ extension Auth {
             throw AuthError.accountChanged
         }
         let now = clock()
-        notifier?.notify(.passwordChanged(email: user.email, at: now, ip: origin.ip, userAgent: origin.userAgent))
         await record(.passwordChanged, userID: user.id, origin: origin)
         return SessionGrant(token: newToken, email: user.email, expiresAt: live.session.expiresAt, now: now)
     }
@@ -198,10 +200,10 @@ extension Auth {
         origin: SessionOrigin = SessionOrigin()
     ) async throws {
         let user = try await reauthenticate(live, password: password, code: code, origin: origin)
-        guard try await storage({ try await store.deleteUser(id: user.id) }) else {
+        let messages = try await outboxMessages([.accountDeleted(email: user.email, at: clock())], userID: user.id)
+        guard try await committing(messages, { try await store.deleteUser(id: user.id, messages: messages) }) else {
             throw AuthError.invalidSession
         }
-        notifier?.notify(.accountDeleted(email: user.email, at: clock()))
         // The account is gone whatever follows: a throttle record left behind only ages out.
         for scope in ThrottleScope.allCases {
             let subject = scope == .secondFactor ? String(user.id) : user.email

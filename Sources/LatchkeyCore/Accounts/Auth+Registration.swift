@@ -36,7 +36,7 @@ extension Auth {
             return Account(existing)
         }
         if conflicted {
-            notifier?.notify(.registrationAttemptExistingAccount(email: email))
+            await send([.registrationAttemptExistingAccount(email: email)], userID: nil)
             return Account(id: 0, email: email, createdAt: clock())
         }
         do {
@@ -70,6 +70,6 @@ extension Auth {
                 expiresAt: now.addingTimeInterval(TimeInterval(policy.verificationTokenTTL)))
             _ = try await storage { try await store.setPendingClaim(claim) }
         }
-        notifier?.notify(.registrationAttemptExistingAccount(email: existing.email))
+        await send([.registrationAttemptExistingAccount(email: existing.email)], userID: existing.id)
     }
 }

@@ -104,14 +104,23 @@ extension Auth {
                 passwordHash: hash, revoking: .proofOfMailbox(endingSessions: policy.resetEndsSessions))
         }
         let now = clock()
-        switch try await storage({ try await store.consumeVerificationToken(record, now: now, proving: proof) }) {
+        // The old address hears of a change in the same step; a proof of the own address sends nothing.
+        let old = try await storage { try await store.findUser(by: .id(record.userID)) }
+        let changeMessages =
+            if let old, !old.email.utf8.elementsEqual(record.email.utf8) {
+                try await outboxMessages([.emailChanged(email: old.email, newEmail: record.email)], userID: old.id)
+            } else {
+                [OutboxMessage]()
+            }
+        switch try await committing(
+            changeMessages, { try await store.consumeVerificationToken(record, now: now, proving: proof, messages: changeMessages) })
+        {
         case .verified:
             await self.record(.emailVerified, userID: record.userID, origin: origin)
             if passwordChanged { await self.record(.passwordReset, userID: record.userID, origin: origin) }
         case .claimPending:
             throw AuthError.invalidInput(Self.passwordRequiredForClaimedAddress)
-        case .changed(let old):
-            notifier?.notify(.emailChanged(email: old, newEmail: record.email))
+        case .changed:
             await self.record(.emailChanged, userID: record.userID, origin: origin)
         case .taken:
             throw AuthError.emailTaken
@@ -168,9 +177,7 @@ extension Auth {
         background.start { [self] in
             do {
                 if !alreadyCounted { try await countVerificationRequest(user.email) }
-                let issued = try await issueVerificationToken(for: user, email: user.email)
-                notifier?.notify(
-                    .emailVerificationRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
+                _ = try await issueVerificationToken(for: user, email: user.email, sending: true)
             } catch AuthError.throttled {
                 // The hour's tokens for this address are spent; the next hour sends again.
             } catch {
@@ -186,14 +193,27 @@ extension Auth {
     }
 
     /// Stores a new verification token for an account, bound to `email` (its own address, or
-    /// the new one of a change), replacing any earlier one.
-    func issueVerificationToken(for user: User, email: String) async throws -> IssuedVerificationToken {
+    /// the new one of a change), replacing any earlier one. Its messages go into the outbox in the
+    /// same store operation: for a change, the notice to the current address
+    /// (`email_change_started`) and, with `sending`, the token to the new one; for the own
+    /// address, with `sending`, the token.
+    func issueVerificationToken(for user: User, email: String, sending: Bool = false) async throws
+        -> IssuedVerificationToken
+    {
         let token = SecretToken.generate()
         let now = clock()
         let expiresAt = now.addingTimeInterval(TimeInterval(policy.verificationTokenTTL))
         let record = VerificationToken(
             userID: user.id, email: email, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
-        try await storage { try await store.setVerificationToken(record) }
+        var events: [AccountEvent] = []
+        if !user.email.utf8.elementsEqual(email.utf8) {
+            events.append(.emailChangeStarted(email: user.email, newEmail: email))
+            if sending { events.append(.emailChangeRequested(email: email, token: token, expiresAt: expiresAt)) }
+        } else if sending {
+            events.append(.emailVerificationRequested(email: email, token: token, expiresAt: expiresAt))
+        }
+        let messages = try await outboxMessages(events, userID: user.id)
+        try await committing(messages) { try await store.setVerificationToken(record, messages: messages) }
         return IssuedVerificationToken(email: email, token: token, expiresAt: expiresAt)
     }
 }
@@ -235,10 +255,10 @@ extension Auth {
         let conflicted = try await storage { try await store.hasEmailConflict(canonical: address) }
         if holder != nil || conflicted {
             guard policy.concealExistingAccounts else { throw AuthError.emailAlreadyRegistered }
-            notifier?.notify(.registrationAttemptExistingAccount(email: address))
             // The current address hears of the attempt as of any other, so that its own mailbox
             // tells nothing about the other address.
-            notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
+            await send([.registrationAttemptExistingAccount(email: address)], userID: holder?.id)
+            await send([.emailChangeStarted(email: user.email, newEmail: address)], userID: user.id)
             guard policy.tokenDelivery.isOutOfBand else {
                 let expiresAt = clock().addingTimeInterval(TimeInterval(policy.verificationTokenTTL))
                 return .issued(
@@ -247,18 +267,13 @@ extension Auth {
             return .accepted(email: address)
         }
         guard policy.tokenDelivery.isOutOfBand else {
-            let issued = try await issueVerificationToken(for: user, email: address)
-            notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
-            return .issued(issued)
+            return .issued(try await issueVerificationToken(for: user, email: address))
         }
         // As for a taken address, the answer waits for nothing more: the token and the notices
         // happen after it, in the background.
         background.start { [self] in
             do {
-                let issued = try await issueVerificationToken(for: user, email: address)
-                notifier?.notify(.emailChangeStarted(email: user.email, newEmail: address))
-                notifier?.notify(
-                    .emailChangeRequested(email: address, token: issued.token, expiresAt: issued.expiresAt))
+                _ = try await issueVerificationToken(for: user, email: address, sending: true)
             } catch {
                 logger.error("an email change's token could not be issued", metadata: ["error": "\(error)"])
             }

@@ -191,12 +191,15 @@ extension Auth {
     /// - Throws: `invalidEmail`, `storageUnavailable`.
     public func resetSecondFactor(email: String) async throws -> Bool? {
         guard let user = try await account(typed: email).user else { return nil }
-        guard try await storage({ try await store.deleteSecondFactor(userID: user.id) }) else { return false }
+        let messages = try await outboxMessages([.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
+        guard
+            try await committing(
+                messages, { try await store.deleteSecondFactor(userID: user.id, ifRevision: nil, messages: messages) })
+        else { return false }
         let ended = try await storage { try await store.deleteSessions(userID: user.id) }
         metrics.sessionsEndedByLogout.increment(by: ended)
         // A new enrolment starts without the old factor's wrong codes.
         _ = try? await store.updateThrottleRecord(ThrottleKey(.secondFactor, String(user.id))) { _ in nil }
-        notifier?.notify(.secondFactorDisabled(email: user.email, at: clock()))
         await record(.secondFactorDisabled, userID: user.id)
         return true
     }

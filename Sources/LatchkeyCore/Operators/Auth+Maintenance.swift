@@ -14,7 +14,8 @@ extension Auth {
 
     /// Removes expired sessions, reset and verification tokens, second-factor login tokens (their
     /// owners told, `noticeAbandonedLogins()`), pending claims, quiet throttle records and
-    /// activity older than `ACTIVITY_RETENTION`, so that the tables stay bounded.
+    /// activity older than `ACTIVITY_RETENTION` and outbox rows that ended more than
+    /// `OUTBOX_RETENTION` days ago, so that the tables stay bounded.
     /// - Returns: What was removed.
     /// - Throws: `storageUnavailable`.
     @discardableResult
@@ -26,11 +27,13 @@ extension Auth {
         result.loginChallenges += abandoned
         let memory = max(
             policy.loginThrottle.memory, policy.resetTokenThrottle.memory, policy.secondFactorThrottle.memory,
-            policy.resetRequestLimit.window, policy.verificationRequestLimit.window)
+            policy.resetRequestLimit.window, policy.verificationRequestLimit.window, Self.noticeLimit.window)
         let quietSince = now.addingTimeInterval(-TimeInterval(memory))
         result.throttles = try await storage { try await store.purgeThrottles(lastBefore: quietSince, now: now) }
         let kept = now.addingTimeInterval(-TimeInterval(policy.activityRetentionDays) * 86_400)
         result.activity = try await storage { try await store.purgeActivity(before: kept) }
+        let ended = now.addingTimeInterval(-TimeInterval(policy.outboxRetentionDays) * 86_400)
+        result.messages = try await storage { try await store.purgeMessages(endedBefore: ended) }
         return result
     }
 }

@@ -16,6 +16,8 @@ public struct PurgeResult: Sendable, Equatable {
     public var loginChallenges = 0
     /// Pending claims of addresses (`PendingClaim`) removed because they expired.
     public var pendingClaims = 0
+    /// Outbox rows removed because they were sent or failed more than `OUTBOX_RETENTION` days ago.
+    public var messages = 0
 
     /// Creates a result.
     /// - Parameters:

@@ -20,13 +20,11 @@ extension Auth {
         let (key, user) = found
         try await countResetRequest(key)
         // The answer must not depend on whether the email has an account, in content or in
-        // time: the token and the notification happen after it, in the background.
+        // time: the token and its message are written after it, in the background.
         if let user {
             background.start { [self] in
                 do {
-                    let issued = try await issueResetToken(for: user)
-                    notifier?.notify(
-                        .passwordResetRequested(email: issued.email, token: issued.token, expiresAt: issued.expiresAt))
+                    _ = try await issueResetToken(for: user, sending: true)
                 } catch {
                     logger.error("a requested reset token could not be issued", metadata: ["error": "\(error)"])
                 }
@@ -64,14 +62,19 @@ extension Auth {
         }
     }
 
-    /// Stores a new reset token for an account.
-    func issueResetToken(for user: User) async throws -> IssuedResetToken {
+    /// Stores a new reset token for an account; with `sending`, its message goes into the
+    /// outbox in the same store operation.
+    func issueResetToken(for user: User, sending: Bool = false) async throws -> IssuedResetToken {
         let token = SecretToken.generate()
         let now = clock()
         let expiresAt = now.addingTimeInterval(TimeInterval(policy.resetTokenTTL))
         let record = ResetToken(
             userID: user.id, tokenDigest: TokenDigest(of: token), createdAt: now, expiresAt: expiresAt)
-        try await storage { try await store.setResetToken(record) }
+        let messages =
+            sending
+            ? try await outboxMessages(
+                [.passwordResetRequested(email: user.email, token: token, expiresAt: expiresAt)], userID: user.id) : []
+        try await committing(messages) { try await store.setResetToken(record, messages: messages) }
         metrics.resetTokensIssued.increment()
         return IssuedResetToken(email: user.email, token: token, expiresAt: expiresAt)
     }

@@ -25,7 +25,7 @@ extension Auth {
                 "could not count a password_used_without_second_factor notice", metadata: ["error": "\(error)"])
             return
         }
-        notifier?.notify(.passwordUsedWithoutSecondFactor(email: email, at: clock()))
+        await send([.passwordUsedWithoutSecondFactor(email: email, at: clock())], userID: userID)
     }
 
     /// Takes the login challenges that expired without a code (each once, whichever node asks) and

@@ -93,17 +93,18 @@ extension Auth {
         }
         let (codes, digests) = Self.newRecoveryCodes(keyring)
         let newToken = SecretToken.generate()
-        let activated = try await storage {
+        let messages = try await outboxMessages(
+            [.secondFactorEnabled(email: live.user.email, at: clock())], userID: userID)
+        let activated = try await committing(messages) {
             try await store.activateTOTP(
                 userID: userID, pending: pending, step: Int64(clamping: step ?? 0), recoveryCodes: digests,
-                keeping: live.digest, as: TokenDigest(of: newToken))
+                keeping: live.digest, as: TokenDigest(of: newToken), messages: messages)
         }
         guard activated else {
             _ = try await liveSession(live.token)
             throw AuthError.accountChanged
         }
         let now = clock()
-        notifier?.notify(.secondFactorEnabled(email: live.user.email, at: now))
         await record(.secondFactorEnabled, userID: userID, origin: origin)
         return ConfirmedTOTP(
             recoveryCodes: codes,
@@ -127,10 +128,11 @@ extension Auth {
     {
         let (current, revision) = try await activeFactor(live)
         let user = try await reauthenticate(current, password: password, code: code, origin: origin)
+        let messages = try await outboxMessages([.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
         guard
-            try await storage({ try await store.deleteSecondFactor(userID: user.id, ifRevision: revision) })
+            try await committing(
+                messages, { try await store.deleteSecondFactor(userID: user.id, ifRevision: revision, messages: messages) })
         else { throw AuthError.accountChanged }
-        notifier?.notify(.secondFactorDisabled(email: user.email, at: clock()))
         await record(.secondFactorDisabled, userID: user.id, origin: origin)
     }
 
@@ -180,8 +182,12 @@ extension Auth {
             switch code {
             case .recovery(let canonical):
                 let digests = keyring.recoveryCodeDigests(canonical)
-                recoveryCodesLeft = try await storage {
-                    try await store.consumeRecoveryCode(userID: user.id, digests: digests)
+                // The notice rides with the code's use; its count is the one read just before.
+                let messages = try await outboxMessages(
+                    [.recoveryCodeUsed(email: user.email, at: clock(), left: max(0, factor.recoveryCodesLeft - 1))],
+                    userID: user.id)
+                recoveryCodesLeft = try await committing(messages) {
+                    try await store.consumeRecoveryCode(userID: user.id, digests: digests, messages: messages)
                 }
                 return recoveryCodesLeft != nil
             case .oneTime(let typed):
@@ -201,8 +207,7 @@ extension Auth {
                     userID: user.id, step: Int64(clamping: step), secret: sealed, resealed: resealed)
             }
         }
-        if let left = recoveryCodesLeft {
-            notifier?.notify(.recoveryCodeUsed(email: user.email, at: clock(), left: left))
+        if recoveryCodesLeft != nil {
             await record(.recoveryCodeUsed, userID: user.id, origin: origin)
         }
     }

@@ -21,12 +21,19 @@ public struct SecondFactorKeyring: Sendable, Equatable {
         let id: Data
         let sealingBytes: Data
         let recoveryCodeBytes: Data
+        /// The key that seals outbox payloads (`MessagePayload`), kept apart from the one that
+        /// seals second-factor secrets.
+        let messageBytes: Data
 
         init(_ bytes: Data) {
             sealingBytes = bytes
             id = Data(SHA256.hash(data: bytes).prefix(SecondFactorKeyring.keyIDByteCount))
             recoveryCodeBytes = HKDF<SHA256>.deriveKey(
                 inputKeyMaterial: SymmetricKey(data: bytes), info: Data("latchkey recovery codes".utf8),
+                outputByteCount: 32
+            ).withUnsafeBytes { Data($0) }
+            messageBytes = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: bytes), info: Data("latchkey outbox payloads".utf8),
                 outputByteCount: 32
             ).withUnsafeBytes { Data($0) }
         }
@@ -39,6 +46,13 @@ public struct SecondFactorKeyring: Sendable, Equatable {
     let current: Key
     /// Older keys, which only open and match.
     let previous: [Key]
+
+    /// The key a sealed value names by its first `keyIDByteCount` bytes.
+    func key(named sealed: Data) -> Key? {
+        guard sealed.count > Self.keyIDByteCount else { return nil }
+        let id = Data(sealed.prefix(Self.keyIDByteCount))
+        return ([current] + previous).first { $0.id == id }
+    }
 
     /// Creates a keyring.
     /// - Parameters:

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Every method throws only `StoreError`. Implementations keep emails as given (already
 /// normalised by `Auth`) behind a unique index.
-public protocol AuthStore: SecondFactorStore {
+public protocol AuthStore: SecondFactorStore, OutboxStore {
     /// Adds a user.
     /// - Parameters:
     ///   - email: The normalised email.
@@ -125,17 +125,22 @@ public protocol AuthStore: SecondFactorStore {
     ///   - current: The token digest of the session making the change.
     ///   - replacement: The digest of the session's new token.
     ///   - revocation: What goes with the old password (`PasswordRevocation.passwordChange`).
+    ///   - messages: The outbox messages that report the change, written with it.
     /// - Returns: Whether the password changed (`false`: the hash changed meanwhile, or the
-    ///   session or the user is gone; then nothing changed).
+    ///   session or the user is gone; then nothing changed and no message was written).
     func changePassword(
         userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest,
-        revoking revocation: PasswordRevocation
+        revoking revocation: PasswordRevocation, messages: [OutboxMessage]
     ) async throws -> Bool
 
-    /// Deletes a user with their sessions, reset token and email-conflict listing.
-    /// - Parameter id: The user.
-    /// - Returns: Whether a user went.
-    func deleteUser(id: Int64) async throws -> Bool
+    /// Deletes a user with their sessions, reset token and email-conflict listing, and drops
+    /// their pending outbox messages that carry a token (a deleted account's token is useless,
+    /// and its mailbox may have a new owner).
+    /// - Parameters:
+    ///   - id: The user.
+    ///   - messages: The outbox messages that report the deletion, written with it.
+    /// - Returns: Whether a user went (`false`: no message was written).
+    func deleteUser(id: Int64, messages: [OutboxMessage]) async throws -> Bool
 
     /// Marks a user's address verified, or not.
     /// - Parameters:
@@ -145,9 +150,11 @@ public protocol AuthStore: SecondFactorStore {
     func setEmailVerified(userID: Int64, _ verified: Bool) async throws -> Bool
 
     /// Stores a verification token for a user, replacing any earlier one.
-    /// - Parameter token: The token, keyed by its user.
-    /// - Throws: `StoreError.notFound` when the user is gone.
-    func setVerificationToken(_ token: VerificationToken) async throws
+    /// - Parameters:
+    ///   - token: The token, keyed by its user.
+    ///   - messages: The outbox messages that carry or report it, written with it.
+    /// - Throws: `StoreError.notFound` when the user is gone (then nothing is written).
+    func setVerificationToken(_ token: VerificationToken, messages: [OutboxMessage]) async throws
 
     /// Finds a pending verification token by its digest.
     /// - Parameter digest: The SHA-256 of the token as sent.
@@ -168,10 +175,13 @@ public protocol AuthStore: SecondFactorStore {
     ///   - now: The current time, to refuse a token that expired meanwhile.
     ///   - proof: The password the prover chose, for the first proof of the own address; ignored
     ///     for a change of address or an address verified already.
+    ///   - messages: The outbox messages that report a change of address, written only when the
+    ///     address changes (`.changed`).
     /// - Returns: What happened (`taken` when another account has the new address: then nothing
     ///   changed).
-    func consumeVerificationToken(_ token: VerificationToken, now: Date, proving proof: MailboxProof?) async throws
-        -> VerificationResult
+    func consumeVerificationToken(
+        _ token: VerificationToken, now: Date, proving proof: MailboxProof?, messages: [OutboxMessage]
+    ) async throws -> VerificationResult
 
     /// Stores the pending claim of a user's address, replacing an earlier one, only while the
     /// address is not verified.
@@ -215,8 +225,10 @@ public protocol AuthStore: SecondFactorStore {
     func purgeActivity(before: Date) async throws -> Int
 
     /// Stores a reset token for a user, replacing any earlier one.
-    /// - Parameter token: The token, keyed by its user.
-    func setResetToken(_ token: ResetToken) async throws
+    /// - Parameters:
+    ///   - token: The token, keyed by its user.
+    ///   - messages: The outbox messages that carry it, written with it.
+    func setResetToken(_ token: ResetToken, messages: [OutboxMessage]) async throws
 
     /// Finds the pending reset token of a user.
     /// - Parameter userID: The user.
@@ -279,55 +291,6 @@ public protocol AuthStore: SecondFactorStore {
     /// Returns when the database answers a trivial query, for readiness checks.
     /// - Throws: `StoreError.unavailable` when it does not.
     func checkAvailable() async throws
-}
-
-extension AuthStore {
-    /// Uses a verification token with no password chosen
-    /// (`consumeVerificationToken(_:now:proving:)` with `nil`).
-    /// - Parameters:
-    ///   - token: The token as `findVerificationToken(digest:)` returned it.
-    ///   - now: The current time.
-    /// - Returns: What happened.
-    public func consumeVerificationToken(_ token: VerificationToken, now: Date) async throws -> VerificationResult {
-        try await consumeVerificationToken(token, now: now, proving: nil)
-    }
-
-    /// Stores a new session, recording nothing with it
-    /// (`addSession(_:ifPasswordHash:keepingAtMost:recording:)`).
-    /// - Parameters:
-    ///   - session: The session, keyed by its token digest.
-    ///   - passwordHash: The hash the password was verified against.
-    ///   - limit: The most sessions the user keeps, the new one included (at least 1).
-    /// - Returns: Whether the session was stored.
-    public func addSession(_ session: Session, ifPasswordHash passwordHash: String, keepingAtMost limit: Int)
-        async throws -> Bool
-    {
-        try await addSession(session, ifPasswordHash: passwordHash, keepingAtMost: limit, recording: nil).stored
-    }
-
-    /// Stores a new session, without a cap on the user's sessions (`addSession(_:ifPasswordHash:keepingAtMost:)`).
-    /// - Parameters:
-    ///   - session: The session, keyed by its token digest.
-    ///   - passwordHash: The hash the password was verified against.
-    /// - Returns: Whether the session was stored.
-    public func addSession(_ session: Session, ifPasswordHash passwordHash: String) async throws -> Bool {
-        try await addSession(session, ifPasswordHash: passwordHash, keepingAtMost: .max)
-    }
-
-    /// Completes a password reset that ends every session of the user
-    /// (`resetPassword(userID:digest:passwordHash:now:revoking:)`).
-    /// - Parameters:
-    ///   - userID: The user.
-    ///   - digest: The digest of the presented token.
-    ///   - passwordHash: The new password hash.
-    ///   - now: The current time.
-    /// - Returns: Whether the token was valid and the password changed.
-    public func resetPassword(userID: Int64, digest: TokenDigest, passwordHash: String, now: Date) async throws -> Bool
-    {
-        try await resetPassword(
-            userID: userID, digest: digest, passwordHash: passwordHash, now: now,
-            revoking: .passwordReset(endingSessions: true))
-    }
 }
 
 /// What `AuthStore.addSession(_:ifPasswordHash:keepingAtMost:recording:)` did.

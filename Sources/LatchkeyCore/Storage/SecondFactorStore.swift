@@ -37,10 +37,11 @@ public protocol SecondFactorStore: Sendable {
     ///   - recoveryCodes: The digests of the new recovery codes.
     ///   - current: The token digest of the session confirming.
     ///   - replacement: The digest of that session's new token.
+    ///   - messages: The outbox messages that report it, written only when it becomes active.
     /// - Returns: Whether the factor became active (`false`: nothing changed).
     func activateTOTP(
         userID: Int64, pending: Data, step: Int64, recoveryCodes: [Data], keeping current: TokenDigest,
-        as replacement: TokenDigest
+        as replacement: TokenDigest, messages: [OutboxMessage]
     ) async throws -> Bool
 
     /// Raises a session to assurance level 2 under a new token (step-up, OWASP ASVS 5.0 7.2.4):
@@ -70,9 +71,10 @@ public protocol SecondFactorStore: Sendable {
     /// - Parameters:
     ///   - userID: The user.
     ///   - digests: The candidate digests.
+    ///   - messages: The outbox messages that report the use, written only when a code matched.
     /// - Returns: How many unused codes are left, or `nil` when none matched (then nothing
     ///   changed).
-    func consumeRecoveryCode(userID: Int64, digests: [Data]) async throws -> Int?
+    func consumeRecoveryCode(userID: Int64, digests: [Data], messages: [OutboxMessage]) async throws -> Int?
 
     /// Replaces every recovery code of a user, only while a factor is active and its revision is
     /// still `revision`; the revision then grows by one, so that of two replacements begun from
@@ -94,8 +96,10 @@ public protocol SecondFactorStore: Sendable {
     /// - Parameters:
     ///   - userID: The user.
     ///   - revision: The revision the caller read, or `nil` for any.
+    ///   - messages: The outbox messages that report it, written only when an active factor went.
     /// - Returns: Whether an active factor went.
-    func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) async throws -> Bool
+    func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?, messages: [OutboxMessage]) async throws
+        -> Bool
 
     /// Stores the token of a login waiting for its code.
     /// - Parameter token: The token.
@@ -132,6 +136,44 @@ extension SecondFactorStore {
     /// - Parameter userID: The user.
     /// - Returns: Whether an active factor went.
     public func deleteSecondFactor(userID: Int64) async throws -> Bool {
-        try await deleteSecondFactor(userID: userID, ifRevision: nil)
+        try await deleteSecondFactor(userID: userID, ifRevision: nil, messages: [])
+    }
+
+    /// Removes a user's second factor, writing no message
+    /// (`deleteSecondFactor(userID:ifRevision:messages:)`).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - revision: The revision the caller read, or `nil` for any.
+    /// - Returns: Whether an active factor went.
+    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) async throws -> Bool {
+        try await deleteSecondFactor(userID: userID, ifRevision: revision, messages: [])
+    }
+
+    /// Uses one recovery code, writing no message (`consumeRecoveryCode(userID:digests:messages:)`).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - digests: The candidate digests.
+    /// - Returns: How many unused codes are left, or `nil` when none matched.
+    public func consumeRecoveryCode(userID: Int64, digests: [Data]) async throws -> Int? {
+        try await consumeRecoveryCode(userID: userID, digests: digests, messages: [])
+    }
+
+    /// Confirms a pending enrolment, writing no message
+    /// (`activateTOTP(userID:pending:step:recoveryCodes:keeping:as:messages:)`).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - pending: The sealed pending secret the code was checked against.
+    ///   - step: The step of the code that confirmed it.
+    ///   - recoveryCodes: The digests of the new recovery codes.
+    ///   - current: The token digest of the session confirming.
+    ///   - replacement: The digest of that session's new token.
+    /// - Returns: Whether the factor became active.
+    public func activateTOTP(
+        userID: Int64, pending: Data, step: Int64, recoveryCodes: [Data], keeping current: TokenDigest,
+        as replacement: TokenDigest
+    ) async throws -> Bool {
+        try await activateTOTP(
+            userID: userID, pending: pending, step: step, recoveryCodes: recoveryCodes, keeping: current,
+            as: replacement, messages: [])
     }
 }

@@ -14,6 +14,9 @@ public enum ThrottleScope: String, Sendable, CaseIterable {
     case secondFactor = "mfa"
     /// `password_used_without_second_factor` notices sent, per account (the user id): one an hour.
     case secondFactorNotice = "mfa_notice"
+    /// Notices written to the outbox, per event and address (the subject is the event's name, a
+    /// space and the canonical address): one an hour.
+    case notice
 }
 
 /// One throttle's row: a scope and the normalised email it counts for, registered or not (the

@@ -17,8 +17,9 @@ extension InMemoryStore {
             }
     }
 
-    /// Deletes a user with their sessions, tokens, activity and second factor.
-    public func deleteUser(id: Int64) throws -> Bool {
+    /// Deletes a user with their sessions, tokens, activity, second factor and pending token
+    /// messages, and writes `messages`.
+    public func deleteUser(id: Int64, messages: [OutboxMessage]) throws -> Bool {
         try check()
         guard let user = users.removeValue(forKey: id) else { return false }
         userIDsByEmail.removeValue(forKey: Array(user.email.utf8))
@@ -29,6 +30,8 @@ extension InMemoryStore {
         verificationTokens.removeValue(forKey: id)
         pendingClaims.removeValue(forKey: id)
         removeSecondFactor(userID: id)
+        dropTokenMessages(userID: id)
+        write(messages)
         return true
     }
 

@@ -3,10 +3,11 @@ import LatchkeyCore
 
 extension InMemoryStore {
     /// Stores the user's reset token, replacing an earlier one.
-    public func setResetToken(_ token: ResetToken) throws {
+    public func setResetToken(_ token: ResetToken, messages: [OutboxMessage]) throws {
         try check()
         guard users[token.userID] != nil else { throw StoreError.notFound }
         resetTokens[token.userID] = token
+        write(messages)
     }
 
     /// Finds the user's pending reset token.

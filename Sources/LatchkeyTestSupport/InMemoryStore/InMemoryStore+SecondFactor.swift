@@ -34,7 +34,7 @@ extension InMemoryStore {
     /// current one at level 2, all at once.
     public func activateTOTP(
         userID: Int64, pending: Data, step: Int64, recoveryCodes codes: [Data], keeping current: TokenDigest,
-        as replacement: TokenDigest
+        as replacement: TokenDigest, messages: [OutboxMessage]
     ) throws -> Bool {
         try check()
         guard var session = sessions[current], session.userID == userID, var factor = secondFactors[userID],
@@ -51,6 +51,7 @@ extension InMemoryStore {
         session.tokenDigest = replacement
         session.aal = 2
         sessions[replacement] = session
+        write(messages)
         return true
     }
 
@@ -81,13 +82,14 @@ extension InMemoryStore {
     }
 
     /// Removes the first stored code equal to one of `digests`; returns how many are left.
-    public func consumeRecoveryCode(userID: Int64, digests: [Data]) throws -> Int? {
+    public func consumeRecoveryCode(userID: Int64, digests: [Data], messages: [OutboxMessage]) throws -> Int? {
         try check()
         guard var codes = recoveryCodes[userID], let index = codes.firstIndex(where: digests.contains) else {
             return nil
         }
         codes.remove(at: index)
         recoveryCodes[userID] = codes
+        write(messages)
         return codes.count
     }
 
@@ -102,11 +104,14 @@ extension InMemoryStore {
 
     /// Removes the factor, the codes and the login tokens, and brings every session of the user to
     /// level 1; returns whether a factor was active.
-    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?) throws -> Bool {
+    public func deleteSecondFactor(userID: Int64, ifRevision revision: Int64?, messages: [OutboxMessage]) throws
+        -> Bool
+    {
         try check()
         if let revision, secondFactors[userID]?.revision != revision { return false }
         let active = secondFactors[userID]?.isActive ?? false
         removeSecondFactor(userID: userID)
+        if active { write(messages) }
         return active
     }
 

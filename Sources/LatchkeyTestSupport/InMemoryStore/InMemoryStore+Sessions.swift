@@ -87,7 +87,7 @@ extension InMemoryStore {
     /// Changes the hash, ends the other sessions and re-keys the current one, all at once.
     public func changePassword(
         userID: Int64, from old: String, to new: String, keeping current: TokenDigest, as replacement: TokenDigest,
-        revoking revocation: PasswordRevocation
+        revoking revocation: PasswordRevocation, messages: [OutboxMessage]
     ) throws -> Bool {
         try check()
         try StoreError.checkText(new)
@@ -99,6 +99,7 @@ extension InMemoryStore {
         sessions.removeValue(forKey: current)
         session.tokenDigest = replacement
         sessions[replacement] = session
+        write(messages)
         return true
     }
 }

@@ -11,11 +11,12 @@ extension InMemoryStore {
     }
 
     /// Stores the user's verification token, replacing an earlier one.
-    public func setVerificationToken(_ token: VerificationToken) throws {
+    public func setVerificationToken(_ token: VerificationToken, messages: [OutboxMessage]) throws {
         try check()
         try StoreError.checkText(token.email)
         guard users[token.userID] != nil else { throw StoreError.notFound }
         verificationTokens[token.userID] = token
+        write(messages)
     }
 
     /// Finds a verification token by its digest.
@@ -25,9 +26,9 @@ extension InMemoryStore {
     }
 
     /// Uses a verification token, all at once.
-    public func consumeVerificationToken(_ token: VerificationToken, now: Date, proving proof: MailboxProof?) throws
-        -> VerificationResult
-    {
+    public func consumeVerificationToken(
+        _ token: VerificationToken, now: Date, proving proof: MailboxProof?, messages: [OutboxMessage]
+    ) throws -> VerificationResult {
         try check()
         if let proof { try StoreError.checkText(proof.passwordHash) }
         guard let stored = verificationTokens[token.userID], stored.tokenDigest == token.tokenDigest,
@@ -52,6 +53,7 @@ extension InMemoryStore {
         users[user.id]?.emailVerified = true
         // A reset token went to the old mailbox: it must not work for the new address.
         resetTokens.removeValue(forKey: user.id)
+        write(messages)
         return .changed(from: user.email)
     }
 

@@ -23,6 +23,8 @@ public actor InMemoryStore: AdminStore {
     var loginChallenges: [TokenDigest: LoginChallenge] = [:]
     /// Each unverified address's pending claim, by its account.
     var pendingClaims: [Int64: PendingClaim] = [:]
+    /// The outbox's rows, by message id.
+    var outbox: [String: OutboxEntry] = [:]
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
     /// When set, activity entries cannot be written (`StoreError.unavailable`), and nothing else

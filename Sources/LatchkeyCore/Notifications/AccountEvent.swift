@@ -59,6 +59,40 @@ public enum AccountEvent: Sendable, Equatable {
         }
     }
 
+    /// The address the event is about, which hears of it: the outbox row's recipient.
+    public var recipient: String {
+        switch self {
+        case .passwordResetRequested(let email, _, _), .registrationAttemptExistingAccount(let email),
+            .passwordChanged(let email, _, _, _), .accountDeleted(let email, _),
+            .emailVerificationRequested(let email, _, _), .emailChanged(let email, _),
+            .emailChangeRequested(let email, _, _), .emailChangeStarted(let email, _),
+            .secondFactorEnabled(let email, _), .secondFactorDisabled(let email, _),
+            .recoveryCodeUsed(let email, _, _), .passwordUsedWithoutSecondFactor(let email, _):
+            email
+        }
+    }
+
+    /// Whether the event carries a token (a reset or verification token): such a message is
+    /// never sent without sealing, is dropped when its account is deleted, and is sent again by
+    /// `latchkey outbox retry` with a new token rather than the old one. Every other event is a
+    /// notice, at most one an hour per recipient and event.
+    public var carriesToken: Bool {
+        switch self {
+        case .passwordResetRequested, .emailVerificationRequested, .emailChangeRequested: true
+        default: false
+        }
+    }
+
+    /// The exact JSON of the event: `"event"` and its fields, keys sorted, slashes unescaped;
+    /// what the webhook sends as its body and the outbox keeps (sealed) as the payload.
+    /// - Returns: The UTF-8 JSON bytes.
+    public func json() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A dictionary of optional strings always encodes.
+        return (try? encoder.encode(fields.merging(["event": name]) { kept, _ in kept })) ?? Data("{}".utf8)
+    }
+
     /// The event's name in its JSON (`"event"`) and in logs.
     public var name: String {
         switch self {
@@ -76,12 +110,4 @@ public enum AccountEvent: Sendable, Equatable {
         case .passwordUsedWithoutSecondFactor: "password_used_without_second_factor"
         }
     }
-}
-
-/// Delivers account events (a log line, a webhook). `notify` hands the event over and returns
-/// at once: no HTTP response ever waits for a delivery.
-public protocol AccountNotifier: Sendable {
-    /// Hands an event over for delivery.
-    /// - Parameter event: The event.
-    func notify(_ event: AccountEvent)
 }
