@@ -42,11 +42,18 @@ public struct AuthMetrics: Sendable {
             label: "latchkey_mfa_verifications_total", dimensions: [("outcome", "throttled")], factory: factory)
         outboxSentCounters = Dictionary(
             uniqueKeysWithValues: MessageChannel.allCases.map {
-                ($0, Counter(label: "latchkey_outbox_sent_total", dimensions: [("kind", $0.rawValue)], factory: factory))
+                (
+                    $0,
+                    Counter(label: "latchkey_outbox_sent_total", dimensions: [("kind", $0.rawValue)], factory: factory)
+                )
             })
         outboxFailedCounters = Dictionary(
             uniqueKeysWithValues: MessageChannel.allCases.map {
-                ($0, Counter(label: "latchkey_outbox_failed_total", dimensions: [("kind", $0.rawValue)], factory: factory))
+                (
+                    $0,
+                    Counter(
+                        label: "latchkey_outbox_failed_total", dimensions: [("kind", $0.rawValue)], factory: factory)
+                )
             })
         bcryptDuration = Timer(
             label: "latchkey_bcrypt_duration_seconds", preferredDisplayUnit: .seconds, factory: factory)

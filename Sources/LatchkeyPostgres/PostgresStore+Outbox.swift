@@ -184,7 +184,9 @@ extension PostgresStore {
 
     /// A row in the order the queries above select it, as an entry.
     static func entry(_ row: PostgresRow) throws -> OutboxEntry {
-        let (id, kind, event, recipient, userID, token, payload, language, created, status, attempts, next, error, claim) =
+        let (
+            id, kind, event, recipient, userID, token, payload, language, created, status, attempts, next, error, claim
+        ) =
             try row.decode(
                 (
                     String, String, String, String, Int64?, Bool, Data?, String?, Double, String, Int32, Double,

@@ -44,15 +44,23 @@ struct Fixture {
     let store = InMemoryStore()
     let hasher = FastHasher()
     let clock = TestClock()
-    let notifier = RecordingNotifier()
+    /// The events Core wrote to the outbox, opened.
+    let notifier: OutboxRecorder
     /// What the rules logged: kept, not printed, so that a test of a failure prints no error.
     let log = CapturedLog()
     let auth: Auth
 
     init(policy: AuthPolicy = AuthPolicy()) async throws {
         let clock = self.clock
+        var policy = policy
+        // Out-of-band tokens are sealed in the outbox: a server always has a key for them (a
+        // development key file; production refuses to start without one).
+        if policy.tokenDelivery.isOutOfBand, policy.secondFactorKeyring == nil {
+            policy.secondFactorKeyring = try SecondFactorKeyring(current: Data(repeating: 7, count: 32))
+        }
+        notifier = OutboxRecorder(store: store, keyring: policy.secondFactorKeyring)
         auth = try await Auth(
-            store: store, hasher: hasher, policy: policy, notifier: notifier, logger: log.logger, clock: { clock.now })
+            store: store, hasher: hasher, policy: policy, logger: log.logger, clock: { clock.now })
     }
 }
 
@@ -74,5 +82,51 @@ extension Auth {
     /// store's current hash: for tests that need a session without a login.
     func verifiedLogin(for account: Account) async throws -> VerifiedLogin {
         VerifiedLogin(try #require(try await store.findUser(by: .id(account.id))))
+    }
+}
+
+/// Reads the account events an in-memory store's outbox holds, as `AccountEvent`s.
+struct OutboxRecorder {
+    let store: InMemoryStore
+    let keyring: SecondFactorKeyring?
+
+    /// The events, oldest first.
+    var events: [AccountEvent] {
+        get async { await store.outboxEvents(keyring: keyring).compactMap(AccountEvent.init(recorded:)) }
+    }
+}
+
+extension AccountEvent {
+    /// The event a recorded one stands for (times to the second, as the JSON carries them).
+    init?(recorded: RecordedEvent) {
+        let field = { (name: String) -> String? in recorded.fields[name] ?? nil }
+        let time = { (name: String) -> Date in
+            field(name).flatMap { try? Date($0, strategy: .iso8601) } ?? .distantPast
+        }
+        let email = field("email") ?? ""
+        switch recorded.name {
+        case "password_reset_requested":
+            self = .passwordResetRequested(
+                email: email, token: field("reset_token") ?? "", expiresAt: time("expires_at"))
+        case "registration_attempt_existing_account": self = .registrationAttemptExistingAccount(email: email)
+        case "password_changed":
+            self = .passwordChanged(email: email, at: time("at"), ip: field("ip"), userAgent: field("user_agent"))
+        case "account_deleted": self = .accountDeleted(email: email, at: time("at"))
+        case "email_verification_requested":
+            self = .emailVerificationRequested(
+                email: email, token: field("verification_token") ?? "", expiresAt: time("expires_at"))
+        case "email_changed": self = .emailChanged(email: email, newEmail: field("new_email") ?? "")
+        case "email_change_requested":
+            self = .emailChangeRequested(
+                email: email, token: field("verification_token") ?? "", expiresAt: time("expires_at"))
+        case "email_change_started": self = .emailChangeStarted(email: email, newEmail: field("new_email") ?? "")
+        case "mfa_enabled": self = .secondFactorEnabled(email: email, at: time("at"))
+        case "mfa_disabled": self = .secondFactorDisabled(email: email, at: time("at"))
+        case "recovery_code_used":
+            self = .recoveryCodeUsed(email: email, at: time("at"), left: Int(field("recovery_codes_left") ?? "") ?? -1)
+        case "password_used_without_second_factor":
+            self = .passwordUsedWithoutSecondFactor(email: email, at: time("at"))
+        default: return nil
+        }
     }
 }

@@ -18,48 +18,34 @@ enum Admin {
         return logger
     }
 
-    /// Opens and migrates the database, builds `Auth` on it, and runs `body`.
+    /// Opens and migrates the database, builds `Auth` on it, and runs `body`. The account events
+    /// `body` causes are written to the outbox, which a running server delivers (within a second),
+    /// or the next one to start.
     /// - Parameters:
     ///   - database: The database options.
-    ///   - notifying: Whether account events reach their owners as the server sends them (the
-    ///     webhook, or the log); `body`'s events are delivered before this returns.
     ///   - body: The work.
     static func withAuth<T: Sendable>(
         _ database: DatabaseOptions,
-        notifying: Bool = false,
         _ body: @escaping @Sendable (Auth, Database) async throws -> T
     ) async throws -> T {
-        let settings = try await settings(database)
+        var settings = try await settings(database)
         let logger = logger()
         let opened = try Database.open(settings.database, logger: logger)
         try await opened.prepare()
+        // The key that seals the outbox's payloads, as the server reads it.
+        try settings.resolveDevelopmentSecondFactorKey(logger: logger)
+        let policy = settings.policy
         let hasher = BcryptPasswordHasher(cost: settings.bcryptCost, threads: 1)
-        var notifier: (any AccountNotifier)?
-        var webhook: WebhookNotifier?
-        if notifying {
-            // The log notifier writes at notice, which the command line's warning level would drop.
-            var noticeLogger = logger
-            noticeLogger.logLevel = .notice
-            let made = makeNotifier(settings: settings, logger: noticeLogger)
-            (notifier, webhook) = (made.0, made.1 as? WebhookNotifier)
-        }
-        let (eventNotifier, webhookNotifier) = (notifier, webhook)
-        let delivery = Task { try await webhookNotifier?.run() }
         do {
             let result = try await opened.withRunning {
                 let auth = try await Auth(
-                    store: opened.store, hasher: hasher, policy: settings.policy, notifier: eventNotifier,
+                    store: opened.store, hasher: hasher, policy: policy,
                     metrics: AuthMetrics(factory: NOOPMetricsHandler.instance), logger: logger)
                 return try await body(auth, opened)
             }
-            // The events of `body` go out before the command ends, whatever follows.
-            webhookNotifier?.finish()
-            try? await delivery.value
             try await hasher.shutdown()
             return result
         } catch {
-            webhookNotifier?.finish()
-            try? await delivery.value
             try? await hasher.shutdown()
             throw failure(error)
         }

@@ -11,8 +11,8 @@ public struct LatchkeyCommand: AsyncParsableCommand {
         commandName: "latchkey",
         abstract: "A user authentication service: register, log in, sessions, profile, logout, password reset.",
         subcommands: [
-            ServeCommand.self, SettingsCommand.self, MigrateCommand.self, UsersCommand.self, BackupCommand.self,
-            ImportFlaskCommand.self,
+            ServeCommand.self, SettingsCommand.self, MigrateCommand.self, UsersCommand.self, OutboxCommand.self,
+            BackupCommand.self, ImportFlaskCommand.self,
             SeedUsersCommand.self, HashBenchmarkCommand.self,
         ],
         defaultSubcommand: nil

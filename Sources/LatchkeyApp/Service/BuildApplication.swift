@@ -31,12 +31,12 @@ public struct ApplicationMetrics: Sendable {
 }
 
 /// Builds the whole service from its settings: opens and migrates the database, builds `Auth`
-/// with the bcrypt hasher and the notifier the delivery mode calls for, the router with its
-/// middleware, and the application with its services.
+/// with the bcrypt hasher, the router with its middleware, and the application with its services,
+/// the outbox's delivery service among them.
 ///
 /// Services stop in the reverse of the order they are added in: the HTTP server first (letting
-/// requests in flight finish), then the purge service, the webhook notifier (so that events of
-/// the last requests are still sent), the database's pool, and last the hashing threads.
+/// requests in flight finish), then the purge service, the outbox's delivery service (so that the
+/// messages of the last requests are still sent), the database's pool, and last the hashing threads.
 ///
 /// The logging and metrics systems are not bootstrapped here: that may happen once per process,
 /// and is the caller's (`Server.run()` in the executable, a test's own backend in the tests).
@@ -64,9 +64,8 @@ public func buildApplication(
     try settings.resolveDevelopmentSecondFactorKey(logger: logger)
     let hasher = BcryptPasswordHasher(
         cost: settings.bcryptCost, queueTimeout: .seconds(settings.hashQueueTimeout), factory: metrics.factory)
-    let (notifier, notifierService) = makeNotifier(settings: settings, logger: logger)
     let auth = try await Auth(
-        store: database.store, hasher: hasher, policy: settings.policy, notifier: notifier,
+        store: database.store, hasher: hasher, policy: settings.policy,
         metrics: AuthMetrics(factory: metrics.factory), logger: logger)
     // Without a key that opens them, every account with a second factor would be locked out.
     if let problem = try await auth.secondFactorKeyProblem() {
@@ -118,9 +117,10 @@ public func buildApplication(
     )
     app.addServices(HasherShutdownService(hasher: hasher))
     app.addServices(database.services)
-    if let notifierService {
-        app.addServices(notifierService)
-    }
+    app.addServices(
+        OutboxDelivery(
+            auth: auth, senders: makeSenders(settings: settings, logger: logger), logger: logger,
+            factory: metrics.factory))
     app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
     app.addServices(EmailConflictReport(auth: auth, logger: logger))
     app.addServices(
@@ -129,20 +129,18 @@ public func buildApplication(
     return app
 }
 
-/// The notifier for account events: the webhook when one is configured and reset tokens do not
-/// go to the log (with `response` delivery it receives registration attempts for existing
-/// accounts), the log otherwise.
+/// The sender of each channel an outbox message may name: the log always, the webhook when one is
+/// configured (`Settings.webhook`).
 /// - Parameters:
-///   - settings: The delivery mode and the webhook.
-///   - logger: Where the log notifier writes, and where the webhook reports failures.
-/// - Returns: The notifier, and the service that must run for it to deliver (the webhook's
-///   queue), if any.
-func makeNotifier(settings: Settings, logger: Logger) -> (any AccountNotifier, (any Service)?) {
-    if let webhook = settings.webhook, settings.policy.tokenDelivery != .log {
-        let notifier = WebhookNotifier(url: webhook.url, secret: webhook.secret, logger: logger)
-        return (notifier, notifier)
+///   - settings: The webhook, if any.
+///   - logger: Where the log sender writes.
+/// - Returns: The senders, by channel.
+func makeSenders(settings: Settings, logger: Logger) -> [MessageChannel: any MessageSender] {
+    var senders: [MessageChannel: any MessageSender] = [.log: LogSender(logger: logger)]
+    if let webhook = settings.webhook {
+        senders[.webhook] = WebhookSender(url: webhook.url, secret: webhook.secret)
     }
-    return (LogNotifier(logger: logger), nil)
+    return senders
 }
 
 /// Shuts the hashing threads down once the services added after it have stopped (it is added

@@ -59,6 +59,8 @@ extension Settings {
         case uiTemplatesDir = "UI_TEMPLATES_DIR"
         case allowedRedirectHosts = "ALLOWED_REDIRECT_HOSTS"
         case sessionCookieDomain = "SESSION_COOKIE_DOMAIN"
+        case outboxRetryFirst = "OUTBOX_RETRY_FIRST"
+        case outboxRetention = "OUTBOX_RETENTION"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
         public var configKey: ConfigKey {
@@ -106,6 +108,8 @@ extension Settings {
             case .hashQueueTimeout: "2"
             case .sessionsPerUserMax: "100"
             case .activityRetention: "90"
+            case .outboxRetryFirst: "10"
+            case .outboxRetention: "7"
             case .emailVerification: "optional"
             case .emailVerificationTTL: "86400"
             case .secondFactorIssuer: "Latchkey"
@@ -219,6 +223,10 @@ extension Settings {
                 "a folder of files that replace the pages' own one at a time: templates, style.css, brand.css, logo.svg or logo.png, en.json, fr.json"
             case .activityRetention:
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
+            case .outboxRetryFirst:
+                "seconds before a failed message (webhook, mail) is first tried again (1 to 3600); the later retries scale with it: 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h by default"
+            case .outboxRetention:
+                "days a sent or failed outbox message is kept before it is purged (1 to 3650)"
             case .sessionsPerUserMax:
                 "the most sessions one account keeps (1 to 10000); a login beyond it ends the account's least recently used session"
             case .publicURL:

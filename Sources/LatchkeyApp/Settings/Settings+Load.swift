@@ -63,6 +63,9 @@ extension Settings {
         } else if delivery == .webhook {
             problems.append("WEBHOOK_URL: must be set when \(name) is webhook")
         }
+        // Every account event leaves through the outbox by one channel: the webhook when there is
+        // one (with `response` delivery it still hears of notices), unless tokens go to the log.
+        settings.policy.messageChannels = settings.webhook != nil && delivery != .log ? [.webhook] : [.log]
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 
@@ -179,6 +182,10 @@ extension Settings {
             1...3650,
             default: settings.policy.activityRetentionDays
         )
+        settings.policy.outboxRetryFirst = integer(
+            .outboxRetryFirst, 1...3600, default: settings.policy.outboxRetryFirst)
+        settings.policy.outboxRetentionDays = integer(
+            .outboxRetention, 1...3650, default: settings.policy.outboxRetentionDays)
         settings.policy.sessionsPerUserMax = integer(
             .sessionsPerUserMax,
             1...10_000,
@@ -246,6 +253,15 @@ extension Settings {
             try loadSecondFactor(
                 into: &settings, text: text, maxFailures: secondFactorMaxFailures, firstWait: firstWait,
                 maxWait: maxWait)
+        }
+        // The outbox keeps each token until it is sent, sealed under this key (development makes
+        // one in a file; several production nodes must share one).
+        if settings.profile == .production, settings.policy.tokenDelivery == .webhook,
+            settings.policy.secondFactorKeyring == nil, text(.secondFactorEncryptionKey) == nil
+        {
+            problems.append(
+                "MFA_ENCRYPTION_KEY: must be set in production when TOKEN_DELIVERY is webhook: it seals the tokens "
+                    + "the outbox keeps until they are sent")
         }
         settings.policy.resetRequestLimit.maxRequests = integer(
             .resetTokensPerHour, 1...1000, default: settings.policy.resetRequestLimit.maxRequests)

@@ -99,7 +99,7 @@ extension Auth {
         let messages = try await outboxMessages(
             [.passwordChanged(email: user.email, at: clock(), ip: origin.ip, userAgent: origin.userAgent)],
             userID: user.id)
-        let changed = try await committing(messages) {
+        let changed = try await committing(messages, when: { $0 }) {
             try await store.changePassword(
                 userID: user.id, from: user.passwordHash, to: newHash, keeping: live.digest,
                 as: TokenDigest(of: newToken), revoking: .passwordChange, messages: messages)
@@ -201,7 +201,10 @@ extension Auth {
     ) async throws {
         let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         let messages = try await outboxMessages([.accountDeleted(email: user.email, at: clock())], userID: user.id)
-        guard try await committing(messages, { try await store.deleteUser(id: user.id, messages: messages) }) else {
+        guard
+            try await committing(
+                messages, when: { $0 }, { try await store.deleteUser(id: user.id, messages: messages) })
+        else {
             throw AuthError.invalidSession
         }
         // The account is gone whatever follows: a throttle record left behind only ages out.

@@ -112,9 +112,10 @@ extension Auth {
             } else {
                 [OutboxMessage]()
             }
-        switch try await committing(
-            changeMessages, { try await store.consumeVerificationToken(record, now: now, proving: proof, messages: changeMessages) })
-        {
+        let result = try await committing(
+            changeMessages, when: { if case .changed = $0 { true } else { false } },
+            { try await store.consumeVerificationToken(record, now: now, proving: proof, messages: changeMessages) })
+        switch result {
         case .verified:
             await self.record(.emailVerified, userID: record.userID, origin: origin)
             if passwordChanged { await self.record(.passwordReset, userID: record.userID, origin: origin) }

@@ -191,10 +191,12 @@ extension Auth {
     /// - Throws: `invalidEmail`, `storageUnavailable`.
     public func resetSecondFactor(email: String) async throws -> Bool? {
         guard let user = try await account(typed: email).user else { return nil }
-        let messages = try await outboxMessages([.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
+        let messages = try await outboxMessages(
+            [.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
         guard
             try await committing(
-                messages, { try await store.deleteSecondFactor(userID: user.id, ifRevision: nil, messages: messages) })
+                messages, when: { $0 },
+                { try await store.deleteSecondFactor(userID: user.id, ifRevision: nil, messages: messages) })
         else { return false }
         let ended = try await storage { try await store.deleteSessions(userID: user.id) }
         metrics.sessionsEndedByLogout.increment(by: ended)

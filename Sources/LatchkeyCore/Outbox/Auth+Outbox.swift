@@ -55,7 +55,8 @@ extension Auth {
                     payload = try MessagePayload.seal(
                         json, id: id, carriesToken: event.carriesToken, keyring: policy.secondFactorKeyring)
                 } catch {
-                    logger.error("a message could not be sealed", metadata: ["event": "\(event.name)", "error": "\(error)"])
+                    logger.error(
+                        "a message could not be sealed", metadata: ["event": "\(event.name)", "error": "\(error)"])
                     throw AuthError.storageUnavailable
                 }
                 messages.append(
@@ -86,11 +87,36 @@ extension Auth {
     }
 
     /// Runs a store operation that writes `messages` with its change, and wakes the sender once
-    /// it committed.
-    func committing<T>(_ messages: [OutboxMessage], _ body: () async throws -> T) async throws -> T {
+    /// it committed. When the operation reports that its change did not happen (`changed` is
+    /// false), no message was written, and the notices' hourly counts are given back, so that a
+    /// refused change (a wrong recovery code, a factor already gone) does not silence the notice
+    /// of the next one.
+    /// - Parameters:
+    ///   - messages: The messages the operation writes with its change.
+    ///   - changed: Whether the operation's result says the change happened (default: always).
+    ///   - body: The store operation.
+    /// - Returns: The operation's result.
+    func committing<T>(
+        _ messages: [OutboxMessage], when changed: (T) -> Bool = { _ in true }, _ body: () async throws -> T
+    ) async throws -> T {
         let value = try await storage(body)
-        if !messages.isEmpty { bell.ring() }
+        if changed(value) {
+            if !messages.isEmpty { bell.ring() }
+        } else {
+            await giveBack(messages)
+        }
         return value
+    }
+
+    /// Gives back the hourly counts of the notices among `messages` (one per event and address).
+    private func giveBack(_ messages: [OutboxMessage]) async {
+        var keys: Set<ThrottleKey> = []
+        for message in messages where !message.carriesToken {
+            keys.insert(ThrottleKey(.notice, message.event + " " + message.recipient))
+        }
+        for key in keys {
+            _ = try? await store.updateThrottleRecord(key) { Self.noticeLimit.returning($0) }
+        }
     }
 
     /// Claims the messages due now for this node's delivery service, opened. A message whose

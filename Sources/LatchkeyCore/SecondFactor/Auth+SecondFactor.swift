@@ -95,7 +95,7 @@ extension Auth {
         let newToken = SecretToken.generate()
         let messages = try await outboxMessages(
             [.secondFactorEnabled(email: live.user.email, at: clock())], userID: userID)
-        let activated = try await committing(messages) {
+        let activated = try await committing(messages, when: { $0 }) {
             try await store.activateTOTP(
                 userID: userID, pending: pending, step: Int64(clamping: step ?? 0), recoveryCodes: digests,
                 keeping: live.digest, as: TokenDigest(of: newToken), messages: messages)
@@ -128,10 +128,12 @@ extension Auth {
     {
         let (current, revision) = try await activeFactor(live)
         let user = try await reauthenticate(current, password: password, code: code, origin: origin)
-        let messages = try await outboxMessages([.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
+        let messages = try await outboxMessages(
+            [.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
         guard
             try await committing(
-                messages, { try await store.deleteSecondFactor(userID: user.id, ifRevision: revision, messages: messages) })
+                messages, when: { $0 },
+                { try await store.deleteSecondFactor(userID: user.id, ifRevision: revision, messages: messages) })
         else { throw AuthError.accountChanged }
         await record(.secondFactorDisabled, userID: user.id, origin: origin)
     }
@@ -186,7 +188,7 @@ extension Auth {
                 let messages = try await outboxMessages(
                     [.recoveryCodeUsed(email: user.email, at: clock(), left: max(0, factor.recoveryCodesLeft - 1))],
                     userID: user.id)
-                recoveryCodesLeft = try await committing(messages) {
+                recoveryCodesLeft = try await committing(messages, when: { $0 != nil }) {
                     try await store.consumeRecoveryCode(userID: user.id, digests: digests, messages: messages)
                 }
                 return recoveryCodesLeft != nil

@@ -30,6 +30,15 @@ public struct RequestLimit: Sendable, Equatable {
         return record
     }
 
+    /// The record with one request given back (a counted request whose change did not happen).
+    /// - Parameter record: The stored record, if any.
+    /// - Returns: The new record, or `nil` when none is left.
+    func returning(_ record: ThrottleRecord?) -> ThrottleRecord? {
+        guard var record, record.count > 1 else { return nil }
+        record.count -= 1
+        return record
+    }
+
     /// The whole seconds until the window ends when `record` is over the limit, or `nil`.
     /// - Parameters:
     ///   - record: The record after this request.

@@ -5,6 +5,7 @@ extension InMemoryStore {
     /// Writes messages as pending rows, due at once.
     func write(_ messages: [OutboxMessage]) {
         for message in messages {
+            outboxSequence[message.id] = outboxSequence.count
             outbox[message.id] = OutboxEntry(
                 message: message, status: .pending, attempts: 0, nextAttemptAt: message.createdAt, lastError: nil,
                 claim: nil)
@@ -18,9 +19,15 @@ extension InMemoryStore {
         }
     }
 
-    /// Every row, payloads included, oldest first: what a test reads as "what was sent".
+    /// Every row, payloads included, in the order written: what a test reads as "what was sent".
     public var outboxRows: [OutboxEntry] {
-        outbox.values.sorted { ($0.message.createdAt, $0.message.id) < ($1.message.createdAt, $1.message.id) }
+        outbox.values.sorted { (outboxSequence[$0.message.id] ?? 0) < (outboxSequence[$1.message.id] ?? 0) }
+    }
+
+    /// Makes a pending row due now, as if its delay had passed (for tests of the schedule).
+    /// - Parameter id: The message's id.
+    public func makeDue(id: String) {
+        outbox[id]?.nextAttemptAt = .distantPast
     }
 
     /// Writes messages that go with no change.

@@ -25,6 +25,8 @@ public actor InMemoryStore: AdminStore {
     var pendingClaims: [Int64: PendingClaim] = [:]
     /// The outbox's rows, by message id.
     var outbox: [String: OutboxEntry] = [:]
+    /// The order the outbox's rows were written in (ids to a sequence number).
+    var outboxSequence: [String: Int] = [:]
     /// When set, every call fails with `StoreError.unavailable`, to test outage handling.
     public private(set) var failing = false
     /// When set, activity entries cannot be written (`StoreError.unavailable`), and nothing else

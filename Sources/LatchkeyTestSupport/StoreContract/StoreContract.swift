@@ -62,6 +62,10 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
     case expiredLoginChallengesAreTakenOnce
     case newPasswordsRevokeExactlyWhatIsDeclared
     case addSessionRecordsTheLoginWithIt
+    case messagesCommitWithTheirChangeOnly
+    case claimsLeaseAndSettleMessages
+    case concurrentClaimsNeverShareARow
+    case purgeRemovesOnlyEndedMessages
 
     /// The case's name in test output.
     public var testDescription: String { rawValue }
@@ -141,6 +145,9 @@ public enum StoreContract: String, CaseIterable, Sendable, CustomTestStringConve
             try await runRevocation(on: store)
         case .stepUpRaisesOnlyALiveSessionOfAnAccountWithAFactor:
             try await runStepUp(on: store)
+        case .messagesCommitWithTheirChangeOnly, .claimsLeaseAndSettleMessages, .concurrentClaimsNeverShareARow,
+            .purgeRemovesOnlyEndedMessages:
+            try await runOutbox(on: store)
         }
     }
 }

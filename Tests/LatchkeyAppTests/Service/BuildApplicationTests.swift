@@ -59,7 +59,8 @@ struct BuildApplicationTests {
     @Test("the original contract is served: register, log in, profile")
     func servesTheContract() async throws {
         let app = try await Self.app()
-        try await app.test(.router) { client in
+        // Live: the outbox's delivery service runs, and writes the message to the log.
+        try await app.test(.live) { client in
             let (headers, body) = Self.form("email=ada%40example.com&password=b4l0u")
             try await client.execute(uri: "/users", method: .post, headers: headers, body: body) { response in
                 #expect(response.status == .ok)
@@ -148,7 +149,7 @@ struct BuildApplicationTests {
     }
 
     @Test(
-        "the notifier follows the delivery mode and the webhook",
+        "account events leave by the webhook when one is configured and tokens do not go to the log",
         arguments: [
             (["RESET_TOKEN_DELIVERY": "response"], false),
             (["RESET_TOKEN_DELIVERY": "log"], false),
@@ -172,28 +173,25 @@ struct BuildApplicationTests {
             ),
         ]
     )
-    func notifierForDeliveryMode(variables: [String: String], webhook: Bool) async throws {
+    func channelForDeliveryMode(variables: [String: String], webhook: Bool) async throws {
         let settings = try await Self.settings(variables)
-        let (notifier, service) = makeNotifier(settings: settings, logger: CapturedLog().logger)
-        if webhook {
-            let webhookNotifier = try #require(notifier as? WebhookNotifier)
-            #expect(webhookNotifier.url == "http://127.0.0.1:9/hook")
-            #expect(service is WebhookNotifier)
-        } else {
-            #expect(notifier is LogNotifier)
-            #expect(service == nil)
-        }
-        // The application runs the webhook's queue exactly when there is one.
+        #expect(settings.policy.messageChannels == [webhook ? .webhook : .log])
+        let senders = makeSenders(settings: settings, logger: CapturedLog().logger)
+        #expect(senders[.log] is LogSender)
+        #expect((senders[.webhook] as? WebhookSender)?.url == (variables["WEBHOOK_URL"]))
+        for sender in senders.values { await sender.shutdown() }
+        // The application always runs the outbox's delivery service.
         let app = try await buildApplication(
             settings: settings, logger: CapturedLog().logger, metrics: TestMetricsBackend.metrics)
-        #expect(app.services.contains { $0 is WebhookNotifier } == webhook)
+        #expect(app.services.contains { $0 is OutboxDelivery })
     }
 
     @Test("with log delivery, a requested reset token reaches the service log")
     func logDeliveryWritesTheToken() async throws {
         let capture = CapturedLog()
         let app = try await Self.app(["RESET_TOKEN_DELIVERY": "log"], logger: capture.logger)
-        try await app.test(.router) { client in
+        // Live: the outbox's delivery service runs, and writes the message to the log.
+        try await app.test(.live) { client in
             let (headers, body) = Self.form("email=ada%40example.com&password=b4l0u")
             try await client.execute(uri: "/users", method: .post, headers: headers, body: body) { _ in }
             let (resetHeaders, resetBody) = Self.form("email=ada%40example.com")
@@ -202,12 +200,12 @@ struct BuildApplicationTests {
                 #expect(response.status == .ok)
                 #expect(!String(buffer: response.body).contains("reset_token"))
             }
-        }
-        // The token is issued in the background after the answer; on a busy machine that task may
-        // wait a while for a core, so give it up to 10 s (as `PurgeServiceTests.eventually` does).
-        let deadline = Date().addingTimeInterval(10)
-        while !capture.text.contains("reset_token="), Date() < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+            // The token is issued in the background after the answer, then sent by the delivery
+            // service; on a busy machine that may wait a while for a core, so give it up to 10 s.
+            let deadline = Date().addingTimeInterval(10)
+            while !capture.text.contains("reset_token="), Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
         }
         #expect(capture.text.contains("email=ada@example.com"))
         #expect(capture.text.contains("reset_token="))
@@ -218,12 +216,13 @@ struct BuildApplicationTests {
     )
     func servicesStarted() async throws {
         let sqlite = try await Self.app()
-        #expect(sqlite.services.count == 4)
+        #expect(sqlite.services.count == 5)
         #expect(sqlite.services.first is HasherShutdownService)
-        #expect(sqlite.services[1] is PurgeService)
-        #expect(sqlite.services[2] is EmailConflictReport)
+        #expect(sqlite.services[1] is OutboxDelivery)
+        #expect(sqlite.services[2] is PurgeService)
+        #expect(sqlite.services[3] is EmailConflictReport)
         #expect(sqlite.services.last is ShutdownLog)
-        let purge = try #require(sqlite.services[1] as? PurgeService)
+        let purge = try #require(sqlite.services[2] as? PurgeService)
         #expect(purge.interval == 3600)
 
         guard let url = ProcessInfo.processInfo.environment["LATCHKEY_TEST_POSTGRES_URL"] else {
@@ -231,10 +230,11 @@ struct BuildApplicationTests {
             return
         }
         let postgres = try await Self.app(["DATABASE_URL": url])
-        #expect(postgres.services.count == 5)
+        #expect(postgres.services.count == 6)
         #expect(postgres.services.first is HasherShutdownService)
         #expect(postgres.services[1] is PostgresStore)
-        #expect(postgres.services[2] is PurgeService)
+        #expect(postgres.services[2] is OutboxDelivery)
+        #expect(postgres.services[3] is PurgeService)
     }
 
     @Test("the application serves on a real port and stops when the test ends")

@@ -156,7 +156,7 @@ struct ProfileTests {
 
     let webhook = [
         "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": "https://hooks.example.com/latchkey",
-        "WEBHOOK_SECRET": "0123456789abcdef0123",
+        "WEBHOOK_SECRET": "0123456789abcdef0123", "MFA_ENCRYPTION_KEY": SecondFactorKeyring.newKey(),
     ]
 
     @Test("development keeps the original contract")
@@ -232,6 +232,13 @@ struct ProfileTests {
             (
                 ["RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": "ftp://h/", "WEBHOOK_SECRET": "0123456789abcdef"],
                 "WEBHOOK_URL"
+            ),
+            // The outbox keeps each token sealed until it is sent: no key, no start.
+            (
+                [
+                    "TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": "https://h.example.com/",
+                    "WEBHOOK_SECRET": "0123456789abcdef",
+                ], "MFA_ENCRYPTION_KEY"
             ),
             (
                 [

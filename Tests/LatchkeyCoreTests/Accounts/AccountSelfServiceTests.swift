@@ -79,7 +79,7 @@ struct AccountSelfServiceTests {
         #expect(await attempt(fixture.auth, "ada@example.com", "b4l0u") == .invalidCredentials)
         #expect(await attempt(fixture.auth, "ada@example.com", "correct horse") == nil)
         #expect(
-            fixture.notifier.events.last
+            (await fixture.notifier.events).last
                 == .passwordChanged(
                     email: account.email, at: fixture.clock.now, ip: "2001:db8::5", userAgent: "Laptop/1.0"))
     }
@@ -118,7 +118,7 @@ struct AccountSelfServiceTests {
         #expect(await fixture.hasher.counter.verifications == verifications)
         #expect(try await fixture.auth.user(forSessionToken: token).id == account.id)
         #expect(await attempt(fixture.auth, "ada@example.com", "b4l0u-long") == nil)
-        #expect(!fixture.notifier.events.contains { $0.name == "password_changed" })
+        #expect(!(await fixture.notifier.events).contains { $0.name == "password_changed" })
     }
 
     @Test("wrong passwords on account routes count toward the login throttle: then 429, even when right")
@@ -244,7 +244,8 @@ struct AccountSelfServiceTests {
         for scope in ThrottleScope.allCases {
             #expect(try await fixture.store.throttleRecord(ThrottleKey(scope, "ada@example.com")) == nil)
         }
-        #expect(fixture.notifier.events.last == .accountDeleted(email: "ada@example.com", at: fixture.clock.now))
+        #expect(
+            (await fixture.notifier.events).last == .accountDeleted(email: "ada@example.com", at: fixture.clock.now))
         let again = try await fixture.auth.registerUser(email: "ada@example.com", password: "n3w-ada")
         #expect(again.id != account.id)
     }

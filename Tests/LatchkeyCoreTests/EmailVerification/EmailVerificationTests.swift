@@ -16,9 +16,9 @@ struct EmailVerificationTests {
     }
 
     /// Waits (up to 10 s) for the notices sent in the background; returns the verification tokens.
-    static func verificationNotices(_ notifier: RecordingNotifier, count: Int = 1) async throws -> [String] {
+    static func verificationNotices(_ notifier: OutboxRecorder, count: Int = 1) async throws -> [String] {
         for _ in 0..<1000 {
-            let tokens = notifier.events.compactMap { event -> String? in
+            let tokens = await notifier.events.compactMap { event -> String? in
                 if case .emailVerificationRequested(_, let token, _) = event { return token }
                 return nil
             }
@@ -45,7 +45,7 @@ struct EmailVerificationTests {
         #expect(SecretToken.isWellFormed(issued.token))
         #expect(issued.expiresAt == fixture.clock.now.addingTimeInterval(86_400))
         // No registration token was sent: with response delivery the client asks.
-        #expect(fixture.notifier.events.isEmpty)
+        #expect((await fixture.notifier.events).isEmpty)
         let verified = try await fixture.auth.verifyEmail(token: issued.token, email: "ada@example.com")
         #expect(verified.emailVerified && verified.id == account.id)
         await #expect(throws: AuthError.invalidVerificationToken) {
@@ -120,7 +120,7 @@ struct EmailVerificationTests {
         #expect(unknown == .accepted(email: "ghost@example.com"))
         let tokens = try await Self.verificationNotices(fixture.notifier, count: 2)
         #expect(
-            fixture.notifier.events.allSatisfy { event in
+            (await fixture.notifier.events).allSatisfy { event in
                 if case .emailVerificationRequested(let email, _, _) = event { return email == "ada@example.com" }
                 return true
             })
@@ -173,7 +173,7 @@ struct EmailVerificationTests {
             _ = try await fixture.auth.verifyEmail(token: SecretToken.generate(), email: "ada@example.com")
         }
         await fixture.auth.backgroundWorkSettled()
-        #expect(fixture.notifier.events.isEmpty)
+        #expect((await fixture.notifier.events).isEmpty)
         #expect(await attempt(fixture.auth, "ada@example.com", "b4l0u") == nil)
     }
 }

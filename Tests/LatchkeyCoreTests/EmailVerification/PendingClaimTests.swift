@@ -61,7 +61,7 @@ struct PendingClaimTests {
         let claim = try #require(try await squatted.fixture.store.pendingClaim(userID: squatted.account.id))
         #expect(claim.expiresAt == claim.createdAt.addingTimeInterval(3600))
         #expect(try await squatted.fixture.hasher.verify("owner-pass", against: claim.passwordHash))
-        let names = squatted.fixture.notifier.events.map(\.name)
+        let names = (await squatted.fixture.notifier.events).map(\.name)
         #expect(names.filter { $0 == "registration_attempt_existing_account" }.count == 1)
         #expect(!names.contains("email_verification_requested"))
         // The claim is not a password of the account.

@@ -277,8 +277,8 @@ struct SecondFactorFaultsTests {
     // MARK: The right password without the code leaves a trace
 
     /// How many `password_used_without_second_factor` notices the fixture's notifier got.
-    static func notices(_ mfa: SecondFactorFixture) -> Int {
-        mfa.fixture.notifier.events.filter { $0.name == "password_used_without_second_factor" }.count
+    static func notices(_ mfa: SecondFactorFixture) async -> Int {
+        (await mfa.fixture.notifier.events).filter { $0.name == "password_used_without_second_factor" }.count
     }
 
     @Test("the right password without a code is recorded; a wrong code tells the owner at once, once an hour")
@@ -293,7 +293,7 @@ struct SecondFactorFaultsTests {
             return
         }
         #expect(try await mfa.auth.activity(sessionToken: mfa.session).first?.kind == .loginSecondFactorRequired)
-        #expect(Self.notices(mfa) == 0)
+        #expect(await Self.notices(mfa) == 0)
         for _ in 0..<2 {
             await #expect(throws: AuthError.wrongCode) {
                 _ = try await mfa.auth.continueLogIn(challenge: challenge, code: "000000")
@@ -303,12 +303,12 @@ struct SecondFactorFaultsTests {
         await #expect(throws: AuthError.wrongCode) {
             _ = try await mfa.auth.logIn(email: "ada@example.com", password: "b4l0u", code: "000000")
         }
-        #expect(Self.notices(mfa) == 1)
+        #expect(await Self.notices(mfa) == 1)
         mfa.fixture.clock.advance(by: 3600)
         await #expect(throws: AuthError.wrongCode) {
             _ = try await mfa.auth.logIn(email: "ada@example.com", password: "b4l0u", code: "000000")
         }
-        #expect(Self.notices(mfa) == 2)
+        #expect(await Self.notices(mfa) == 2)
     }
 
     @Test("a login token that expires without a code tells the owner once, whichever node looks; a completed one never")
@@ -327,20 +327,21 @@ struct SecondFactorFaultsTests {
         // Another node over the same database, looking at the same moment.
         let clock = mfa.fixture.clock
         let other = try await Auth(
-            store: mfa.fixture.store, hasher: FastHasher(), policy: policy, notifier: mfa.fixture.notifier,
+            store: mfa.fixture.store, hasher: FastHasher(), policy: policy,
             logger: CapturedLog().logger, clock: { clock.now })
         let auth = mfa.auth
         async let here = auth.noticeAbandonedLogins()
         async let there = other.noticeAbandonedLogins()
         #expect(try await here + there == 1)
-        #expect(Self.notices(mfa) == 1)
+        #expect(await Self.notices(mfa) == 1)
         // Another abandoned login within the hour: taken, but no second notice.
         _ = try await mfa.firstStep()
         mfa.fixture.clock.advance(by: 60)
         let purged = try await mfa.auth.purgeExpired()
         #expect(purged.loginChallenges == 1)
-        #expect(Self.notices(mfa) == 1)
-        let event = try #require(mfa.fixture.notifier.events.last { $0.name == "password_used_without_second_factor" })
+        #expect(await Self.notices(mfa) == 1)
+        let event = try #require(
+            (await mfa.fixture.notifier.events).last { $0.name == "password_used_without_second_factor" })
         #expect(event.fields["email"] == "ada@example.com")
     }
 

@@ -43,7 +43,7 @@ struct SecondFactorFlowTests {
         #expect(try await mfa.auth.sessions(sessionToken: mfa.session).map(\.aal) == [2])
         let account = try await mfa.auth.account(sessionToken: mfa.session)
         #expect(account.secondFactorEnabled && account.recoveryCodesLeft == 10)
-        #expect(mfa.fixture.notifier.events.contains { $0.name == "mfa_enabled" })
+        #expect((await mfa.fixture.notifier.events).contains { $0.name == "mfa_enabled" })
         #expect(try await mfa.auth.activity(sessionToken: mfa.session).map(\.kind).contains(.secondFactorEnabled))
         await #expect(throws: AuthError.secondFactorAlreadyActive) {
             _ = try await mfa.auth.beginTOTPEnrolment(
@@ -162,7 +162,7 @@ struct SecondFactorFlowTests {
         let session = try await mfa.auth.createSession(for: mfa.auth.verifySecondStep(challenge: token, code: typed))
         #expect(try await mfa.auth.account(sessionToken: session).recoveryCodesLeft == 9)
         #expect(
-            mfa.fixture.notifier.events.contains(
+            (await mfa.fixture.notifier.events).contains(
                 .recoveryCodeUsed(email: "ada@example.com", at: mfa.fixture.clock.now, left: 9)))
         #expect(try await mfa.auth.activity(sessionToken: session).map(\.kind).contains(.recoveryCodeUsed))
         let again = try await mfa.firstStep()
@@ -251,7 +251,7 @@ struct SecondFactorFlowTests {
         try await mfa.auth.disableTOTP(
             sessionToken: mfa.session, password: "b4l0u", code: mfa.code(), origin: SessionOrigin())
         #expect(
-            mfa.fixture.notifier.events.contains(
+            (await mfa.fixture.notifier.events).contains(
                 .secondFactorDisabled(email: "ada@example.com", at: mfa.fixture.clock.now)))
         let account = try await mfa.auth.account(sessionToken: mfa.session)
         #expect(!account.secondFactorEnabled && account.recoveryCodesLeft == 0)
@@ -267,7 +267,7 @@ struct SecondFactorFlowTests {
         try await mfa.enrol()
         #expect(try await mfa.auth.resetSecondFactor(email: "ADA@example.com") == true)
         await #expect(throws: AuthError.invalidSession) { _ = try await mfa.auth.user(forSessionToken: mfa.session) }
-        #expect(mfa.fixture.notifier.events.contains { $0.name == "mfa_disabled" })
+        #expect((await mfa.fixture.notifier.events).contains { $0.name == "mfa_disabled" })
         #expect(try await mfa.auth.resetSecondFactor(email: "nobody@example.com") == nil)
         #expect(!(try await mfa.auth.validLogin(email: "ada@example.com", password: "b4l0u").secondStepRequired))
     }

@@ -81,10 +81,9 @@ struct SecondFactorRoutesTests {
 
     @Test("the right password without a code is in the activity; a wrong code after it is noticed, once an hour")
     func passwordWithoutTheCode() async throws {
-        let notifier = RecordingNotifier()
-        let auth = try await Auth(
-            store: InMemoryStore(), hasher: FastHasher(), policy: Self.policy(), notifier: notifier,
-            logger: CapturedLog().logger)
+        let store = InMemoryStore()
+        let policy = try Self.policy()
+        let auth = try await Auth(store: store, hasher: FastHasher(), policy: policy, logger: CapturedLog().logger)
         let app = Application(router: buildRouter(auth: auth, options: HTTPOptions()), logger: CapturedLog().logger)
         try await app.test(.router) { client in
             let token = try await client.logIn()
@@ -101,7 +100,9 @@ struct SecondFactorRoutesTests {
                     .post, "/sessions/mfa", form(["mfa_token": challenge, "code": "000000"]))
                 #expect(wrong.status == .unauthorized)
             }
-            let notices = notifier.events.filter { $0.name == "password_used_without_second_factor" }
+            let notices = await store.outboxEvents(keyring: policy.secondFactorKeyring).filter {
+                $0.name == "password_used_without_second_factor"
+            }
             #expect(notices.count == 1 && notices.first?.fields["email"] == "bob@example.com")
         }
     }

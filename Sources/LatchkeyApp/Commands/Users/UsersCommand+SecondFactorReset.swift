@@ -22,7 +22,7 @@ extension UsersCommand {
             let email = email
             guard
                 let removed = try await Admin.withAuth(
-                    database, notifying: true, { auth, _ in try await auth.resetSecondFactor(email: email) })
+                    database, { auth, _ in try await auth.resetSecondFactor(email: email) })
             else {
                 throw CommandFailure("no such user: \(email)")
             }
