@@ -5,6 +5,7 @@ The quick subset leaves out the tests marked `slow`, which take over 20 s each:
 `python3 -m pytest -m "not slow" Tests/e2e`.
 """
 
+import base64
 import functools
 import http.server
 import json
@@ -32,6 +33,8 @@ NEW_PASSWD = "t4rt1fl3tt3"
 # production refuses to start without a metrics token (unless METRICS_ENABLED=false).
 METRICS_TOKEN = "a-metrics-token-for-the-tests"
 PRODUCTION_BASE = {"LATCHKEY_ENV": "production", "METRICS_TOKEN": METRICS_TOKEN}
+# The key that seals the outbox's tokens: production with TOKEN_DELIVERY=webhook needs one.
+OUTBOX_KEY = base64.b64encode(b"latchkey-e2e-outbox-key-32bytes!").decode()
 # The session cookie's name in production, unless SESSION_COOKIE_NAME names another.
 PRODUCTION_COOKIE = "__Host-session_id"
 

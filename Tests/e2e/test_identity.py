@@ -21,7 +21,9 @@ import unicodedata
 import pytest
 import requests
 
-from latchkey_helpers import BINARY, PRODUCTION_BASE, clean_environment, flask_database, free_port, latchkey
+from latchkey_helpers import (
+    BINARY, OUTBOX_KEY, PRODUCTION_BASE, clean_environment, flask_database, free_port, latchkey,
+)
 
 FAST = {"BCRYPT_COST": "4"}
 INVISIBLE = "email must not contain invisible or control characters"
@@ -275,7 +277,7 @@ def test_webhook_events_carry_the_canonical_address(receive_webhooks, start_serv
     secret = "a-webhook-secret-of-some-length"
     server = start_server({
         **FAST, **PRODUCTION_BASE, "RESET_TOKEN_DELIVERY": "webhook", "WEBHOOK_URL": receiver.url,
-        "WEBHOOK_SECRET": secret})
+        "WEBHOOK_SECRET": secret, "MFA_ENCRYPTION_KEY": OUTBOX_KEY})
     canonical = "zo\u00eb@xn--bcher-kva.example"
     assert_registered(register(server.url, "Zo\u00eb@b\u00fccher.example", "correct horse battery"), canonical)
     # Production answers a second registration as a first, echoing the canonical form.

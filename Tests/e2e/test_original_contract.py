@@ -18,7 +18,7 @@ import uuid
 import pytest
 import werkzeug.http
 
-from latchkey_helpers import PRODUCTION_BASE, PRODUCTION_COOKIE
+from latchkey_helpers import OUTBOX_KEY, PRODUCTION_BASE, PRODUCTION_COOKIE
 from original_service import OriginalServer
 
 HTML = "text/html; charset=utf-8"
@@ -490,7 +490,8 @@ def test_production_answers_what_cannot_be_an_address_as_unregistered(delivery, 
     if delivery == "webhook":
         # Nothing is delivered for these addresses: the receiver's port may stay closed.
         extra = {"TOKEN_DELIVERY": "webhook", "ALLOW_RESET_TOKEN_IN_RESPONSE": "false",
-                 "WEBHOOK_URL": "http://127.0.0.1:9/hooks", "WEBHOOK_SECRET": "a-webhook-secret-of-some-length"}
+                 "WEBHOOK_URL": "http://127.0.0.1:9/hooks", "WEBHOOK_SECRET": "a-webhook-secret-of-some-length",
+                 "MFA_ENCRYPTION_KEY": OUTBOX_KEY}
     server = start_server(production(extra))
     for email in NOT_ADDRESSES:
         login = call(server.port, "POST", "/sessions", {"email": email, "password": STRONG})

@@ -99,7 +99,7 @@ extension Auth {
         let messages = try await outboxMessages(
             [.passwordChanged(email: user.email, at: clock(), ip: origin.ip, userAgent: origin.userAgent)],
             userID: user.id)
-        let changed = try await committing(messages, when: { $0 }) {
+        let changed = try await committingChange(messages) {
             try await store.changePassword(
                 userID: user.id, from: user.passwordHash, to: newHash, keeping: live.digest,
                 as: TokenDigest(of: newToken), revoking: .passwordChange, messages: messages)
@@ -201,9 +201,7 @@ extension Auth {
     ) async throws {
         let user = try await reauthenticate(live, password: password, code: code, origin: origin)
         let messages = try await outboxMessages([.accountDeleted(email: user.email, at: clock())], userID: user.id)
-        guard
-            try await committing(
-                messages, when: { $0 }, { try await store.deleteUser(id: user.id, messages: messages) })
+        guard try await committingChange(messages, { try await store.deleteUser(id: user.id, messages: messages) })
         else {
             throw AuthError.invalidSession
         }

@@ -194,8 +194,8 @@ extension Auth {
         let messages = try await outboxMessages(
             [.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
         guard
-            try await committing(
-                messages, when: { $0 },
+            try await committingChange(
+                messages,
                 { try await store.deleteSecondFactor(userID: user.id, ifRevision: nil, messages: messages) })
         else { return false }
         let ended = try await storage { try await store.deleteSessions(userID: user.id) }

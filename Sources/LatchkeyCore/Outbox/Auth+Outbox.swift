@@ -108,6 +108,11 @@ extension Auth {
         return value
     }
 
+    /// `committing(_:when:_:)` for an operation whose `Bool` says whether its change happened.
+    func committingChange(_ messages: [OutboxMessage], _ body: () async throws -> Bool) async throws -> Bool {
+        try await committing(messages, when: { $0 }, body)
+    }
+
     /// Gives back the hourly counts of the notices among `messages` (one per event and address).
     private func giveBack(_ messages: [OutboxMessage]) async {
         var keys: Set<ThrottleKey> = []

@@ -95,7 +95,7 @@ extension Auth {
         let newToken = SecretToken.generate()
         let messages = try await outboxMessages(
             [.secondFactorEnabled(email: live.user.email, at: clock())], userID: userID)
-        let activated = try await committing(messages, when: { $0 }) {
+        let activated = try await committingChange(messages) {
             try await store.activateTOTP(
                 userID: userID, pending: pending, step: Int64(clamping: step ?? 0), recoveryCodes: digests,
                 keeping: live.digest, as: TokenDigest(of: newToken), messages: messages)
@@ -131,8 +131,8 @@ extension Auth {
         let messages = try await outboxMessages(
             [.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
         guard
-            try await committing(
-                messages, when: { $0 },
+            try await committingChange(
+                messages,
                 { try await store.deleteSecondFactor(userID: user.id, ifRevision: revision, messages: messages) })
         else { throw AuthError.accountChanged }
         await record(.secondFactorDisabled, userID: user.id, origin: origin)
@@ -188,9 +188,9 @@ extension Auth {
                 let messages = try await outboxMessages(
                     [.recoveryCodeUsed(email: user.email, at: clock(), left: max(0, factor.recoveryCodesLeft - 1))],
                     userID: user.id)
-                recoveryCodesLeft = try await committing(messages, when: { $0 != nil }) {
-                    try await store.consumeRecoveryCode(userID: user.id, digests: digests, messages: messages)
-                }
+                recoveryCodesLeft = try await committing(
+                    messages, when: { $0 != nil },
+                    { try await store.consumeRecoveryCode(userID: user.id, digests: digests, messages: messages) })
                 return recoveryCodesLeft != nil
             case .oneTime(let typed):
                 digits = typed
