@@ -213,5 +213,21 @@ struct OutboxDeliveryTests {
         #expect(rows.filter { $0.message.carriesToken }.allSatisfy { $0.message.payload.isEmpty })
         #expect(rows.filter { !$0.message.carriesToken }.map { $0.message.payload.isEmpty } == [false])
         #expect(try await rig.auth.outboxEntries(failedOnly: true).count == 3)
+
+        // An operator's retry: a notice goes again as it was; a token is replaced by a new one.
+        let notice = try #require(rows.first { !$0.message.carriesToken }?.message)
+        let reset = try #require(rows.first { $0.message.event == "password_reset_requested" }?.message)
+        #expect(try await rig.auth.retryMessage(id: notice.id) == .requeued)
+        #expect(try await rig.auth.retryMessage(id: notice.id) == .notFailed)
+        #expect(try await rig.auth.retryMessage(id: "msg_nothing") == .notFailed)
+        #expect(try await rig.auth.retryMessage(id: reset.id) == .reissued)
+        #expect(await rig.store.outboxRows.contains { $0.message.id == reset.id } == false)
+        let pending = await rig.store.outboxRows.filter { $0.status == .pending }
+        #expect(Set(pending.map(\.message.event)) == [notice.event, reset.event])
+        let reissued = try #require(pending.first { $0.message.event == reset.event })
+        #expect(reissued.attempts == 0 && reissued.message.id != reset.id)
+        let events = await rig.store.outboxEvents(keyring: rig.policy.secondFactorKeyring)
+        let token = try #require(events.first { $0.name == "password_reset_requested" }?.fields["reset_token"] ?? nil)
+        _ = try await rig.auth.updatePassword(resetToken: token, email: "ada@example.com", newPassword: "n3w-passw0rd")
     }
 }
