@@ -42,7 +42,7 @@ final class BackgroundWork: Sendable {
 
 extension Auth {
     /// Returns once the work started after earlier answers has finished: tokens issued and
-    /// handed to the notifier for reset requests, verification requests and email changes
+    /// written to the outbox for reset requests, verification requests and email changes
     /// (`TOKEN_DELIVERY` `log` or `webhook`). For a graceful stop, and for tests that check what
     /// such work did, or that it did nothing, without waiting a fixed time.
     public func backgroundWorkSettled() async {

@@ -2,7 +2,7 @@ import Foundation
 
 extension Auth {
     /// Handles a reset request as `policy.tokenDelivery` says: the token in the answer
-    /// (`response`), or out of band through the notifier with the same answer for every
+    /// (`response`), or out of band through the outbox with the same answer for every
     /// well-formed email (`log`, `webhook`).
     /// An address the rules refuse is answered as an unregistered one, and not counted.
     /// - Parameter email: The email as sent.

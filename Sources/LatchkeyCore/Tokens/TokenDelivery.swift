@@ -7,6 +7,6 @@ public enum TokenDelivery: String, Sendable, CaseIterable {
     /// To a webhook, signed.
     case webhook
 
-    /// Whether the token leaves through a notifier rather than the response.
+    /// Whether the token leaves through the outbox rather than the response.
     var isOutOfBand: Bool { self != .response }
 }

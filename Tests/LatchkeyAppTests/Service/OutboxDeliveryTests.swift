@@ -92,13 +92,15 @@ struct DeliveryRig {
     }
 
     /// Runs the delivery service, sending to the receiver, while `body` runs.
-    func delivering(to receiver: WebhookReceiver, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    func delivering(
+        to receiver: WebhookReceiver, polling pollInterval: Duration = .milliseconds(100),
+        _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
         try await receiver.application.test(.live) { client in
             let port = try #require(client.port)
             let sender = WebhookSender(url: "http://127.0.0.1:\(port)/hook", secret: Self.secret)
             let delivery = OutboxDelivery(
-                auth: auth, senders: [.webhook: sender], logger: CapturedLog().logger,
-                pollInterval: .milliseconds(100))
+                auth: auth, senders: [.webhook: sender], logger: CapturedLog().logger, pollInterval: pollInterval)
             let running = Task { try await delivery.run() }
             do {
                 try await body()
@@ -151,6 +153,20 @@ struct OutboxDeliveryTests {
             #expect(request.standardSignature == "v1," + Data(standard).base64EncodedString())
             let timestamp = try #require(request.timestamp.flatMap { Int($0) })
             #expect(abs(Double(timestamp) - Date().timeIntervalSince1970) < 60)
+        }
+    }
+
+    @Test("a commit wakes the sender of its node: a new message goes out without waiting for the next poll")
+    func aCommitWakesTheSender() async throws {
+        let rig = try await DeliveryRig()
+        let receiver = WebhookReceiver()
+        // Polling once a minute: only the commit's bell can send the message within the wait below.
+        try await rig.delivering(to: receiver, polling: .seconds(60)) {
+            // Let the service make its first claim (nothing is due) and go to sleep.
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await rig.auth.registerUser(email: "ada@example.com", password: "b4l0u")
+            let received = try await receiver.wait(for: 1)
+            #expect(received.count == 1)
         }
     }
 
