@@ -26,7 +26,7 @@ public final class Auth: Sendable {
     /// Creates the rules over a store and a hasher.
     /// - Parameters:
     ///   - store: Where users, sessions, reset tokens and the outbox live (account events are
-    ///     written to the outbox, one row per channel of `policy.messageChannels`).
+    ///     written to the outbox, one row per channel of `policy.tokenChannels` or `policy.noticeChannels`).
     ///   - hasher: The password hasher.
     ///   - policy: The rules' tunable values.
     ///   - metrics: Where counts and bcrypt durations go (default: the process's metrics system).

@@ -51,9 +51,12 @@ public struct AuthPolicy: Sendable, Equatable {
     /// How long the token of a login's first step lasts, in seconds (`MFA_LOGIN_TOKEN_TTL`, 30 to
     /// 3600).
     public var loginChallengeLifetime = 300
-    /// The channels every account event leaves by, one outbox row each (`log` by default; the
-    /// webhook when one is configured).
-    public var messageChannels: [MessageChannel] = [.log]
+    /// The channels a message with a token leaves by, one outbox row each (`TOKEN_DELIVERY`: the
+    /// log, the webhook or mail).
+    public var tokenChannels: [MessageChannel] = [.log]
+    /// The channels a notice leaves by, one outbox row each: mail when `EMAIL_FROM` is set, the
+    /// webhook when one is configured, the log when neither is (or tokens go to the log).
+    public var noticeChannels: [MessageChannel] = [.log]
     /// The first retry delay of a failed message, in seconds (`OUTBOX_RETRY_FIRST`; the others
     /// scale with it, `OutboxSchedule`).
     public var outboxRetryFirst = 10

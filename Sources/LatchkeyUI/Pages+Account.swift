@@ -151,7 +151,8 @@ extension Pages {
     func sendLinkAgain(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         try await accountAction(request, context: context, password: "verification", other: "verification") {
             session, _ in
-            let outcome = try await auth.requestEmailVerification(for: session.user.email)
+            let outcome = try await auth.requestEmailVerification(
+                for: session.user.email, origin: origin(of: request, context: context))
             return try await done(outcome, notice: "verification", session: session, request: request)
         }
     }

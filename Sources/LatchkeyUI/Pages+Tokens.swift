@@ -19,7 +19,7 @@ extension Pages {
         do {
             let fields = try await form(request, context: context)
             email = try fields.optional("email") ?? ""
-            switch try await auth.requestPasswordReset(for: email) {
+            switch try await auth.requestPasswordReset(for: email, origin: origin(of: request, context: context)) {
             case .issued(let issued):
                 return show(
                     "forgot",

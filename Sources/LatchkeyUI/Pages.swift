@@ -200,6 +200,12 @@ public struct Pages: Sendable {
     /// A link to a page with `email` and `token`, built from `PUBLIC_URL` alone (never from the
     /// request's `Host` or forwarded headers); relative without it (development).
     func link(_ page: String, email: String, token: String) -> String {
+        Self.link(publicURL: publicURL, page, email: email, token: token)
+    }
+
+    /// A link to a page with `email` and `token` under `publicURL`, each percent-encoded but for
+    /// RFC 3986's unreserved characters.
+    static func link(publicURL: String?, _ page: String, email: String, token: String) -> String {
         let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? "" }
         return "\(publicURL ?? "")/ui/\(page)?email=\(encode(email))&token=\(encode(token))"
     }

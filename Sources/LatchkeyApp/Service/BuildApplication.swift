@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import LatchkeyCore
 import LatchkeyHTTP
@@ -119,7 +120,7 @@ public func buildApplication(
     app.addServices(database.services)
     app.addServices(
         OutboxDelivery(
-            auth: auth, senders: makeSenders(settings: settings, logger: logger), logger: logger,
+            auth: auth, senders: try makeSenders(settings: settings, logger: logger), logger: logger,
             factory: metrics.factory))
     app.addServices(PurgeService(auth: auth, interval: settings.purgeInterval, logger: logger))
     app.addServices(EmailConflictReport(auth: auth, logger: logger))
@@ -130,15 +131,28 @@ public func buildApplication(
 }
 
 /// The sender of each channel an outbox message may name: the log always, the webhook when one is
-/// configured (`Settings.webhook`).
+/// configured (`Settings.webhook`), mail when `EMAIL_FROM` is set (`Settings.mail`).
 /// - Parameters:
-///   - settings: The webhook, if any.
-///   - logger: Where the log sender writes.
+///   - settings: The webhook and mail, if any.
+///   - logger: Where the log sender writes, and where mail reports its program's errors.
 /// - Returns: The senders, by channel.
-func makeSenders(settings: Settings, logger: Logger) -> [MessageChannel: any MessageSender] {
+/// - Throws: `ConfigurationError` naming the file when a mail template or catalog cannot be used.
+func makeSenders(settings: Settings, logger: Logger) throws -> [MessageChannel: any MessageSender] {
     var senders: [MessageChannel: any MessageSender] = [.log: LogSender(logger: logger)]
     if let webhook = settings.webhook {
         senders[.webhook] = WebhookSender(url: webhook.url, secret: webhook.secret)
+    }
+    if let mail = settings.mail, let publicURL = settings.publicURL {
+        do {
+            let renderer = try MailRenderer(
+                theme: PageTheme(product: settings.uiTitle, templatesDirectory: settings.uiTemplatesDirectory),
+                publicURL: publicURL)
+            senders[.email] = SendmailSender(
+                settings: mail, renderer: renderer, domain: URLComponents(string: publicURL)?.host ?? "localhost",
+                logger: logger)
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
     }
     return senders
 }

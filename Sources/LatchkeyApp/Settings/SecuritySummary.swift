@@ -18,6 +18,7 @@ extension Settings {
             "bcrypt_cost": "\(settings.bcryptCost)",
             "reset_token_delivery": "\(policy.tokenDelivery.rawValue)",
             "webhook": "\(settings.webhook.map { URLComponents(string: $0.url)?.host ?? "?" } ?? "none")",
+            "mail": "\(settings.mail.map { "from \($0.fromAddress) through \($0.sendmailPath)" } ?? "off")",
             "conceal_existing_accounts": "\(policy.concealExistingAccounts)",
             "cross_site_refused": "\(settings.profile == .production)",
             "allowed_origins":

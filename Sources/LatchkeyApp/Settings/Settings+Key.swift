@@ -60,6 +60,9 @@ extension Settings {
         case allowedRedirectHosts = "ALLOWED_REDIRECT_HOSTS"
         case sessionCookieDomain = "SESSION_COOKIE_DOMAIN"
         case outboxRetryFirst = "OUTBOX_RETRY_FIRST"
+        case emailFrom = "EMAIL_FROM"
+        case sendmailPath = "SENDMAIL_PATH"
+        case sendmailTimeout = "SENDMAIL_TIMEOUT"
         case outboxRetention = "OUTBOX_RETENTION"
 
         /// The hierarchical key swift-configuration maps to this environment variable.
@@ -109,6 +112,9 @@ extension Settings {
             case .sessionsPerUserMax: "100"
             case .activityRetention: "90"
             case .outboxRetryFirst: "10"
+            case .emailFrom: nil
+            case .sendmailPath: "/usr/sbin/sendmail"
+            case .sendmailTimeout: "30"
             case .outboxRetention: "7"
             case .emailVerification: "optional"
             case .emailVerificationTTL: "86400"
@@ -165,7 +171,7 @@ extension Settings {
             case .sessionIdleTimeout: "a session unused this many seconds ends"
             case .sessionCookieSecure: "true or false: add Secure to the session cookie"
             case .resetTokenTTL: "how long a reset token is accepted, seconds"
-            case .tokenDelivery: "response, log or webhook: where reset and verification tokens go"
+            case .tokenDelivery: "response, log, webhook or email: where reset and verification tokens go"
             case .resetTokenDelivery:
                 "the old name of TOKEN_DELIVERY, still accepted; the two must agree when both are set"
             case .allowResetTokenInResponse: "true to run production with TOKEN_DELIVERY=response"
@@ -225,6 +231,12 @@ extension Settings {
                 "days an account's security activity (GET /account/activity) is kept (1 to 3650)"
             case .outboxRetryFirst:
                 "seconds before a failed message (webhook, mail) is first tried again (1 to 3600); the later retries scale with it: 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h by default"
+            case .emailFrom:
+                "the sender of mail, address or Name <address>: with it, notices go to their owners by mail (needs PUBLIC_URL)"
+            case .sendmailPath:
+                "the sendmail-compatible program that sends mail, run as PATH -t -i with the message on its standard input"
+            case .sendmailTimeout:
+                "seconds one run of SENDMAIL_PATH may take before it is killed and retried (1 to 600)"
             case .outboxRetention:
                 "days a sent or failed outbox message is kept before it is purged (1 to 3650)"
             case .sessionsPerUserMax:

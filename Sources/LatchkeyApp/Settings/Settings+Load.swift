@@ -63,9 +63,6 @@ extension Settings {
         } else if delivery == .webhook {
             problems.append("WEBHOOK_URL: must be set when \(name) is webhook")
         }
-        // Every account event leaves through the outbox by one channel: the webhook when there is
-        // one (with `response` delivery it still hears of notices), unless tokens go to the log.
-        settings.policy.messageChannels = settings.webhook != nil && delivery != .log ? [.webhook] : [.log]
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 
@@ -256,11 +253,12 @@ extension Settings {
         }
         // The outbox keeps each token until it is sent, sealed under this key (development makes
         // one in a file; several production nodes must share one).
-        if settings.profile == .production, settings.policy.tokenDelivery == .webhook,
+        if settings.profile == .production, [.webhook, .email].contains(settings.policy.tokenDelivery),
             settings.policy.secondFactorKeyring == nil, text(.secondFactorEncryptionKey) == nil
         {
             problems.append(
-                "MFA_ENCRYPTION_KEY: must be set in production when TOKEN_DELIVERY is webhook: it seals the tokens "
+                "MFA_ENCRYPTION_KEY: must be set in production when TOKEN_DELIVERY is "
+                    + "\(settings.policy.tokenDelivery.rawValue): it seals the tokens "
                     + "the outbox keeps until they are sent")
         }
         settings.policy.resetRequestLimit.maxRequests = integer(
@@ -293,6 +291,9 @@ extension Settings {
             }
         }
         record { () throws(ConfigurationError) in try loadHTTP(into: &settings, text: text, boolean: boolean) }
+        record { () throws(ConfigurationError) in
+            try loadMail(into: &settings, text: text, integer: { integer($0, $1, default: $2) })
+        }
         if let raw = text(.logLevel) {
             if let level = Logger.Level(rawValue: raw.lowercased()) {
                 settings.logLevel = level

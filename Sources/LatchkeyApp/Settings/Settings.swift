@@ -12,6 +12,8 @@ public struct Settings: Sendable, Equatable {
     public var profile = Profile.development
     /// The webhook, when `WEBHOOK_URL` is set.
     public var webhook: WebhookSettings?
+    /// Where mail leaves (`EMAIL_FROM`, `SENDMAIL_PATH`, `SENDMAIL_TIMEOUT`), when it is on.
+    public var mail: MailSettings?
     /// The development key file the second-factor key was read from, when it was
     /// (`resolveDevelopmentSecondFactorKey(logger:)`).
     public var secondFactorKeyFile: String?

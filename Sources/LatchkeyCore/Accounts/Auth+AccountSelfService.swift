@@ -98,7 +98,7 @@ extension Auth {
         let newToken = SecretToken.generate()
         let messages = try await outboxMessages(
             [.passwordChanged(email: user.email, at: clock(), ip: origin.ip, userAgent: origin.userAgent)],
-            userID: user.id)
+            userID: user.id, languages: origin.languages)
         let changed = try await committingChange(messages) {
             try await store.changePassword(
                 userID: user.id, from: user.passwordHash, to: newHash, keeping: live.digest,
@@ -200,7 +200,8 @@ extension Auth {
         origin: SessionOrigin = SessionOrigin()
     ) async throws {
         let user = try await reauthenticate(live, password: password, code: code, origin: origin)
-        let messages = try await outboxMessages([.accountDeleted(email: user.email, at: clock())], userID: user.id)
+        let messages = try await outboxMessages(
+            [.accountDeleted(email: user.email, at: clock())], userID: user.id, languages: origin.languages)
         guard try await committingChange(messages, { try await store.deleteUser(id: user.id, messages: messages) })
         else {
             throw AuthError.invalidSession

@@ -32,11 +32,11 @@ extension Auth {
         // When concealing, an existing address costs the same bcrypt work as a new one.
         let hash = try await hashing { try await hasher.hash(password) }
         if let existing {
-            try await claim(existing, passwordHash: hash)
+            try await claim(existing, passwordHash: hash, languages: origin.languages)
             return Account(existing)
         }
         if conflicted {
-            await send([.registrationAttemptExistingAccount(email: email)], userID: nil)
+            await send([.registrationAttemptExistingAccount(email: email)], userID: nil, languages: origin.languages)
             return Account(id: 0, email: email, createdAt: clock())
         }
         do {
@@ -46,14 +46,14 @@ extension Auth {
             metrics.registrations.increment()
             await record(.registered, userID: user.id, origin: origin)
             // With out-of-band delivery the new address gets its verification token at once.
-            sendVerificationToken(for: user, alreadyCounted: false)
+            sendVerificationToken(for: user, alreadyCounted: false, languages: origin.languages)
             return Account(user)
         } catch AuthError.emailAlreadyRegistered where policy.concealExistingAccounts {
             // Lost a race with another registration of the same address.
             guard let winner = try await storage({ try await store.findUser(by: .email(email)) }) else {
                 throw AuthError.storageUnavailable
             }
-            try await claim(winner, passwordHash: hash)
+            try await claim(winner, passwordHash: hash, languages: origin.languages)
             return Account(winner)
         }
     }
@@ -62,7 +62,7 @@ extension Auth {
     /// address's pending claim while the account is unverified (better-auth #11023: otherwise the
     /// owner who follows the link verifies the account with the squatter's password), and the
     /// owner is told as for any such attempt.
-    private func claim(_ existing: User, passwordHash: String) async throws {
+    private func claim(_ existing: User, passwordHash: String, languages: String?) async throws {
         if !existing.emailVerified, policy.emailVerification != .off {
             let now = clock()
             let claim = PendingClaim(
@@ -70,6 +70,7 @@ extension Auth {
                 expiresAt: now.addingTimeInterval(TimeInterval(policy.verificationTokenTTL)))
             _ = try await storage { try await store.setPendingClaim(claim) }
         }
-        await send([.registrationAttemptExistingAccount(email: existing.email)], userID: existing.id)
+        await send(
+            [.registrationAttemptExistingAccount(email: existing.email)], userID: existing.id, languages: languages)
     }
 }

@@ -24,12 +24,16 @@ public enum VerificationRequestOutcome: Sendable, Equatable {
 extension Auth {
     /// Handles a verification request as the delivery says: the token in the answer
     /// (`response`), or out of band with the same answer for every well-formed address.
-    /// - Parameter email: The address as sent.
+    /// - Parameters:
+    ///   - email: The address as sent.
+    ///   - origin: The client; its `Accept-Language` is the language of the message.
     /// - Returns: What to answer.
     /// - Throws: `emailVerificationOff`; `invalidEmail`; `throttled` beyond `RESET_TOKENS_PER_HOUR`
     ///   requests for the address in the hour (a counter of its own); with `response` delivery,
     ///   `emailNotRegistered` (403) and `emailAlreadyVerified` (409); `storageUnavailable`.
-    public func requestEmailVerification(for email: String) async throws -> VerificationRequestOutcome {
+    public func requestEmailVerification(for email: String, origin: SessionOrigin = SessionOrigin()) async throws
+        -> VerificationRequestOutcome
+    {
         guard policy.emailVerification != .off else { throw AuthError.emailVerificationOff }
         let (key, user) = try await account(typed: email)
         try await countVerificationRequest(key)
@@ -41,7 +45,7 @@ extension Auth {
         // The answer must not depend on whether the address has an account, in content or in
         // time: the token and the notice happen after it, in the background.
         if let user, !user.emailVerified {
-            sendVerificationToken(for: user, alreadyCounted: true)
+            sendVerificationToken(for: user, alreadyCounted: true, languages: origin.languages)
         }
         return .accepted(email: key)
     }
@@ -108,7 +112,9 @@ extension Auth {
         let old = try await storage { try await store.findUser(by: .id(record.userID)) }
         let changeMessages =
             if let old, !old.email.utf8.elementsEqual(record.email.utf8) {
-                try await outboxMessages([.emailChanged(email: old.email, newEmail: record.email)], userID: old.id)
+                try await outboxMessages(
+                    [.emailChanged(email: old.email, newEmail: record.email)], userID: old.id,
+                    languages: origin.languages)
             } else {
                 [OutboxMessage]()
             }
@@ -173,12 +179,13 @@ extension Auth {
     /// - Parameters:
     ///   - user: The account.
     ///   - alreadyCounted: Whether the request was counted against the hourly limit already.
-    func sendVerificationToken(for user: User, alreadyCounted: Bool) {
+    ///   - languages: The request's `Accept-Language`, the message's language.
+    func sendVerificationToken(for user: User, alreadyCounted: Bool, languages: String? = nil) {
         guard policy.emailVerification != .off, policy.tokenDelivery.isOutOfBand else { return }
         background.start { [self] in
             do {
                 if !alreadyCounted { try await countVerificationRequest(user.email) }
-                _ = try await issueVerificationToken(for: user, email: user.email, sending: true)
+                _ = try await issueVerificationToken(for: user, email: user.email, sending: true, languages: languages)
             } catch AuthError.throttled {
                 // The hour's tokens for this address are spent; the next hour sends again.
             } catch {
@@ -198,7 +205,8 @@ extension Auth {
     /// same store operation: for a change, the notice to the current address
     /// (`email_change_started`) and, with `sending`, the token to the new one; for the own
     /// address, with `sending`, the token.
-    func issueVerificationToken(for user: User, email: String, sending: Bool = false) async throws
+    func issueVerificationToken(for user: User, email: String, sending: Bool = false, languages: String? = nil)
+        async throws
         -> IssuedVerificationToken
     {
         let token = SecretToken.generate()
@@ -213,7 +221,7 @@ extension Auth {
         } else if sending {
             events.append(.emailVerificationRequested(email: email, token: token, expiresAt: expiresAt))
         }
-        let messages = try await outboxMessages(events, userID: user.id)
+        let messages = try await outboxMessages(events, userID: user.id, languages: languages)
         try await committing(messages) { try await store.setVerificationToken(record, messages: messages) }
         return IssuedVerificationToken(email: email, token: token, expiresAt: expiresAt)
     }
@@ -258,8 +266,11 @@ extension Auth {
             guard policy.concealExistingAccounts else { throw AuthError.emailAlreadyRegistered }
             // The current address hears of the attempt as of any other, so that its own mailbox
             // tells nothing about the other address.
-            await send([.registrationAttemptExistingAccount(email: address)], userID: holder?.id)
-            await send([.emailChangeStarted(email: user.email, newEmail: address)], userID: user.id)
+            await send(
+                [.registrationAttemptExistingAccount(email: address)], userID: holder?.id, languages: origin.languages)
+            await send(
+                [.emailChangeStarted(email: user.email, newEmail: address)], userID: user.id,
+                languages: origin.languages)
             guard policy.tokenDelivery.isOutOfBand else {
                 let expiresAt = clock().addingTimeInterval(TimeInterval(policy.verificationTokenTTL))
                 return .issued(
@@ -268,13 +279,14 @@ extension Auth {
             return .accepted(email: address)
         }
         guard policy.tokenDelivery.isOutOfBand else {
-            return .issued(try await issueVerificationToken(for: user, email: address))
+            return .issued(try await issueVerificationToken(for: user, email: address, languages: origin.languages))
         }
         // As for a taken address, the answer waits for nothing more: the token and the notices
         // happen after it, in the background.
         background.start { [self] in
             do {
-                _ = try await issueVerificationToken(for: user, email: address, sending: true)
+                _ = try await issueVerificationToken(
+                    for: user, email: address, sending: true, languages: origin.languages)
             } catch {
                 logger.error("an email change's token could not be issued", metadata: ["error": "\(error)"])
             }

@@ -21,15 +21,20 @@ extension Auth {
     /// The bell that wakes this node's delivery service when a message commits.
     public var outboxBell: OutboxBell { bell }
 
-    /// The outbox rows of events, one per channel (`policy.messageChannels`), sealed. A notice
+    /// The outbox rows of events, one per channel (`policy.tokenChannels` for a token,
+    /// `policy.noticeChannels` for a notice), sealed. A notice
     /// beyond its hourly limit (one per recipient and event) is left out, and logged.
     /// - Parameters:
     ///   - events: The events, in order.
     ///   - userID: The account they are about, if any.
+    ///   - languages: The `Accept-Language` of the request that caused them (`SessionOrigin`), kept
+    ///     on each row; `nil` for background and operator events, whose mail is in English.
     /// - Returns: The messages, to pass to the store operation that makes the change.
     /// - Throws: `storageUnavailable` when a token message cannot be sealed (no key configured;
     ///   start-up refuses that configuration).
-    func outboxMessages(_ events: [AccountEvent], userID: Int64?) async throws -> [OutboxMessage] {
+    func outboxMessages(_ events: [AccountEvent], userID: Int64?, languages: String? = nil) async throws
+        -> [OutboxMessage]
+    {
         var messages: [OutboxMessage] = []
         let now = clock()
         for event in events {
@@ -48,7 +53,7 @@ extension Auth {
                 }
             }
             let json = event.json()
-            for channel in policy.messageChannels {
+            for channel in event.carriesToken ? policy.tokenChannels : policy.noticeChannels {
                 let id = OutboxMessage.newID()
                 let payload: Data
                 do {
@@ -62,7 +67,7 @@ extension Auth {
                 messages.append(
                     OutboxMessage(
                         id: id, channel: channel, event: event.name, recipient: event.recipient, userID: userID,
-                        carriesToken: event.carriesToken, payload: payload, createdAt: now))
+                        carriesToken: event.carriesToken, payload: payload, language: languages, createdAt: now))
             }
         }
         return messages
@@ -73,9 +78,10 @@ extension Auth {
     /// - Parameters:
     ///   - events: The events.
     ///   - userID: The account, if any.
-    func send(_ events: [AccountEvent], userID: Int64?) async {
+    ///   - languages: The request's `Accept-Language`, if any.
+    func send(_ events: [AccountEvent], userID: Int64?, languages: String? = nil) async {
         do {
-            let messages = try await outboxMessages(events, userID: userID)
+            let messages = try await outboxMessages(events, userID: userID, languages: languages)
             guard !messages.isEmpty else { return }
             try await store.enqueue(messages)
             bell.ring()

@@ -6,6 +6,8 @@ public enum MessageChannel: String, Sendable, CaseIterable {
     case log
     /// POSTed to `WEBHOOK_URL`, signed (Standard Webhooks).
     case webhook
+    /// Mailed to the address it is about, through the system's mailer (`SENDMAIL_PATH`).
+    case email
 }
 
 /// A message Core writes into the outbox, in the same store operation as the change it reports

@@ -5,12 +5,16 @@ extension Auth {
     /// (`response`), or out of band through the outbox with the same answer for every
     /// well-formed email (`log`, `webhook`).
     /// An address the rules refuse is answered as an unregistered one, and not counted.
-    /// - Parameter email: The email as sent.
+    /// - Parameters:
+    ///   - email: The email as sent.
+    ///   - origin: The client; its `Accept-Language` is the language of the message.
     /// - Returns: What to answer: `.accepted` echoes the canonical address, or the address as
     ///   sent when the rules refuse it.
     /// - Throws: `throttled`, `storageUnavailable`; `emailNotRegistered` only with `response`
     ///   delivery.
-    public func requestPasswordReset(for email: String) async throws -> ResetRequestOutcome {
+    public func requestPasswordReset(for email: String, origin: SessionOrigin = SessionOrigin()) async throws
+        -> ResetRequestOutcome
+    {
         guard policy.tokenDelivery.isOutOfBand else {
             return .issued(try await resetPasswordToken(for: email))
         }
@@ -24,7 +28,7 @@ extension Auth {
         if let user {
             background.start { [self] in
                 do {
-                    _ = try await issueResetToken(for: user, sending: true)
+                    _ = try await issueResetToken(for: user, sending: true, languages: origin.languages)
                 } catch {
                     logger.error("a requested reset token could not be issued", metadata: ["error": "\(error)"])
                 }
@@ -64,7 +68,9 @@ extension Auth {
 
     /// Stores a new reset token for an account; with `sending`, its message goes into the
     /// outbox in the same store operation.
-    func issueResetToken(for user: User, sending: Bool = false) async throws -> IssuedResetToken {
+    func issueResetToken(for user: User, sending: Bool = false, languages: String? = nil) async throws
+        -> IssuedResetToken
+    {
         let token = SecretToken.generate()
         let now = clock()
         let expiresAt = now.addingTimeInterval(TimeInterval(policy.resetTokenTTL))
@@ -73,7 +79,8 @@ extension Auth {
         let messages =
             sending
             ? try await outboxMessages(
-                [.passwordResetRequested(email: user.email, token: token, expiresAt: expiresAt)], userID: user.id) : []
+                [.passwordResetRequested(email: user.email, token: token, expiresAt: expiresAt)], userID: user.id,
+                languages: languages) : []
         try await committing(messages) { try await store.setResetToken(record, messages: messages) }
         metrics.resetTokensIssued.increment()
         return IssuedResetToken(email: user.email, token: token, expiresAt: expiresAt)

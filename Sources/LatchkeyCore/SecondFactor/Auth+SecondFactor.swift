@@ -94,7 +94,7 @@ extension Auth {
         let (codes, digests) = Self.newRecoveryCodes(keyring)
         let newToken = SecretToken.generate()
         let messages = try await outboxMessages(
-            [.secondFactorEnabled(email: live.user.email, at: clock())], userID: userID)
+            [.secondFactorEnabled(email: live.user.email, at: clock())], userID: userID, languages: origin.languages)
         let activated = try await committingChange(messages) {
             try await store.activateTOTP(
                 userID: userID, pending: pending, step: Int64(clamping: step ?? 0), recoveryCodes: digests,
@@ -129,7 +129,7 @@ extension Auth {
         let (current, revision) = try await activeFactor(live)
         let user = try await reauthenticate(current, password: password, code: code, origin: origin)
         let messages = try await outboxMessages(
-            [.secondFactorDisabled(email: user.email, at: clock())], userID: user.id)
+            [.secondFactorDisabled(email: user.email, at: clock())], userID: user.id, languages: origin.languages)
         guard
             try await committingChange(
                 messages,
@@ -187,7 +187,7 @@ extension Auth {
                 // The notice rides with the code's use; its count is the one read just before.
                 let messages = try await outboxMessages(
                     [.recoveryCodeUsed(email: user.email, at: clock(), left: max(0, factor.recoveryCodesLeft - 1))],
-                    userID: user.id)
+                    userID: user.id, languages: origin.languages)
                 recoveryCodesLeft = try await committing(
                     messages, when: { $0 != nil },
                     { try await store.consumeRecoveryCode(userID: user.id, digests: digests, messages: messages) })

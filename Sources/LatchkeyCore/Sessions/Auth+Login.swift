@@ -74,7 +74,7 @@ extension Auth {
         guard var user, succeeded else { throw AuthError.invalidCredentials }
         if policy.emailVerification == .required, !user.emailVerified {
             // Only someone who knows the password learns this; the owner gets a new token.
-            sendVerificationToken(for: user, alreadyCounted: false)
+            sendVerificationToken(for: user, alreadyCounted: false, languages: origin.languages)
             throw AuthError.emailNotVerified
         }
         metrics.loginsSucceeded.increment()

@@ -89,6 +89,13 @@ public struct SessionOrigin: Sendable, Equatable {
     /// The client's `User-Agent` without control characters, cut to `userAgentMaxLength`
     /// characters, or `nil`.
     public let userAgent: String?
+    /// The client's `Accept-Language` (RFC 9110 section 12.5.4), kept for the messages the
+    /// request causes (the outbox row's language; mail chooses among its catalogs from it):
+    /// at most `languagesMaxLength` characters of letters, digits and `-,;=.* `, or `nil`.
+    public let languages: String?
+
+    /// The longest `Accept-Language` kept, in characters; a longer one is cut at its last comma.
+    public static let languagesMaxLength = 100
 
     /// Creates an origin.
     /// - Parameters:
@@ -96,7 +103,15 @@ public struct SessionOrigin: Sendable, Equatable {
     ///   - userAgent: The `User-Agent` as sent. Control characters (U+0000 to U+001F and
     ///     U+007F, which no database column should hold) are dropped; what is left empty counts
     ///     as none.
-    public init(ip: String? = nil, userAgent: String? = nil) {
+    ///   - languages: The `Accept-Language` as sent; one with any other character counts as none.
+    public init(ip: String? = nil, userAgent: String? = nil, languages: String? = nil) {
+        self.languages = languages.flatMap { header in
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-,;=.* ".utf8)
+            guard !header.isEmpty, header.utf8.allSatisfy(allowed.contains) else { return nil }
+            guard header.utf8.count > Self.languagesMaxLength else { return header }
+            let cut = header.prefix(Self.languagesMaxLength)
+            return cut.lastIndex(of: ",").map { String(cut[..<$0]) } ?? String(cut)
+        }
         self.ip = ip
         self.userAgent = userAgent.flatMap { agent in
             // The common case, and every value read back from a store: nothing to drop or cut

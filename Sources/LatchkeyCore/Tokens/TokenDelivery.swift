@@ -6,6 +6,8 @@ public enum TokenDelivery: String, Sendable, CaseIterable {
     case log
     /// To a webhook, signed.
     case webhook
+    /// By mail to the address, with a link to the pages (`EMAIL_FROM`, `PUBLIC_URL`).
+    case email
 
     /// Whether the token leaves through the outbox rather than the response.
     var isOutOfBand: Bool { self != .response }

@@ -85,7 +85,9 @@ struct AuthRoutes: Sendable {
 
     func resetToken(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        switch try await auth.requestPasswordReset(for: fields.required("email")) {
+        switch try await auth.requestPasswordReset(
+            for: fields.required("email"), origin: origin(of: request, context: context))
+        {
         case .issued(let issued):
             return JSONResponse.make(.ok, ["email": issued.email, "reset_token": issued.token])
         case .accepted(let email):
@@ -98,7 +100,9 @@ struct AuthRoutes: Sendable {
     /// answer for every well-formed address with the token out of band.
     func requestVerification(_ request: Request, context: LatchkeyRequestContext) async throws -> Response {
         let fields = try await Fields.read(from: request, context: context)
-        return Self.verificationAnswer(try await auth.requestEmailVerification(for: fields.required("email")))
+        return Self.verificationAnswer(
+            try await auth.requestEmailVerification(
+                for: fields.required("email"), origin: origin(of: request, context: context)))
     }
 
     /// The answer to a verification request or an email change: the token (`response`

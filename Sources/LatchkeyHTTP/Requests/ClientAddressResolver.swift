@@ -52,6 +52,6 @@ extension ClientAddressResolver {
             peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor])
         return SessionOrigin(
             ip: address.flatMap { IPNetwork.addressBytes($0) == nil ? nil : $0 },
-            userAgent: request.headers[.userAgent])
+            userAgent: request.headers[.userAgent], languages: request.headers[.acceptLanguage])
     }
 }

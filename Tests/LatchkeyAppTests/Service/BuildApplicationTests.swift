@@ -175,8 +175,9 @@ struct BuildApplicationTests {
     )
     func channelForDeliveryMode(variables: [String: String], webhook: Bool) async throws {
         let settings = try await Self.settings(variables)
-        #expect(settings.policy.messageChannels == [webhook ? .webhook : .log])
-        let senders = makeSenders(settings: settings, logger: CapturedLog().logger)
+        #expect(settings.policy.noticeChannels == [webhook ? .webhook : .log])
+        #expect(settings.policy.tokenChannels == [variables["RESET_TOKEN_DELIVERY"] == "webhook" ? .webhook : .log])
+        let senders = try makeSenders(settings: settings, logger: CapturedLog().logger)
         #expect(senders[.log] is LogSender)
         #expect((senders[.webhook] as? WebhookSender)?.url == (variables["WEBHOOK_URL"]))
         for sender in senders.values { await sender.shutdown() }

@@ -83,7 +83,8 @@ struct DeliveryRig {
     init() async throws {
         var policy = AuthPolicy()
         policy.tokenDelivery = .webhook
-        policy.messageChannels = [.webhook]
+        policy.tokenChannels = [.webhook]
+        policy.noticeChannels = [.webhook]
         policy.outboxRetryFirst = 1
         policy.concealExistingAccounts = true
         policy.secondFactorKeyring = try SecondFactorKeyring(current: Data(repeating: 9, count: 32))

@@ -1,0 +1,84 @@
+import Foundation
+import LatchkeyCore
+import LatchkeyUI
+import Logging
+import Subprocess
+import SystemPackage
+
+/// `EMAIL_FROM`: messages by mail, through the system's mailer. Each message is made from the
+/// mail templates in its language (`MailRenderer`), written as RFC 5322 text (`MailMessage`) and
+/// handed to `SENDMAIL_PATH -t -i` on its standard input, through swift-subprocess: the program
+/// reads the recipient from the `To` header (`-t`) and a line holding one dot does not end the
+/// message (`-i`). No address or other value of a message is ever an argument (PHPMailer's
+/// `-OQueueDirectory=... -X...` injection cannot happen).
+///
+/// Exit status 0 is a delivery; any other status is a failure the outbox retries; a run past
+/// `SENDMAIL_TIMEOUT` is cancelled, which ends the child, and retried. The program's error output
+/// is logged (never the message: its link holds a token).
+struct SendmailSender: MessageSender {
+    let settings: MailSettings
+    let renderer: MailRenderer
+    /// `PUBLIC_URL`'s host: the right side of every `Message-ID`.
+    let domain: String
+    let logger: Logger
+
+    var timeout: Duration { .seconds(settings.sendmailTimeout) }
+
+    /// The most bytes of the program's error output kept for the log.
+    static let errorOutputLimit = 4096
+
+    func send(_ message: DeliverableMessage) async -> String? {
+        let entry = message.entry.message
+        guard let object = try? JSONDecoder().decode([String: String?].self, from: message.body) else {
+            return "the payload is not a JSON object of strings"
+        }
+        guard let mail = renderer.render(event: entry.event, fields: object, language: entry.language) else {
+            return "no mail template for \(entry.event)"
+        }
+        let text = MailMessage(
+            from: (settings.fromName, settings.fromAddress), to: entry.recipient, subject: mail.subject,
+            text: mail.text, html: mail.html, messageID: "\(entry.id)@\(domain)", date: Date()
+        ).rendered()
+        let path = settings.sendmailPath
+        let limit = Self.errorOutputLimit
+        let outcome: (status: TerminationStatus, errors: String)?
+        do {
+            outcome = try await withThrowingTaskGroup(of: (status: TerminationStatus, errors: String)?.self) { group in
+                group.addTask {
+                    let result = try await Subprocess.run(
+                        .path(FilePath(path)), arguments: ["-t", "-i"], input: .string(text), output: .discarded,
+                        error: .string(limit: limit))
+                    return (result.terminationStatus, result.standardError)
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                // The first to finish wins; cancelling the other ends a child still running.
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+        } catch {
+            return "\(path) could not be run (\(String(reflecting: type(of: error))))"
+        }
+        guard let outcome else {
+            logger.warning("sendmail did not finish in time and was stopped", metadata: ["id": "\(entry.id)"])
+            return "\(path) did not finish within SENDMAIL_TIMEOUT (\(settings.sendmailTimeout) s)"
+        }
+        let errors = outcome.errors.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !errors.isEmpty {
+            logger.warning(
+                "sendmail wrote to its error output",
+                metadata: ["id": "\(entry.id)", "output": "\(errors)", "status": "\(outcome.status)"])
+        }
+        guard outcome.status.isSuccess else {
+            // A relay that enforces RFC 6531 refuses a non-ASCII local part that the mailer sends
+            // without declaring SMTPUTF8.
+            let nonASCII = !entry.recipient.unicodeScalars.allSatisfy(\.isASCII)
+            return "\(path) ended with \(outcome.status)"
+                + (nonASCII ? " (the address is not ASCII: the relay may require SMTPUTF8)" : "")
+        }
+        return nil
+    }
+}
