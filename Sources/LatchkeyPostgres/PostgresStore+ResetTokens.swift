@@ -50,7 +50,8 @@ extension PostgresStore {
     /// sees a session that a concurrent login committed while the update waited for its share
     /// lock.
     public func resetPassword(
-        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation,
+        messages: [OutboxMessage]
     ) async throws -> Bool {
         try StoreError.checkText(passwordHash)
         let token = digest.bytes
@@ -73,6 +74,7 @@ extension PostgresStore {
             try await connection.query(
                 "UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userID)", logger: logger)
             try await Self.revoke(revocation, userID: userID, keeping: nil, on: connection, logger: logger)
+            try await Self.insert(messages, on: connection, logger: logger)
             return true
         }
     }

@@ -45,7 +45,8 @@ extension SQLiteStore {
     /// Consumes the token, stores the new hash, drops the verification and second-factor login
     /// tokens and, when asked, deletes the user's sessions, in one transaction.
     public func resetPassword(
-        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation,
+        messages: [OutboxMessage]
     ) async throws -> Bool {
         try StoreError.checkText(passwordHash)
         return try await write { db in
@@ -57,6 +58,7 @@ extension SQLiteStore {
             guard db.changesCount == 1 else { return false }
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userID])
             try Self.revoke(revocation, userID: userID, keeping: nil, in: db)
+            try Self.insert(messages, in: db)
             return true
         }
     }

@@ -111,6 +111,8 @@ extension AccountEvent {
         case "registration_attempt_existing_account": self = .registrationAttemptExistingAccount(email: email)
         case "password_changed":
             self = .passwordChanged(email: email, at: time("at"), ip: field("ip"), userAgent: field("user_agent"))
+        case "password_reset":
+            self = .passwordReset(email: email, at: time("at"), ip: field("ip"), userAgent: field("user_agent"))
         case "account_deleted": self = .accountDeleted(email: email, at: time("at"))
         case "email_verification_requested":
             self = .emailVerificationRequested(

@@ -133,13 +133,14 @@ def test_token_mails_and_notices_carry_the_headers_both_parts_and_a_link_from_pu
     assert requests.put(server.url + "/reset_password", data={
         "email": "ada@example.com", "reset_token": token, "new_password": "a brand new password"}).status_code == 200
 
-    # A notice: the password changed from a session.
+    # Notices: the password reset by the link, then changed from a session.
     session = requests.post(server.url + "/sessions", data={"email": "ada@example.com",
                                                             "password": "a brand new password"})
     assert requests.put(server.url + "/account/password", cookies=session.cookies, data={
         "current_password": "a brand new password", "new_password": PASSWORD}).status_code == 200
-    _, notice = inbox.wait(3)[2]
-    assert notice["Subject"] == "Your Latchkey password was changed"
+    notices = {message["Subject"]: message for _, message in inbox.wait(4)[2:]}
+    assert set(notices) == {"The password of your Latchkey account was reset", "Your Latchkey password was changed"}
+    notice = notices["Your Latchkey password was changed"]
     text, html = parts(notice)
     assert "was changed on" in text and "was changed on" in html and "/ui/" not in text
     # The tokens never reached the log.

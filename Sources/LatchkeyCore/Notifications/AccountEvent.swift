@@ -10,6 +10,9 @@ public enum AccountEvent: Sendable, Equatable {
     /// address `ip` with the agent `userAgent` (NIST SP 800-63B 6.1.2.3: the owner is told of
     /// changes to the account).
     case passwordChanged(email: String, at: Date, ip: String?, userAgent: String?)
+    /// The password of `email` was reset with a reset token at `at`, from the client address `ip`
+    /// with the agent `userAgent`.
+    case passwordReset(email: String, at: Date, ip: String?, userAgent: String?)
     /// The account of `email` was deleted by its owner at `at`.
     case accountDeleted(email: String, at: Date)
     /// A verification token was issued for `email`; only its owner may see `token`.
@@ -42,7 +45,8 @@ public enum AccountEvent: Sendable, Equatable {
             ["email": email, "reset_token": token, "expires_at": rfc3339(expiresAt)]
         case .registrationAttemptExistingAccount(let email):
             ["email": email]
-        case .passwordChanged(let email, let at, let ip, let userAgent):
+        case .passwordChanged(let email, let at, let ip, let userAgent),
+            .passwordReset(let email, let at, let ip, let userAgent):
             ["email": email, "at": rfc3339(at), "ip": ip, "user_agent": userAgent]
         case .accountDeleted(let email, let at):
             ["email": email, "at": rfc3339(at)]
@@ -63,7 +67,7 @@ public enum AccountEvent: Sendable, Equatable {
     public var recipient: String {
         switch self {
         case .passwordResetRequested(let email, _, _), .registrationAttemptExistingAccount(let email),
-            .passwordChanged(let email, _, _, _), .accountDeleted(let email, _),
+            .passwordChanged(let email, _, _, _), .passwordReset(let email, _, _, _), .accountDeleted(let email, _),
             .emailVerificationRequested(let email, _, _), .emailChanged(let email, _),
             .emailChangeRequested(let email, _, _), .emailChangeStarted(let email, _),
             .secondFactorEnabled(let email, _), .secondFactorDisabled(let email, _),
@@ -99,6 +103,7 @@ public enum AccountEvent: Sendable, Equatable {
         case .passwordResetRequested: "password_reset_requested"
         case .registrationAttemptExistingAccount: "registration_attempt_existing_account"
         case .passwordChanged: "password_changed"
+        case .passwordReset: "password_reset"
         case .accountDeleted: "account_deleted"
         case .emailVerificationRequested: "email_verification_requested"
         case .emailChanged: "email_changed"

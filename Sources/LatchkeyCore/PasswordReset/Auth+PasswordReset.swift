@@ -131,10 +131,13 @@ extension Auth {
         let newPassword = try Validation.checkPassword(
             newPassword, minimumLength: policy.passwordMinLength, field: "new_password")
         let hash = try await hashing { try await hasher.hash(newPassword) }
-        let changed = try await storage {
+        let messages = try await outboxMessages(
+            [.passwordReset(email: user.email, at: clock(), ip: origin.ip, userAgent: origin.userAgent)],
+            userID: user.id, languages: origin.languages)
+        let changed = try await committingChange(messages) {
             try await store.resetPassword(
                 userID: user.id, digest: digest, passwordHash: hash, now: clock(),
-                revoking: .passwordReset(endingSessions: policy.resetEndsSessions))
+                revoking: .passwordReset(endingSessions: policy.resetEndsSessions), messages: messages)
         }
         guard changed else {
             try await recordFailure(throttleKey, policy.resetTokenThrottle)

@@ -95,6 +95,22 @@ extension AuthStore {
     {
         try await resetPassword(
             userID: userID, digest: digest, passwordHash: passwordHash, now: now,
-            revoking: .passwordReset(endingSessions: true))
+            revoking: .passwordReset(endingSessions: true), messages: [])
+    }
+
+    /// Completes a password reset, writing no message
+    /// (`resetPassword(userID:digest:passwordHash:now:revoking:messages:)`).
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - digest: The digest of the presented token.
+    ///   - passwordHash: The new password hash.
+    ///   - now: The current time.
+    ///   - revocation: What goes with the old password.
+    /// - Returns: Whether the token was valid and the password changed.
+    public func resetPassword(
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
+    ) async throws -> Bool {
+        try await resetPassword(
+            userID: userID, digest: digest, passwordHash: passwordHash, now: now, revoking: revocation, messages: [])
     }
 }

@@ -244,9 +244,11 @@ public protocol AuthStore: SecondFactorStore, OutboxStore {
     ///   - passwordHash: The new password hash.
     ///   - now: The current time, to reject a token that expired meanwhile.
     ///   - revocation: What goes with the old password (`PasswordRevocation.passwordReset`).
+    ///   - messages: The outbox messages that report the reset, written only when it happens.
     /// - Returns: Whether the token was valid and the password changed.
     func resetPassword(
-        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation,
+        messages: [OutboxMessage]
     ) async throws -> Bool
 
     /// Removes expired sessions, reset tokens, verification tokens, second-factor login tokens

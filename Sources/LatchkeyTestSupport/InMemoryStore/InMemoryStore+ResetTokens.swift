@@ -19,7 +19,8 @@ extension InMemoryStore {
     /// Consumes a valid token, changes the hash, drops the verification and second-factor login
     /// tokens and, when asked, ends the user's sessions, all at once.
     public func resetPassword(
-        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation
+        userID: Int64, digest: TokenDigest, passwordHash: String, now: Date, revoking revocation: PasswordRevocation,
+        messages: [OutboxMessage]
     ) throws -> Bool {
         try check()
         try StoreError.checkText(passwordHash)
@@ -29,6 +30,7 @@ extension InMemoryStore {
         resetTokens.removeValue(forKey: userID)
         users[userID]?.passwordHash = passwordHash
         revoke(revocation, userID: userID, keeping: nil)
+        write(messages)
         return true
     }
 

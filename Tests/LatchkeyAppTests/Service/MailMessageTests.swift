@@ -86,7 +86,8 @@ struct MailMessageTests {
         #expect(reset.html.contains("lang=\"fr\""))
         let events = [
             "password_reset_requested", "email_verification_requested", "email_change_requested",
-            "registration_attempt_existing_account", "password_changed", "account_deleted", "email_changed",
+            "registration_attempt_existing_account", "password_changed", "password_reset", "account_deleted",
+            "email_changed",
             "email_change_started", "mfa_enabled", "mfa_disabled", "recovery_code_used",
             "password_used_without_second_factor",
         ]

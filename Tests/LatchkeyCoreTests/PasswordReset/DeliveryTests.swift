@@ -43,7 +43,7 @@ struct DeliveryTests {
             TokenDelivery.log, .webhook,
         ])
     func outOfBand(delivery: TokenDelivery) async throws {
-        let (auth, _, notifier, _) = try await auth(delivery)
+        let (auth, store, notifier, _) = try await auth(delivery)
         _ = try await auth.registerUser(email: "ada@example.com", password: "b4l0u")
         #expect(try await auth.requestPasswordReset(for: "ghost@example.com") == .accepted(email: "ghost@example.com"))
         #expect(try await auth.requestPasswordReset(for: "Ada@example.com") == .accepted(email: "ada@example.com"))
@@ -59,8 +59,21 @@ struct DeliveryTests {
         }
         #expect(resets.count == 1)
         #expect(email == "ada@example.com")
-        // The token sent out of band works.
-        _ = try await auth.updatePassword(resetToken: token, email: email, newPassword: "t4rt1fl3tt3")
+        // The token sent out of band works, and its owner hears of the reset in the same step; a
+        // wrong token writes no notice.
+        await #expect(throws: AuthError.invalidResetToken) {
+            _ = try await auth.updatePassword(resetToken: "wrong", email: email, newPassword: "t4rt1fl3tt3")
+        }
+        #expect(await !notifier.events.contains { $0.name == "password_reset" })
+        _ = try await auth.updatePassword(
+            resetToken: token, email: email, newPassword: "t4rt1fl3tt3",
+            origin: SessionOrigin(ip: "203.0.113.7", userAgent: "Phone/1.0", languages: "fr"))
+        let notice = try #require(await notifier.events.last)
+        guard case .passwordReset(email, _, "203.0.113.7", "Phone/1.0") = notice else {
+            Issue.record("expected a password_reset notice, got \(notice)")
+            return
+        }
+        #expect(await store.outboxRows.last?.message.language == "fr")
     }
 
     @Test("concealed accounts: an existing email is answered as a new one, after hashing, and its owner is told")
