@@ -15,6 +15,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from latchkey_helpers import free_port, refusal
+import test_pages_browser as browsers
 
 PASSWORD = "correct horse battery"
 
@@ -234,3 +235,43 @@ def test_a_mailer_that_hangs_is_stopped_after_the_timeout_and_tried_again(inbox,
 ])
 def test_start_up_refuses_mail_it_cannot_send(env, setting):
     assert setting in refusal(env)
+
+
+@pytest.fixture
+def browser():
+    """Chromium with JavaScript off (the pages' browser tests' `Page`), closed when the test ends."""
+    browsers.require_browser()
+    pages = []
+
+    def start(base, width):
+        pages.append(browsers.Page(base, width))
+        return pages[-1]
+
+    yield start
+    for page in pages:
+        page.quit()
+
+
+def test_in_the_browser_register_verify_and_reset_by_the_mailed_links(inbox, start_server, browser):
+    server = start_server(mail_env(mailer(os.getcwd(), inbox)))
+    page = browser(server.url, 1280)
+    page.open("/ui/register")
+    page.submit("/ui/register", {"email": "ada@example.com", "new-password": PASSWORD})
+    assert "Your registration is done" in page.text()
+    # The page shows no link: it went by mail.
+    verify = link(inbox.wait(1)[0][1], server.url)
+    page.driver.get(verify)
+    page.submit("/ui/verify", {"new-password": PASSWORD})
+    assert "ada@example.com is verified." in page.text()
+
+    page.open("/ui/forgot")
+    page.submit("/ui/forgot", {"username": "ada@example.com"})
+    assert "/ui/reset?" not in page.driver.page_source
+    reset = link(inbox.wait(2)[1][1], server.url)
+    page.driver.get(reset)
+    page.submit("/ui/reset", {"new-password": "a brand new password"})
+    assert "Your password is changed. Log in with the new one." in page.text()
+    page.submit("/ui/login", {"username": "ada@example.com", "current-password": "a brand new password"})
+    assert page.driver.current_url == server.url + "/ui/account"
+    assert "ada@example.com · verified" in page.text()
+    assert server.stop() == 0
