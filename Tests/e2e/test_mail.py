@@ -211,15 +211,17 @@ def test_a_mailer_that_fails_twice_sends_once_more_under_one_message_id(inbox, s
 
 def test_a_mailer_that_hangs_is_stopped_after_the_timeout_and_tried_again(inbox, start_server):
     marker = os.path.join(os.getcwd(), "hung")
-    # The first run records its process and hangs; the next ones send.
-    script = mailer(os.getcwd(), inbox, before=f"if [ ! -e {marker} ]; then echo $$ > {marker}; exec sleep 300; fi")
+    # The first run starts a process of its own that hangs (a wrapper's mailer), records it and waits
+    # for it; the next runs send.
+    script = mailer(os.getcwd(), inbox,
+                    before=f"if [ ! -e {marker} ]; then sleep 300 & echo $! > {marker}; wait; exit 0; fi")
     server = start_server(mail_env(script, {"SENDMAIL_TIMEOUT": "2"}))
     assert requests.post(server.url + "/users", data={"email": "ada@example.com", "password": PASSWORD}
                          ).status_code == 200
     inbox.wait(1, seconds=60)
     with open(marker) as file:
         pid = int(file.read())
-    # The hung run was killed, not left behind.
+    # The hung run was ended with every process it started, not left behind.
     assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
     assert "did not finish within SENDMAIL_TIMEOUT" in server.output()
     assert server.stop() == 0

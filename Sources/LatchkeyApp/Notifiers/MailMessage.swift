@@ -80,16 +80,16 @@ struct MailMessage: Sendable, Equatable {
         return "\"\(escaped)\""
     }
 
-    /// Text as it is when ASCII, else as RFC 2047 encoded words (`=?UTF-8?B?...?=`), each at
-    /// most 75 characters and never splitting a character, separated by folding white space.
+    /// Text as it is when ASCII, else as RFC 2047 encoded words (`=?UTF-8?B?...?=`), each of at
+    /// most 39 bytes of UTF-8 (64 characters encoded, so that `Subject: ` and the first word stay
+    /// within 76) and never splitting a code point, separated by folding white space.
     static func encodedWords(_ text: String) -> String {
         guard !text.unicodeScalars.allSatisfy(\.isASCII) else { return text }
-        // 75 characters: "=?UTF-8?B?" (10) and "?=" (2) leave 63, so 45 bytes of base64 input.
         var words: [String] = []
         var chunk: [UInt8] = []
-        for character in text {
-            let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 45, !chunk.isEmpty {
+        for scalar in text.unicodeScalars {
+            let bytes = Array(String(scalar).utf8)
+            if chunk.count + bytes.count > 39, !chunk.isEmpty {
                 words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
                 chunk = []
             }

@@ -24,8 +24,15 @@ struct SendmailSender: MessageSender {
 
     var timeout: Duration { .seconds(settings.sendmailTimeout) }
 
-    /// The most bytes of the program's error output kept for the log.
-    static let errorOutputLimit = 4096
+    /// The most bytes of the program's error output read (1 MiB: a mailer writes a few lines); the
+    /// log keeps the first `errorOutputLogged` characters.
+    static let errorOutputLimit = 1 << 20
+    static let errorOutputLogged = 4096
+
+    /// Settings the program must not see: its environment is the service's without them.
+    static let withheld = [
+        "MFA_ENCRYPTION_KEY", "MFA_ENCRYPTION_KEYS_PREVIOUS", "WEBHOOK_SECRET", "DATABASE_URL", "METRICS_TOKEN",
+    ]
 
     func send(_ message: DeliverableMessage) async -> String? {
         let entry = message.entry.message
@@ -41,23 +48,20 @@ struct SendmailSender: MessageSender {
         ).rendered()
         let path = settings.sendmailPath
         let limit = Self.errorOutputLimit
+        // The program runs in a session of its own, so that a timeout ends every process it started
+        // (a wrapper's mailer too), not only the first.
+        var options = PlatformOptions()
+        options.createSession = true
+        options.teardownSequence = [.send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .seconds(1))]
+        let environment = Environment.inherit.updating(
+            Dictionary(uniqueKeysWithValues: Self.withheld.map { (Environment.Key(stringLiteral: $0), String?.none) }))
         let outcome: (status: TerminationStatus, errors: String)?
         do {
-            outcome = try await withThrowingTaskGroup(of: (status: TerminationStatus, errors: String)?.self) { group in
-                group.addTask {
-                    let result = try await Subprocess.run(
-                        .path(FilePath(path)), arguments: ["-t", "-i"], input: .string(text), output: .discarded,
-                        error: .string(limit: limit))
-                    return (result.terminationStatus, result.standardError)
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                // The first to finish wins; cancelling the other ends a child still running.
-                let first = try await group.next() ?? nil
-                group.cancelAll()
-                return first
+            outcome = try await withTimeLimit(timeout) { [options] in
+                let result = try await Subprocess.run(
+                    .path(FilePath(path)), arguments: ["-t", "-i"], environment: environment, platformOptions: options,
+                    input: .string(text), output: .discarded, error: .string(limit: limit))
+                return (result.terminationStatus, result.standardError)
             }
         } catch {
             return "\(path) could not be run (\(String(reflecting: type(of: error))))"
@@ -66,7 +70,8 @@ struct SendmailSender: MessageSender {
             logger.warning("sendmail did not finish in time and was stopped", metadata: ["id": "\(entry.id)"])
             return "\(path) did not finish within SENDMAIL_TIMEOUT (\(settings.sendmailTimeout) s)"
         }
-        let errors = outcome.errors.trimmingCharacters(in: .whitespacesAndNewlines)
+        let errors = String(
+            outcome.errors.trimmingCharacters(in: .whitespacesAndNewlines).prefix(Self.errorOutputLogged))
         if !errors.isEmpty {
             logger.warning(
                 "sendmail wrote to its error output",

@@ -67,10 +67,17 @@ final class WebhookSender: MessageSender {
         request.headers.add(
             name: "webhook-signature", value: standardSignature(id: message.id, timestamp: timestamp, body: body))
         request.body = .bytes(ByteBuffer(data: body))
+        let client = httpClient()
+        let (sent, seconds) = (request, timeout.components.seconds)
         do {
-            let response = try await httpClient().execute(request, timeout: .seconds(timeout.components.seconds))
-            let status = response.status.code
-            _ = try? await response.body.collect(upTo: 64 * 1024)
+            // The client's own deadline ends at the answer's head; the limit covers the body too, so
+            // that a receiver that stops mid-body cannot hold a send (and its slot) for ever.
+            let status = try await withTimeLimit(timeout) {
+                let response = try await client.execute(sent, timeout: .seconds(seconds))
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                return response.status.code
+            }
+            guard let status else { return "the webhook did not answer within \(seconds) s" }
             return (200..<300).contains(status) ? nil : "the webhook answered \(status)"
         } catch {
             return "the webhook is unreachable (\(String(reflecting: type(of: error))))"

@@ -105,7 +105,14 @@ extension Auth {
     func committing<T>(
         _ messages: [OutboxMessage], when changed: (T) -> Bool = { _ in true }, _ body: () async throws -> T
     ) async throws -> T {
-        let value = try await storage(body)
+        let value: T
+        do {
+            value = try await storage(body)
+        } catch {
+            // Nothing was written: a retry must not find its notice counted.
+            await giveBack(messages)
+            throw error
+        }
         if changed(value) {
             if !messages.isEmpty { bell.ring() }
         } else {

@@ -46,16 +46,19 @@ extension Auth {
             try await storage { try await store.findUser(by: .id(userID)) }
         }
         var reissued = false
-        if let user {
+        // With `response` delivery no token leaves out of band: the row only goes.
+        if let user, policy.tokenDelivery.isOutOfBand {
+            let languages = message.language
             switch message.event {
             case "password_reset_requested":
-                _ = try await issueResetToken(for: user, sending: true)
+                _ = try await issueResetToken(for: user, sending: true, languages: languages)
                 reissued = true
             case "email_verification_requested" where !user.emailVerified && user.email == message.recipient:
-                _ = try await issueVerificationToken(for: user, email: user.email, sending: true)
+                _ = try await issueVerificationToken(for: user, email: user.email, sending: true, languages: languages)
                 reissued = true
             case "email_change_requested" where user.email != message.recipient:
-                _ = try await issueVerificationToken(for: user, email: message.recipient, sending: true)
+                _ = try await issueVerificationToken(
+                    for: user, email: message.recipient, sending: true, languages: languages)
                 reissued = true
             default:
                 break

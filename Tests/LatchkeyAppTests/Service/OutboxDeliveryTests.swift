@@ -28,9 +28,12 @@ final class WebhookReceiver: Sendable {
     /// Requests that reached the redirect's target.
     let redirected = Mutex(0)
     let script: Mutex<[HTTPResponse.Status]>
+    /// Whether an answer's head is followed by a body that never ends.
+    let stalls: Bool
 
-    init(script: [HTTPResponse.Status] = []) {
+    init(script: [HTTPResponse.Status] = [], stalls: Bool = false) {
         self.script = Mutex(script)
+        self.stalls = stalls
     }
 
     var application: some ApplicationProtocol {
@@ -49,6 +52,15 @@ final class WebhookReceiver: Sendable {
             let status = self.script.withLock { $0.isEmpty ? .ok : $0.removeFirst() }
             var headers = HTTPFields()
             if status.code / 100 == 3 { headers[.location] = "/elsewhere" }
+            if self.stalls {
+                return Response(
+                    status: status, headers: headers,
+                    body: ResponseBody { writer in
+                        try await writer.write(ByteBuffer(string: "{"))
+                        try await Task.sleep(for: .seconds(5))
+                        try await writer.finish(nil)
+                    })
+            }
             return Response(status: status, headers: headers)
         }
         router.post("/elsewhere") { request, _ -> Response in
@@ -95,11 +107,11 @@ struct DeliveryRig {
     /// Runs the delivery service, sending to the receiver, while `body` runs.
     func delivering(
         to receiver: WebhookReceiver, polling pollInterval: Duration = .milliseconds(100),
-        _ body: @escaping @Sendable () async throws -> Void
+        timeout: Duration = .seconds(5), _ body: @escaping @Sendable () async throws -> Void
     ) async throws {
         try await receiver.application.test(.live) { client in
             let port = try #require(client.port)
-            let sender = WebhookSender(url: "http://127.0.0.1:\(port)/hook", secret: Self.secret)
+            let sender = WebhookSender(url: "http://127.0.0.1:\(port)/hook", secret: Self.secret, timeout: timeout)
             let delivery = OutboxDelivery(
                 auth: auth, senders: [.webhook: sender], logger: CapturedLog().logger, pollInterval: pollInterval)
             let running = Task { try await delivery.run() }
@@ -154,6 +166,19 @@ struct OutboxDeliveryTests {
             #expect(request.standardSignature == "v1," + Data(standard).base64EncodedString())
             let timestamp = try #require(request.timestamp.flatMap { Int($0) })
             #expect(abs(Double(timestamp) - Date().timeIntervalSince1970) < 60)
+        }
+    }
+
+    @Test("a receiver that sends a head and stalls in its body fails the send after the timeout, not never")
+    func aStalledBodyTimesOut() async throws {
+        let rig = try await DeliveryRig()
+        let receiver = WebhookReceiver(stalls: true)
+        try await rig.delivering(to: receiver, timeout: .seconds(1)) {
+            _ = try await rig.auth.registerUser(email: "ada@example.com", password: "b4l0u")
+            for _ in 0..<500 where await rig.store.outboxRows.first?.lastError == nil {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(await rig.store.outboxRows.first?.lastError == "the webhook did not answer within 1 s")
         }
     }
 
