@@ -9,7 +9,7 @@ import Foundation
 /// which turns any control character into a space before it is written, and encodes non-ASCII
 /// text as RFC 2047 encoded words (UTF-8, base64). The recipient's address is the canonical one
 /// Core stores (A-label domain); a non-ASCII local part is written as it is (RFC 6532).
-struct MailMessage: Sendable, Equatable {
+struct MailMessage: Sendable {
     /// `EMAIL_FROM`: the display name (may be empty) and the address.
     var from: (name: String, address: String)
     /// The recipient's canonical address.
@@ -24,11 +24,6 @@ struct MailMessage: Sendable, Equatable {
     var messageID: String
     /// When the message is handed to the mailer.
     var date: Date
-
-    static func == (left: MailMessage, right: MailMessage) -> Bool {
-        left.from == right.from && left.to == right.to && left.subject == right.subject && left.text == right.text
-            && left.html == right.html && left.messageID == right.messageID && left.date == right.date
-    }
 
     /// The message's bytes, lines ending in CRLF.
     /// - Parameter boundary: The multipart boundary (random in use; fixed in tests). It must not

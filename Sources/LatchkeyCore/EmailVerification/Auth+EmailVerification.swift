@@ -99,9 +99,9 @@ extension Auth {
         try await settleAttempt(throttleKey, policy.resetTokenThrottle, reservedAt: reservedAt, succeeded: true)
         var proof: MailboxProof?
         var passwordChanged = false
-        if let password, let user = try await storage({ try await store.findUser(by: .id(record.userID)) }),
-            !user.emailVerified, user.email.utf8.elementsEqual(record.email.utf8)
-        {
+        // Read once: for the first proof's password, and for the old address a change tells.
+        let owner = try await storage { try await store.findUser(by: .id(record.userID)) }
+        if let password, let user = owner, !user.emailVerified, user.email.utf8.elementsEqual(record.email.utf8) {
             let hash = try await chosenPasswordHash(password, for: user)
             passwordChanged = hash != user.passwordHash
             proof = MailboxProof(
@@ -109,9 +109,8 @@ extension Auth {
         }
         let now = clock()
         // The old address hears of a change in the same step; a proof of the own address sends nothing.
-        let old = try await storage { try await store.findUser(by: .id(record.userID)) }
         let changeMessages =
-            if let old, !old.email.utf8.elementsEqual(record.email.utf8) {
+            if let old = owner, !old.email.utf8.elementsEqual(record.email.utf8) {
                 try await outboxMessages(
                     [.emailChanged(email: old.email, newEmail: record.email)], userID: old.id,
                     languages: origin.languages)
